@@ -1,0 +1,63 @@
+# Demarche — the two commands a new user needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test test-sqlite test-postgresql lint bench fuzz migration install system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+run: install system-deps
+	@$(BIN)/demarche migrate
+	@$(BIN)/demarche demo
+	@echo ""
+	@echo "  Demarche is starting on http://$(HOST):$(PORT)"
+	@echo "  Sign in as coordinator@demarche.example / demarche-demo"
+	@echo "  (admin@demarche.example and campaigner@demarche.example use the same password)"
+	@echo ""
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(BIN)/demarche worker & \
+	  $(BIN)/demarche serve --host $(HOST) --port $(PORT)
+
+test: install
+	@bash scripts/system-deps.sh --browser
+	$(MAKE) test-sqlite
+	$(MAKE) test-postgresql
+
+test-sqlite: install
+	DEMARCHE_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgresql: install
+	DEMARCHE_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff format --check app tests bench migrations
+	$(BIN)/ruff check app tests bench migrations
+	$(BIN)/mypy
+
+bench: install system-deps
+	$(BIN)/python -m bench
+
+fuzz: install
+	DEMARCHE_FUZZ_EXAMPLES=$${DEMARCHE_FUZZ_EXAMPLES:-500} $(BIN)/pytest tests/fuzz -q
+
+migration: install
+	@test -n "$(m)" || (echo 'usage: make migration m="what changed"' && exit 2)
+	$(BIN)/alembic revision --autogenerate -m "$(m)"
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tests/artifacts

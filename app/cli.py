@@ -1,0 +1,176 @@
+"""The `demarche` command."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import get_settings
+
+app = typer.Typer(help="Demarche: correspondence CRM for advocacy campaigns.", no_args_is_help=True)
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+
+
+def _fail(message: str) -> None:
+    typer.secho(message, fg=typer.colors.RED, err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Web worker processes")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes")] = False,
+) -> None:
+    """Start the web server."""
+    import uvicorn
+
+    typer.echo(f"Demarche is serving on http://{host}:{port}")
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=True,
+        log_level="info",
+    )
+
+
+@app.command()
+def worker(
+    workers: Annotated[int, typer.Option(help="Concurrent jobs")] = 2,
+    worker_type: Annotated[str, typer.Option(help="thread or process")] = "thread",
+) -> None:
+    """Start a task-queue worker."""
+    from app.queue import huey, load_tasks, storage_kind
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    load_tasks()
+    typer.echo(f"Demarche worker: {workers} {worker_type} worker(s) on {storage_kind()} storage")
+    consumer = huey.create_consumer(
+        workers=workers, worker_type=worker_type, periodic=True, check_worker_health=True
+    )
+    consumer.run()
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date."""
+    from app import reference
+    from app.db import transaction
+    from app.platform.migrations import upgrade
+
+    upgrade()
+    with transaction() as session:
+        reference.load(session)
+    typer.echo("Database is up to date; reference data loaded.")
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo data (running it again changes nothing)."""
+    from app import demo as demo_data
+    from app.db import transaction
+
+    with transaction() as session:
+        demo_data.load(session)
+    typer.echo(
+        f"Demo data loaded. Sign in as {demo_data.DEMO_LOGIN} "
+        f"with the password {get_settings().demo_password}"
+    )
+
+
+@user_app.command("add")
+def user_add(
+    email: str,
+    role: Annotated[str, typer.Option(help="admin, coordinator or campaigner")] = "campaigner",
+    password: Annotated[str | None, typer.Option(help="Prompted for when omitted")] = None,
+    name: Annotated[str, typer.Option(help="Full name")] = "",
+) -> None:
+    """Create a user."""
+    from app.auth import service
+    from app.db import transaction
+    from app.errors import DomainError
+    from app.models import Role
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        _fail(f"Unknown role {role!r}: use admin, coordinator or campaigner.")
+        return
+    if password is None:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with transaction() as session:
+            service.create_user(
+                session, email=email, role=role_value, password=password, full_name=name
+            )
+    except DomainError as exc:
+        _fail(exc.detail)
+    typer.echo(f"User {email} created with the {role_value.value} role.")
+
+
+@token_app.command("create")
+def token_create(
+    email: str, name: Annotated[str, typer.Option(help="What the token is for")] = "cli"
+) -> None:
+    """Create an API token; it is printed once, as the last line."""
+    from app.auth import service
+    from app.db import transaction
+    from app.errors import DomainError
+
+    try:
+        with transaction() as session:
+            token = service.create_token(session, email=email, name=name)
+    except DomainError as exc:
+        _fail(exc.detail)
+        return
+    typer.echo(f"API token for {email} (store it now; it is not shown again):")
+    typer.echo(token)
+
+
+@app.command()
+def backup(path: Path) -> None:
+    """Write every record and stored file to a backup archive."""
+    from app.platform import backup as backup_service
+
+    counts = backup_service.backup(path)
+    typer.echo(f"Backup written to {path}: {sum(counts.values())} records in {len(counts)} tables.")
+
+
+@app.command()
+def restore(
+    path: Path,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Replace the database and stored files with a backup archive."""
+    import sys
+
+    from app.errors import DomainError
+    from app.platform import backup as backup_service
+
+    if (
+        not yes
+        and sys.stdin.isatty()
+        and not typer.confirm("Restore replaces every record in the database. Continue?")
+    ):
+        raise typer.Exit(1)
+    try:
+        counts = backup_service.restore(path)
+    except DomainError as exc:
+        _fail(exc.detail)
+        return
+    typer.echo(f"Restored {sum(counts.values())} records in {len(counts)} tables from {path}.")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,163 @@
+"""Domain errors that carry their HTTP status, and the one place that renders them.
+
+The API answers ``application/problem+json`` (RFC 9457); the web UI answers an error page, or a
+toast for htmx requests.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class DomainError(Exception):
+    status: int = 400
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        status: int | None = None,
+        title: str | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Forbidden"
+
+
+class NotAuthenticated(DomainError):
+    status = 401
+    title = "Not authenticated"
+
+
+class InvalidInput(DomainError):
+    status = 422
+    title = "Invalid input"
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    title = "Too many requests"
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    title = "Payload too large"
+
+
+def is_api(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/api/") or path == "/healthz"
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    title: str | None = None,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ())]
+        out.append({"field": ".".join(loc[1:] if len(loc) > 1 else loc), "message": err["msg"]})
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    from app.web.pages import render_error_page  # web layer depends on errors, not vice versa
+
+    def respond(
+        request: Request,
+        status: int,
+        detail: str,
+        *,
+        title: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        if is_api(request):
+            if status == 401:
+                headers = {**(headers or {}), "WWW-Authenticate": "Bearer"}
+            return problem(
+                status,
+                detail,
+                title=title,
+                instance=request.url.path,
+                errors=errors,
+                headers=headers,
+            )
+        return render_error_page(request, status, title or HTTPStatus(status).phrase, detail)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        return respond(request, exc.status, exc.detail, title=exc.title, errors=exc.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = _validation_errors(exc)
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or "Invalid request"
+        return respond(request, 422, detail, title="Invalid input", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"Nothing is at {request.url.path}."
+        if exc.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}."
+        return respond(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return respond(
+            request, 500, "An unexpected error occurred; it has been logged.", title="Server error"
+        )

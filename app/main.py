@@ -1,0 +1,88 @@
+"""create_app(): middleware, routers, error handlers and static files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from app import __version__
+from app.config import PROJECT_ROOT, get_settings
+from app.errors import install_error_handlers
+from app.web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from app.web.templating import templates
+
+log = logging.getLogger("demarche")
+
+API_DESCRIPTION = """
+The Demarche JSON API. Authenticate with `Authorization: Bearer <token>`; create a token with
+`demarche token create EMAIL`. Errors are `application/problem+json` (RFC 9457).
+"""
+
+
+def _routers() -> list[APIRouter]:
+    from app.auth import api as auth_api
+    from app.auth import views as auth_views
+    from app.dashboard import views as dashboard_views
+    from app.platform import views as platform_views
+    from app.settings_admin import api as admin_api
+    from app.settings_admin import views as admin_views
+
+    return [
+        platform_views.router,
+        auth_views.router,
+        auth_views.signed_in_router,
+        auth_api.router,
+        dashboard_views.router,
+        admin_views.router,
+        admin_api.router,
+    ]
+
+
+# (label, route name, minimum role) for the navigation bar; domains append theirs.
+NAV = [
+    ("Dashboard", "dashboard", "campaigner"),
+    ("Settings", "admin_home", "admin"),
+]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.files_dir.mkdir(parents=True, exist_ok=True)
+    yield
+
+
+def create_app() -> FastAPI:
+    settings = get_settings()
+    app = FastAPI(
+        title="Demarche",
+        version=__version__,
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    install_error_handlers(app)
+    for router in _routers():
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="demarche_session",
+        max_age=settings.session_max_age,
+        same_site="lax",
+        https_only=settings.cookie_secure,
+    )
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    templates.env.globals["nav_sections"] = NAV
+    templates.env.globals["app_version"] = __version__
+    return app

@@ -1,0 +1,18 @@
+"""Every ORM table, imported here so metadata and migrations see them all."""
+
+from app.models.audit import AuditEntry
+from app.models.base import Base
+from app.models.country import Country
+from app.models.organisation_profile import OrganisationProfile
+from app.models.user import ApiToken, LoginFailure, Role, User
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Country",
+    "LoginFailure",
+    "OrganisationProfile",
+    "Role",
+    "User",
+]

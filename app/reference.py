@@ -1,0 +1,22 @@
+"""Reference data every installation needs (countries, treaties), loaded by `demarche migrate`.
+
+Each loader is idempotent: it inserts what is missing and refreshes what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from app.countries import service as countries_service
+
+ReferenceLoader = Callable[[Session], object]
+
+LOADERS: list[ReferenceLoader] = [countries_service.load]
+
+
+def load(session: Session) -> None:
+    for loader in LOADERS:
+        loader(session)
+        session.flush()

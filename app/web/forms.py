@@ -1,0 +1,40 @@
+"""Form parsing: validate a submitted form with a pydantic schema, keep errors per field."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ValidationError
+
+from app.auth.deps import CSRF_FIELD
+
+SchemaT = TypeVar("SchemaT", bound=BaseModel)
+
+
+async def form_data(request: Request) -> dict[str, Any]:
+    form = await request.form()
+    data: dict[str, Any] = {}
+    for key in form:
+        if key == CSRF_FIELD:
+            continue
+        values = form.getlist(key)
+        data[key] = values if len(values) > 1 else values[0]
+    return data
+
+
+FormDep = Annotated[dict[str, Any], Depends(form_data)]
+"""The submitted form as a dict; lets views stay sync (run in the thread pool)."""
+
+
+def validate(schema: type[SchemaT], data: dict[str, Any]) -> tuple[SchemaT | None, dict[str, str]]:
+    """The parsed schema, or None and a message for each bad field."""
+    try:
+        return schema.model_validate(data), {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "__all__"
+            message = err["msg"].removeprefix("Value error, ")
+            errors.setdefault(field, message)
+        return None, errors

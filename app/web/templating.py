@@ -1,0 +1,77 @@
+"""Jinja2 for the web UI: one environment, full pages or htmx fragments, flash messages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.config import PROJECT_ROOT
+from app.web import formatting
+
+templates = Jinja2Templates(directory=str(PROJECT_ROOT / "app" / "templates"))
+templates.env.filters.update(formatting.FILTERS)
+templates.env.globals["nav_sections"] = []  # filled by app.main with (label, route name, min role)
+
+FLASH_KEY = "flash"
+
+
+def flash(request: Request, message: str, category: str = "success") -> None:
+    messages = list(request.session.get(FLASH_KEY, []))
+    messages.append({"message": message, "category": category})
+    request.session[FLASH_KEY] = messages[-5:]
+
+
+def pop_flashes(request: Request) -> list[dict[str, str]]:
+    return list(request.session.pop(FLASH_KEY, []))
+
+
+def is_htmx(request: Request) -> bool:
+    return (
+        request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true"
+    )
+
+
+def _context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    from app.auth.deps import csrf_token
+
+    ctx = {"request": request, "user": getattr(request.state, "user", None)}
+    ctx["csrf_token"] = csrf_token(request)
+    ctx.update(context)
+    return ctx
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    block: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """A full page, or only ``block`` of it when htmx asks for a fragment."""
+    ctx = _context(request, context or {})
+    if block and is_htmx(request):
+        template = templates.env.get_template(name)
+        html = "".join(template.blocks[block](template.new_context(ctx)))
+        return HTMLResponse(html, status_code=status_code, headers=headers)
+    ctx["flashes"] = pop_flashes(request)
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
+
+
+def toast_header(message: str, category: str = "success") -> dict[str, str]:
+    """An ``HX-Trigger`` header that shows a toast after an htmx request."""
+    return {"HX-Trigger": json.dumps({"toast": {"message": message, "category": category}})}
+
+
+def redirect(request: Request, url: str, *, message: str | None = None) -> HTMLResponse:
+    """After a successful form: a 303 for plain forms, ``HX-Redirect`` for htmx."""
+    if message:
+        flash(request, message)
+    if request.headers.get("HX-Request") == "true":
+        return HTMLResponse("", status_code=204, headers={"HX-Redirect": url})
+    return HTMLResponse("", status_code=303, headers={"Location": url})

@@ -1,0 +1,99 @@
+"""Test set-up: one migrated database per run (SQLite or PostgreSQL, from DEMARCHE_TEST_DB),
+each test inside a transaction that is rolled back."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="demarche-tests-"))
+os.environ.update(
+    DEMARCHE_ENV="test",
+    DEMARCHE_DATA_DIR=str(_TMP / "data"),
+    DEMARCHE_SECRET_KEY="test-secret-key-0123456789abcdef0123456789",
+)
+os.environ.pop("DEMARCHE_REDIS_URL", None)
+
+from tests.support import databases  # noqa: E402
+
+if databases.BACKEND not in {"sqlite", "postgresql"}:
+    raise pytest.UsageError("DEMARCHE_TEST_DB must be sqlite or postgresql")
+if databases.BACKEND == "postgresql" and (why := databases.check_postgres()):
+    # Never skip silently: a PostgreSQL run without PostgreSQL is a failure.
+    raise pytest.UsageError(f"PostgreSQL test run, but PostgreSQL is unreachable: {why}")
+
+os.environ["DEMARCHE_DATABASE_URL"] = databases.create_database(_TMP, "main")
+
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy import Connection, Engine  # noqa: E402
+from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
+
+import app.db  # noqa: E402
+from app import reference  # noqa: E402
+from app.config import get_settings  # noqa: E402
+from app.main import create_app  # noqa: E402
+from app.platform.migrations import upgrade  # noqa: E402
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+def pytest_report_header() -> str:
+    return f"demarche test database: {databases.BACKEND} ({get_settings().database_url})"
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    upgrade()
+    with app.db.transaction() as session:
+        reference.load(session)
+    engine = app.db.get_engine()
+    yield engine
+    engine.dispose()
+    databases.drop_database(get_settings().database_url)
+
+
+@pytest.fixture(scope="session")
+def tmp_root() -> Path:
+    return _TMP
+
+
+@pytest.fixture
+def connection(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[Connection]:
+    """One connection and outer transaction per test; every session in the app joins it."""
+    conn = engine.connect()
+    outer = conn.begin()
+    maker = sessionmaker(
+        bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    monkeypatch.setattr(app.db, "session_factory", lambda: maker)
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def db(connection: Connection) -> Iterator[Session]:
+    session = app.db.session_factory()()
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="session")
+def web_app(engine: Engine):  # type: ignore[no-untyped-def]
+    return create_app()
+
+
+@pytest.fixture
+def client(web_app, connection: Connection) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(web_app, base_url="http://testserver") as c:
+        yield c
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

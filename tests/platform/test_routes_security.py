@@ -1,0 +1,107 @@
+"""Every route refuses anonymous callers (except the public few); roles are enforced."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.models import Role
+from tests.factories import api_headers, login, make_user
+
+PUBLIC = {"/login", "/healthz", "/openapi.json", "/docs"}
+
+
+def iter_routes(app: FastAPI) -> Iterator[tuple[str, str, bool]]:
+    """(method, path, include_in_schema) for every route, through included routers."""
+
+    def walk(routes: list, prefix: str) -> Iterator[tuple[str, str, bool]]:  # type: ignore[type-arg]
+        for route in routes:
+            original = getattr(route, "original_router", None)
+            if original is not None:
+                yield from walk(original.routes, prefix + route.include_context.prefix)
+            elif hasattr(route, "methods") and route.methods:
+                for method in sorted(route.methods - {"HEAD"}):
+                    yield method, prefix + route.path, getattr(route, "include_in_schema", True)
+
+    yield from walk(app.routes, "")
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+def test_route_walk_finds_routes(web_app: FastAPI) -> None:
+    paths = {path for _, path, _ in iter_routes(web_app)}
+    assert {"/", "/login", "/api/v1/me", "/healthz"} <= paths
+
+
+def test_every_route_refuses_anonymous(web_app: FastAPI, client: TestClient) -> None:
+    checked = 0
+    for method, path, _ in iter_routes(web_app):
+        if path in PUBLIC or path.startswith("/static"):
+            continue
+        resp = client.request(method, concrete(path), follow_redirects=False)
+        if path.startswith("/api/"):
+            assert resp.status_code == 401, (method, path, resp.status_code)
+            assert resp.headers["content-type"] == "application/problem+json"
+        else:
+            assert resp.status_code in {303, 401}, (method, path, resp.status_code)
+            if resp.status_code == 303:
+                assert resp.headers["location"].startswith("/login")
+        checked += 1
+    assert checked >= 5
+
+
+def test_public_routes_answer_anonymous(client: TestClient) -> None:
+    for path in ["/login", "/healthz", "/openapi.json", "/docs", "/static/css/app.css"]:
+        assert client.get(path).status_code in {200, 503}, path
+
+
+def test_campaigner_cannot_reach_admin_routes(client: TestClient, db: Session) -> None:
+    campaigner = make_user(db, Role.campaigner)
+    token = login(client, campaigner)
+    assert client.get("/settings").status_code == 403
+    resp = client.post("/settings/users", data={"csrf_token": token, "email": "x@example.org"})
+    assert resp.status_code == 403
+    headers = api_headers(db, campaigner)
+    resp = client.get("/api/v1/users", headers=headers)
+    assert resp.status_code == 403
+    assert resp.headers["content-type"] == "application/problem+json"
+    assert "admin" in resp.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["/login", "/healthz", "/api/v1/me", "/nowhere"])
+def test_security_headers_on_every_response(client: TestClient, path: str) -> None:
+    resp = client.get(path)
+    assert resp.headers["x-content-type-options"] == "nosniff"
+    csp = resp.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+
+
+def test_pages_have_no_inline_scripts(client: TestClient, db: Session) -> None:
+    login(client, make_user(db, Role.admin))
+    for path in ["/", "/settings", "/login", "/docs"]:
+        html = client.get(path).text
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert not re.search(r"\son[a-z]+\s*=", html), path
+
+
+def test_unknown_api_path_is_problem_json(client: TestClient) -> None:
+    resp = client.get("/api/v1/does-not-exist", headers={"Authorization": "Bearer x"})
+    assert resp.status_code == 404
+    assert resp.headers["content-type"] == "application/problem+json"
+
+
+def test_oversized_body_is_refused_with_413(client: TestClient) -> None:
+    from app.config import get_settings
+
+    size = get_settings().max_request_bytes + 1
+    resp = client.post("/login", content=b"x" * size, headers={"content-type": "text/plain"})
+    assert resp.status_code == 413
+    assert "limit" in resp.json()["detail"]

@@ -1,0 +1,57 @@
+"""Test databases: SQLite files or PostgreSQL databases created for this run, then dropped."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+BACKEND = os.environ.get("DEMARCHE_TEST_DB", "sqlite")
+PG_ADMIN_URL = os.environ.get(
+    "DEMARCHE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def check_postgres() -> str | None:
+    """None when PostgreSQL answers, else why not."""
+    try:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - reported to the user verbatim
+        return str(exc).splitlines()[0]
+
+
+def create_database(tmp_dir: Path, label: str) -> str:
+    """A new empty database; returns its URL."""
+    suffix = f"{label}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    if BACKEND == "sqlite":
+        return f"sqlite:///{tmp_dir / f'{suffix}.sqlite3'}"
+    name = f"demarche_test_{suffix}"
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    if BACKEND == "sqlite":
+        return
+    name = make_url(url).database
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :n AND pid <> pg_backend_pid()"
+            ),
+            {"n": name},
+        )
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    engine.dispose()
