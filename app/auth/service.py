@@ -143,7 +143,14 @@ def authenticate(session: Session, *, email: str, password: str, client_ip: str)
     user = get_by_email(session, email=email)
     if user and user.is_active and verify_password(password, user.password_hash):
         session.execute(delete(LoginFailure).where(LoginFailure.email == user.email))
-        audit.record(session, user=user, action="user.login", entity_type="user", entity_id=user.id)
+        audit.record(
+            session,
+            user=user,
+            action="user.login",
+            entity_type="user",
+            entity_id=user.id,
+            summary="Signed in",
+        )
         return user
     session.add(LoginFailure(email=email.strip().lower()[:320], client_ip=client_ip, at=utcnow()))
     session.flush()

@@ -37,15 +37,20 @@ def live_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
 def run_cli(
     env: dict[str, str], *args: str, check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "app.cli", *args],
         env=env,
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
-        check=check,
         timeout=300,
     )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"demarche {' '.join(args)} exited {result.returncode}:\n"
+            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
+    return result
 
 
 @contextmanager

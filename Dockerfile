@@ -1,0 +1,22 @@
+# Demarche web and worker image.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
+    DEMARCHE_DATA_DIR=/data
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core fonts-dejavu-core curl \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /srv/demarche
+COPY pyproject.toml README.md alembic.ini ./
+COPY app ./app
+COPY migrations ./migrations
+COPY letter_templates ./letter_templates
+RUN pip install . && useradd --system --home /srv/demarche demarche \
+ && mkdir -p /data && chown demarche /data
+USER demarche
+VOLUME ["/data"]
+EXPOSE 8000
+CMD ["demarche", "serve", "--host", "0.0.0.0", "--port", "8000", "--workers", "2"]
