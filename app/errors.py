@@ -151,9 +151,16 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"Nothing is at {request.url.path}."
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}."
-        return respond(request, exc.status_code, detail, headers=getattr(exc, "headers", None))
+            from app.web.route_index import allowed_methods
+
+            allow = allowed_methods(request.app, request.url.path)
+            detail = (
+                f"{request.method} is not allowed on {request.url.path}; use {', '.join(allow)}."
+            )
+            headers = {**(headers or {}), "Allow": ", ".join(allow)}
+        return respond(request, exc.status_code, detail, headers=headers)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
@@ -11,24 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.models import Role
+from app.web.route_index import iter_routes
 from tests.factories import api_headers, login, make_user
 
 PUBLIC = {"/login", "/healthz", "/openapi.json", "/docs"}
-
-
-def iter_routes(app: FastAPI) -> Iterator[tuple[str, str, bool]]:
-    """(method, path, include_in_schema) for every route, through included routers."""
-
-    def walk(routes: list, prefix: str) -> Iterator[tuple[str, str, bool]]:  # type: ignore[type-arg]
-        for route in routes:
-            original = getattr(route, "original_router", None)
-            if original is not None:
-                yield from walk(original.routes, prefix + route.include_context.prefix)
-            elif hasattr(route, "methods") and route.methods:
-                for method in sorted(route.methods - {"HEAD"}):
-                    yield method, prefix + route.path, getattr(route, "include_in_schema", True)
-
-    yield from walk(app.routes, "")
 
 
 def concrete(path: str) -> str:
