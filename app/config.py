@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     secret_key: str = DEFAULT_SECRET_KEY
     redis_url: str | None = None
     smtp_url: str | None = None
+    mail_from: str = "Demarche <noreply@demarche.example>"
+    # Where replies go; {reference} is replaced by the letter's reference so answers can be matched.
+    reply_to: str = "replies+{reference}@demarche.example"
+    smtp_timeout: float = 30.0
+    mail_lease_seconds: int = 600
     base_url: str = "http://127.0.0.1:8000"
     session_max_age: int = 60 * 60 * 12
     cookie_secure: bool = False

@@ -3,6 +3,7 @@
 from app.models.audit import AuditEntry
 from app.models.base import Base
 from app.models.country import Country
+from app.models.mail import OutboundEmail, OutboxStatus
 from app.models.organisation_profile import OrganisationProfile
 from app.models.user import ApiToken, LoginFailure, Role, User
 
@@ -13,6 +14,8 @@ __all__ = [
     "Country",
     "LoginFailure",
     "OrganisationProfile",
+    "OutboundEmail",
+    "OutboxStatus",
     "Role",
     "User",
 ]
