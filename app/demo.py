@@ -54,6 +54,10 @@ def load_profile_and_users(session: Session) -> None:
 # Domains append their loaders; they run in this order, after the reference data.
 LOADERS: list[DemoLoader] = [reference.load, load_profile_and_users]
 
+from app.contacts import demo as contacts_demo  # noqa: E402
+
+LOADERS.append(contacts_demo.load)
+
 
 def load(session: Session) -> None:
     for loader in LOADERS:

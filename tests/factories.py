@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth_service
-from app.models import Role, User
+from app.models import Organisation, Person, Position, Role, User
 
 PASSWORD = "correct-horse-battery"
 
@@ -48,3 +48,39 @@ def login(client: TestClient, user: User, password: str = PASSWORD) -> str:
 def api_headers(session: Session, user: User) -> dict[str, str]:
     token = auth_service.create_token(session, email=user.email, name="test")
     return {"Authorization": f"Bearer {token}"}
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+
+def make_organisation(session: Session, name: str | None = None, **values: object) -> Organisation:
+    from app.contacts import service as contacts_service
+    from app.contacts.schemas import OrganisationCreate
+
+    data = {"name": name or f"Org {uuid.uuid4().hex[:6]}", "type": "ministry", **values}
+    return contacts_service.create_organisation(
+        session, data=OrganisationCreate.model_validate(data), actor=None
+    )
+
+
+def make_person(session: Session, **values: object) -> Person:
+    from app.contacts import service as contacts_service
+    from app.contacts.schemas import PersonCreate
+
+    data = {"given_name": "Test", "family_name": f"Person{uuid.uuid4().hex[:6]}", **values}
+    return contacts_service.create_person(
+        session, data=PersonCreate.model_validate(data), actor=None
+    )
+
+
+def make_position(
+    session: Session, person: Person, organisation: Organisation, **values: object
+) -> Position:
+    from app.contacts import service as contacts_service
+    from app.contacts.schemas import PositionCreate
+
+    data = {"person_id": person.id, "organisation_id": organisation.id, "title": "Officer"}
+    data.update(values)
+    return contacts_service.create_position(
+        session, data=PositionCreate.model_validate(data), actor=None
+    )

@@ -2,6 +2,18 @@
 
 from app.models.audit import AuditEntry
 from app.models.base import Base
+from app.models.contacts import (
+    ContactKind,
+    ContactPoint,
+    Gender,
+    Organisation,
+    OrganisationType,
+    Person,
+    Position,
+    Segment,
+    Tag,
+    UnLocation,
+)
 from app.models.country import Country
 from app.models.mail import OutboundEmail, OutboxStatus
 from app.models.organisation_profile import OrganisationProfile
@@ -11,6 +23,16 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "ContactKind",
+    "ContactPoint",
+    "Gender",
+    "Organisation",
+    "OrganisationType",
+    "Person",
+    "Position",
+    "Segment",
+    "Tag",
+    "UnLocation",
     "Country",
     "LoginFailure",
     "OrganisationProfile",

@@ -1,0 +1,1 @@
+"""The contacts directory: organisations, people, positions, contact points, segments."""

