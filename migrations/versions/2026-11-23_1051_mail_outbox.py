@@ -1,7 +1,7 @@
 """mail outbox
 
 Revision ID: c0ef1f36bc44
-Revises: 3f55ae38406d
+Revises: abf36d11075f
 Create Date: 2026-11-23 10:51:39.120437
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import app.models.base
 
 revision: str = "c0ef1f36bc44"
-down_revision: str | None = "3f55ae38406d"
+down_revision: str | None = "abf36d11075f"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
