@@ -31,6 +31,8 @@ def _routers() -> list[APIRouter]:
     from app.platform import views as platform_views
     from app.settings_admin import api as admin_api
     from app.settings_admin import views as admin_views
+    from app.treaties import api as treaties_api
+    from app.treaties import views as treaties_views
 
     return [
         platform_views.router,
@@ -40,12 +42,15 @@ def _routers() -> list[APIRouter]:
         dashboard_views.router,
         admin_views.router,
         admin_api.router,
+        treaties_api.router,
+        treaties_views.router,
     ]
 
 
 # (label, route name, minimum role) for the navigation bar; domains append theirs.
 NAV = [
     ("Dashboard", "dashboard", "campaigner"),
+    ("Treaties", "treaties_home", "campaigner"),
     ("Settings", "admin_home", "admin"),
 ]
 

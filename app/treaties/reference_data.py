@@ -1,4 +1,5 @@
 """The shipped treaties, from `data/treaties.md` (article numbers and sources as cited there)."""
+# ruff: noqa: E501 — source URLs and quoted rule texts are kept whole
 
 from __future__ import annotations
 
