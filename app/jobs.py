@@ -1,5 +1,6 @@
 """Every module with task-queue jobs; the worker imports this before it starts."""
 
+from app.campaigns import tasks as campaign_tasks
 from app.platform import tasks as platform_tasks
 
-__all__ = ["platform_tasks"]
+__all__ = ["campaign_tasks", "platform_tasks"]

@@ -27,7 +27,12 @@ The Demarche JSON API. Authenticate with `Authorization: Bearer <token>`; create
 def _routers() -> list[APIRouter]:
     from app.auth import api as auth_api
     from app.auth import views as auth_views
+    from app.campaigns import api as campaigns_api
+    from app.campaigns import feeds as campaigns_feeds
+    from app.campaigns import views as campaigns_views
     from app.dashboard import views as dashboard_views
+    from app.notifications import api as notifications_api
+    from app.notifications import views as notifications_views
     from app.platform import views as platform_views
     from app.settings_admin import api as admin_api
     from app.settings_admin import views as admin_views
@@ -44,6 +49,11 @@ def _routers() -> list[APIRouter]:
         admin_api.router,
         treaties_api.router,
         treaties_views.router,
+        campaigns_api.router,
+        campaigns_views.router,
+        campaigns_feeds.router,
+        notifications_api.router,
+        notifications_views.router,
     ]
 
 
@@ -51,6 +61,8 @@ def _routers() -> list[APIRouter]:
 NAV = [
     ("Dashboard", "dashboard", "campaigner"),
     ("Treaties", "treaties_home", "campaigner"),
+    ("Campaigns", "campaigns_home", "campaigner"),
+    ("Notifications", "notifications", "campaigner"),
     ("Settings", "admin_home", "admin"),
 ]
 

@@ -626,3 +626,14 @@ def list_meetings(
     if since is not None:
         query = query.where(Meeting.end_date >= since)
     return session.scalars(query.order_by(Meeting.start_date)).all()
+
+
+def state_eifs(
+    session: Session, treaty: Treaty, country_ids: Sequence[int]
+) -> dict[int, date | None]:
+    """Entry-into-force dates for several states (None when no instrument is recorded)."""
+    picture = _picture(session, treaty, date.today())
+    return {
+        cid: (r.entry_into_force if (r := picture.records.get(cid)) else None)
+        for cid in country_ids
+    }

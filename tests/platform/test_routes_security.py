@@ -13,7 +13,16 @@ from sqlalchemy.orm import Session
 from app.models import Role
 from tests.factories import api_headers, login, make_user
 
-PUBLIC = {"/login", "/healthz", "/openapi.json", "/docs"}
+PUBLIC = {
+    "/login",
+    "/healthz",
+    "/openapi.json",
+    "/docs",
+    # Calendar feeds for Outlook/Google/Thunderbird, which cannot sign in: the unguessable token
+    # in the path is the credential; a wrong token is a 404 (tests/campaigns/test_feeds_*).
+    "/calendar/campaigns/{token}.ics",
+    "/calendar/users/{token}.ics",
+}
 
 
 def iter_routes(app: FastAPI) -> Iterator[tuple[str, str, bool]]:
