@@ -1,4 +1,4 @@
-"""In a real browser: a campaign targeting CCM non-parties in Central Asia, its countdown and feed."""
+"""In a browser: a campaign for CCM non-parties in Central Asia, its countdown and its feed."""
 
 from __future__ import annotations
 
