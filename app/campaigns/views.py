@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from fastapi import Request
@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from app.auth.deps import WebCoordinator, WebUser
 from app.campaigns import service
 from app.campaigns.schemas import CampaignCreate, CampaignUpdate, MilestoneCreate
-from app.config import get_settings
 from app.countries import service as countries_service
 from app.dashboard.service import register_panel
 from app.db import SessionDep
@@ -134,8 +133,8 @@ def campaign_create(
 
 @router.get("/calendar", name="my_calendar")
 def my_calendar(request: Request, session: SessionDep, user: WebUser) -> Response:
-    base = get_settings().base_url.rstrip("/")
-    url = f"{base}/calendar/users/{user.calendar_token}.ics" if user.calendar_token else ""
+    token = user.calendar_token
+    url = str(request.url_for("user_feed", token=token)) if token else ""
     return render(request, "campaigns/calendar.html", {"feed_url": url})
 
 
@@ -161,12 +160,16 @@ def _detail(
     form: dict[str, Any] | None = None,
 ) -> Response:
     campaign = service.get(session, campaign_id)
-    base = get_settings().base_url.rstrip("/")
+    board = service.dashboard(session, campaign)
+    # Milestones long past (older meetings, the treaty's own entry into force) fold away.
+    history_from = min(campaign.start_date or board["today"], board["today"]) - timedelta(days=365)
     ctx = {
         "campaign": campaign,
-        **service.dashboard(session, campaign),
+        **board,
+        "history_from": history_from,
+        "show_all": request.query_params.get("all") == "1",
+        "hidden_count": sum(1 for m in board["milestones"] if m.due_date < history_from),
         "can_edit": user.role.at_least(Role.coordinator),
-        "feed_url": f"{base}/calendar/campaigns/{campaign.calendar_token}.ics",
         "errors": errors or {},
         "form": form or {},
     }

@@ -207,3 +207,12 @@ def test_campaigner_views_but_cannot_edit(client: TestClient, db: Session) -> No
     assert client.get("/campaigns/new").status_code == 403
     resp = client.post(f"/campaigns/{campaign.id}/delete", data={"csrf_token": token})
     assert resp.status_code == 403
+
+
+def test_old_milestones_fold_away(client: TestClient, db: Session) -> None:
+    campaign = make_campaign(db, make_user(db, Role.coordinator), start_date=date.today())
+    login(client, make_user(db))
+    page = client.get(f"/campaigns/{campaign.id}")
+    assert "Entry into force of the CCM" not in page.text
+    assert "earlier milestones" in page.text
+    assert "Entry into force of the CCM" in client.get(f"/campaigns/{campaign.id}?all=1").text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -146,3 +146,34 @@ def test_reminder_emailed_when_smtp_is_configured(
     assert note.emailed_at is not None
     send_reminders(db)
     assert len(received) == 1
+
+
+def test_notifications_api(client: TestClient, db: Session) -> None:
+    from tests.factories import api_headers
+
+    owner = make_user(db, Role.coordinator)
+    _campaign(db, owner)
+    send_reminders(db)
+    headers = api_headers(db, owner)
+    body = client.get("/api/v1/notifications?unread=true", headers=headers).json()
+    assert body["unread"] == 1 and body["items"][0]["title"].startswith("Letters out")
+    nid = body["items"][0]["id"]
+    assert client.post(f"/api/v1/notifications/{nid}/read", headers=headers).json()["read_at"]
+    other = api_headers(db, make_user(db))
+    resp = client.post(f"/api/v1/notifications/{nid}/read", headers=other)
+    assert resp.status_code == 404
+
+
+def test_daily_job_is_a_periodic_task_that_sends_reminders(db: Session) -> None:
+    from app.campaigns.tasks import daily_reminders
+    from app.queue import huey
+
+    due = {type(t) for t in huey.read_periodic(datetime(2026, 1, 1, 6, 0))}
+    assert daily_reminders.task_class in due
+    assert daily_reminders.task_class not in {
+        type(t) for t in huey.read_periodic(datetime(2026, 1, 1, 7, 0))
+    }
+    owner = make_user(db, Role.coordinator)
+    _campaign(db, owner)
+    assert daily_reminders.call_local() == 1
+    assert notifications.unread_count(db, user_id=owner.id) == 1

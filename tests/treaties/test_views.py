@@ -111,3 +111,11 @@ def test_coordinator_cannot_add_treaty(client: TestClient, db: Session) -> None:
     token = login(client, make_user(db, Role.coordinator))
     resp = client.post("/treaties", data={"csrf_token": token, "short_name": "ATT"})
     assert resp.status_code == 403
+
+
+def test_status_tiles_link_each_state(client: TestClient, db: Session) -> None:
+    login(client, make_user(db))
+    page = client.get("/treaties/MBT?on=2026-02-03&region=Europe")
+    assert 'class="tile status-withdrawn"' in page.text
+    assert 'title="Finland: Withdrawn"' in page.text
+    assert "Treaties" in client.get("/treaties").text
