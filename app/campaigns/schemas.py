@@ -48,10 +48,13 @@ class CampaignBase(BaseModel):
     end_date: date | None = None
     status: CampaignStatus = CampaignStatus.draft
     reminder_days: int = Field(default=14, ge=0, le=365)
+    owner: str | None = Field(
+        default=None, max_length=320, description="Owner's email (default: the creator)"
+    )
     target_filter: TargetFilter = Field(default_factory=TargetFilter)
     countries: list[str] = Field(default_factory=list, description="Hand-picked ISO3 codes")
 
-    @field_validator("treaty", "start_date", "end_date", mode="before")
+    @field_validator("treaty", "start_date", "end_date", "owner", mode="before")
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return None if value == "" else value

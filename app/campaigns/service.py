@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit
+from app.auth import service as auth_service
 from app.campaigns.schemas import CampaignCreate, CampaignUpdate, MilestoneCreate, TargetFilter
 from app.countries import service as countries_service
 from app.errors import Conflict, InvalidInput, NotFound
@@ -73,7 +74,19 @@ def list_campaigns(
     return [rows[i] for i in ids], total
 
 
+def _owner(session: Session, email: str) -> User:
+    user = auth_service.get_by_email(session, email=email.strip())
+    if user is None or not user.is_active:
+        raise InvalidInput(
+            f"No active user has the email {email!r}.",
+            errors=[{"field": "owner", "message": "unknown user"}],
+        )
+    return user
+
+
 def _apply(session: Session, campaign: Campaign, data: CampaignCreate | CampaignUpdate) -> None:
+    if data.owner:
+        campaign.owner = _owner(session, data.owner)
     treaty_id = None
     if data.treaty:
         treaty_id = treaties_service.get_by_short_name(session, data.treaty).id
@@ -100,7 +113,7 @@ def _apply(session: Session, campaign: Campaign, data: CampaignCreate | Campaign
 
 
 def create(session: Session, *, data: CampaignCreate, owner: User, actor: User) -> Campaign:
-    campaign = Campaign(owner_id=owner.id, countries=[], milestones=[])
+    campaign = Campaign(owner=owner, countries=[], milestones=[])
     _apply(session, campaign, data)
     session.add(campaign)
     session.flush()
@@ -371,13 +384,11 @@ def active_campaigns(session: Session) -> Sequence[Campaign]:
 
 
 def ensure_user_calendar_token(session: Session, user: User, *, rotate: bool = False) -> str:
-    from app.models.campaigns import new_token
-
-    if rotate or not user.calendar_token:
-        user.calendar_token = new_token()
-        session.flush()
-    assert user.calendar_token
-    return user.calendar_token
+    if rotate:
+        user.calendar_token = None
+    token = auth_service.ensure_calendar_token(user)
+    session.flush()
+    return token
 
 
 def rotate_campaign_token(session: Session, *, campaign_id: int, actor: User) -> Campaign:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from app.auth import service as auth_service
 from app.auth.deps import WebCoordinator, WebUser
 from app.campaigns import service
 from app.campaigns.schemas import CampaignCreate, CampaignUpdate, MilestoneCreate
@@ -39,9 +40,15 @@ def _form_payload(form: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _form_values(campaign: Campaign | None) -> dict[str, Any]:
+def _field_error(exc: DomainError) -> dict[str, str]:
+    """A service error shown next to the field it is about, else above the form."""
+    field = exc.errors[0].get("field", "__all__") if exc.errors else "__all__"
+    return {str(field): exc.detail}
+
+
+def _form_values(campaign: Campaign | None, user: User) -> dict[str, Any]:
     if campaign is None:
-        return {"status": "draft", "reminder_days": 14, "filter_statuses": []}
+        return {"status": "draft", "reminder_days": 14, "filter_statuses": [], "owner": user.email}
     flt = campaign.target_filter or {}
     return {
         "name": campaign.name,
@@ -51,6 +58,7 @@ def _form_values(campaign: Campaign | None) -> dict[str, Any]:
         "end_date": campaign.end_date.isoformat() if campaign.end_date else "",
         "status": campaign.status.value,
         "reminder_days": campaign.reminder_days,
+        "owner": campaign.owner.email,
         "filter_region": flt.get("region", ""),
         "filter_sub_region": flt.get("sub_region", ""),
         "filter_statuses": flt.get("statuses", []),
@@ -81,6 +89,11 @@ def _form_page(
         "sub_region_options": [("", "Any sub-region")]
         + [(s, s) for _, subs in regions for s in subs],
         "treaty_statuses": list(Status),
+        "owner_options": [
+            (u.email, u.full_name or u.email)
+            for u in auth_service.list_users(session)
+            if u.is_active
+        ],
     }
     return render(request, "campaigns/form.html", ctx, status_code=422 if errors else 200)
 
@@ -113,8 +126,8 @@ def campaigns_home(
 
 
 @router.get("/new", name="campaign_new")
-def campaign_new(request: Request, session: SessionDep, _user: WebCoordinator) -> Response:
-    return _form_page(request, session, None, _form_values(None))
+def campaign_new(request: Request, session: SessionDep, user: WebCoordinator) -> Response:
+    return _form_page(request, session, None, _form_values(None, user))
 
 
 @router.post("", name="campaign_create")
@@ -127,7 +140,7 @@ def campaign_create(
     try:
         campaign = service.create(session, data=data, owner=user, actor=user)
     except DomainError as exc:
-        return _form_page(request, session, None, dict(form), {"countries": exc.detail})
+        return _form_page(request, session, None, dict(form), _field_error(exc))
     return redirect(request, f"/campaigns/{campaign.id}", message="Campaign created.")
 
 
@@ -178,10 +191,10 @@ def _detail(
 
 @router.get("/{campaign_id}/edit", name="campaign_edit")
 def campaign_edit(
-    request: Request, session: SessionDep, _user: WebCoordinator, campaign_id: int
+    request: Request, session: SessionDep, user: WebCoordinator, campaign_id: int
 ) -> Response:
     campaign = service.get(session, campaign_id)
-    return _form_page(request, session, campaign, _form_values(campaign))
+    return _form_page(request, session, campaign, _form_values(campaign, user))
 
 
 @router.post("/{campaign_id}", name="campaign_update")
@@ -195,7 +208,7 @@ def campaign_update(
     try:
         service.update(session, campaign_id=campaign_id, data=data, actor=user)
     except DomainError as exc:
-        return _form_page(request, session, campaign, dict(form), {"__all__": exc.detail})
+        return _form_page(request, session, campaign, dict(form), _field_error(exc))
     return redirect(request, f"/campaigns/{campaign_id}", message="Campaign saved.")
 
 

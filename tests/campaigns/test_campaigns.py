@@ -216,3 +216,23 @@ def test_old_milestones_fold_away(client: TestClient, db: Session) -> None:
     assert "Entry into force of the CCM" not in page.text
     assert "earlier milestones" in page.text
     assert "Entry into force of the CCM" in client.get(f"/campaigns/{campaign.id}?all=1").text
+
+
+def test_owner_can_be_another_user(client: TestClient, db: Session) -> None:
+    other = make_user(db, Role.campaigner)
+    headers = api_headers(db, make_user(db, Role.coordinator))
+    body = {**CENTRAL_ASIA_NON_PARTIES, "owner": other.email}
+    resp = client.post("/api/v1/campaigns", json=body, headers=headers)
+    assert resp.status_code == 201 and resp.json()["owner"] == other.email
+    resp = client.post(
+        "/api/v1/campaigns", json={**body, "owner": "nobody@example.org"}, headers=headers
+    )
+    assert resp.status_code == 422 and "nobody@example.org" in resp.json()["detail"]
+
+
+def test_web_form_shows_service_errors_inline(client: TestClient, db: Session) -> None:
+    token = login(client, make_user(db, Role.coordinator))
+    resp = client.post("/campaigns", data={"csrf_token": token, "name": "X", "countries": "ZZZ"})
+    assert resp.status_code == 422
+    assert "has-error" in resp.text and "ZZZ is not a country code" in resp.text
+    assert db.scalars(select(Campaign)).first() is None
