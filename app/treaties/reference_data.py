@@ -130,3 +130,12 @@ EXTENSIONS = [
         "https://www.mineactionreview.org/country/tajikistan/anti-personnel-mines [S22]",
     ),
 ]
+
+# The CSV's `*_ratified` column also holds acceptances (A) and approvals (AA); treaties.md §3.
+INSTRUMENT_KINDS = {
+    ("CCM", "JPN"): "acceptance",
+    ("CCM", "NLD"): "acceptance",
+    ("MBT", "JPN"): "acceptance",
+    ("MBT", "NLD"): "acceptance",
+    ("MBT", "SVK"): "approval",
+}

@@ -19,7 +19,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Country, User
 from app.models.treaties import DeadlineExtension, Meeting, Obligation, StateAction, Treaty
 from app.treaties import rules
-from app.treaties.reference_data import EXTENSIONS, TREATIES
+from app.treaties.reference_data import EXTENSIONS, INSTRUMENT_KINDS, TREATIES
 from app.treaties.rules import ActionKind, Status
 from app.treaties.schemas import (
     ExtensionCreate,
@@ -81,13 +81,19 @@ def load(session: Session) -> None:
             )
     session.flush()
     countries = {c.iso3: c.id for c in session.scalars(select(Country))}
-    have = {(a.country_id, a.treaty_id, a.kind) for a in session.scalars(select(StateAction))}
+
+    # One signature, one instrument (whatever its kind, which a user may correct) and one
+    # withdrawal per state and treaty: what exists is never added again.
+    def slot(kind: ActionKind) -> str:
+        return "instrument" if kind.is_instrument else kind.value
+
+    have = {(a.country_id, a.treaty_id, slot(a.kind)) for a in session.scalars(select(StateAction))}
 
     def add(iso3: str, short: str, kind: ActionKind, on: str, **extra: Any) -> None:
         country_id, treaty = countries.get(iso3), treaties[short]
-        if not on or country_id is None or (country_id, treaty.id, kind) in have:
+        if not on or country_id is None or (country_id, treaty.id, slot(kind)) in have:
             return
-        have.add((country_id, treaty.id, kind))
+        have.add((country_id, treaty.id, slot(kind)))
         session.add(
             StateAction(
                 country_id=country_id,
@@ -103,6 +109,8 @@ def load(session: Session) -> None:
             for column, kind in CSV_KINDS.items():
                 value = row[f"{short.lower()}_{column}"]
                 note = ""
+                if kind is ActionKind.ratification and (short, row["iso3"]) in INSTRUMENT_KINDS:
+                    kind = ActionKind(INSTRUMENT_KINDS[(short, row["iso3"])])
                 if (
                     short == "MBT"
                     and row["iso3"] in {"MNE", "SSD"}

@@ -60,3 +60,35 @@ def test_state_summary_for_letters(db: Session) -> None:
     assert summary["CCM"]["deadlines"]["stockpile"] == date(2021, 11, 1)
     assert summary["CCM"]["status"] == "state_party"
     assert service.state_summary(db, _id(db, "KAZ"))["CCM"]["status"] == "non_signatory"
+
+
+def test_acceptances_and_approvals_keep_their_kind(db: Session) -> None:
+    kinds = {
+        a.kind
+        for a in db.scalars(select(StateAction).where(StateAction.country_id == _id(db, "SVK")))
+    }
+    assert ActionKind.approval in kinds
+    summary = service.state_summary(db, _id(db, "JPN"), on=date(2026, 1, 1))
+    assert summary["CCM"]["instrument"] == "acceptance"
+    assert summary["CCM"]["entry_into_force"] == date(2010, 8, 1)
+
+
+def test_reload_does_not_undo_a_corrected_kind(db: Session) -> None:
+    action = db.scalars(
+        select(StateAction).where(
+            StateAction.country_id == _id(db, "ALB"), StateAction.kind == ActionKind.ratification
+        )
+    ).first()
+    assert action is not None
+    action.kind = ActionKind.acceptance
+    db.flush()
+    service.load(db)
+    kinds = [
+        a.kind
+        for a in db.scalars(
+            select(StateAction).where(
+                StateAction.country_id == _id(db, "ALB"), StateAction.treaty_id == action.treaty_id
+            )
+        )
+    ]
+    assert sorted(kinds) == sorted([ActionKind.signature, ActionKind.acceptance])
