@@ -119,3 +119,17 @@ def test_status_tiles_link_each_state(client: TestClient, db: Session) -> None:
     assert 'class="tile status-withdrawn"' in page.text
     assert 'title="Finland: Withdrawn"' in page.text
     assert "Treaties" in client.get("/treaties").text
+
+
+def test_templates_have_nothing_the_csp_would_block() -> None:
+    import re
+
+    from app.config import PROJECT_ROOT
+
+    folders = ["treaties", "campaigns", "notifications"]
+    for folder in folders:
+        for path in (PROJECT_ROOT / "app" / "templates" / folder).glob("*.html"):
+            text = path.read_text()
+            assert 'style="' not in text, path
+            assert "<script" not in text, path
+            assert not re.search(r"\son[a-z]+=", text), path
