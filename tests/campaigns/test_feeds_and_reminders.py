@@ -175,3 +175,17 @@ def test_daily_job_is_a_periodic_task_that_sends_reminders(db: Session) -> None:
     _campaign(db, owner)
     assert daily_reminders.call_local() == 1
     assert notifications.unread_count(db, user_id=owner.id) == 1
+
+
+def test_unreachable_smtp_keeps_the_in_app_notification(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    monkeypatch.setattr(get_settings(), "smtp_url", f"smtp://127.0.0.1:{closed_port}")
+    owner = make_user(db, Role.coordinator)
+    _campaign(db, owner)
+    assert send_reminders(db) == 1
+    (note,), _ = notifications.list_for_user(db, user_id=owner.id)
+    assert note.emailed_at is None

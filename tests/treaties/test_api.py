@@ -122,3 +122,23 @@ def test_bad_withdrawal_dates_refused(client: TestClient, db: Session) -> None:
     }
     resp = client.post("/api/v1/state-actions", json=body, headers=headers)
     assert resp.status_code == 422 and "before" in resp.json()["detail"]
+
+
+def test_extension_supersedes_but_keeps_the_original(client: TestClient, db: Session) -> None:
+    headers = api_headers(db, make_user(db, Role.coordinator))
+    body = {
+        "country": "IRQ",
+        "treaty": "CCM",
+        "obligation_code": "clearance",
+        "new_deadline": "2028-11-01",
+        "granted_by": "11MSP (Geneva, 2023)",
+        "source": "CCM/MSP/2023 final report",
+    }
+    assert client.post("/api/v1/extensions", json=body, headers=headers).status_code == 201
+    rows = client.get("/api/v1/countries/IRQ/treaties", headers=headers).json()
+    clearance = next(d for d in rows[0]["deadlines"] if d["code"] == "clearance")
+    assert clearance["original"] == "2023-11-01"
+    assert clearance["current"] == "2028-11-01" and clearance["extended"] is True
+    bad = {**body, "obligation_code": "nothing"}
+    resp = client.post("/api/v1/extensions", json=bad, headers=headers)
+    assert resp.status_code == 422 and "nothing" in resp.json()["detail"]
