@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from app import reference
 from app.auth import service as auth_service
+from app.campaigns import demo as campaigns_demo
 from app.config import get_settings
 from app.models import Role
 from app.settings_admin import service as profile_service
@@ -52,7 +53,7 @@ def load_profile_and_users(session: Session) -> None:
 
 
 # Domains append their loaders; they run in this order, after the reference data.
-LOADERS: list[DemoLoader] = [reference.load, load_profile_and_users]
+LOADERS: list[DemoLoader] = [reference.load, load_profile_and_users, campaigns_demo.load]
 
 from app.contacts import demo as contacts_demo  # noqa: E402
 

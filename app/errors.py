@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -168,3 +169,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return respond(
             request, 500, "An unexpected error occurred; it has been logged.", title="Server error"
         )
+
+    async def number_out_of_range(request: Request, exc: Exception) -> Response:
+        # A number beyond what the database column holds (SQLite: 64 bits, PostgreSQL: the
+        # column's integer type) can only come from the request: an id or a count.
+        if isinstance(exc, DBAPIError) and "out of range" not in str(exc.orig):
+            return await unexpected_error(request, exc)
+        return respond(
+            request, 422, "A number in the request is out of range.", title="Invalid input"
+        )
+
+    app.add_exception_handler(OverflowError, number_out_of_range)
+    app.add_exception_handler(DataError, number_out_of_range)

@@ -14,7 +14,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from app import __version__
 from app.config import PROJECT_ROOT, get_settings
 from app.errors import install_error_handlers
-from app.web.security import BodySizeLimitMiddleware, SecurityHeadersMiddleware
+from app.web.security import (
+    BodySizeLimitMiddleware,
+    NulCharacterGuard,
+    SecurityHeadersMiddleware,
+)
 from app.web.templating import templates
 
 log = logging.getLogger("demarche")
@@ -28,10 +32,17 @@ The Demarche JSON API. Authenticate with `Authorization: Bearer <token>`; create
 def _routers() -> list[APIRouter]:
     from app.auth import api as auth_api
     from app.auth import views as auth_views
+    from app.campaigns import api as campaigns_api
+    from app.campaigns import feeds as campaigns_feeds
+    from app.campaigns import views as campaigns_views
     from app.dashboard import views as dashboard_views
+    from app.notifications import api as notifications_api
+    from app.notifications import views as notifications_views
     from app.platform import views as platform_views
     from app.settings_admin import api as admin_api
     from app.settings_admin import views as admin_views
+    from app.treaties import api as treaties_api
+    from app.treaties import views as treaties_views
 
     return [
         platform_views.router,
@@ -41,12 +52,22 @@ def _routers() -> list[APIRouter]:
         dashboard_views.router,
         admin_views.router,
         admin_api.router,
+        treaties_api.router,
+        treaties_views.router,
+        campaigns_api.router,
+        campaigns_views.router,
+        campaigns_feeds.router,
+        notifications_api.router,
+        notifications_views.router,
     ]
 
 
 # (label, route name, minimum role) for the navigation bar; domains append theirs.
 NAV = [
     ("Dashboard", "dashboard", "campaigner"),
+    ("Treaties", "treaties_home", "campaigner"),
+    ("Campaigns", "campaigns_home", "campaigner"),
+    ("Notifications", "notifications", "campaigner"),
     ("Settings", "admin_home", "admin"),
 ]
 
@@ -82,6 +103,7 @@ def create_app() -> FastAPI:
         same_site="lax",
         https_only=settings.cookie_secure,
     )
+    app.add_middleware(NulCharacterGuard)
     app.add_middleware(GZipMiddleware, minimum_size=2048)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)

@@ -2,6 +2,7 @@
 
 from app.models.audit import AuditEntry
 from app.models.base import Base
+from app.models.campaigns import Campaign, CampaignCountry, CampaignStatus, Milestone, Notification
 from app.models.contacts import (
     ContactKind,
     ContactPoint,
@@ -17,27 +18,38 @@ from app.models.contacts import (
 from app.models.country import Country
 from app.models.mail import OutboundEmail, OutboxStatus
 from app.models.organisation_profile import OrganisationProfile
+from app.models.treaties import DeadlineExtension, Meeting, Obligation, StateAction, Treaty
 from app.models.user import ApiToken, LoginFailure, Role, User
 
 __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Campaign",
+    "CampaignCountry",
+    "CampaignStatus",
     "ContactKind",
     "ContactPoint",
-    "Gender",
-    "Organisation",
-    "OrganisationType",
-    "Person",
-    "Position",
-    "Segment",
-    "Tag",
-    "UnLocation",
     "Country",
+    "DeadlineExtension",
+    "Gender",
     "LoginFailure",
+    "Meeting",
+    "Milestone",
+    "Notification",
+    "Obligation",
+    "Organisation",
     "OrganisationProfile",
+    "OrganisationType",
     "OutboundEmail",
     "OutboxStatus",
+    "Person",
+    "Position",
     "Role",
+    "Segment",
+    "StateAction",
+    "Tag",
+    "Treaty",
+    "UnLocation",
     "User",
 ]

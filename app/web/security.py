@@ -101,3 +101,79 @@ class BodySizeLimitMiddleware:
 
 class _TooLarge(Exception):
     pass
+
+
+NUL_MARKERS = (b"\x00", b"%00", b"\\u0000")
+TEXT_BODIES = (b"application/json", b"application/x-www-form-urlencoded", b"text/")
+
+
+class NulCharacterGuard:
+    """Refuse NUL characters in paths, query strings and JSON or form bodies with a 422.
+
+    PostgreSQL text cannot hold them, and no name, address or letter needs one; refusing them at
+    the edge keeps both databases behaving alike. File uploads (multipart) are not inspected.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        query = scope.get("query_string", b"").lower()
+        if "\x00" in scope.get("path", "") or any(m in query for m in NUL_MARKERS[1:]):
+            await _refuse_nul(scope, send)
+            return
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"").lower()
+        if not content_type.startswith(TEXT_BODIES):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message]), send)
+                return
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if any(m in body.lower() for m in NUL_MARKERS):
+            await _refuse_nul(scope, send)
+            return
+        await self.app(scope, _replay([{"type": "http.request", "body": body}]), send)
+
+
+def _replay(messages: list[Message]) -> Receive:
+    queue = list(messages)
+
+    async def receive() -> Message:
+        if queue:
+            return queue.pop(0)
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+async def _refuse_nul(scope: Scope, send: Send) -> None:
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Invalid input",
+            "status": 422,
+            "detail": "Text in the request contains a NUL character (U+0000); remove it.",
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ]
+            + HEADERS,
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -13,6 +13,10 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis import Case
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 from sqlalchemy.orm import Session
 
 from app.main import create_app
@@ -44,7 +48,13 @@ def admin_headers(db: Session) -> dict[str, str]:
     derandomize=True,
 )
 def test_api_operation(case: Case, admin_headers: dict[str, str]) -> None:
-    response = case.call_and_validate(headers=admin_headers)
+    # Two checks do not fit this API: lax coercion (false → 0, "5" → 5) is accepted by design,
+    # and cross-field rules (a yearly deadline needs month and day) cannot be written in OpenAPI,
+    # so schema-valid data may rightly get a 422. Every other check applies.
+    response = case.call_and_validate(
+        headers=admin_headers,
+        excluded_checks=[negative_data_rejection, positive_data_acceptance],
+    )
     assert response.status_code < 500
     if 400 <= response.status_code < 500:
         assert response.headers["content-type"][0].startswith("application/problem+json")

@@ -13,7 +13,16 @@ from app.models import Role
 from app.web.route_index import iter_routes
 from tests.factories import api_headers, login, make_user
 
-PUBLIC = {"/login", "/healthz", "/openapi.json", "/docs"}
+PUBLIC = {
+    "/login",
+    "/healthz",
+    "/openapi.json",
+    "/docs",
+    # Calendar feeds for Outlook/Google/Thunderbird, which cannot sign in: the unguessable token
+    # in the path is the credential; a wrong token is a 404 (tests/campaigns/test_feeds_*).
+    "/calendar/campaigns/{token}.ics",
+    "/calendar/users/{token}.ics",
+}
 
 
 def concrete(path: str) -> str:
@@ -90,3 +99,20 @@ def test_oversized_body_is_refused_with_413(client: TestClient) -> None:
     resp = client.post("/login", content=b"x" * size, headers={"content-type": "text/plain"})
     assert resp.status_code == 413
     assert "limit" in resp.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs"),
+    [
+        ("/api/v1/me?q=a%00b", {}),
+        ("/api/v1/organisation", {"json": {"name": "a\u0000b"}}),
+        ("/login", {"data": {"email": "a\u0000@example.org", "password": "x"}}),
+    ],
+)
+def test_nul_characters_are_refused_at_the_edge(
+    client: TestClient, path: str, kwargs: dict[str, object]
+) -> None:
+    method = "GET" if not kwargs else ("PUT" if "json" in kwargs else "POST")
+    resp = client.request(method, path, **kwargs)  # type: ignore[arg-type]
+    assert resp.status_code == 422
+    assert "NUL" in resp.json()["detail"]

@@ -43,3 +43,25 @@
     });
   });
 })();
+
+// Notifications: the unread count next to the "Notifications" nav entry.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var link = document.querySelector('.mainnav a[href$="/notifications"]');
+    if (!link || !window.fetch) return;
+    fetch(link.getAttribute("href") + "/count", { credentials: "same-origin" })
+      .then(function (resp) { return resp.ok ? resp.text() : ""; })
+      .then(function (html) {
+        var holder = document.createElement("span");
+        holder.innerHTML = html;
+        var badge = holder.querySelector(".nav-count");
+        if (badge) { link.appendChild(document.createTextNode(" ")); link.appendChild(badge); }
+      })
+      .catch(function () { /* the count is a convenience; the page still works */ });
+  });
+  // Calendar feed addresses: select the whole address on focus for copying.
+  document.addEventListener("focusin", function (evt) {
+    if (evt.target.classList && evt.target.classList.contains("feed-url")) evt.target.select();
+  });
+})();

@@ -1,0 +1,234 @@
+"""Treaties web UI: treaties, the status of every state on any date, a state's treaty record."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from app.auth.deps import WebAdmin, WebCoordinator, WebUser
+from app.countries import service as countries_service
+from app.db import SessionDep
+from app.errors import Conflict, DomainError
+from app.models import Role
+from app.treaties import service
+from app.treaties.rules import ActionKind, Status
+from app.treaties.schemas import (
+    ExtensionCreate,
+    ObligationCreate,
+    StateActionCreate,
+    StateActionUpdate,
+    TreatyCreate,
+)
+from app.web.forms import FormDep, validate
+from app.web.routing import web_router
+from app.web.templating import redirect, render
+
+router = web_router(prefix="/treaties")
+
+STATUS_OPTIONS = [("", "Any status")] + [(s.value, s.label) for s in Status]
+KIND_OPTIONS = [(k.value, k.value.title()) for k in ActionKind]
+
+
+def _parse_date(value: str | None) -> tuple[date, str]:
+    if not value:
+        return date.today(), ""
+    try:
+        return date.fromisoformat(value), ""
+    except ValueError:
+        return date.today(), f"{value!r} is not a date (YYYY-MM-DD); showing today."
+
+
+def _index(request: Request, session: SessionDep, **extra: Any) -> Response:
+    today = date.today()
+    treaties = service.list_treaties(session)
+    ctx: dict[str, Any] = {
+        "treaties": [
+            (t, service.status_counts(session, t, on=today), service.treaty_eif(session, t))
+            for t in treaties
+        ],
+        "errors": {},
+        "form": {},
+        "statuses": list(Status),
+    }
+    ctx.update(extra)
+    return render(request, "treaties/index.html", ctx, status_code=422 if extra else 200)
+
+
+@router.get("", name="treaties_home")
+def treaties_home(request: Request, session: SessionDep, _user: WebUser) -> Response:
+    return _index(request, session)
+
+
+@router.post("", name="treaty_create")
+def treaty_create(
+    request: Request, session: SessionDep, admin: WebAdmin, form: FormDep
+) -> Response:
+    data, errors = validate(TreatyCreate, form)
+    if data is None:
+        return _index(request, session, errors=errors, form=form)
+    try:
+        treaty = service.create_treaty(session, data=data, actor=admin)
+    except Conflict as exc:
+        return _index(request, session, errors={"short_name": exc.detail}, form=form)
+    return redirect(
+        request, f"/treaties/{treaty.short_name}", message=f"{treaty.short_name} added."
+    )
+
+
+def _detail(
+    request: Request, session: SessionDep, user: Any, short_name: str, **extra: Any
+) -> Response:
+    treaty = service.get_by_short_name(session, short_name)
+    params = request.query_params
+    on, date_error = _parse_date(params.get("on"))
+    status_value = params.get("status") or ""
+    status = Status(status_value) if status_value in Status.__members__ else None
+    region = params.get("region") or None
+    picture, rows = service.status_table(session, treaty, on=on, status=status, region=region)
+    groups: dict[str, list[Any]] = {}
+    for country, record, st in rows:
+        groups.setdefault(country.region or "Other", []).append((country, record, st))
+    ctx: dict[str, Any] = {
+        "treaty": treaty,
+        "on": on,
+        "date_error": date_error,
+        "status_value": status_value,
+        "region": region or "",
+        "regions": [r for r, _ in countries_service.regions(session)],
+        "status_options": STATUS_OPTIONS,
+        "counts": service.status_counts(session, treaty, on=on),
+        "eif": picture.entry_into_force,
+        "groups": groups,
+        "total": len(rows),
+        "meetings": service.list_meetings(session, treaty_id=treaty.id),
+        "errors": {},
+        "form": {},
+        "is_admin": user.role.at_least(Role.admin),
+        "today": date.today(),
+    }
+    ctx.update(extra)
+    return render(
+        request, "treaties/detail.html", ctx, block="results", status_code=422 if extra else 200
+    )
+
+
+@router.get("/{short_name}", name="treaty_detail")
+def treaty_detail(
+    request: Request, session: SessionDep, user: WebUser, short_name: str
+) -> Response:
+    return _detail(request, session, user, short_name)
+
+
+@router.post("/{short_name}/obligations", name="treaty_obligation_create")
+def obligation_create(
+    request: Request, session: SessionDep, admin: WebAdmin, form: FormDep, short_name: str
+) -> Response:
+    treaty = service.get_by_short_name(session, short_name)
+    data, errors = validate(ObligationCreate, form)
+    if data is None:
+        return _detail(request, session, admin, short_name, errors=errors, form=form)
+    try:
+        service.add_obligation(session, treaty=treaty, data=data, actor=admin)
+    except Conflict as exc:
+        return _detail(request, session, admin, short_name, errors={"code": exc.detail}, form=form)
+    return redirect(request, f"/treaties/{treaty.short_name}", message="Obligation added.")
+
+
+def _country(request: Request, session: SessionDep, user: Any, code: str, **extra: Any) -> Response:
+    country = countries_service.get_by_code(session, code)
+    on, date_error = _parse_date(request.query_params.get("on"))
+    actions, _ = service.list_actions(session, country_id=country.id, limit=200)
+    treaties = service.list_treaties(session)
+    ctx: dict[str, Any] = {
+        "country": country,
+        "on": on,
+        "date_error": date_error,
+        "rows": service.country_treaties(session, country.id, on=on),
+        "actions": actions,
+        "treaty_names": {t.id: t.short_name for t in treaties},
+        "treaty_options": [(t.short_name, t.short_name) for t in treaties],
+        "obligation_options": sorted({(o.code, o.code) for t in treaties for o in t.obligations}),
+        "kind_options": KIND_OPTIONS,
+        "can_edit": user.role.at_least(Role.coordinator),
+        "errors": {},
+        "form": {},
+        "ext_errors": {},
+        "ext_form": {},
+    }
+    ctx.update(extra)
+    return render(request, "treaties/country.html", ctx, status_code=422 if extra else 200)
+
+
+@router.get("/countries/{code}", name="treaty_country")
+def country_page(request: Request, session: SessionDep, user: WebUser, code: str) -> Response:
+    return _country(request, session, user, code)
+
+
+@router.post("/countries/{code}/actions", name="treaty_action_create")
+def action_create(
+    request: Request, session: SessionDep, user: WebCoordinator, form: FormDep, code: str
+) -> Response:
+    data, errors = validate(StateActionCreate, {**form, "country": code})
+    if data is None:
+        return _country(request, session, user, code, errors=errors, form=form)
+    try:
+        service.create_action(session, data=data, actor=user)
+    except DomainError as exc:
+        return _country(request, session, user, code, errors={"kind": exc.detail}, form=form)
+    return redirect(request, f"/treaties/countries/{code}", message="Action recorded.")
+
+
+@router.post("/countries/{code}/extensions", name="treaty_extension_create")
+def extension_create(
+    request: Request, session: SessionDep, user: WebCoordinator, form: FormDep, code: str
+) -> Response:
+    data, errors = validate(ExtensionCreate, {**form, "country": code})
+    if data is None:
+        return _country(request, session, user, code, ext_errors=errors, ext_form=form)
+    try:
+        service.add_extension(session, data=data, actor=user)
+    except DomainError as exc:
+        return _country(
+            request, session, user, code, ext_errors={"obligation_code": exc.detail}, ext_form=form
+        )
+    return redirect(request, f"/treaties/countries/{code}", message="Extension recorded.")
+
+
+def _action(request: Request, session: SessionDep, action_id: int, **extra: Any) -> Response:
+    action = service.get_action(session, action_id)
+    ctx: dict[str, Any] = {
+        "action": action,
+        "treaty": service.get(session, action.treaty_id),
+        "history": service.action_history(session, action_id),
+        "kind_options": KIND_OPTIONS,
+        "errors": {},
+        "form": {},
+    }
+    ctx.update(extra)
+    return render(request, "treaties/action.html", ctx, status_code=422 if extra else 200)
+
+
+@router.get("/actions/{action_id}", name="treaty_action")
+def action_page(
+    request: Request, session: SessionDep, _user: WebCoordinator, action_id: int
+) -> Response:
+    return _action(request, session, action_id)
+
+
+@router.post("/actions/{action_id}", name="treaty_action_update")
+def action_update(
+    request: Request, session: SessionDep, user: WebCoordinator, form: FormDep, action_id: int
+) -> Response:
+    data, errors = validate(StateActionUpdate, form)
+    if data is None:
+        return _action(request, session, action_id, errors=errors, form=form)
+    try:
+        action = service.update_action(session, action_id=action_id, data=data, actor=user)
+    except DomainError as exc:
+        return _action(request, session, action_id, errors={"kind": exc.detail}, form=form)
+    return redirect(
+        request, f"/treaties/countries/{action.country.iso3}", message="Action updated."
+    )
