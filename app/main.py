@@ -36,6 +36,8 @@ def _routers() -> list[APIRouter]:
     from app.campaigns import feeds as campaigns_feeds
     from app.campaigns import views as campaigns_views
     from app.dashboard import views as dashboard_views
+    from app.letters import api as letters_api
+    from app.letters import views as letters_views
     from app.notifications import api as notifications_api
     from app.notifications import views as notifications_views
     from app.platform import views as platform_views
@@ -59,6 +61,8 @@ def _routers() -> list[APIRouter]:
         campaigns_feeds.router,
         notifications_api.router,
         notifications_views.router,
+        letters_views.router,
+        letters_api.router,
     ]
 
 
@@ -67,6 +71,7 @@ NAV = [
     ("Dashboard", "dashboard", "campaigner"),
     ("Treaties", "treaties_home", "campaigner"),
     ("Campaigns", "campaigns_home", "campaigner"),
+    ("Templates", "templates", "campaigner"),
     ("Notifications", "notifications", "campaigner"),
     ("Settings", "admin_home", "admin"),
 ]

@@ -10,11 +10,16 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from app.countries import service as countries_service
+from app.letters import service as letters_service
 from app.treaties import service as treaties_service
 
 ReferenceLoader = Callable[[Session], object]
 
-LOADERS: list[ReferenceLoader] = [countries_service.load, treaties_service.load]
+LOADERS: list[ReferenceLoader] = [
+    countries_service.load,
+    treaties_service.load,
+    letters_service.load_builtin,
+]
 
 
 def load(session: Session) -> None:

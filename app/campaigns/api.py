@@ -67,25 +67,27 @@ def create_campaign(
     return read(service.create(session, data=body, owner=user, actor=user))
 
 
-@router.get("/{campaign_id}", response_model=CampaignRead, summary="One campaign")
+@router.get("/{campaign_id:int}", response_model=CampaignRead, summary="One campaign")
 def get_campaign(campaign_id: int, session: SessionDep, _user: ApiUser) -> CampaignRead:
     return read(service.get(session, campaign_id))
 
 
-@router.put("/{campaign_id}", response_model=CampaignRead, summary="Update a campaign")
+@router.put("/{campaign_id:int}", response_model=CampaignRead, summary="Update a campaign")
 def update_campaign(
     campaign_id: int, body: CampaignUpdate, session: SessionDep, user: ApiCoordinator
 ) -> CampaignRead:
     return read(service.update(session, campaign_id=campaign_id, data=body, actor=user))
 
 
-@router.delete("/{campaign_id}", status_code=204, summary="Delete a campaign")
+@router.delete("/{campaign_id:int}", status_code=204, summary="Delete a campaign")
 def delete_campaign(campaign_id: int, session: SessionDep, user: ApiCoordinator) -> Response:
     service.delete(session, campaign_id=campaign_id, actor=user)
     return Response(status_code=204)
 
 
-@router.get("/{campaign_id}/targets", response_model=list[TargetRead], summary="Target states now")
+@router.get(
+    "/{campaign_id:int}/targets", response_model=list[TargetRead], summary="Target states now"
+)
 def campaign_targets(campaign_id: int, session: SessionDep, _user: ApiUser) -> list[TargetRead]:
     campaign = service.get(session, campaign_id)
     return [
@@ -101,7 +103,7 @@ def campaign_targets(campaign_id: int, session: SessionDep, _user: ApiUser) -> l
 
 
 @router.get(
-    "/{campaign_id}/milestones",
+    "/{campaign_id:int}/milestones",
     response_model=list[MilestoneRead],
     summary="Custom and derived milestones with countdowns",
 )
@@ -117,7 +119,7 @@ def campaign_milestones(
 
 
 @router.post(
-    "/{campaign_id}/milestones",
+    "/{campaign_id:int}/milestones",
     response_model=MilestoneRead,
     status_code=201,
     summary="Add a custom milestone",
@@ -132,7 +134,9 @@ def add_milestone(
     return MilestoneRead.model_validate(view.as_dict(date.today()))
 
 
-@router.delete("/{campaign_id}/milestones/{milestone_id}", status_code=204, summary="Remove one")
+@router.delete(
+    "/{campaign_id:int}/milestones/{milestone_id:int}", status_code=204, summary="Remove one"
+)
 def delete_milestone(
     campaign_id: int, milestone_id: int, session: SessionDep, user: ApiCoordinator
 ) -> Response:

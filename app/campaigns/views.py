@@ -157,7 +157,7 @@ def my_calendar_token(request: Request, session: SessionDep, user: WebUser) -> R
     return redirect(request, "/campaigns/calendar", message="Your calendar address is ready.")
 
 
-@router.get("/{campaign_id}", name="campaign_detail")
+@router.get("/{campaign_id:int}", name="campaign_detail")
 def campaign_detail(
     request: Request, session: SessionDep, user: WebUser, campaign_id: int
 ) -> Response:
@@ -189,7 +189,7 @@ def _detail(
     return render(request, "campaigns/detail.html", ctx, status_code=422 if errors else 200)
 
 
-@router.get("/{campaign_id}/edit", name="campaign_edit")
+@router.get("/{campaign_id:int}/edit", name="campaign_edit")
 def campaign_edit(
     request: Request, session: SessionDep, user: WebCoordinator, campaign_id: int
 ) -> Response:
@@ -197,7 +197,7 @@ def campaign_edit(
     return _form_page(request, session, campaign, _form_values(campaign, user))
 
 
-@router.post("/{campaign_id}", name="campaign_update")
+@router.post("/{campaign_id:int}", name="campaign_update")
 def campaign_update(
     request: Request, session: SessionDep, user: WebCoordinator, form: FormDep, campaign_id: int
 ) -> Response:
@@ -212,7 +212,7 @@ def campaign_update(
     return redirect(request, f"/campaigns/{campaign_id}", message="Campaign saved.")
 
 
-@router.post("/{campaign_id}/delete", name="campaign_delete")
+@router.post("/{campaign_id:int}/delete", name="campaign_delete")
 def campaign_delete(
     request: Request, session: SessionDep, user: WebCoordinator, campaign_id: int
 ) -> Response:
@@ -220,7 +220,7 @@ def campaign_delete(
     return redirect(request, "/campaigns", message="Campaign deleted.")
 
 
-@router.post("/{campaign_id}/calendar", name="campaign_token")
+@router.post("/{campaign_id:int}/calendar", name="campaign_token")
 def campaign_token(
     request: Request, session: SessionDep, user: WebCoordinator, campaign_id: int
 ) -> Response:
@@ -230,7 +230,7 @@ def campaign_token(
     )
 
 
-@router.post("/{campaign_id}/milestones", name="milestone_create")
+@router.post("/{campaign_id:int}/milestones", name="milestone_create")
 def milestone_create(
     request: Request, session: SessionDep, user: WebCoordinator, form: FormDep, campaign_id: int
 ) -> Response:
@@ -241,7 +241,7 @@ def milestone_create(
     return redirect(request, f"/campaigns/{campaign_id}", message="Milestone added.")
 
 
-@router.post("/{campaign_id}/milestones/{milestone_id}/delete", name="milestone_delete")
+@router.post("/{campaign_id:int}/milestones/{milestone_id:int}/delete", name="milestone_delete")
 def milestone_delete(
     request: Request,
     session: SessionDep,

@@ -39,6 +39,6 @@ def list_notifications(
     }
 
 
-@router.post("/{notification_id}/read", summary="Mark one as read")
+@router.post("/{notification_id:int}/read", summary="Mark one as read")
 def mark_read(notification_id: int, session: SessionDep, user: ApiUser) -> dict[str, Any]:
     return _read(service.mark_read(session, user_id=user.id, notification_id=notification_id))

@@ -44,7 +44,7 @@ def notifications_count(request: Request, session: SessionDep, user: WebUser) ->
     return render(request, "notifications/_count.html", {"count": count})
 
 
-@router.post("/{notification_id}/read", name="notification_read")
+@router.post("/{notification_id:int}/read", name="notification_read")
 def notification_read(
     request: Request, session: SessionDep, user: WebUser, notification_id: int
 ) -> Response:

@@ -176,7 +176,7 @@ def create_action(
 
 
 @router.put(
-    "/state-actions/{action_id}", response_model=StateActionRead, summary="Correct an action"
+    "/state-actions/{action_id:int}", response_model=StateActionRead, summary="Correct an action"
 )
 def update_action(
     action_id: int, body: StateActionUpdate, session: SessionDep, user: ApiCoordinator
@@ -185,7 +185,7 @@ def update_action(
     return StateActionRead.model_validate(action)
 
 
-@router.get("/state-actions/{action_id}/history", summary="Earlier values of an action")
+@router.get("/state-actions/{action_id:int}/history", summary="Earlier values of an action")
 def action_history(action_id: int, session: SessionDep, _user: ApiUser) -> list[dict[str, Any]]:
     service.get_action(session, action_id)
     return [

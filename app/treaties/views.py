@@ -211,14 +211,14 @@ def _action(request: Request, session: SessionDep, action_id: int, **extra: Any)
     return render(request, "treaties/action.html", ctx, status_code=422 if extra else 200)
 
 
-@router.get("/actions/{action_id}", name="treaty_action")
+@router.get("/actions/{action_id:int}", name="treaty_action")
 def action_page(
     request: Request, session: SessionDep, _user: WebCoordinator, action_id: int
 ) -> Response:
     return _action(request, session, action_id)
 
 
-@router.post("/actions/{action_id}", name="treaty_action_update")
+@router.post("/actions/{action_id:int}", name="treaty_action_update")
 def action_update(
     request: Request, session: SessionDep, user: WebCoordinator, form: FormDep, action_id: int
 ) -> Response:

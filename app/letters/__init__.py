@@ -1,0 +1,1 @@
+"""Letter templates and their rendering to PDF."""

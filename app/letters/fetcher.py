@@ -1,0 +1,69 @@
+"""The only way a letter can load a resource: ``data:`` URLs and the letterhead assets folder.
+
+No network, no redirects, no other files. Anything else raises, and WeasyPrint renders the
+letter without the resource.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from pathlib import Path
+from urllib.parse import unquote, unquote_to_bytes, urlsplit
+from urllib.request import url2pathname
+
+from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
+
+MAX_DATA_URL_BYTES = 5 * 1024 * 1024
+MAX_ASSET_BYTES = 5 * 1024 * 1024
+
+
+class BlockedResource(PermissionError):
+    pass
+
+
+class LetterheadFetcher(URLFetcher):
+    def __init__(self, assets_dir: Path) -> None:
+        super().__init__(
+            timeout=1,
+            allowed_protocols=("data", "file"),
+            allow_redirects=False,
+            fail_on_errors=False,
+        )
+        self.root = assets_dir.resolve()
+        self.base_url = path2url(str(self.root)) + "/"
+
+    def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme == "data":
+            return self._data(url)
+        if scheme == "file":
+            return self._asset(url)
+        raise BlockedResource(f"letters may not load {scheme or 'relative'} URLs: {url[:80]}")
+
+    def _data(self, url: str) -> URLFetcherResponse:
+        header, sep, payload = url[5:].partition(",")
+        if not sep:
+            raise BlockedResource("malformed data: URL")
+        if len(payload) > MAX_DATA_URL_BYTES * 2:
+            raise BlockedResource("data: URL too large")
+        parts = header.split(";")
+        mime = parts[0] or "text/plain"
+        body = (
+            base64.b64decode(unquote(payload))
+            if "base64" in parts[1:]
+            else unquote_to_bytes(payload)
+        )
+        return URLFetcherResponse(url, body, {"Content-Type": mime})
+
+    def _asset(self, url: str) -> URLFetcherResponse:
+        parsed = urlsplit(url)
+        if parsed.netloc not in ("", "localhost"):
+            raise BlockedResource("remote file URL")
+        path = Path(url2pathname(unquote(parsed.path))).resolve()
+        if not path.is_relative_to(self.root) or not path.is_file():
+            raise BlockedResource("only letterhead assets may be loaded")
+        if path.stat().st_size > MAX_ASSET_BYTES:
+            raise BlockedResource("letterhead asset too large")
+        mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return URLFetcherResponse(path2url(str(path)), path.read_bytes(), {"Content-Type": mime})

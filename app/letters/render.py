@@ -1,0 +1,326 @@
+"""Letters to HTML and PDF: the sandboxed body inside a layout, typeset by WeasyPrint.
+
+One ``FontConfiguration`` per process (created by ``warm_up()``, which workers call on start).
+Every render is bounded: the sandbox caps the HTML size, ``time_limit`` interrupts a render that
+runs too long (SIGALRM, in the main thread of a worker process), the page count is checked before
+the PDF is written and the PDF size after. Web requests render through ``render_isolated``: a
+warmed child process that is killed and replaced when a render overruns its time.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import io
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, cast
+
+from jinja2 import FileSystemLoader, TemplateError
+from markupsafe import Markup
+
+from app.config import get_settings
+from app.letters.context import LABELS, RTL_LANGUAGES, language_or_default
+from app.letters.fetcher import LetterheadFetcher
+from app.letters.sandbox import TemplateProblem, make_environment, render_capped
+
+LAYOUTS: dict[str, str] = {
+    "a4": "A4 letterhead",
+    "us-letter": "US Letter letterhead",
+}
+PDF_VARIANTS = ("pdf/a-3b", "pdf/a-2b")
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    seconds: float = 20.0
+    max_html_chars: int = 400_000
+    max_pages: int = 40
+    max_pdf_bytes: int = 20 * 1024 * 1024
+
+
+DEFAULT_LIMITS = RenderLimits()
+
+
+def default_limits() -> RenderLimits:
+    return DEFAULT_LIMITS
+
+
+@dataclass(frozen=True)
+class LetterJob:
+    """Everything one render needs, as plain picklable data."""
+
+    body: str
+    subject: str
+    context: dict[str, Any]
+    language: str = "en"
+    layout: str = "a4"
+    pdf_variant: str | None = None
+    limits: RenderLimits = field(default_factory=RenderLimits)
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    pdf: bytes
+    pages: int
+
+
+class RenderError(Exception):
+    """A letter that could not be rendered; the message says why, for people."""
+
+
+class RenderTimeout(RenderError):
+    pass
+
+
+class _Interrupted(BaseException):
+    """Raised by the alarm; a BaseException so no ``except Exception`` inside WeasyPrint eats it."""
+
+
+# ----------------------------------------------------------------------------- process state
+
+_FONT_CONFIG: Any = None
+
+
+def font_config() -> Any:
+    global _FONT_CONFIG
+    if _FONT_CONFIG is None:
+        from weasyprint.text.fonts import FontConfiguration
+
+        _FONT_CONFIG = FontConfiguration()
+    return _FONT_CONFIG
+
+
+def assets_dir() -> Path:
+    return get_settings().letter_templates_dir / "assets"
+
+
+@lru_cache(maxsize=4)
+def _fetcher(root: Path) -> LetterheadFetcher:
+    return LetterheadFetcher(root)
+
+
+def fetcher() -> LetterheadFetcher:
+    return _fetcher(assets_dir())
+
+
+@lru_cache(maxsize=4)
+def _layout_env(root: Path) -> Any:
+    return make_environment(loader=FileSystemLoader(str(root)))
+
+
+def layout_env() -> Any:
+    return _layout_env(get_settings().letter_templates_dir / "layouts")
+
+
+def harfbuzz_subset_available() -> bool:
+    from weasyprint.text.ffi import harfbuzz_subset
+
+    return bool(harfbuzz_subset)
+
+
+def warm_up() -> None:
+    """Load fonts and code paths once (worker initializer): Latin, Cyrillic and Arabic text."""
+    from app.letters.context import sample_context
+
+    for lang, text in (("en", "Warm"), ("ru", "Тест"), ("ar", "اختبار")):
+        job = LetterJob(
+            body=f"<p>{text}</p>", subject=text, context=sample_context(lang), language=lang
+        )
+        render_pdf(job)
+
+
+# ----------------------------------------------------------------------------- limits
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` (main thread only; elsewhere use render_isolated)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    armed = True
+
+    def _alarm(signum: int, frame: object) -> None:
+        if armed:
+            raise _Interrupted
+
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    # The timer repeats: an interrupt that lands inside a C callback is swallowed there, so it
+    # fires again every 0.1 s until one reaches the render loop.
+    signal.setitimer(signal.ITIMER_REAL, seconds, 0.1)
+    try:
+        yield
+    except _Interrupted:
+        armed = False
+        raise RenderTimeout(
+            f"The letter took longer than {seconds:g} s to render and was stopped"
+        ) from None
+    finally:
+        armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def _layout_context(job: LetterJob, body: Markup, subject: str) -> dict[str, Any]:
+    lang = language_or_default(job.language)
+    return {
+        **job.context,
+        "body": body,
+        "subject": subject,
+        "lang": lang,
+        "dir": "rtl" if lang in RTL_LANGUAGES else "ltr",
+        "labels": LABELS.get(lang, LABELS["en"]),
+    }
+
+
+def render_html(job: LetterJob) -> str:
+    """The full letter as HTML (body rendered in the sandbox, then placed in its layout)."""
+    if job.layout not in LAYOUTS:
+        raise RenderError(f"Unknown layout '{job.layout}'")
+    limit = job.limits.max_html_chars
+    try:
+        subject = str(render_capped(job.subject, job.context, max_chars=1000))
+        body = render_capped(job.body, job.context, max_chars=limit)
+    except TemplateProblem as exc:
+        raise RenderError(str(exc)) from exc
+    try:
+        template = layout_env().get_template(f"{job.layout}.html")
+        return str(template.render(_layout_context(job, body, subject)))
+    except TemplateError as exc:
+        raise RenderError(f"The layout could not be filled in: {exc}") from exc
+
+
+def render_html_limited(job: LetterJob) -> str:
+    """render_html() under the job's time limit (a template loop can run without output)."""
+    with time_limit(job.limits.seconds):
+        return render_html(job)
+
+
+def render_pdf(job: LetterJob) -> RenderedLetter:
+    """Typeset one letter; raises RenderError with a clear message when a limit is hit."""
+    from weasyprint import HTML
+
+    limits = job.limits
+    with time_limit(limits.seconds):
+        html = render_html(job)
+        url_fetcher = fetcher()
+        document = HTML(string=html, base_url=url_fetcher.base_url, url_fetcher=url_fetcher).render(
+            font_config=font_config(), presentational_hints=False
+        )
+        pages = len(document.pages)
+        if pages > limits.max_pages:
+            raise RenderError(
+                f"The letter has {pages} pages, more than the limit of {limits.max_pages}"
+            )
+        options: dict[str, Any] = {}
+        if job.pdf_variant:
+            if job.pdf_variant not in PDF_VARIANTS:
+                raise RenderError(f"Unknown PDF variant '{job.pdf_variant}'")
+            options["pdf_variant"] = job.pdf_variant
+        pdf = document.write_pdf(**options)
+    if len(pdf) > limits.max_pdf_bytes:
+        raise RenderError(f"The PDF is larger than {limits.max_pdf_bytes // 1024:,} kB")
+    return RenderedLetter(pdf=pdf, pages=pages)
+
+
+def page_count(pdf: bytes) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+# ----------------------------------------------------------------------------- isolation
+
+
+def _spawn_pool(workers: int) -> cf.ProcessPoolExecutor:
+    import multiprocessing
+
+    return cf.ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=init_worker,
+        initargs=(dict(os.environ),),
+    )
+
+
+def init_worker(environ: dict[str, str] | None = None) -> None:
+    """Process-pool initializer: same settings as the parent, fonts loaded, engine warmed."""
+    if environ:
+        os.environ.update(environ)
+    get_settings.cache_clear()
+    warm_up()
+
+
+def _ready() -> bool:
+    return True
+
+
+def _render_in_worker(job: LetterJob, fmt: str) -> RenderedLetter | str:
+    return render_html_limited(job) if fmt == "html" else render_pdf(job)
+
+
+class IsolatedRenderer:
+    """One warmed child process for interactive renders; replaced when a render overruns."""
+
+    GRACE_SECONDS = 5.0
+    START_SECONDS = 120.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: cf.ProcessPoolExecutor | None = None
+
+    def render(self, job: LetterJob, fmt: str = "pdf") -> RenderedLetter | str:
+        with self._lock:
+            if self._pool is None:
+                pool = _spawn_pool(1)
+                pool.submit(_ready).result(timeout=self.START_SECONDS)  # started and warmed
+                self._pool = pool
+            future = self._pool.submit(_render_in_worker, job, fmt)
+            try:
+                return future.result(timeout=job.limits.seconds + self.GRACE_SECONDS)
+            except cf.TimeoutError:
+                self._kill()
+                raise RenderTimeout(
+                    f"The letter took longer than {job.limits.seconds:g} s to render and was "
+                    "stopped"
+                ) from None
+            except cf.process.BrokenProcessPool:
+                self._kill()
+                raise RenderError("The renderer stopped unexpectedly; try again") from None
+
+    def _kill(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+
+_ISOLATED = IsolatedRenderer()
+
+
+def render_isolated(job: LetterJob) -> RenderedLetter:
+    """Render in the warmed child process (safe from any thread, bounded in time)."""
+    return cast(RenderedLetter, _ISOLATED.render(job, "pdf"))
+
+
+def render_html_isolated(job: LetterJob) -> str:
+    """The letter's HTML, made in the child process under the same time limit."""
+    return cast(str, _ISOLATED.render(job, "html"))

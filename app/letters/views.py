@@ -1,0 +1,227 @@
+"""Web pages for letter templates: library, detail with versions, editor, previews."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from app.auth.deps import WebCoordinator, WebUser
+from app.db import SessionDep
+from app.errors import Conflict, InvalidInput, NotFound
+from app.letters import service
+from app.letters.context import LANGUAGES
+from app.letters.fields import groups
+from app.letters.render import LAYOUTS
+from app.letters.schemas import TemplateCreate, TemplateUpdate, VariantSave
+from app.web.forms import FormDep, validate
+from app.web.pagination import Page
+from app.web.routing import web_router
+from app.web.templating import redirect, render
+
+router = web_router(prefix="/templates")
+PER_PAGE = 25
+
+
+def _errors(exc: InvalidInput | Conflict) -> dict[str, str]:
+    out = {e["field"]: e["message"] for e in exc.errors if e.get("field")}
+    return out or {"__all__": exc.detail}
+
+
+def _language(lang: str) -> str:
+    if lang not in LANGUAGES:
+        raise NotFound(f"No language variant '{lang}'.")
+    return lang
+
+
+@router.get("", name="templates")
+def index(
+    request: Request, session: SessionDep, _user: WebUser, q: str = "", page: int = 1
+) -> Response:
+    q = q.strip()[:200]
+    page = max(1, min(page, 100_000))
+    rows, total = service.list_templates(session, q=q, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    items = [(t, list(service.current_versions(t))) for t in rows]
+    return render(
+        request,
+        "letters/index.html",
+        {
+            "items": items,
+            "q": q,
+            "page": Page(page=page, per_page=PER_PAGE, total=total),
+            "page_query": urlencode({"q": q}) if q else "",
+            "layouts": LAYOUTS,
+        },
+        block="results",
+    )
+
+
+def _form_page(request: Request, values: dict[str, Any], errors: dict[str, str]) -> Response:
+    return render(
+        request,
+        "letters/new.html",
+        {
+            "values": values,
+            "errors": errors,
+            "layouts": LAYOUTS,
+            "languages": LANGUAGES,
+            "field_groups": groups(),
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/new", name="template_new")
+def new(request: Request, _user: WebCoordinator) -> Response:
+    return _form_page(request, {"layout": "a4", "language": "en"}, {})
+
+
+@router.post("/new", name="template_create")
+def create(request: Request, session: SessionDep, user: WebCoordinator, form: FormDep) -> Response:
+    data, errors = validate(TemplateCreate, form)
+    if data is None:
+        return _form_page(request, form, errors)
+    try:
+        template = service.create(session, data=data, actor=user)
+    except (InvalidInput, Conflict) as exc:
+        return _form_page(request, form, _errors(exc))
+    return redirect(
+        request,
+        str(request.url_for("template_detail", template_id=template.id)),
+        message=f"Template '{template.name}' created.",
+    )
+
+
+def _detail(
+    request: Request,
+    session: SessionDep,
+    template_id: int,
+    lang: str | None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Response:
+    template = service.get(session, template_id)
+    current = service.current_versions(template)
+    lang = lang if lang in current else template.default_language
+    return render(
+        request,
+        "letters/detail.html",
+        {
+            "template": template,
+            "current": current,
+            "lang": lang,
+            "history": service.history(template, lang),
+            "languages": LANGUAGES,
+            "layouts": LAYOUTS,
+            "errors": errors or {},
+            "values": values or {},
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/{template_id:int}", name="template_detail")
+def detail(
+    request: Request, session: SessionDep, _user: WebUser, template_id: int, lang: str = ""
+) -> Response:
+    return _detail(request, session, template_id, lang or None)
+
+
+@router.post("/{template_id:int}", name="template_update")
+def update(
+    request: Request, session: SessionDep, user: WebCoordinator, template_id: int, form: FormDep
+) -> Response:
+    data, errors = validate(TemplateUpdate, form)
+    if data is None:
+        return _detail(request, session, template_id, None, errors, form)
+    service.update(session, template_id=template_id, data=data, actor=user)
+    return redirect(
+        request,
+        str(request.url_for("template_detail", template_id=template_id)),
+        message="Template details saved.",
+    )
+
+
+def _editor(
+    request: Request,
+    session: SessionDep,
+    template_id: int,
+    lang: str,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    template = service.get(session, template_id)
+    current = service.current_versions(template).get(lang)
+    if values is None:
+        source = current or service.current_versions(template).get(template.default_language)
+        values = {"subject": source.subject, "body": source.body} if source else {}
+    return render(
+        request,
+        "letters/edit.html",
+        {
+            "template": template,
+            "lang": lang,
+            "language_name": LANGUAGES[lang],
+            "current": current,
+            "values": values,
+            "errors": errors or {},
+            "field_groups": groups(),
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@router.get("/{template_id:int}/edit/{lang}", name="template_edit")
+def edit(
+    request: Request, session: SessionDep, _user: WebCoordinator, template_id: int, lang: str
+) -> Response:
+    return _editor(request, session, template_id, _language(lang))
+
+
+@router.post("/{template_id:int}/edit/{lang}", name="template_save")
+def save(
+    request: Request,
+    session: SessionDep,
+    user: WebCoordinator,
+    template_id: int,
+    lang: str,
+    form: FormDep,
+) -> Response:
+    lang = _language(lang)
+    data, errors = validate(VariantSave, form)
+    if data is None:
+        return _editor(request, session, template_id, lang, form, errors)
+    try:
+        version = service.save_variant(
+            session, template_id=template_id, language=lang, data=data, actor=user
+        )
+    except InvalidInput as exc:
+        return _editor(request, session, template_id, lang, form, _errors(exc))
+    url = request.url_for("template_detail", template_id=template_id).include_query_params(
+        lang=lang
+    )
+    return redirect(request, str(url), message=f"Saved as version {version.number} ({lang}).")
+
+
+@router.get("/{template_id:int}/preview/{lang}.{fmt}", name="template_preview")
+def preview(
+    request: Request,
+    session: SessionDep,
+    _user: WebUser,
+    template_id: int,
+    lang: str,
+    fmt: str,
+    version: int | None = None,
+) -> Response:
+    if fmt not in ("pdf", "html"):
+        raise NotFound("Previews are available as .pdf or .html.")
+    result = service.preview(
+        session, template_id=template_id, language=_language(lang), version_id=version, fmt=fmt
+    )
+    headers = {
+        "Content-Disposition": f'inline; filename="preview-{template_id}-{lang}.{fmt}"',
+        **service.PREVIEW_HEADERS,
+    }
+    return Response(result.content, media_type=result.media_type, headers=headers)
