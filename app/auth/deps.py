@@ -105,6 +105,7 @@ def _require(role: Role, source: Callable[..., User]) -> Callable[..., User]:
             raise Forbidden(f"This needs the {role.value} role; you are a {user.role.value}.")
         return user
 
+    dependency.required_role = role  # type: ignore[attr-defined]  # read by route audits
     return dependency
 
 
