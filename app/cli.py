@@ -22,6 +22,22 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+@app.callback()
+def _check_data_dir() -> None:
+    """Every command needs a writable data directory: say so plainly when it is not."""
+    settings = get_settings()
+    try:
+        settings.files_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.data_dir / ".write-test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        _fail(
+            f"The data directory {settings.data_dir} cannot be used ({exc.strerror or exc}). "
+            "Set DEMARCHE_DATA_DIR to a writable directory with free space."
+        )
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",

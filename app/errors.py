@@ -6,6 +6,7 @@ toast for htmx requests.
 
 from __future__ import annotations
 
+import errno
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,25 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+STORAGE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR}
+CONNECTION_MARKERS = (
+    "connection refused",
+    "server closed the connection",
+    "terminating connection",
+    "connection is closed",
+    "could not connect",
+    "the database system is",
+    "connection failed",
+    "consuming input failed",
+    "database is locked",
+)
+
+
+def _is_connection(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    return any(marker in text for marker in CONNECTION_MARKERS)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from app.web.pages import render_error_page  # web layer depends on errors, not vice versa
 
@@ -179,5 +199,36 @@ def install_error_handlers(app: FastAPI) -> None:
             request, 422, "A number in the request is out of range.", title="Invalid input"
         )
 
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        # The database went away (restart, network, too many connections): the transaction was
+        # rolled back, so nothing is half-written; the pool reconnects on the next request.
+        if isinstance(exc, DBAPIError) and not (
+            exc.connection_invalidated or isinstance(exc, InterfaceError) or _is_connection(exc)
+        ):
+            return await unexpected_error(request, exc)
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return respond(
+            request,
+            503,
+            "The database is unavailable right now; nothing was saved. Try again in a moment.",
+            title="Database unavailable",
+            headers={"Retry-After": "5"},
+        )
+
+    async def storage_error(request: Request, exc: Exception) -> Response:
+        if not isinstance(exc, OSError) or exc.errno not in STORAGE_ERRNOS:
+            return await unexpected_error(request, exc)
+        log.error("cannot write data on %s %s: %s", request.method, request.url.path, exc)
+        return respond(
+            request,
+            507,
+            f"The server cannot write its data directory ({exc.strerror}); nothing was saved. "
+            "An administrator needs to free space or fix the directory's permissions.",
+            title="Storage unavailable",
+        )
+
+    app.add_exception_handler(OperationalError, database_unavailable)
+    app.add_exception_handler(InterfaceError, database_unavailable)
+    app.add_exception_handler(OSError, storage_error)
     app.add_exception_handler(OverflowError, number_out_of_range)
     app.add_exception_handler(DataError, number_out_of_range)
