@@ -40,6 +40,9 @@ def test_every_route_refuses_anonymous(web_app: FastAPI, client: TestClient) -> 
         if path in PUBLIC or path.startswith("/static"):
             continue
         resp = client.request(method, concrete(path), follow_redirects=False)
+        # Security headers ride on every answer, refusals included.
+        assert resp.headers["x-content-type-options"] == "nosniff", (method, path)
+        assert "frame-ancestors 'none'" in resp.headers["content-security-policy"], (method, path)
         if path.startswith("/api/"):
             assert resp.status_code == 401, (method, path, resp.status_code)
             assert resp.headers["content-type"] == "application/problem+json"
