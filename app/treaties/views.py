@@ -12,6 +12,7 @@ from app.auth.deps import WebAdmin, WebCoordinator, WebUser
 from app.countries import service as countries_service
 from app.db import SessionDep
 from app.errors import Conflict, DomainError
+from app.maps.service import LegendItem, world_map
 from app.models import Role
 from app.treaties import service
 from app.treaties.rules import ActionKind, Status
@@ -78,6 +79,14 @@ def treaty_create(
     )
 
 
+STATUS_LEGEND = [
+    LegendItem(Status.state_party.value, Status.state_party.label, "#2e7d4f"),
+    LegendItem(Status.signatory.value, Status.signatory.label, "#e0a526"),
+    LegendItem(Status.non_signatory.value, Status.non_signatory.label, "#b8c2cc"),
+    LegendItem(Status.withdrawn.value, Status.withdrawn.label, "#c0392b"),
+]
+
+
 def _detail(
     request: Request, session: SessionDep, user: Any, short_name: str, **extra: Any
 ) -> Response:
@@ -91,8 +100,16 @@ def _detail(
     groups: dict[str, list[Any]] = {}
     for country, record, st in rows:
         groups.setdefault(country.region or "Other", []).append((country, record, st))
+    world = world_map(
+        {country.iso2: st.value for country, _, st in rows if country.iso2},
+        STATUS_LEGEND,
+        title=f"{treaty.short_name} status on {on.isoformat()}",
+        details={country.iso2: country.name for country, _, _ in rows},
+        link_pattern="/treaties/countries/{iso2}",
+    )
     ctx: dict[str, Any] = {
         "treaty": treaty,
+        "world": world,
         "on": on,
         "date_error": date_error,
         "status_value": status_value,

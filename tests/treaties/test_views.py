@@ -14,7 +14,8 @@ def test_status_table_as_of_2010(client: TestClient, db: Session) -> None:
     login(client, make_user(db))
     page = client.get("/treaties/CCM?on=2010-08-01&status=state_party")
     assert page.status_code == 200
-    assert "Lao People" in page.text and "Kazakhstan" not in page.text
+    tables = page.text[page.text.index('class="status-tiles"') :]  # after the world map
+    assert "Lao People" in tables and "Kazakhstan" not in tables
     assert "30 state party" in page.text
     fragment = client.get("/treaties/CCM?on=bad", headers={"HX-Request": "true"})
     assert "is not a date" in fragment.text and "<html" not in fragment.text
@@ -133,3 +134,24 @@ def test_templates_have_nothing_the_csp_would_block() -> None:
             assert 'style="' not in text, path
             assert "<script" not in text, path
             assert not re.search(r"\son[a-z]+=", text), path
+
+
+def test_status_world_map_as_of_a_past_date(client: TestClient, db: Session) -> None:
+    """Who was party on 1 August 2010, on a map drawn offline, with a legend."""
+    import re
+
+    login(client, make_user(db))
+    html = client.get("/treaties/CCM?on=2010-08-01").text
+    svg = html[html.index("<svg") : html.index("</svg>")]
+
+    def category(iso2: str) -> str:
+        match = re.search(rf'data-iso2="{iso2}" data-category="([a-z_]+)"', svg)
+        assert match, iso2
+        return match.group(1)
+
+    assert category("LA") == "state_party"  # Lao PDR ratified in 2009
+    assert category("KZ") == "non_signatory"
+    assert category("AF") == "signatory"  # signed 2008, ratified 2011
+    assert 'href="/treaties/countries/LA"' in svg
+    assert "State party" in html and "(30)" in html  # the legend counts the 30 parties
+    assert "http://" not in svg.replace("http://www.w3.org/2000/svg", "")
