@@ -9,6 +9,7 @@ warmed child process that is killed and replaced when a render overruns its time
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures as cf
 import io
 import os
@@ -314,6 +315,8 @@ class IsolatedRenderer:
 
 
 _ISOLATED = IsolatedRenderer()
+# Stop the child before the interpreter tears down the modules its pool manager still uses.
+atexit.register(_ISOLATED.close)
 
 
 def render_isolated(job: LetterJob) -> RenderedLetter:
