@@ -32,6 +32,8 @@ from app.contacts.schemas import (
 from app.contacts.text import search_text, terms
 from app.countries import service as countries_service
 from app.errors import Conflict, InvalidInput, NotFound
+from app.treaties import service as treaties_service
+from app.treaties.rules import Status
 from app.models import (
     ContactKind,
     ContactPoint,
@@ -110,6 +112,69 @@ def list_organisation_choices(session: Session) -> list[tuple[int, str]]:
 
 def list_tags(session: Session) -> Sequence[Tag]:
     return session.scalars(select(Tag).order_by(Tag.name)).all()
+
+
+def get_tag(session: Session, tag_id: int) -> Tag:
+    tag = session.get(Tag, tag_id)
+    if tag is None:
+        raise NotFound(f"No tag has the id {tag_id}.")
+    return tag
+
+
+def _tag_name_free(session: Session, name: str, tag_id: int | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("A tag needs a name.", errors=[{"field": "name", "message": "empty"}])
+    clash = session.scalar(select(Tag.id).where(func.lower(Tag.name) == name.lower()))
+    if clash is not None and clash != tag_id:
+        raise Conflict(f"A tag named {name!r} already exists.")
+    return name
+
+
+def create_tag(session: Session, *, name: str, actor: User | None) -> Tag:
+    tag = Tag(name=_tag_name_free(session, name))
+    session.add(tag)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="tag.create",
+        entity_type="tag",
+        entity_id=tag.id,
+        summary=f"Created the tag {tag.name}",
+    )
+    return tag
+
+
+def rename_tag(session: Session, *, tag_id: int, name: str, actor: User | None) -> Tag:
+    tag = get_tag(session, tag_id)
+    before = tag.name
+    tag.name = _tag_name_free(session, name, tag_id)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="tag.update",
+        entity_type="tag",
+        entity_id=tag.id,
+        summary=f"Renamed the tag {before} → {tag.name}",
+    )
+    return tag
+
+
+def delete_tag(session: Session, *, tag_id: int, actor: User | None) -> None:
+    tag = get_tag(session, tag_id)
+    name = tag.name
+    session.delete(tag)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="tag.delete",
+        entity_type="tag",
+        entity_id=tag_id,
+        summary=f"Deleted the tag {name}",
+    )
 
 
 def _tags(session: Session, names: list[str]) -> list[Tag]:
@@ -383,6 +448,28 @@ def update_position(
     return pos
 
 
+def end_position(session: Session, *, position_id: int, on: date, actor: User | None) -> Position:
+    """The person left the position on ``on``; the record stays for the history."""
+    pos = get_position(session, position_id)
+    if pos.start_date and on < pos.start_date:
+        raise InvalidInput(
+            "The end date is before the start date.",
+            errors=[{"field": "end_date", "message": "before the start date"}],
+        )
+    pos.end_date = on
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="position.end",
+        entity_type="person",
+        entity_id=pos.person_id,
+        summary=f"Position ended on {on.isoformat()}: {pos.title}",
+        details={"position_id": pos.id},
+    )
+    return pos
+
+
 def delete_position(session: Session, *, position_id: int, actor: User | None) -> None:
     pos = get_position(session, position_id)
     person_id, title = pos.person_id, pos.title
@@ -455,9 +542,31 @@ def _describe(cp: ContactPoint | ContactPointIn) -> str:
     return cp.value
 
 
+def _check_postal(data: ContactPointIn) -> None:
+    """Postal addresses follow the destination country's rules (required fields, postcodes)."""
+    if data.kind != ContactKind.postal:
+        return
+    problems = addressing.postal_errors(
+        street_address=data.street_address,
+        city=data.city,
+        city_area=data.city_area,
+        postal_code=data.postal_code,
+        country_area=data.country_area,
+        country_code=data.country_code,
+    )
+    if problems:
+        raise InvalidInput(
+            "The address does not follow its country's postal rules: "
+            + "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in problems.items())
+            + ".",
+            errors=[{"field": k, "message": v} for k, v in problems.items()],
+        )
+
+
 def create_contact_point(
     session: Session, *, data: ContactPointCreate, actor: User | None
 ) -> ContactPoint:
+    _check_postal(data)
     if data.person_id is not None and session.get(Person, data.person_id) is None:
         raise InvalidInput(f"person_id: no person has the id {data.person_id}.")
     if data.organisation_id is not None and session.get(Organisation, data.organisation_id) is None:
@@ -492,6 +601,7 @@ def update_contact_point(
     session: Session, *, contact_point_id: int, data: ContactPointIn, actor: User | None
 ) -> ContactPoint:
     cp = get_contact_point(session, contact_point_id)
+    _check_postal(data)
     before = _describe(cp)
     for key, value in data.model_dump().items():
         setattr(cp, key, value)
@@ -639,7 +749,33 @@ def _org_conditions(
         if filters.sub_region:
             region_conds.append(Country.sub_region == filters.sub_region)
         conds.append(Organisation.country_id.in_(select(Country.id).where(*region_conds)))
+    if filters.treaty and filters.treaty_status:
+        conds.append(Organisation.country_id.in_(_treaty_status_countries(session, filters)))
     return conds
+
+
+def _treaty_status_countries(session: Session, filters: SearchFilters) -> list[int]:
+    """States whose status today under the filter's treaty matches (computed, not stored)."""
+    try:
+        statuses = treaties_service.status_map(session, filters.treaty)
+    except NotFound as exc:
+        raise InvalidInput(
+            f"treaty: no treaty has the short name {filters.treaty!r}.",
+            errors=[{"field": "treaty", "message": f"unknown treaty {filters.treaty!r}"}],
+        ) from exc
+    if filters.treaty_status == "not_party":
+        return sorted(cid for cid, st in statuses.items() if st is not Status.state_party)
+    return sorted(cid for cid, st in statuses.items() if st.value == filters.treaty_status)
+
+
+def country_treaty_status(session: Session, country_id: int | None) -> list[dict[str, Any]]:
+    """The state's status today under each treaty (for a contact's page)."""
+    if country_id is None:
+        return []
+    return [
+        {"treaty": row["treaty"], "status": row["status"]}
+        for row in treaties_service.country_treaties(session, country_id)
+    ]
 
 
 def search(
