@@ -15,8 +15,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.auth.deps import ApiCoordinator, ApiUser
-from app.contacts import segments
-from app.contacts import service
+from app.contacts import segments, service
 from app.contacts.schemas import (
     LANGUAGE_PATTERN,
     ContactPointCreate,

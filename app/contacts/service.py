@@ -32,8 +32,6 @@ from app.contacts.schemas import (
 from app.contacts.text import search_text, terms
 from app.countries import service as countries_service
 from app.errors import Conflict, InvalidInput, NotFound
-from app.treaties import service as treaties_service
-from app.treaties.rules import Status
 from app.models import (
     ContactKind,
     ContactPoint,
@@ -45,6 +43,8 @@ from app.models import (
     User,
 )
 from app.models.contacts import organisation_tags, person_tags
+from app.treaties import service as treaties_service
+from app.treaties.rules import Status
 
 STALE = (
     "Someone else changed this {what} while you were editing (you had version {mine}, it is now "
