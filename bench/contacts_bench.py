@@ -73,7 +73,8 @@ def generate(session: Any, size: int, seed: int = 7) -> dict[str, Any]:
                 "version": 1,
             }
         )
-    session.execute(insert(Organisation), org_rows)
+    # Core inserts (one executemany per chunk), not ORM objects
+    session.execute(insert(Organisation.__table__), org_rows)
     org_ids = list(session.scalars(select(Organisation.id).order_by(Organisation.id)))
     people_rows = []
     families = []
@@ -93,7 +94,7 @@ def generate(session: Any, size: int, seed: int = 7) -> dict[str, Any]:
             }
         )
     for chunk in range(0, len(people_rows), 20_000):
-        session.execute(insert(Person), people_rows[chunk : chunk + 20_000])
+        session.execute(insert(Person.__table__), people_rows[chunk : chunk + 20_000])
     person_ids = list(session.scalars(select(Person.id).order_by(Person.id)))
     positions = [
         {
@@ -105,7 +106,7 @@ def generate(session: Any, size: int, seed: int = 7) -> dict[str, Any]:
         for pid in person_ids
     ]
     for chunk in range(0, len(positions), 20_000):
-        session.execute(insert(Position), positions[chunk : chunk + 20_000])
+        session.execute(insert(Position.__table__), positions[chunk : chunk + 20_000])
     session.flush()
     seconds = time.perf_counter() - started
     common = max(set(families[:2000]), key=families[:2000].count)
@@ -156,8 +157,9 @@ SELECT count(*) FROM (
 ) AS hits
 """
 CURRENT_IN = (
-    "EXISTS (SELECT 1 FROM positions x JOIN organisations xo ON xo.id = x.organisation_id "
-    "WHERE x.person_id = p.id AND (x.end_date IS NULL OR x.end_date >= CURRENT_DATE) AND {cond})"
+    "p.id IN (SELECT x.person_id FROM positions x JOIN organisations xo "
+    "ON xo.id = x.organisation_id "
+    "WHERE (x.end_date IS NULL OR x.end_date >= CURRENT_DATE) AND {cond})"
 )
 
 

@@ -694,13 +694,17 @@ def _people_conditions(session: Session, filters: SearchFilters) -> list[ColumnE
         ]
     if org_conds or pos_conds:
         today = date.today()
+        # IN (uncorrelated) rather than EXISTS: SQLite then starts from the matching
+        # organisations instead of probing every person's positions.
         conds.append(
-            exists().where(
-                Position.person_id == Person.id,
-                Position.organisation_id == Organisation.id,
-                or_(Position.end_date.is_(None), Position.end_date >= today),
-                *org_conds,
-                *pos_conds,
+            Person.id.in_(
+                select(Position.person_id)
+                .join(Organisation, Organisation.id == Position.organisation_id)
+                .where(
+                    or_(Position.end_date.is_(None), Position.end_date >= today),
+                    *org_conds,
+                    *pos_conds,
+                )
             )
         )
     return conds
@@ -781,7 +785,7 @@ def country_treaty_status(session: Session, country_id: int | None) -> list[dict
 
 # A filter matching at most this many rows of a table is read in one scan and sorted here;
 # a broader one is counted, then walked in name order through the index, stopping early.
-SMALL_RESULT = 500
+SMALL_RESULT = 2_000
 
 
 def _part_rows(
