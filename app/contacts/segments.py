@@ -119,3 +119,23 @@ def members(session: Session, *, segment_id: int, page: int = 1, per_page: int =
 def member_ids(session: Session, *, segment_id: int) -> tuple[list[int], list[int]]:
     """(person ids, organisation ids) matching now: what letters and exports use."""
     return contacts.search_ids(session, filters_of(get(session, segment_id)))
+
+
+DEMO_SEGMENTS = [
+    SegmentIn(
+        name="Central Asia: not party to the CCM",
+        description="People and offices of Central Asian states outside the CCM, as of today.",
+        filters=SearchFilters(sub_region="Central Asia", treaty="CCM", treaty_status="not_party"),
+    ),
+    SegmentIn(
+        name="Heads of state's offices",
+        filters=SearchFilters(organisation_type="head_of_state_office"),
+    ),
+]
+
+
+def load_demo(session: Session) -> None:
+    """Demo segments (idempotent: an existing name is left alone)."""
+    for data in DEMO_SEGMENTS:
+        if session.scalar(select(Segment.id).where(Segment.name == data.name)) is None:
+            create(session, data=data, actor=None)

@@ -41,6 +41,7 @@ def test_search_open_edit_phone_and_see_it_on_the_timeline(page: Page, artifacts
     result = page.locator("#contact-results table.contacts >> text=H.E. Emomali Rahmon")
     result.wait_for()
     assert page.locator("#contact-results tbody tr").count() == 1
+    page.screenshot(path=str(artifacts / "contacts-directory.png"), full_page=True)
     result.click()
     page.wait_for_selector("h1:has-text('H.E. Emomali Rahmon')")
     assert "80 Rudaki Avenue" in page.inner_text("address.address-block")
@@ -64,3 +65,9 @@ def test_search_open_edit_phone_and_see_it_on_the_timeline(page: Page, artifacts
     timeline = page.inner_text("ul.timeline")
     assert "Changed phone +992372211234 → +992372219999" in timeline
     page.screenshot(path=str(artifacts / "contact-person.png"), full_page=True)
+
+    page.click("nav.mainnav >> text=Contacts")
+    page.click(".page-head >> text=Segments")
+    page.click("text=Central Asia: not party to the CCM")
+    page.wait_for_selector("h1:has-text('segment Central Asia')")
+    assert page.locator("#contact-results >> text=H.E. Emomali Rahmon").count() == 1
