@@ -9,7 +9,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from app.auth.deps import WebCoordinator, WebUser
 from app.contacts import addressing, segments, service
@@ -159,13 +159,12 @@ def _segments_page(
     )
     items = []
     for seg in rows:
+        # counts are fetched by each row afterwards (htmx), so a long list opens at once
         try:
-            filters = segments.filters_of(seg)
-            count: int | None = service.search(session, filters, 1, 1).total
-            url = _segment_url(filters, seg.id)
+            url = _segment_url(segments.filters_of(seg), seg.id)
         except DomainError:
-            count, url = None, ""
-        items.append({"segment": seg, "count": count, "url": url})
+            url = ""
+        items.append({"segment": seg, "url": url})
     ctx = {
         "items": items,
         "q": q,
@@ -183,6 +182,19 @@ def _segments_page(
 @router.get("/segments", name="segments_home")
 def segments_home(request: Request, session: SessionDep, user: WebUser) -> Response:
     return _segments_page(request, session, user)
+
+
+@router.get("/segments/{segment_id:int}/count", name="segment_count")
+def segment_count(
+    request: Request, session: SessionDep, user: WebUser, segment_id: int
+) -> Response:
+    try:
+        total = str(segments.members(session, segment_id=segment_id, per_page=1).total)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        total = "—"
+    return HTMLResponse(f'<span class="segment-count">{total}</span>')
 
 
 @router.post("/segments", name="segment_create")

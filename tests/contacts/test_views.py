@@ -111,6 +111,9 @@ def test_save_search_as_segment_and_open_it(client: TestClient, db: Session) -> 
     assert "segment CCM non-parties" in opened.text and f"/contacts/people/{pid}" in opened.text
     listing = client.get("/contacts/segments")
     assert "CCM non-parties" in listing.text
+    segment_id = int(resp.headers["location"].rsplit("segment=", 1)[1])
+    count = client.get(f"/contacts/segments/{segment_id}/count")
+    assert count.text == '<span class="segment-count">1</span>'
     again = client.post(
         "/contacts/segments",
         data={"csrf_token": token, "name": "CCM non-parties", "q": "x"},
