@@ -59,6 +59,10 @@ from app.contacts import demo as contacts_demo  # noqa: E402
 
 LOADERS.append(contacts_demo.load)
 
+from app.contacts import segments as contact_segments  # noqa: E402
+
+LOADERS.append(contact_segments.load_demo)
+
 
 def load(session: Session) -> None:
     for loader in LOADERS:

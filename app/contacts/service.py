@@ -3,13 +3,14 @@ and ``recipient()`` — the one place letters, exports and campaigns learn how t
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, union_all
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit
@@ -43,6 +44,8 @@ from app.models import (
     User,
 )
 from app.models.contacts import organisation_tags, person_tags
+from app.treaties import service as treaties_service
+from app.treaties.rules import Status
 
 STALE = (
     "Someone else changed this {what} while you were editing (you had version {mine}, it is now "
@@ -110,6 +113,69 @@ def list_organisation_choices(session: Session) -> list[tuple[int, str]]:
 
 def list_tags(session: Session) -> Sequence[Tag]:
     return session.scalars(select(Tag).order_by(Tag.name)).all()
+
+
+def get_tag(session: Session, tag_id: int) -> Tag:
+    tag = session.get(Tag, tag_id)
+    if tag is None:
+        raise NotFound(f"No tag has the id {tag_id}.")
+    return tag
+
+
+def _tag_name_free(session: Session, name: str, tag_id: int | None = None) -> str:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("A tag needs a name.", errors=[{"field": "name", "message": "empty"}])
+    clash = session.scalar(select(Tag.id).where(func.lower(Tag.name) == name.lower()))
+    if clash is not None and clash != tag_id:
+        raise Conflict(f"A tag named {name!r} already exists.")
+    return name
+
+
+def create_tag(session: Session, *, name: str, actor: User | None) -> Tag:
+    tag = Tag(name=_tag_name_free(session, name))
+    session.add(tag)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="tag.create",
+        entity_type="tag",
+        entity_id=tag.id,
+        summary=f"Created the tag {tag.name}",
+    )
+    return tag
+
+
+def rename_tag(session: Session, *, tag_id: int, name: str, actor: User | None) -> Tag:
+    tag = get_tag(session, tag_id)
+    before = tag.name
+    tag.name = _tag_name_free(session, name, tag_id)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="tag.update",
+        entity_type="tag",
+        entity_id=tag.id,
+        summary=f"Renamed the tag {before} → {tag.name}",
+    )
+    return tag
+
+
+def delete_tag(session: Session, *, tag_id: int, actor: User | None) -> None:
+    tag = get_tag(session, tag_id)
+    name = tag.name
+    session.delete(tag)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="tag.delete",
+        entity_type="tag",
+        entity_id=tag_id,
+        summary=f"Deleted the tag {name}",
+    )
 
 
 def _tags(session: Session, names: list[str]) -> list[Tag]:
@@ -383,6 +449,28 @@ def update_position(
     return pos
 
 
+def end_position(session: Session, *, position_id: int, on: date, actor: User | None) -> Position:
+    """The person left the position on ``on``; the record stays for the history."""
+    pos = get_position(session, position_id)
+    if pos.start_date and on < pos.start_date:
+        raise InvalidInput(
+            "The end date is before the start date.",
+            errors=[{"field": "end_date", "message": "before the start date"}],
+        )
+    pos.end_date = on
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="position.end",
+        entity_type="person",
+        entity_id=pos.person_id,
+        summary=f"Position ended on {on.isoformat()}: {pos.title}",
+        details={"position_id": pos.id},
+    )
+    return pos
+
+
 def delete_position(session: Session, *, position_id: int, actor: User | None) -> None:
     pos = get_position(session, position_id)
     person_id, title = pos.person_id, pos.title
@@ -455,9 +543,31 @@ def _describe(cp: ContactPoint | ContactPointIn) -> str:
     return cp.value
 
 
+def _check_postal(data: ContactPointIn) -> None:
+    """Postal addresses follow the destination country's rules (required fields, postcodes)."""
+    if data.kind != ContactKind.postal:
+        return
+    problems = addressing.postal_errors(
+        street_address=data.street_address,
+        city=data.city,
+        city_area=data.city_area,
+        postal_code=data.postal_code,
+        country_area=data.country_area,
+        country_code=data.country_code,
+    )
+    if problems:
+        raise InvalidInput(
+            "The address does not follow its country's postal rules: "
+            + "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in problems.items())
+            + ".",
+            errors=[{"field": k, "message": v} for k, v in problems.items()],
+        )
+
+
 def create_contact_point(
     session: Session, *, data: ContactPointCreate, actor: User | None
 ) -> ContactPoint:
+    _check_postal(data)
     if data.person_id is not None and session.get(Person, data.person_id) is None:
         raise InvalidInput(f"person_id: no person has the id {data.person_id}.")
     if data.organisation_id is not None and session.get(Organisation, data.organisation_id) is None:
@@ -492,6 +602,7 @@ def update_contact_point(
     session: Session, *, contact_point_id: int, data: ContactPointIn, actor: User | None
 ) -> ContactPoint:
     cp = get_contact_point(session, contact_point_id)
+    _check_postal(data)
     before = _describe(cp)
     for key, value in data.model_dump().items():
         setattr(cp, key, value)
@@ -583,13 +694,17 @@ def _people_conditions(session: Session, filters: SearchFilters) -> list[ColumnE
         ]
     if org_conds or pos_conds:
         today = date.today()
+        # IN (uncorrelated) rather than EXISTS: SQLite then starts from the matching
+        # organisations instead of probing every person's positions.
         conds.append(
-            exists().where(
-                Position.person_id == Person.id,
-                Position.organisation_id == Organisation.id,
-                or_(Position.end_date.is_(None), Position.end_date >= today),
-                *org_conds,
-                *pos_conds,
+            Person.id.in_(
+                select(Position.person_id)
+                .join(Organisation, Organisation.id == Position.organisation_id)
+                .where(
+                    or_(Position.end_date.is_(None), Position.end_date >= today),
+                    *org_conds,
+                    *pos_conds,
+                )
             )
         )
     return conds
@@ -639,7 +754,51 @@ def _org_conditions(
         if filters.sub_region:
             region_conds.append(Country.sub_region == filters.sub_region)
         conds.append(Organisation.country_id.in_(select(Country.id).where(*region_conds)))
+    if filters.treaty and filters.treaty_status:
+        conds.append(Organisation.country_id.in_(_treaty_status_countries(session, filters)))
     return conds
+
+
+def _treaty_status_countries(session: Session, filters: SearchFilters) -> list[int]:
+    """States whose status today under the filter's treaty matches (computed, not stored)."""
+    try:
+        statuses = treaties_service.status_map(session, filters.treaty)
+    except NotFound as exc:
+        raise InvalidInput(
+            f"treaty: no treaty has the short name {filters.treaty!r}.",
+            errors=[{"field": "treaty", "message": f"unknown treaty {filters.treaty!r}"}],
+        ) from exc
+    if filters.treaty_status == "not_party":
+        return sorted(cid for cid, st in statuses.items() if st is not Status.state_party)
+    return sorted(cid for cid, st in statuses.items() if st.value == filters.treaty_status)
+
+
+def country_treaty_status(session: Session, country_id: int | None) -> list[dict[str, Any]]:
+    """The state's status today under each treaty (for a contact's page)."""
+    if country_id is None:
+        return []
+    return [
+        {"treaty": row["treaty"], "status": row["status"]}
+        for row in treaties_service.country_treaties(session, country_id)
+    ]
+
+
+# A filter matching at most this many rows of a table is read in one scan and sorted here;
+# a broader one is counted, then walked in name order through the index, stopping early.
+SMALL_RESULT = 2_000
+
+
+def _part_rows(
+    session: Session, part: Select[str, str, int], want: int
+) -> tuple[int, list[tuple[Any, ...]] | None]:
+    """(matches, rows in name order up to ``want``), or None rows when too deep to merge."""
+    found = [tuple(r) for r in session.execute(part.order_by(None).limit(SMALL_RESULT + 1))]
+    if len(found) <= SMALL_RESULT:
+        return len(found), sorted(found)[:want]
+    total = session.scalar(select(func.count()).select_from(part.order_by(None).subquery())) or 0
+    if want > SMALL_RESULT:
+        return total, None
+    return total, [tuple(r) for r in session.execute(part.limit(want))]
 
 
 def search(
@@ -649,91 +808,133 @@ def search(
     name; each hit says what it is and where it belongs."""
     page = max(1, page)
     per_page = max(1, min(per_page, 200))
-    selects = []
+    offset = (page - 1) * per_page
+    parts: list[Select[str, str, int]] = []
     if filters.kind in ("", "person"):
-        selects.append(
-            select(
-                literal("person").label("kind"),
-                Person.id.label("id"),
-                Person.sort_name.label("sort"),
-            ).where(*_people_conditions(session, filters))
+        parts.append(
+            select(Person.sort_name.label("sort"), literal("person").label("kind"), Person.id)
+            .where(*_people_conditions(session, filters))
+            .order_by(Person.sort_name, Person.id)
         )
     if filters.kind in ("", "organisation"):
-        selects.append(
-            select(
-                literal("organisation").label("kind"),
-                Organisation.id.label("id"),
-                func.lower(Organisation.name).label("sort"),
-            ).where(*_org_conditions(session, filters))
+        org_sort = func.lower(Organisation.name)
+        parts.append(
+            select(org_sort.label("sort"), literal("organisation").label("kind"), Organisation.id)
+            .where(*_org_conditions(session, filters))
+            .order_by(org_sort, Organisation.id)
         )
-    combined = union_all(*selects).subquery() if len(selects) > 1 else selects[0].subquery()
-    total = session.scalar(select(func.count()).select_from(combined)) or 0
-    rows = session.execute(
-        select(combined.c.kind, combined.c.id)
-        .order_by(combined.c.sort, combined.c.kind, combined.c.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    people_ids = [r.id for r in rows if r.kind == "person"]
-    org_ids = [r.id for r in rows if r.kind == "organisation"]
-    people = {p.id: p for p in _hit_people(session, people_ids)}
-    orgs = {
-        o.id: o
-        for o in session.scalars(
-            select(Organisation)
-            .options(selectinload(Organisation.country), selectinload(Organisation.parent))
-            .where(Organisation.id.in_(org_ids))
-        )
-    }
-    items: list[SearchHit] = []
-    for row in rows:
-        if row.kind == "person":
-            items.append(_person_hit(people[row.id]))
-        else:
-            items.append(_org_hit(orgs[row.id]))
+    want = offset + per_page
+    counted = [_part_rows(session, part, want) for part in parts]
+    total = sum(n for n, _ in counted)
+    rows: list[tuple[str, int]] = []
+    if offset < total:
+        streams = [stream for _, stream in counted]
+        if all(stream is not None for stream in streams):
+            merged = list(heapq.merge(*[s for s in streams if s is not None]))[offset:want]
+            rows = [(r[1], r[2]) for r in merged]
+        else:  # a deep page of a broad search: the database sorts the union
+            combined = union_all(*[part.order_by(None) for part in parts]).subquery()
+            rows = [
+                (r.kind, r.id)
+                for r in session.execute(
+                    select(combined.c.kind, combined.c.id)
+                    .order_by(combined.c.sort, combined.c.kind, combined.c.id)
+                    .limit(per_page)
+                    .offset(offset)
+                )
+            ]
+    people = _person_hits(session, [i for k, i in rows if k == "person"])
+    orgs = _org_hits(session, [i for k, i in rows if k == "organisation"])
+    items = [people[i] if k == "person" else orgs[i] for k, i in rows]
     return SearchPage(items=items, total=total, page=page, per_page=per_page)
 
 
-def _hit_people(session: Session, ids: list[int]) -> Sequence[Person]:
+def _person_hits(session: Session, ids: list[int]) -> dict[int, SearchHit]:
+    """Hits for people, read as plain rows (no ORM objects): name and current position."""
     if not ids:
-        return []
-    return session.scalars(
-        select(Person)
-        .options(
-            selectinload(Person.positions)
-            .selectinload(Position.organisation)
-            .selectinload(Organisation.country)
+        return {}
+    today = date.today()
+    rows = session.execute(
+        select(
+            Person.id,
+            Person.honorific,
+            Person.given_name,
+            Person.family_name,
+            Person.native_name,
+            Person.is_sample,
+            Position.title,
+            Position.is_office_holder,
+            Position.start_date,
+            Organisation.name.label("org_name"),
+            Country.name.label("country_name"),
         )
+        .select_from(Person)
+        .outerjoin(
+            Position,
+            and_(
+                Position.person_id == Person.id,
+                or_(Position.start_date.is_(None), Position.start_date <= today),
+                or_(Position.end_date.is_(None), Position.end_date >= today),
+            ),
+        )
+        .outerjoin(Organisation, Organisation.id == Position.organisation_id)
+        .outerjoin(Country, Country.id == Organisation.country_id)
         .where(Person.id.in_(ids))
     ).all()
+    best: dict[int, Any] = {}
+    for row in rows:
+        # the same choice as current_position(): an office holder's, then the latest started
+        key = (bool(row.is_office_holder), (row.start_date or date.min).toordinal())
+        if row.id not in best or (row.title is not None and key > best[row.id][0]):
+            best[row.id] = (key, row)
+    out = {}
+    for pid, (_, row) in best.items():
+        name = " ".join(p for p in (row.given_name, row.family_name) if p) or row.native_name
+        out[pid] = SearchHit(
+            kind="person",
+            id=pid,
+            name=f"{row.honorific} {name}".strip(),
+            native_name=row.native_name,
+            detail=row.title or "",
+            organisation=row.org_name or "",
+            country=row.country_name or "",
+            is_sample=row.is_sample,
+        )
+    return out
 
 
-def _person_hit(person: Person) -> SearchHit:
-    pos = current_position(person)
-    org = pos.organisation if pos else None
-    return SearchHit(
-        kind="person",
-        id=person.id,
-        name=display_person(person),
-        native_name=person.native_name,
-        detail=pos.title if pos else "",
-        organisation=org.name if org else "",
-        country=org.country.name if org and org.country else "",
-        is_sample=person.is_sample,
-    )
-
-
-def _org_hit(org: Organisation) -> SearchHit:
-    return SearchHit(
-        kind="organisation",
-        id=org.id,
-        name=org.name,
-        native_name=org.native_name,
-        detail=org.type.label,
-        organisation=org.parent.name if org.parent else "",
-        country=org.country.name if org.country else "",
-        is_sample=org.is_sample,
-    )
+def _org_hits(session: Session, ids: list[int]) -> dict[int, SearchHit]:
+    if not ids:
+        return {}
+    parent = aliased(Organisation)
+    rows = session.execute(
+        select(
+            Organisation.id,
+            Organisation.name,
+            Organisation.native_name,
+            Organisation.type,
+            Organisation.is_sample,
+            parent.name.label("parent_name"),
+            Country.name.label("country_name"),
+        )
+        .select_from(Organisation)
+        .outerjoin(parent, parent.id == Organisation.parent_id)
+        .outerjoin(Country, Country.id == Organisation.country_id)
+        .where(Organisation.id.in_(ids))
+    ).all()
+    return {
+        row.id: SearchHit(
+            kind="organisation",
+            id=row.id,
+            name=row.name,
+            native_name=row.native_name,
+            detail=row.type.label,
+            organisation=row.parent_name or "",
+            country=row.country_name or "",
+            is_sample=row.is_sample,
+        )
+        for row in rows
+    }
 
 
 def search_ids(session: Session, filters: SearchFilters) -> tuple[list[int], list[int]]:

@@ -1,0 +1,73 @@
+"""In a browser: search for Rahmon, open his page, edit a phone number, see it on the timeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from tests.support.browser import browser_page, sign_in
+from tests.support.databases import create_database, drop_database
+from tests.support.live import live_env, live_server, run_cli
+
+
+@pytest.fixture
+def live(tmp_path: Path, artifacts: Path) -> Iterator[str]:
+    url = create_database(tmp_path, "contacts_browser")
+    env = live_env(url, tmp_path / "data")
+    try:
+        run_cli(env, "migrate")
+        run_cli(env, "demo")
+        with live_server(env, artifacts / "contacts-server.log") as base:
+            yield base
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture
+def page(live: str) -> Iterator[Page]:
+    with browser_page(live) as p:
+        yield p
+
+
+@pytest.mark.browser
+def test_search_open_edit_phone_and_see_it_on_the_timeline(page: Page, artifacts: Path) -> None:
+    sign_in(page, "campaigner@demarche.example", "demarche-demo")
+    page.click("nav.mainnav >> text=Contacts")
+    page.fill("input[name=q]", "Rahmon")
+    # search-as-you-type: the results block is swapped in without submitting the form
+    result = page.locator("#contact-results table.contacts >> text=H.E. Emomali Rahmon")
+    result.wait_for()
+    assert page.locator("#contact-results tbody tr").count() == 1
+    page.screenshot(path=str(artifacts / "contacts-directory.png"), full_page=True)
+    result.click()
+    page.wait_for_selector("h1:has-text('H.E. Emomali Rahmon')")
+    assert "80 Rudaki Avenue" in page.inner_text("address.address-block")
+    assert "Not a signatory" in page.inner_text("ul.treaty-status")
+
+    page.click("summary:has-text('Add a contact point')")
+    page.select_option("select[name=kind]", "phone")
+    page.fill("input[name=value]", "+992 37 221 1234")
+    page.fill("input[name=label]", "Protocol office")
+    page.click("button:has-text('Add contact point')")
+    page.wait_for_selector(".contact-points >> text=+992372211234")
+
+    page.click(".contact-points li.point-phone >> text=Edit")
+    page.wait_for_selector("h1:has-text('Edit phone')")
+    page.fill("input[name=value]", "12")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("small.error:has-text('phone number')")  # inline message
+    page.fill("input[name=value]", "+992 37 221 9999")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector("h1:has-text('H.E. Emomali Rahmon')")
+    timeline = page.inner_text("ul.timeline")
+    assert "Changed phone +992372211234 → +992372219999" in timeline
+    page.screenshot(path=str(artifacts / "contact-person.png"), full_page=True)
+
+    page.click("nav.mainnav >> text=Contacts")
+    page.click(".page-head >> text=Segments")
+    page.click("text=Central Asia: not party to the CCM")
+    page.wait_for_selector("h1:has-text('segment Central Asia')")
+    assert page.locator("#contact-results >> text=H.E. Emomali Rahmon").count() == 1
