@@ -35,6 +35,8 @@ def _routers() -> list[APIRouter]:
     from app.campaigns import api as campaigns_api
     from app.campaigns import feeds as campaigns_feeds
     from app.campaigns import views as campaigns_views
+    from app.contacts import import_api as contacts_import_api
+    from app.contacts import import_views as contacts_import_views
     from app.dashboard import views as dashboard_views
     from app.letters import api as letters_api
     from app.letters import views as letters_views
@@ -63,6 +65,10 @@ def _routers() -> list[APIRouter]:
         notifications_views.router,
         letters_views.router,
         letters_api.router,
+        contacts_import_api.imports_router,
+        contacts_import_api.merge_router,
+        contacts_import_views.router,
+        contacts_import_views.merge_router,
     ]
 
 
