@@ -10,12 +10,16 @@ changes nothing the second time."""
 
 from __future__ import annotations
 
+import enum
+import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, Literal, cast
 
+import phonenumbers
 import pycountry
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import BaseModel, Field
@@ -27,7 +31,7 @@ from app.audit import service as audit
 from app.contacts import csvfile
 from app.contacts.schemas import LANGUAGE_PATTERN, normalise_email, normalise_phone
 from app.contacts.text import fold
-from app.errors import InvalidInput
+from app.errors import Conflict, InvalidInput
 from app.models import (
     ContactKind,
     ContactPoint,
@@ -53,6 +57,7 @@ _EMAIL = re.compile(
     r"^(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
     r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})$"
 )
+_PHONE_SEPARATORS = re.compile(r"[\s\-.()/]")
 CHUNK = 900
 PEOPLE = cast(SATable, Person.__table__)
 ORGANISATIONS = cast(SATable, Organisation.__table__)
@@ -148,9 +153,27 @@ def check_email(value: str) -> str:
     return normalise_email(value)
 
 
+def fast_phone(value: str) -> str | None:
+    """E.164 for a valid number written in international form (``+992 37 221 1234``), without
+    ``phonenumbers.parse``; None when the full parser must decide."""
+    digits = _PHONE_SEPARATORS.sub("", value.strip())
+    if digits[:1] != "+" or not digits[1:].isdigit() or len(digits) > 18:
+        return None
+    digits = digits[1:]
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            rest = digits[size:]
+            if not rest or rest[0] == "0":
+                return None
+            number = phonenumbers.PhoneNumber(country_code=code, national_number=int(rest))
+            return "+" + digits if phonenumbers.is_valid_number(number) else None
+    return None
+
+
 @lru_cache(maxsize=100_000)
 def _phone(value: str, region: str) -> str:
-    return normalise_phone(value, region)
+    return fast_phone(value) or normalise_phone(value, region)
 
 
 def _flag(value: str) -> bool | None:
@@ -388,18 +411,21 @@ class _Existing:
 
 def _load_existing(session: Session, records: list[Record]) -> _Existing:
     emails: dict[str, tuple[Literal["person", "organisation"], int]] = {}
-    wanted = sorted({e.lower() for r in records for e in r.emails})
-    for chunk in _chunks(wanted):
+    wanted = {e.lower() for r in records for e in r.emails}
+    if wanted:
+        # one pass over the directory's addresses (stored with their local part as typed)
         for value, pid, oid in session.execute(
             select(ContactPoint.value, ContactPoint.person_id, ContactPoint.organisation_id)
             .where(ContactPoint.kind == ContactKind.email)
-            .where(func.lower(ContactPoint.value).in_(chunk))
             .order_by(ContactPoint.id)
         ):
+            key = value.lower()
+            if key not in wanted:
+                continue
             if pid is not None:
-                emails.setdefault(value.lower(), ("person", pid))
+                emails.setdefault(key, ("person", pid))
             elif oid is not None:
-                emails.setdefault(value.lower(), ("organisation", oid))
+                emails.setdefault(key, ("organisation", oid))
     orgs: dict[str, int] = {}
     org_names: dict[int, str] = {}
     for oid, name in session.execute(
@@ -591,22 +617,105 @@ def _search_text(*parts: str) -> str:
     return " | ".join(seen)[:1000]
 
 
-def _insert_ids(session: Session, table: SATable, rows: list[dict[str, Any]]) -> list[int]:
-    """Bulk insert; the new ids in the order of ``rows``."""
+def _native(value: Any, sqlite: bool) -> Any:
+    """A value as the database driver takes it (what the column types would have produced)."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else value
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return value
+
+
+def _defaults(table: SATable) -> dict[str, Any]:
+    """Python-side column defaults (the database has none), evaluated once per import."""
+    out: dict[str, Any] = {}
+    for column in table.columns:
+        default = column.default
+        if column.primary_key or default is None or not hasattr(default, "arg"):
+            continue
+        arg = default.arg
+        out[column.name] = arg(None) if callable(arg) else arg
+    return out
+
+
+def _new_ids(session: Session, table: SATable, count: int) -> list[int]:
+    """Ids for ``count`` new rows, taken in one statement. SQLite: after the highest id (the
+    transaction holds the write lock from its start); PostgreSQL: from the id sequence."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        start = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
+        return list(range(start + 1, start + 1 + count))
+    return list(
+        session.scalars(
+            select(func.nextval(func.pg_get_serial_sequence(table.name, "id"))).select_from(
+                func.generate_series(1, count)
+            )
+        )
+    )
+
+
+def _bulk(
+    session: Session, table: SATable, rows: list[dict[str, Any]], *, with_ids: bool = False
+) -> list[int]:
+    """Bulk insert straight through the driver's ``executemany`` (no per-row statement
+    compilation); with ``with_ids`` the new ids, in the order of ``rows``."""
     if not rows:
         return []
-    ids: list[int] = []
-    for chunk in _chunks(rows, 2000):
+    connection = session.connection()
+    dialect = connection.dialect
+    sqlite = dialect.name == "sqlite"
+    if dialect.name not in ("sqlite", "postgresql"):
         result = session.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), list(chunk)
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
         )
-        ids.extend(result.scalars().all())
+        return list(result.scalars())
+    columns = {**_defaults(table), **rows[0]}
+    names = list(columns)
+    ids: list[int] = []
+    if with_ids:
+        ids = _new_ids(session, table, len(rows))
+        names = ["id", *names]
+    fixed = {k: _native(v, sqlite) for k, v in columns.items() if k not in rows[0]}
+    given = [n for n in names if n not in fixed and n != "id"]
+    # one converter per column, chosen from the first row (a column holds one kind of value);
+    # the same timestamp object repeats in every row, so conversions are memoised
+    converters: list[Any] = []
+    for name in given:
+        sample = rows[0][name]
+        if isinstance(sample, datetime | enum.Enum):
+            converters.append(lru_cache(maxsize=16)(lambda v, s=sqlite: _native(v, s)))
+        elif isinstance(sample, dict | list):
+            converters.append(lambda v, s=sqlite: _native(v, s))
+        else:
+            converters.append(None)
+    order = (["id"] if with_ids else []) + given + list(fixed)
+    names = order
+    tail = tuple(fixed.values())
+    pairs = list(zip(given, converters, strict=True))
+    values = []
+    for i, row in enumerate(rows):
+        head = [c(row[n]) if c is not None else row[n] for n, c in pairs]
+        values.append(((ids[i],) if with_ids else ()) + tuple(head) + tail)
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join([mark] * len(names))})"
+    )
+    for chunk in _chunks(values, 5000):
+        connection.exec_driver_sql(sql, list(chunk))
     return ids
 
 
+def _insert_ids(session: Session, table: SATable, rows: list[dict[str, Any]]) -> list[int]:
+    return _bulk(session, table, rows, with_ids=True)
+
+
 def _insert(session: Session, table: SATable, rows: list[dict[str, Any]]) -> None:
-    for chunk in _chunks(rows, 5000):
-        session.execute(insert(table), list(chunk))
+    _bulk(session, table, rows)
 
 
 def _tag_ids(session: Session, names: set[str], counts: Counts) -> dict[str, int]:
@@ -717,7 +826,6 @@ def write(
             "notes": r.notes,
             "no_email": r.no_email,
             "no_post": r.no_post,
-            "salutation_overrides": {},
             "sort_name": r.sort_name,
             "search_text": _search_text(
                 r.given_name,
@@ -798,125 +906,159 @@ def _merge_existing(
         records = [r for r in plan.merges if r.kind == kind]
         if not records:
             continue
-        model: Any = Person if kind == "person" else Organisation
-        owner_col = ContactPoint.person_id if kind == "person" else ContactPoint.organisation_id
+        is_person = kind == "person"
+        table = PEOPLE if is_person else ORGANISATIONS
+        blanks = (
+            ("honorific", "given_name", "family_name", "native_name", "notes")
+            if is_person
+            else ("notes",)
+        )
+        read = ["id", "version", *blanks, "no_email", "no_post"]
+        read += ["native_name"] if is_person else ["country_id"]
+        owner_col = CONTACT_POINTS.c.person_id if is_person else CONTACT_POINTS.c.organisation_id
+        owner_key = "person_id" if is_person else "organisation_id"
+        other_key = "organisation_id" if is_person else "person_id"
+        assoc = person_tags if is_person else organisation_tags
+        assoc_owner = assoc.c.person_id if is_person else assoc.c.organisation_id
         ids = sorted({r.target_id for r in records if r.target_id is not None})
-        current: dict[int, Any] = {}
+        current: dict[int, dict[str, Any]] = {}
         have_points: dict[int, set[tuple[str, str]]] = {}
         have_tags: dict[int, set[int]] = {}
         have_positions: dict[int, set[tuple[int, str]]] = {}
-        assoc = person_tags if kind == "person" else organisation_tags
-        assoc_owner = assoc.c.person_id if kind == "person" else assoc.c.organisation_id
+        cp = CONTACT_POINTS.c
         for chunk in _chunks(ids):
-            for obj in session.scalars(select(model).where(model.id.in_(chunk))):
-                current[obj.id] = obj
-            for cp in session.scalars(select(ContactPoint).where(owner_col.in_(chunk))):
-                owner = cp.person_id if kind == "person" else cp.organisation_id
-                if owner is not None:
-                    have_points.setdefault(owner, set()).add(_point_key(cp))
+            for row in session.execute(
+                select(*[table.c[name] for name in dict.fromkeys(read)]).where(
+                    table.c.id.in_(chunk)
+                )
+            ):
+                current[row.id] = dict(row._mapping)
+            for row in session.execute(
+                select(
+                    owner_col.label("owner"),
+                    cp.kind,
+                    cp.value,
+                    cp.street_address,
+                    cp.city,
+                    cp.postal_code,
+                    cp.country_code,
+                ).where(owner_col.in_(chunk))
+            ):
+                have_points.setdefault(row.owner, set()).add(_point_key(dict(row._mapping)))
             for owner, tid in session.execute(
                 select(assoc_owner, assoc.c.tag_id).where(assoc_owner.in_(chunk))
             ):
                 have_tags.setdefault(owner, set()).add(tid)
-            if kind == "person":
+            if is_person:
                 for pid, oid, title in session.execute(
                     select(Position.person_id, Position.organisation_id, Position.title).where(
                         Position.person_id.in_(chunk)
                     )
                 ):
                     have_positions.setdefault(pid, set()).add((oid, _fold(title)))
-        changed_ids: set[int] = set()
+        changes: dict[int, dict[str, Any]] = {}
+        touched: set[int] = set()
+        new_email: set[int] = set()
         for record in records:
             assert record.target_id is not None
             target = record.target_id
-            obj = current[target]
-            fields: dict[str, Any] = {}
-            blanks = (
-                ("honorific", "given_name", "family_name", "native_name", "notes")
-                if kind == "person"
-                else ("notes",)
-            )
+            now_values = current[target]
+            fields = changes.setdefault(target, {})
             for attr in blanks:
                 value = getattr(record, attr)
-                if value and not getattr(obj, attr):
+                if value and not now_values[attr] and attr not in fields:
                     fields[attr] = value
             for attr in ("no_email", "no_post"):
-                if getattr(record, attr) and not getattr(obj, attr):
+                if getattr(record, attr) and not now_values[attr]:
                     fields[attr] = True
-            if kind == "organisation" and record.country_id and not obj.country_id:
+            if not is_person and record.country_id and not now_values["country_id"]:
                 fields["country_id"] = record.country_id
-            if fields:
-                for attr, value in fields.items():
-                    setattr(obj, attr, value)
-                if kind == "person":
-                    obj.sort_name = _sort_name(obj.given_name, obj.family_name, obj.native_name)
-                changed_ids.add(target)
             keys = have_points.setdefault(target, set())
-            for row in _points(record, now):
-                key = _point_key(row)
+            for point in _points(record, now):
+                key = _point_key(point)
                 if key in keys:
                     continue
+                point["preferred"] = not any(k[0] == key[0] for k in keys)
                 keys.add(key)
-                row["preferred"] = not any(k[0] == key[0] for k in keys - {key})
-                owner_field = "person_id" if kind == "person" else "organisation_id"
-                other = "organisation_id" if kind == "person" else "person_id"
-                points.append({**row, owner_field: target, other: None})
+                points.append({**point, owner_key: target, other_key: None})
                 updated.contact_points += 1
-                changed_ids.add(target)
+                touched.add(target)
+                if key[0] == "email":
+                    new_email.add(target)
             tags = have_tags.setdefault(target, set())
             for tag in record.tags:
                 tid = tag_ids[tag]
                 if tid not in tags:
                     tags.add(tid)
-                    assoc_rows = p_tags if kind == "person" else o_tags
-                    owner_key = "person_id" if kind == "person" else "organisation_id"
-                    assoc_rows.append({owner_key: target, "tag_id": tid})
-                    changed_ids.add(target)
-            if kind == "person" and record.organisation:
+                    (p_tags if is_person else o_tags).append({owner_key: target, "tag_id": tid})
+                    touched.add(target)
+            if is_person and record.organisation:
                 oid = org_of[_fold(record.organisation)]
                 held = have_positions.setdefault(target, set())
-                if not any(
-                    o == oid and (not record.title or t == _fold(record.title)) for o, t in held
-                ):
-                    held.add((oid, _fold(record.title)))
+                title = _fold(record.title)
+                if not any(o == oid and (not title or t == title) for o, t in held):
+                    held.add((oid, title))
                     positions.append(_position(target, oid, record.title, now))
                     updated.positions += 1
-                    changed_ids.add(target)
-        for target in changed_ids:
-            obj = current[target]
-            obj.updated_at = now
-        session.flush()  # bumps each changed record's version
-        if kind == "person":
-            updated.people = len(changed_ids)
+                    touched.add(target)
+        for target, fields in changes.items():
+            if not fields:
+                continue
+            touched.add(target)
+            version = current[target]["version"]
+            if is_person:
+                merged = {**current[target], **fields}
+                fields["sort_name"] = _sort_name(
+                    merged["given_name"], merged["family_name"], merged["native_name"]
+                )
+                new_email.add(target)
+            result = session.execute(
+                update(table)
+                .where(table.c.id == target, table.c.version == version)
+                .values(**fields, version=version + 1, updated_at=now)
+            )
+            if getattr(result, "rowcount", 1) != 1:
+                raise Conflict(
+                    f"{kind.title()} #{target} changed while the file was being imported; "
+                    "nothing was imported. Run the import again."
+                )
+        if is_person:
+            updated.people = len(touched)
+            # the search column follows new names and email addresses
+            _refresh_people_search(session, sorted(new_email))
         else:
-            updated.organisations = len(changed_ids)
-        if changed_ids and kind == "person":
-            # keep the search column in step with names and new email addresses
-            _refresh_people_search(session, sorted(changed_ids))
+            updated.organisations = len(touched)
 
 
 def _refresh_people_search(session: Session, ids: list[int]) -> None:
+    people = PEOPLE.c
     for chunk in _chunks(ids):
         emails: dict[int, list[str]] = {}
         for pid, value in session.execute(
-            select(ContactPoint.person_id, ContactPoint.value).where(
-                ContactPoint.person_id.in_(chunk), ContactPoint.kind == ContactKind.email
+            select(CONTACT_POINTS.c.person_id, CONTACT_POINTS.c.value).where(
+                CONTACT_POINTS.c.person_id.in_(chunk),
+                CONTACT_POINTS.c.kind == ContactKind.email,
             )
         ):
-            if pid is not None:
-                emails.setdefault(pid, []).append(value)
-        for person in session.scalars(select(Person).where(Person.id.in_(chunk))):
+            emails.setdefault(pid, []).append(value)
+        for row in session.execute(
+            select(
+                people.id,
+                people.given_name,
+                people.family_name,
+                people.native_name,
+                people.search_text,
+            ).where(people.id.in_(chunk))
+        ):
             text = _search_text(
-                person.given_name,
-                person.family_name,
-                person.native_name,
-                f"{person.family_name} {person.given_name}".strip(),
-                *emails.get(person.id, []),
+                row.given_name,
+                row.family_name,
+                row.native_name,
+                f"{row.family_name} {row.given_name}".strip(),
+                *emails.get(row.id, []),
             )
-            if text != person.search_text:
-                session.execute(
-                    update(PEOPLE).where(PEOPLE.c.id == person.id).values(search_text=text)
-                )
+            if text != row.search_text:
+                session.execute(update(PEOPLE).where(people.id == row.id).values(search_text=text))
 
 
 # --- entry point -------------------------------------------------------------------------------

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import codecs
 
+import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from app.contacts import csvfile, importing
+from app.contacts.schemas import normalise_phone
 from app.errors import DomainError
 
 ENCODINGS = st.sampled_from(list(csvfile.ENCODINGS))
@@ -145,3 +147,43 @@ def test_a_dry_run_of_any_file_never_fails_unexpectedly(
         assert 400 <= exc.status < 500
         return
     assert report.total_rows >= len(report.bad_rows)
+
+
+def _phone_reference(value: str) -> str | None:
+    try:
+        return normalise_phone(value)
+    except ValueError:
+        return None
+
+
+CALLING_CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    code=st.sampled_from(CALLING_CODES),
+    national=st.text("0123456789", min_size=1, max_size=14),
+    spacing=st.sampled_from(["", " ", "-", " (", ".", "/"]),
+)
+def test_the_fast_phone_check_agrees_with_phonenumbers(
+    code: int, national: str, spacing: str
+) -> None:
+    value = f"+{code}{spacing}{national}"
+    fast = importing.fast_phone(value)
+    if fast is not None:
+        assert fast == _phone_reference(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(region=st.sampled_from(sorted(phonenumbers.SUPPORTED_REGIONS)), tail=st.integers(0, 9999))
+def test_the_fast_phone_check_accepts_real_numbers_like_phonenumbers(
+    region: str, tail: int
+) -> None:
+    example = phonenumbers.example_number(region)
+    if example is None:
+        return
+    national = str(example.national_number)
+    value = f"+{example.country_code} {national[:-4]}{tail:04d}"
+    expected = _phone_reference(value)
+    fast = importing.fast_phone(value)
+    assert fast is None or fast == expected

@@ -1,0 +1,266 @@
+"""Contacts CSV import throughput against raw ``sqlite3.executemany``, in the same run.
+
+raw      = ``csv.reader`` over the same file + ``executemany`` of every row into a flat table with
+           one TEXT column per CSV column (same journal mode and synchronous setting), committed;
+normalised = the same rows pre-split into people, contact points, positions and tag links and
+           written with ``executemany`` into tables shaped like ours (informational);
+service  = ``app.contacts.importing.run``: decode, validate every email, phone (for its country),
+           country and name, detect duplicates in the file and the directory, then bulk-write
+           people, organisations, positions, contact points and tags in one transaction.
+
+Target: service / raw <= 5 for 20k and 100k rows. Written to bench/results/contacts_import.json.
+Row counts can be set with CONTACTS_IMPORT_BENCH_ROWS="20000,100000".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import random
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).parent / "results" / "contacts_import.json"
+SIZES = [int(n) for n in os.environ.get("CONTACTS_IMPORT_BENCH_ROWS", "20000,100000").split(",")]
+HEADERS = [
+    "Honorific",
+    "Given name",
+    "Family name",
+    "Organisation",
+    "Title",
+    "Country",
+    "Email",
+    "Phone",
+    "Address",
+    "City",
+    "Postal code",
+    "Tags",
+    "Language",
+]
+COUNTRIES = ["TJ", "PK", "LA", "AF", "KZ", "KG", "UZ", "FR", "DE", "CH", "US", "GB", "BR", "IN"]
+GIVEN = ["Emomali", "Aziz", "Saida", "Jean", "Marie", "Anna", "Ivan", "Olga", "Ali", "Fatima"]
+GIVEN += ["José", "Renée", "Zhanna", "Bakyt", "Nodira", "Sofía", "Łukasz", "Chloé"]
+FAMILY = ["Rahmon", "Khan", "Dupont", "Müller", "Ivanova", "Tokayev", "Sharipov", "García"]
+FAMILY += ["Nazarbayev", "Smith", "Phommavong", "Karimova", "Núñez", "O'Brien", "Ahmadi"]
+TITLES = ["Minister", "Ambassador", "Director General", "Counsellor", "First Secretary"]
+TAGS = ["MBT", "CCM", "heads of state", "mfa", "embassy", "priority", "Central Asia"]
+
+
+def _phones() -> dict[str, list[str]]:
+    """Valid numbers per country, found once (generation is not timed)."""
+    import phonenumbers
+
+    out: dict[str, list[str]] = {}
+    rng = random.Random(7)
+    for cc in COUNTRIES:
+        example = phonenumbers.example_number_for_type(cc, phonenumbers.PhoneNumberType.FIXED_LINE)
+        assert example is not None
+        national = str(example.national_number)
+        found: list[str] = []
+        tries = 0
+        while len(found) < 4000 and tries < 20000:
+            tries += 1
+            digits = national[:-4] + f"{rng.randrange(10000):04d}"
+            number = phonenumbers.parse(f"+{example.country_code}{digits}")
+            if phonenumbers.is_valid_number(number):
+                found.append(
+                    phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+                )
+        out[cc] = sorted(set(found))
+    return out
+
+
+def make_csv(rows: int, seed: int = 1) -> bytes:
+    rng = random.Random(seed)
+    phones = _phones()
+    orgs = [f"Ministry of Foreign Affairs {i}" for i in range(300)]
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(HEADERS)
+    for i in range(rows):
+        cc = rng.choice(COUNTRIES)
+        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        writer.writerow(
+            [
+                rng.choice(["H.E.", "Mr", "Ms", "Dr", ""]),
+                given,
+                f"{family}-{i}",
+                rng.choice(orgs),
+                rng.choice(TITLES),
+                cc,
+                f"person{i}.{rng.randrange(10**6)}@mfa{i % 97}.gov.example.org",
+                rng.choice(phones[cc]),
+                f"{rng.randrange(1, 300)} Rudaki Avenue",
+                rng.choice(["Dushanbe", "Islamabad", "Vientiane", "Kabul", "Astana", "Bern"]),
+                f"{rng.randrange(10000, 99999)}",
+                "; ".join(rng.sample(TAGS, 2)),
+                rng.choice(["en", "fr", "ru", "es"]),
+            ]
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
+
+
+def raw_flat(data: bytes, path: Path) -> float:
+    conn = _connect(path)
+    columns = ", ".join(f"c{i} TEXT" for i in range(len(HEADERS)))
+    conn.execute(f"CREATE TABLE contacts (id INTEGER PRIMARY KEY, {columns})")
+    marks = ", ".join("?" for _ in HEADERS)
+    names = ", ".join(f"c{i}" for i in range(len(HEADERS)))
+    started = time.perf_counter()
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))[1:]
+    conn.executemany(f"INSERT INTO contacts ({names}) VALUES ({marks})", rows)  # noqa: S608
+    conn.commit()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def raw_normalised(data: bytes, path: Path) -> float:
+    """The same information in tables shaped like ours, written with executemany only."""
+    conn = _connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE people (id INTEGER PRIMARY KEY, honorific TEXT, given_name TEXT,
+            family_name TEXT, preferred_language TEXT, sort_name TEXT, search_text TEXT);
+        CREATE TABLE organisations (id INTEGER PRIMARY KEY, name TEXT);
+        CREATE TABLE positions (id INTEGER PRIMARY KEY, person_id INT, organisation_id INT,
+            title TEXT);
+        CREATE TABLE contact_points (id INTEGER PRIMARY KEY, person_id INT, kind TEXT,
+            value TEXT, street_address TEXT, city TEXT, postal_code TEXT, country_code TEXT);
+        CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT);
+        CREATE TABLE person_tags (person_id INT, tag_id INT, PRIMARY KEY (person_id, tag_id));
+        """
+    )
+    started = time.perf_counter()
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))[1:]
+    orgs = {name: i for i, name in enumerate(sorted({r[3] for r in rows}), 1)}
+    tags = {name: i for i, name in enumerate(TAGS, 1)}
+    people, positions, points, links = [], [], [], []
+    for pid, r in enumerate(rows, 1):
+        people.append((pid, r[0], r[1], r[2], r[12], f"{r[2]} {r[1]}", r[1] + r[2]))
+        positions.append((pid, orgs[r[3]], r[4]))
+        points.append((pid, "email", r[6], "", "", "", ""))
+        points.append((pid, "phone", r[7], "", "", "", ""))
+        points.append((pid, "postal", "", r[8], r[9], r[10], r[5]))
+        links.extend((pid, tags[t.strip()]) for t in r[11].split(";"))
+    conn.executemany("INSERT INTO organisations (name, id) VALUES (?, ?)", list(orgs.items()))
+    conn.executemany("INSERT INTO tags (name, id) VALUES (?, ?)", list(tags.items()))
+    conn.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?)", people)
+    conn.executemany(
+        "INSERT INTO positions (person_id, organisation_id, title) VALUES (?, ?, ?)", positions
+    )
+    conn.executemany(
+        "INSERT INTO contact_points (person_id, kind, value, street_address, city, postal_code,"
+        " country_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        points,
+    )
+    conn.executemany("INSERT INTO person_tags VALUES (?, ?)", links)
+    conn.commit()
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def service_import(data: bytes) -> tuple[float, dict[str, Any]]:
+    from app.contacts import importing
+    from app.db import transaction
+
+    started = time.perf_counter()
+    with transaction() as session:
+        report = importing.run(
+            session,
+            data=data,
+            filename="bench.csv",
+            options=importing.ImportOptions(),
+            dry_run=False,
+            actor=None,
+        )
+    elapsed = time.perf_counter() - started
+    assert report.imported and not report.bad_rows, report.bad_rows[:3]
+    return elapsed, report.created.model_dump()
+
+
+def reimport(data: bytes) -> tuple[float, dict[str, Any]]:
+    from app.contacts import importing
+    from app.db import transaction
+
+    started = time.perf_counter()
+    with transaction() as session:
+        report = importing.run(
+            session,
+            data=data,
+            filename="bench.csv",
+            options=importing.ImportOptions(),
+            dry_run=False,
+            actor=None,
+        )
+    return time.perf_counter() - started, report.created.model_dump()
+
+
+def _fresh_database(tmp: Path, label: str) -> None:
+    import app.db
+    from app import reference
+    from app.config import get_settings
+    from app.platform.migrations import upgrade
+
+    os.environ["DEMARCHE_DATABASE_URL"] = f"sqlite:///{tmp / f'{label}.sqlite3'}"
+    get_settings.cache_clear()
+    app.db.get_engine.cache_clear()
+    app.db.session_factory.cache_clear()
+    upgrade()
+    with app.db.transaction() as session:
+        reference.load(session)
+
+
+def main() -> dict[str, Any]:
+    os.environ.setdefault("DEMARCHE_ENV", "test")
+    os.environ.setdefault("DEMARCHE_SECRET_KEY", "bench-secret-key-0123456789abcdef0123456789")
+    tmp = Path(tempfile.mkdtemp(prefix="demarche-import-bench-"))
+    os.environ["DEMARCHE_DATA_DIR"] = str(tmp / "data")
+    runs = []
+    for size in SIZES:
+        data = make_csv(size)
+        _fresh_database(tmp, f"service{size}")
+        service_s, created = service_import(data)
+        again_s, again = reimport(data)
+        raw_s = raw_flat(data, tmp / f"raw{size}.sqlite3")
+        normalised_s = raw_normalised(data, tmp / f"norm{size}.sqlite3")
+        runs.append(
+            {
+                "rows": size,
+                "file_mb": round(len(data) / 1_048_576, 2),
+                "raw_executemany_s": round(raw_s, 3),
+                "raw_normalised_executemany_s": round(normalised_s, 3),
+                "service_s": round(service_s, 3),
+                "service_rows_per_s": round(size / service_s),
+                "ratio_to_raw": round(service_s / raw_s, 2),
+                "ratio_to_raw_normalised": round(service_s / normalised_s, 2),
+                "reimport_s": round(again_s, 3),
+                "reimport_created": again,
+                "created": created,
+                "target_ratio": 5.0,
+                "meets_target": service_s / raw_s <= 5.0,
+            }
+        )
+        print(json.dumps(runs[-1]), flush=True)
+    result = {"benchmark": "contacts_import", "database": "sqlite", "runs": runs}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return result
+
+
+if __name__ == "__main__":
+    main()
