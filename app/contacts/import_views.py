@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -55,11 +56,19 @@ def _meta(token: str, user: User) -> dict[str, Any]:
         raise NotFound("No such import.")
     path = _dir() / f"{token}.json"
     if not path.exists():
-        raise NotFound("No such import (uploads are kept for this session only).")
+        raise NotFound("No such import (uploads that are not imported are kept for a day).")
     meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     if meta.get("user_id") != user.id and not user.role.at_least(Role.admin):
         raise NotFound("No such import.")
     return meta
+
+
+def _forget_old_uploads(max_age: float = 24 * 3600) -> None:
+    """Uploads that were never imported are kept for a day."""
+    cutoff = time.time() - max_age
+    for path in _dir().iterdir():
+        if path.suffix in (".csv", ".json") and path.stat().st_mtime < cutoff:
+            path.unlink(missing_ok=True)
 
 
 def _save_meta(token: str, meta: dict[str, Any]) -> None:
@@ -67,7 +76,10 @@ def _save_meta(token: str, meta: dict[str, Any]) -> None:
 
 
 def _data(token: str) -> bytes:
-    return (_dir() / f"{token}.csv").read_bytes()
+    path = _dir() / f"{token}.csv"
+    if not path.exists():
+        raise NotFound("This upload has been imported or has expired; upload the file again.")
+    return path.read_bytes()
 
 
 def _common_ctx() -> dict[str, Any]:
@@ -129,6 +141,7 @@ async def import_upload(request: Request, user: WebCoordinator) -> Response:
             "max_rows": csvfile.MAX_ROWS,
         }
         return render(request, "contacts_import/upload.html", ctx, status_code=422)
+    _forget_old_uploads()
     token = secrets.token_hex(16)
     (_dir() / f"{token}.csv").write_bytes(data)
     filename = (
@@ -184,6 +197,8 @@ def _mapping_page(
 @router.get("/{token}", name="contacts_import_mapping")
 def import_mapping(request: Request, user: WebCoordinator, token: str) -> Response:
     meta = _meta(token, user)
+    if "result" in meta:
+        return redirect(request, f"/contacts/import/{token}/result")
     values = {
         "encoding": meta.get("encoding", "auto"),
         "delimiter": meta.get("delimiter", "auto"),
@@ -287,6 +302,8 @@ def import_run(
     request: Request, session: SessionDep, user: WebCoordinator, token: str, form: FormDep
 ) -> Response:
     meta = _meta(token, user)
+    if "result" in meta:  # submitted twice: it is done already
+        return redirect(request, f"/contacts/import/{token}/result")
     values = meta.get("values")
     if not values:
         return redirect(request, f"/contacts/import/{token}")

@@ -57,6 +57,8 @@ _EMAIL = re.compile(
     r"^(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
     r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})$"
 )
+_SPECIAL_TLDS = frozenset(SPECIAL_USE_DOMAIN_NAMES)
+_SPECIAL_SINGLE_LABELS = all("." not in d for d in SPECIAL_USE_DOMAIN_NAMES)
 _PHONE_SEPARATORS = re.compile(r"[\s\-.()/]")
 CHUNK = 900
 PEOPLE = cast(SATable, Person.__table__)
@@ -147,7 +149,11 @@ def check_email(value: str) -> str:
     if match and len(value) <= 254 and len(match["local"]) <= 64:
         domain = match["domain"].lower()
         tld = domain.rsplit(".", 1)[-1]
-        special = any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES)
+        special = (
+            tld in _SPECIAL_TLDS
+            if _SPECIAL_SINGLE_LABELS
+            else any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES)
+        )
         if not special and not tld.isdigit() and "--" not in domain[2:4]:
             return f"{match['local']}@{domain}"
     return normalise_email(value)
@@ -194,6 +200,7 @@ def _split_tags(value: str) -> list[str]:
     return [t.strip()[:80] for t in re.split(r"[;,]", value) if t.strip()]
 
 
+@lru_cache(maxsize=200_000)
 def _sort_name(given: str, family: str, native: str) -> str:
     return (" ".join(p for p in (family, given) if p) or native).lower()[:250]
 
@@ -770,13 +777,26 @@ def _points(record: Record, now: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def _point_key(row: dict[str, Any] | ContactPoint) -> tuple[str, str]:
-    get = row.get if isinstance(row, dict) else lambda k: getattr(row, k)
-    kind = ContactKind(str(get("kind")))
-    if kind == ContactKind.postal:
-        text = "|".join(_fold(get(k) or "") for k in ("street_address", "city", "postal_code"))
-        return kind.value, text + "|" + (get("country_code") or "").upper()
-    return kind.value, (get("value") or "").lower()
+def _point_key(row: dict[str, Any]) -> tuple[str, str]:
+    return _key_of(
+        row["kind"],
+        row["value"],
+        row["street_address"],
+        row["city"],
+        row["postal_code"],
+        row["country_code"],
+    )
+
+
+def _key_of(
+    kind: Any, value: str, street: str, city: str, postcode: str, country: str
+) -> tuple[str, str]:
+    """What makes two contact points the same: the address (folded), or the value."""
+    kind = str(kind)
+    if kind == "postal":
+        text = f"{_fold(street or '')}|{_fold(city or '')}|{_fold(postcode or '')}"
+        return kind, f"{text}|{(country or '').upper()}"
+    return kind, (value or "").lower()
 
 
 def write(
@@ -944,7 +964,7 @@ def _merge_existing(
                     cp.country_code,
                 ).where(owner_col.in_(chunk))
             ):
-                have_points.setdefault(row.owner, set()).add(_point_key(dict(row._mapping)))
+                have_points.setdefault(row[0], set()).add(_key_of(*row[1:]))
             for owner, tid in session.execute(
                 select(assoc_owner, assoc.c.tag_id).where(assoc_owner.in_(chunk))
             ):

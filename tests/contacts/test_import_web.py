@@ -250,6 +250,8 @@ def test_web_upload_map_check_import_result(client: TestClient, db: Session) -> 
     assert "people created" in result.text
     assert _people(db) == before + 2
     assert "contacts.csv" in client.get("/contacts/import").text  # listed among earlier imports
+    twice = client.post(f"{url}/import", data={"csrf_token": token}, follow_redirects=False)
+    assert twice.status_code == 303 and _people(db) == before + 2
 
 
 def test_web_bad_rows_are_listed_and_import_is_not_offered(client: TestClient, db: Session) -> None:
