@@ -3,10 +3,8 @@ merging two duplicate records (choose → compare fields → confirm)."""
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
-import time
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -17,8 +15,7 @@ from starlette.datastructures import UploadFile
 
 from app.audit import service as audit
 from app.auth.deps import WebCoordinator
-from app.config import get_settings
-from app.contacts import csvfile, importing, merging
+from app.contacts import csvfile, import_tasks, importing, merging, uploads
 from app.contacts import service as contacts_service
 from app.contacts.import_api import build_options
 from app.contacts.schemas import SearchFilters
@@ -45,41 +42,15 @@ def record_url(kind: str, record_id: int) -> str:
 # --- uploaded files, kept between the steps ----------------------------------------------------
 
 
-def _dir() -> Path:
-    path = get_settings().files_dir / "imports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
 def _meta(token: str, user: User) -> dict[str, Any]:
-    if not TOKEN.match(token):
-        raise NotFound("No such import.")
-    path = _dir() / f"{token}.json"
-    if not path.exists():
-        raise NotFound("No such import (uploads that are not imported are kept for a day).")
-    meta: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    meta = uploads.load_meta(token)
     if meta.get("user_id") != user.id and not user.role.at_least(Role.admin):
         raise NotFound("No such import.")
     return meta
 
 
-def _forget_old_uploads(max_age: float = 24 * 3600) -> None:
-    """Uploads that were never imported are kept for a day."""
-    cutoff = time.time() - max_age
-    for path in _dir().iterdir():
-        if path.suffix in (".csv", ".json") and path.stat().st_mtime < cutoff:
-            path.unlink(missing_ok=True)
-
-
-def _save_meta(token: str, meta: dict[str, Any]) -> None:
-    (_dir() / f"{token}.json").write_text(json.dumps(meta), encoding="utf-8")
-
-
-def _data(token: str) -> bytes:
-    path = _dir() / f"{token}.csv"
-    if not path.exists():
-        raise NotFound("This upload has been imported or has expired; upload the file again.")
-    return path.read_bytes()
+_save_meta = uploads.save_meta
+_data = uploads.data
 
 
 def _common_ctx() -> dict[str, Any]:
@@ -141,9 +112,9 @@ async def import_upload(request: Request, user: WebCoordinator) -> Response:
             "max_rows": csvfile.MAX_ROWS,
         }
         return render(request, "contacts_import/upload.html", ctx, status_code=422)
-    _forget_old_uploads()
+    uploads.forget_old()
     token = secrets.token_hex(16)
-    (_dir() / f"{token}.csv").write_bytes(data)
+    uploads.save_data(token, data)
     filename = (
         upload.filename if isinstance(upload, UploadFile) and upload.filename else "upload.csv"
     )
@@ -269,6 +240,7 @@ def import_check(
         return _mapping_page(request, token, meta, values, {"__all__": exc.detail}, 422)
     meta["values"] = values
     meta["mapping"] = values["mapping"]
+    meta["total_rows"] = report.total_rows
     _save_meta(token, meta)
     return _report_page(request, token, meta, report)
 
@@ -317,6 +289,14 @@ def import_run(
         "rows": rows,
     }
     options = _options(values, duplicates)
+    if meta.get("total_rows", 0) > uploads.BACKGROUND_ROWS:
+        if meta.get("job", {}).get("status") not in (None, "failed"):
+            return redirect(request, f"/contacts/import/{token}/progress")
+        meta["job"] = {"status": "queued", "options": options.model_dump(mode="json")}
+        meta["job"].update(stage="queued", done=0, total=meta["total_rows"])
+        _save_meta(token, meta)
+        import_tasks.import_contacts(token, user.id)
+        return redirect(request, f"/contacts/import/{token}/progress")
     try:
         report = importing.run(
             session,
@@ -339,8 +319,23 @@ def import_run(
         return _report_page(request, token, meta, dry, error=exc.detail, status=422)
     meta["result"] = report.model_dump(mode="json")
     _save_meta(token, meta)
-    (_dir() / f"{token}.csv").unlink(missing_ok=True)
+    uploads.forget(token)
     return redirect(request, f"/contacts/import/{token}/result", message="Import finished.")
+
+
+@router.get("/{token}/progress", name="contacts_import_progress")
+def import_progress(request: Request, user: WebCoordinator, token: str) -> Response:
+    """A large import running in the worker; the page refreshes its bar until it is done."""
+    meta = _meta(token, user)
+    if "result" in meta:
+        return redirect(request, f"/contacts/import/{token}/result", message="Import finished.")
+    job = meta.get("job")
+    if not job:
+        return redirect(request, f"/contacts/import/{token}")
+    total = max(int(job.get("total") or 0), 1)
+    percent = 100 if job.get("stage") == "writing" else int(90 * int(job.get("done") or 0) / total)
+    ctx = {"token": token, "meta": meta, "job": job, "percent": percent}
+    return render(request, "contacts_import/progress.html", ctx, block="progress")
 
 
 @router.get("/{token}/result", name="contacts_import_result")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -47,6 +47,7 @@ from app.models.base import utcnow
 from app.models.contacts import organisation_tags, person_tags
 
 Action = Literal["merge", "skip", "create"]
+Progress = Callable[[str, int, int], None]
 LIMITS = {"honorific": 40, "given_name": 120, "family_name": 120, "native_name": 200}
 LIMITS.update({"organisation": 200, "title": 200, "city": 120, "postal_code": 40})
 LIMITS.update({"address": 500, "country_area": 120, "notes": 10_000})
@@ -480,13 +481,21 @@ class Plan:
     skipped: int
 
 
-def make_plan(session: Session, table: csvfile.Table, options: ImportOptions) -> Plan:
+def make_plan(
+    session: Session,
+    table: csvfile.Table,
+    options: ImportOptions,
+    progress: Progress | None = None,
+) -> Plan:
     mapping = csvfile.resolve_mapping(table.headers, options.mapping)
     lookups = _Lookups(session)
     bad: list[BadRow] = []
     records: list[Record] = []
+    total = len(table.rows)
     for index, cells in enumerate(table.rows):
         number = index + 2  # the header is row 1
+        if progress is not None and index % 2000 == 0:
+            progress("checking", index, total)
         result = check_row(number, cells, mapping, lookups, options)
         if isinstance(result, list):
             preview = " · ".join(c.strip() for c in cells if c.strip())[:120]
@@ -1092,12 +1101,14 @@ def run(
     options: ImportOptions,
     dry_run: bool,
     actor: User | None,
+    progress: Progress | None = None,
 ) -> ImportReport:
-    """Check the file; unless ``dry_run``, import it whole or not at all.
+    """Check the file; unless ``dry_run``, import it whole or not at all. ``progress(stage,
+    done, total)`` is told how far it got (for imports run as a background job).
 
     A file with bad rows is never imported: ``InvalidInput`` carries the report as ``errors``."""
     table = csvfile.read_table(data, encoding=options.encoding, delimiter=options.delimiter)
-    plan = make_plan(session, table, options)
+    plan = make_plan(session, table, options, progress)
     report = ImportReport(
         dry_run=dry_run,
         imported=False,
@@ -1123,6 +1134,8 @@ def run(
         )
     if not table.rows:
         raise InvalidInput("The file has a header row but no contacts.")
+    if progress is not None:
+        progress("writing", len(table.rows), len(table.rows))
     created, updated, person_ids, org_ids = write(session, plan, options)
     report.imported = True
     report.created, report.updated = created, updated

@@ -376,3 +376,58 @@ def test_web_merge_flow(client: TestClient, db: Session) -> None:
         "/contacts/merge/review", params={"kind": "person", "keep_id": "x", "drop_id": "1"}
     )
     assert bad.status_code == 422
+
+
+def test_large_imports_run_in_the_worker_with_progress(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.contacts import import_tasks, import_views, uploads
+
+    task = import_tasks.import_contacts
+    monkeypatch.setattr(uploads, "BACKGROUND_ROWS", 1)
+    queued: list[tuple[str, int]] = []
+    monkeypatch.setattr(
+        import_views.import_tasks, "import_contacts", lambda *args: queued.append(args)
+    )
+    user = make_user(db, Role.coordinator)
+    token = login(client, user)
+    url = _upload(client, token, _csv(GOOD))
+    page = client.get(url)
+    client.post(f"{url}/check", data=_mapping_form(page.text, token))
+    before = _people(db)
+    started = client.post(f"{url}/import", data={"csrf_token": token}, follow_redirects=False)
+    assert started.headers["location"].endswith("/progress")
+    assert queued == [(url.rsplit("/", 1)[1], user.id)]
+    waiting = client.get(f"{url}/progress")
+    assert "Waiting for the worker" in waiting.text and 'hx-trigger="every 1s"' in waiting.text
+    assert _people(db) == before
+    # what the worker runs
+    assert task.call_local(*queued[0]) == "done"
+    done = client.get(f"{url}/progress", headers={"HX-Request": "true"})
+    assert done.status_code == 204 and done.headers["HX-Redirect"].endswith("/result")
+    assert _people(db) == before + 2
+    assert "people created" in client.get(f"{url}/result").text
+
+
+def test_a_failed_background_import_says_why(
+    client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.contacts import import_views, uploads
+
+    monkeypatch.setattr(uploads, "BACKGROUND_ROWS", 1)
+    queued: list[tuple[str, int]] = []
+    monkeypatch.setattr(
+        import_views.import_tasks, "import_contacts", lambda *args: queued.append(args)
+    )
+    token = login(client, make_user(db, Role.coordinator))
+    url = _upload(client, token, _csv(GOOD))
+    page = client.get(url)
+    client.post(f"{url}/check", data=_mapping_form(page.text, token))
+    client.post(f"{url}/import", data={"csrf_token": token})
+    meta = uploads.load_meta(queued[0][0])
+    meta["job"]["options"]["mapping"] = {"1": "password"}
+    uploads.save_meta(queued[0][0], meta)
+    assert uploads.run_stored(*queued[0]) == "failed"
+    page = client.get(f"{url}/progress")
+    assert "Nothing was imported" in page.text and "is not a contact field" in page.text
+    assert "hx-trigger" not in page.text
