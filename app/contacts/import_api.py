@@ -147,6 +147,8 @@ class MergePreviewRead(BaseModel):
     kind: Literal["person", "organisation"]
     keep_id: int
     drop_id: int
+    keep_version: int
+    drop_version: int
     keep_name: str
     drop_name: str
     fields: list[FieldChoiceRead]
@@ -166,6 +168,8 @@ def merge_preview(
         kind=p.kind,
         keep_id=p.keep_id,
         drop_id=p.drop_id,
+        keep_version=p.keep_version,
+        drop_version=p.drop_version,
         keep_name=p.keep_name,
         drop_name=p.drop_name,
         fields=[FieldChoiceRead(**f.__dict__) for f in p.fields],

@@ -20,7 +20,7 @@ from app.contacts import service as contacts_service
 from app.contacts.import_api import build_options
 from app.contacts.schemas import SearchFilters
 from app.db import SessionDep
-from app.errors import DomainError, NotFound
+from app.errors import Conflict, DomainError, NotFound
 from app.models import OrganisationType, Role, User
 from app.web.forms import FormDep
 from app.web.pagination import Page
@@ -436,11 +436,18 @@ def merge_run(
                 "keep_id": form.get("keep_id"),
                 "drop_id": form.get("drop_id"),
                 "take_from_dropped": take,
+                "keep_version": form.get("keep_version") or None,
+                "drop_version": form.get("drop_version") or None,
             }
         )
     except ValueError:
         return merge_choose_error(request, kind, "Choose two different records to merge.")
-    kept = merging.merge(session, data=data, actor=user)
+    try:
+        kept = merging.merge(session, data=data, actor=user)
+    except Conflict as exc:
+        preview = merging.preview(session, kind=kind, keep_id=data.keep_id, drop_id=data.drop_id)
+        ctx = {"p": preview, "record_url": record_url, "error": exc.detail}
+        return render(request, "contacts_import/merge_review.html", ctx, status_code=409)
     name = kept.name if kind == "organisation" else merging.display(kept)
     return redirect(
         request,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.contacts import service as contacts_service
 from app.contacts.schemas import MergeRequest
-from app.errors import InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.models import AuditEntry, Base, ContactPoint, Organisation, Person, Position, Segment, User
 from app.models.base import utcnow
 
@@ -61,6 +61,12 @@ class MergeCommand(MergeRequest):
     is blank. A do-not-contact flag set on either record stays set unless chosen otherwise."""
 
     take_from_dropped: list[str] = Field(default_factory=list, max_length=20)
+    keep_version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="The kept record's version you compared"
+    )
+    drop_version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="The dropped record's version you compared"
+    )
 
 
 @dataclass(frozen=True)
@@ -84,6 +90,8 @@ class MergePreview:
     kind: Kind
     keep_id: int
     drop_id: int
+    keep_version: int
+    drop_version: int
     keep_name: str
     drop_name: str
     fields: list[FieldChoice]
@@ -151,7 +159,17 @@ def preview(session: Session, *, kind: Kind, keep_id: int, drop_id: int) -> Merg
         count = session.scalar(select(func.count()).select_from(table).where(column == drop_id))
         if count:
             refs.append(Reference(table.name, column.name, int(count or 0)))
-    return MergePreview(kind, keep_id, drop_id, _name(kind, keep), _name(kind, drop), fields, refs)
+    return MergePreview(
+        kind,
+        keep_id,
+        drop_id,
+        keep.version,
+        drop.version,
+        _name(kind, keep),
+        _name(kind, drop),
+        fields,
+        refs,
+    )
 
 
 def _unique_sets(table: Table, column: Column[Any]) -> list[list[Column[Any]]]:
@@ -280,6 +298,13 @@ def merge(session: Session, *, data: MergeCommand, actor: User | None) -> Any:
     model = _model(kind)
     model_table = cast(Table, model.__table__)
     keep, drop = _load(session, kind, data.keep_id), _load(session, kind, data.drop_id)
+    for obj, seen in ((keep, data.keep_version), (drop, data.drop_version)):
+        if seen is not None and obj.version != seen:
+            raise Conflict(
+                f"{_name(kind, obj)} (#{obj.id}) was changed by someone else after you compared "
+                f"the two records (version {seen}, now {obj.version}). Nothing was merged: "
+                "compare them again."
+            )
     chosen: dict[str, Any] = {}
     taken: list[str] = []
     for name in fields:

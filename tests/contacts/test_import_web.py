@@ -431,3 +431,27 @@ def test_a_failed_background_import_says_why(
     page = client.get(f"{url}/progress")
     assert "Nothing was imported" in page.text and "is not a contact field" in page.text
     assert "hx-trigger" not in page.text
+
+
+def test_web_merge_of_a_record_edited_meanwhile_is_refused(client: TestClient, db: Session) -> None:
+    keep = make_person(db, given_name="A", family_name="One")
+    drop = make_person(db, given_name="A", family_name="Two")
+    token = login(client, make_user(db, Role.coordinator))
+    review = client.get(
+        "/contacts/merge/review",
+        params={"kind": "person", "keep_id": keep.id, "drop_id": drop.id},
+    )
+    assert f'name="drop_version" value="{drop.version}"' in review.text
+    resp = client.post(
+        "/contacts/merge",
+        data={
+            "csrf_token": token,
+            "kind": "person",
+            "keep_id": str(keep.id),
+            "drop_id": str(drop.id),
+            "keep_version": str(keep.version),
+            "drop_version": str(drop.version + 5),
+        },
+    )
+    assert resp.status_code == 409 and "changed by someone else" in resp.text
+    assert db.get(Person, drop.id) is not None

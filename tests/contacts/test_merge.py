@@ -199,3 +199,20 @@ def test_preview_lists_fields_and_what_moves(db: Session) -> None:
     fields = {f.name: f for f in p.fields}
     assert fields["honorific"].default == "drop" and fields["family_name"].default == "keep"
     assert ("letters", "person_id", 1) in {(r.table, r.column, r.count) for r in p.references}
+
+
+def test_a_record_changed_since_the_comparison_is_not_merged(db: Session) -> None:
+    from app.errors import Conflict
+
+    keep = make_person(db)
+    drop = make_person(db)
+    stale = drop.version
+    drop.notes = "edited meanwhile"
+    db.flush()
+    with pytest.raises(Conflict, match="changed by someone else"):
+        merge(
+            db,
+            data=MergeCommand(kind="person", keep_id=keep.id, drop_id=drop.id, drop_version=stale),
+            actor=None,
+        )
+    assert db.get(Person, drop.id) is not None
