@@ -118,6 +118,11 @@ class Counts(BaseModel):
     tags: int = 0
 
 
+class CreatedRecord(BaseModel):
+    id: int
+    name: str
+
+
 class ImportReport(BaseModel):
     dry_run: bool
     imported: bool
@@ -132,8 +137,12 @@ class ImportReport(BaseModel):
     created: Counts
     updated: Counts
     skipped: int
-    created_people: list[int] = Field(default_factory=list)
-    created_organisations: list[int] = Field(default_factory=list)
+    created_people: list[CreatedRecord] = Field(
+        default_factory=list, description="The first 1,000 people created"
+    )
+    created_organisations: list[CreatedRecord] = Field(
+        default_factory=list, description="The first 1,000 organisations created"
+    )
     separate: list[DuplicateMatch] = Field(
         default_factory=list, description="Duplicates imported as separate records, to merge"
     )
@@ -810,7 +819,7 @@ def _key_of(
 
 def write(
     session: Session, plan: Plan, options: ImportOptions
-) -> tuple[Counts, Counts, list[int], list[int]]:
+) -> tuple[Counts, Counts, list[CreatedRecord], list[CreatedRecord]]:
     """Create and merge what the plan says; bulk inserts in the caller's transaction."""
     created, updated = Counts(), Counts()
     now = utcnow()
@@ -894,7 +903,15 @@ def write(
     _insert(session, organisation_tags, o_tags)
     created.contact_points = len(points) - updated.contact_points
     created.positions = len(positions) - updated.positions
-    return created, updated, person_ids, list(org_ids.values())
+    made_people = [
+        CreatedRecord(id=pid, name=r.display)
+        for r, pid in zip(people[:1000], person_ids, strict=False)
+    ]
+    made_orgs = [
+        CreatedRecord(id=org_ids[k], name=str(r["name"]))
+        for k, r in zip(org_keys, org_rows, strict=True)
+    ]
+    return created, updated, made_people, made_orgs[:1000]
 
 
 def _org_country(plan: Plan, key: str) -> int | None:
@@ -1139,8 +1156,8 @@ def run(
     created, updated, person_ids, org_ids = write(session, plan, options)
     report.imported = True
     report.created, report.updated = created, updated
-    report.created_people = person_ids[:1000]
-    report.created_organisations = org_ids[:1000]
+    report.created_people = person_ids
+    report.created_organisations = org_ids
     report.separate = [d for d in plan.duplicates if d.action == "create" and d.existing_id]
     audit.record(
         session,
