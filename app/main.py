@@ -36,6 +36,8 @@ def _routers() -> list[APIRouter]:
     from app.campaigns import feeds as campaigns_feeds
     from app.campaigns import views as campaigns_views
     from app.contacts import api as contacts_api
+    from app.contacts import import_api as contacts_import_api
+    from app.contacts import import_views as contacts_import_views
     from app.contacts import views as contacts_views
     from app.dashboard import views as dashboard_views
     from app.letters import api as letters_api
@@ -67,6 +69,10 @@ def _routers() -> list[APIRouter]:
         letters_api.router,
         contacts_api.router,
         contacts_views.router,
+        contacts_import_api.imports_router,
+        contacts_import_api.merge_router,
+        contacts_import_views.router,
+        contacts_import_views.merge_router,
     ]
 
 
@@ -78,6 +84,7 @@ NAV = [
     ("Contacts", "contacts_home", "campaigner"),
     ("Templates", "templates", "campaigner"),
     ("Notifications", "notifications", "campaigner"),
+    ("Import", "contacts_import", "coordinator"),
     ("Settings", "admin_home", "admin"),
 ]
 

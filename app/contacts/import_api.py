@@ -1,0 +1,186 @@
+"""JSON API for importing contacts from CSV and merging duplicates (coordinators)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from fastapi import File, Form, Query, UploadFile
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
+
+from app.auth.deps import ApiCoordinator
+from app.contacts import csvfile, importing, merging
+from app.db import SessionDep
+from app.errors import InvalidInput
+from app.web.routing import api_router
+
+imports_router = api_router(prefix="/contacts/imports", tags=["contacts import"])
+merge_router = api_router(prefix="/contacts/merge", tags=["contacts merge"])
+
+
+def read_upload(file: UploadFile) -> bytes:
+    data = file.file.read(csvfile.MAX_BYTES + 1)
+    # the cap is checked in read_table with a clear message
+    return data
+
+
+def _json(value: str, what: str) -> Any:
+    if not value.strip():
+        return None
+    try:
+        return json.loads(value)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{what} is not valid JSON: {exc}.", errors=[{"field": what, "message": "not JSON"}]
+        ) from exc
+
+
+def build_options(
+    *,
+    encoding: str,
+    delimiter: str,
+    mapping: Any,
+    duplicates: Any,
+    default_language: str,
+    new_organisation_type: str,
+    tags: str,
+) -> importing.ImportOptions:
+    raw = {
+        "encoding": encoding or "auto",
+        "delimiter": {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter) or "auto",
+        "mapping": mapping,
+        "duplicates": duplicates if duplicates is not None else {},
+        "default_language": default_language or "en",
+        "new_organisation_type": new_organisation_type or "ngo",
+        "tags": [t.strip() for t in tags.split(",") if t.strip()],
+    }
+    try:
+        return importing.ImportOptions.model_validate(raw)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        raise InvalidInput(
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors), errors=errors
+        ) from exc
+
+
+@imports_router.post(
+    "",
+    response_model=importing.ImportReport,
+    summary="Check (dry run) or import a CSV file of contacts",
+    description=(
+        "Multipart form: `file` (CSV), `dry_run` (default true: only the report), `mapping` "
+        '(JSON `{"column header": "field"}`; omitted: guessed from the headers), `encoding` '
+        "(auto, utf-8, utf-16, cp1252, ...), `delimiter` (auto, `,`, `;`, tab), `duplicates` "
+        '(JSON `{"default": "merge|skip|create", "rows": {"12": "skip"}}`). An import writes '
+        "everything or nothing; a file with bad rows is refused with 422 listing every row."
+    ),
+    responses={200: {"description": "The dry-run report"}, 201: {"description": "Imported"}},
+)
+def import_contacts(
+    session: SessionDep,
+    user: ApiCoordinator,
+    file: Annotated[UploadFile, File(description="The CSV file")],
+    dry_run: Annotated[bool, Form()] = True,
+    mapping: Annotated[str, Form(max_length=20_000)] = "",
+    encoding: Annotated[str, Form(max_length=20)] = "auto",
+    delimiter: Annotated[str, Form(max_length=4)] = "auto",
+    duplicates: Annotated[str, Form(max_length=200_000)] = "",
+    default_language: Annotated[str, Form(max_length=20)] = "en",
+    new_organisation_type: Annotated[str, Form(max_length=40)] = "ngo",
+    tags: Annotated[str, Form(max_length=500)] = "",
+) -> JSONResponse:
+    options = build_options(
+        encoding=encoding,
+        delimiter=delimiter,
+        mapping=_json(mapping, "mapping"),
+        duplicates=_json(duplicates, "duplicates"),
+        default_language=default_language,
+        new_organisation_type=new_organisation_type,
+        tags=tags,
+    )
+    report = importing.run(
+        session,
+        data=read_upload(file),
+        filename=(file.filename or "upload.csv")[:200],
+        options=options,
+        dry_run=dry_run,
+        actor=user,
+    )
+    return JSONResponse(report.model_dump(mode="json"), status_code=200 if dry_run else 201)
+
+
+class FieldInfo(BaseModel):
+    name: str
+    label: str
+
+
+@imports_router.get("/fields", response_model=list[FieldInfo], summary="Fields a column maps to")
+def import_fields(_user: ApiCoordinator) -> list[FieldInfo]:
+    return [FieldInfo(name=k, label=label) for k, (label, _) in csvfile.FIELDS.items()]
+
+
+class MergeResult(BaseModel):
+    kind: Literal["person", "organisation"]
+    id: int
+    name: str
+    version: int
+
+
+class FieldChoiceRead(BaseModel):
+    name: str
+    label: str
+    keep_value: Any
+    drop_value: Any
+    default: Literal["keep", "drop"]
+
+
+class ReferenceRead(BaseModel):
+    table: str
+    column: str
+    count: int
+
+
+class MergePreviewRead(BaseModel):
+    kind: Literal["person", "organisation"]
+    keep_id: int
+    drop_id: int
+    keep_version: int
+    drop_version: int
+    keep_name: str
+    drop_name: str
+    fields: list[FieldChoiceRead]
+    references: list[ReferenceRead]
+
+
+@merge_router.get("/preview", response_model=MergePreviewRead, summary="What a merge would do")
+def merge_preview(
+    session: SessionDep,
+    _user: ApiCoordinator,
+    kind: Literal["person", "organisation"],
+    keep_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
+    drop_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
+) -> MergePreviewRead:
+    p = merging.preview(session, kind=kind, keep_id=keep_id, drop_id=drop_id)
+    return MergePreviewRead(
+        kind=p.kind,
+        keep_id=p.keep_id,
+        drop_id=p.drop_id,
+        keep_version=p.keep_version,
+        drop_version=p.drop_version,
+        keep_name=p.keep_name,
+        drop_name=p.drop_name,
+        fields=[FieldChoiceRead(**f.__dict__) for f in p.fields],
+        references=[ReferenceRead(**r.__dict__) for r in p.references],
+    )
+
+
+@merge_router.post("", response_model=MergeResult, summary="Merge two duplicate records")
+def merge_records(
+    body: merging.MergeCommand, session: SessionDep, user: ApiCoordinator
+) -> MergeResult:
+    kept = merging.merge(session, data=body, actor=user)
+    name = kept.name if body.kind == "organisation" else merging.display(kept)
+    return MergeResult(kind=body.kind, id=kept.id, name=name, version=kept.version)

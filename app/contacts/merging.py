@@ -1,0 +1,398 @@
+"""Merging two duplicate people (or organisations) into one.
+
+Every row that points at the dropped record is found by walking ``Base.metadata`` for foreign
+keys to ``people.id`` / ``organisations.id`` — letters, replies, positions, contact points, tag
+links and whatever tables are added later — and re-pointed at the kept one, so letters and
+replies of both survive. Rows that would then collide with a unique constraint (the same tag
+twice) are dropped first; identical contact points and positions are folded into one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from pydantic import Field
+from sqlalchemy import Column, Table, and_, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.contacts import service as contacts_service
+from app.contacts.schemas import MergeRequest
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import AuditEntry, Base, ContactPoint, Organisation, Person, Position, Segment, User
+from app.models.base import utcnow
+
+Kind = Literal["person", "organisation"]
+
+PERSON_FIELDS: dict[str, str] = {
+    "honorific": "Honorific",
+    "given_name": "Given name",
+    "family_name": "Family name",
+    "native_name": "Name in its own script",
+    "gender": "Gender (for salutations)",
+    "preferred_language": "Preferred language",
+    "notes": "Notes",
+    "no_email": "Do not email",
+    "no_post": "Do not post",
+}
+ORGANISATION_FIELDS: dict[str, str] = {
+    "name": "Name",
+    "short_name": "Short name",
+    "native_name": "Name in its own script",
+    "type": "Type",
+    "parent_id": "Parent organisation",
+    "country_id": "Country",
+    "host_country_id": "Host country",
+    "host_city": "Host city",
+    "un_location": "UN location",
+    "office_title": "Office title",
+    "preferred_language": "Preferred language",
+    "website": "Website",
+    "notes": "Notes",
+    "no_email": "Do not email",
+    "no_post": "Do not post",
+}
+
+
+class MergeCommand(MergeRequest):
+    """Which record to keep, and for which fields to take the dropped record's value instead.
+
+    Fields not listed keep the kept record's value, or the dropped record's when the kept one
+    is blank. A do-not-contact flag set on either record stays set unless chosen otherwise."""
+
+    take_from_dropped: list[str] = Field(default_factory=list, max_length=20)
+    keep_version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="The kept record's version you compared"
+    )
+    drop_version: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="The dropped record's version you compared"
+    )
+
+
+@dataclass(frozen=True)
+class FieldChoice:
+    name: str
+    label: str
+    keep_value: Any
+    drop_value: Any
+    default: Literal["keep", "drop"]
+
+
+@dataclass(frozen=True)
+class Reference:
+    table: str
+    column: str
+    count: int
+
+
+@dataclass(frozen=True)
+class MergePreview:
+    kind: Kind
+    keep_id: int
+    drop_id: int
+    keep_version: int
+    drop_version: int
+    keep_name: str
+    drop_name: str
+    fields: list[FieldChoice]
+    references: list[Reference]
+
+
+def _model(kind: Kind) -> Any:
+    return Person if kind == "person" else Organisation
+
+
+def _fields(kind: Kind) -> dict[str, str]:
+    return PERSON_FIELDS if kind == "person" else ORGANISATION_FIELDS
+
+
+def references_to(target: Table) -> list[tuple[Table, Column[Any]]]:
+    """Every (table, column) with a foreign key to ``target.id``, in any model known now."""
+    out = []
+    for table in Base.metadata.sorted_tables:
+        for fk in sorted(table.foreign_keys, key=lambda f: f.parent.name):
+            if fk.column.table is target and fk.column.name == "id":
+                out.append((table, fk.parent))
+    return out
+
+
+def _name(kind: Kind, obj: Any) -> str:
+    return contacts_service.display_person(obj) if kind == "person" else obj.name
+
+
+def _load(session: Session, kind: Kind, record_id: int) -> Any:
+    obj = session.get(_model(kind), record_id, populate_existing=True)
+    if obj is None:
+        raise NotFound(f"No {kind} has the id {record_id}.")
+    return obj
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == "" or value == {}
+
+
+def _default(name: str, keep: Any, drop: Any) -> Literal["keep", "drop"]:
+    if name in ("no_email", "no_post"):
+        return "drop" if drop and not keep else "keep"
+    if name == "gender":
+        return "drop" if keep == "unspecified" and drop != "unspecified" else "keep"
+    if name == "preferred_language":
+        return "drop" if keep in ("", "en") and drop not in ("", "en") else "keep"
+    return "drop" if _blank(keep) and not _blank(drop) else "keep"
+
+
+def _plain(value: Any) -> Any:
+    return value.value if hasattr(value, "value") else value
+
+
+def preview(session: Session, *, kind: Kind, keep_id: int, drop_id: int) -> MergePreview:
+    """Both records side by side with the default choice per field, and what will move."""
+    if keep_id == drop_id:
+        raise InvalidInput("Choose two different records to merge.")
+    keep, drop = _load(session, kind, keep_id), _load(session, kind, drop_id)
+    fields = []
+    for name, label in _fields(kind).items():
+        kv, dv = _plain(getattr(keep, name)), _plain(getattr(drop, name))
+        fields.append(FieldChoice(name, label, kv, dv, _default(name, kv, dv)))
+    refs = []
+    for table, column in references_to(_model(kind).__table__):
+        count = session.scalar(select(func.count()).select_from(table).where(column == drop_id))
+        if count:
+            refs.append(Reference(table.name, column.name, int(count or 0)))
+    return MergePreview(
+        kind,
+        keep_id,
+        drop_id,
+        keep.version,
+        drop.version,
+        _name(kind, keep),
+        _name(kind, drop),
+        fields,
+        refs,
+    )
+
+
+def _unique_sets(table: Table, column: Column[Any]) -> list[list[Column[Any]]]:
+    """The other columns of each unique key (primary or unique constraint/index) that holds
+    ``column``: re-pointing a row may collide with a row the kept record already has."""
+    sets: list[list[Column[Any]]] = []
+    keys: list[list[Column[Any]]] = [list(table.primary_key.columns)]
+    for constraint in table.constraints:
+        if constraint.__class__.__name__ == "UniqueConstraint":
+            keys.append(list(constraint.columns))  # type: ignore[attr-defined]
+    keys.extend(list(index.columns) for index in table.indexes if index.unique)
+    for cols in keys:
+        if any(c is column for c in cols):
+            sets.append([c for c in cols if c is not column])
+    return sets
+
+
+def _repoint(
+    session: Session, table: Table, column: Column[Any], keep_id: int, drop_id: int
+) -> int:
+    for others in _unique_sets(table, column):
+        if not others:
+            # one row per record at most: the kept record's row wins
+            if session.scalar(select(func.count()).select_from(table).where(column == keep_id)):
+                session.execute(delete(table).where(column == drop_id))
+            continue
+        taken = session.execute(select(*others).where(column == keep_id)).all()
+        for values in taken:
+            session.execute(
+                delete(table).where(
+                    column == drop_id, *[c == v for c, v in zip(others, values, strict=True)]
+                )
+            )
+    condition = column == drop_id
+    if "id" in table.c and any(fk.column.table is table for fk in column.foreign_keys):
+        # a self-reference (organisations.parent_id): the kept record cannot be its own parent
+        condition = and_(condition, table.c.id != keep_id)
+    changes: dict[str, Any] = {column.name: keep_id}
+    if "version" in table.c:
+        changes["version"] = table.c.version + 1
+    if "updated_at" in table.c:
+        changes["updated_at"] = utcnow()
+    result = session.execute(update(table).where(condition).values(**changes))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _fold_duplicates(session: Session, kind: Kind, keep_id: int, own_ids: set[int]) -> int:
+    """Identical contact points and positions, now both on the kept record, become one."""
+    owner = ContactPoint.person_id if kind == "person" else ContactPoint.organisation_id
+    seen: dict[tuple[Any, ...], ContactPoint] = {}
+    removed = 0
+    points = session.scalars(
+        select(ContactPoint)
+        .where(owner == keep_id)
+        .order_by(ContactPoint.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    # the kept record's own points first, so their labels and preferred flags win
+    for cp in sorted(points, key=lambda p: (p.id not in own_ids, p.id)):
+        key = (
+            cp.kind,
+            cp.value.lower(),
+            cp.street_address.strip().lower(),
+            cp.city.strip().lower(),
+            cp.postal_code.strip().lower(),
+            cp.country_code,
+        )
+        if key in seen:
+            session.delete(cp)
+            removed += 1
+        else:
+            seen[key] = cp
+    preferred: set[Any] = set()
+    for cp in sorted(seen.values(), key=lambda p: (p.id not in own_ids, p.id)):
+        if cp.preferred:
+            if cp.kind in preferred:
+                cp.preferred = False
+            preferred.add(cp.kind)
+    column = Position.person_id if kind == "person" else Position.organisation_id
+    held: set[tuple[Any, ...]] = set()
+    for pos in session.scalars(
+        select(Position)
+        .where(column == keep_id)
+        .order_by(Position.id)
+        .execution_options(populate_existing=True)
+    ):
+        pkey = (
+            pos.person_id,
+            pos.organisation_id,
+            pos.title.strip().lower(),
+            pos.start_date,
+            pos.end_date,
+        )
+        if pkey in held:
+            session.delete(pos)
+            removed += 1
+        held.add(pkey)
+    session.flush()
+    return removed
+
+
+def _resolve_parent(session: Session, keep: Organisation, drop_parent: int | None) -> None:
+    if keep.parent_id == keep.id:
+        keep.parent_id = drop_parent if drop_parent != keep.id else None
+    # walking up from the kept organisation must never come back to it
+    seen = {keep.id}
+    parent = keep.parent_id
+    while parent is not None:
+        if parent in seen:
+            keep.parent_id = None
+            return
+        seen.add(parent)
+        parent = session.scalar(select(Organisation.parent_id).where(Organisation.id == parent))
+
+
+def merge(session: Session, *, data: MergeCommand, actor: User | None) -> Any:
+    """Fold ``drop_id`` into ``keep_id``; returns the kept record."""
+    kind: Kind = data.kind
+    fields = _fields(kind)
+    unknown = sorted(set(data.take_from_dropped) - set(fields))
+    if unknown:
+        raise InvalidInput(
+            f"Not a field that can be merged: {', '.join(unknown)}.",
+            errors=[{"field": "take_from_dropped", "message": f"unknown: {', '.join(unknown)}"}],
+        )
+    model = _model(kind)
+    model_table = cast(Table, model.__table__)
+    keep, drop = _load(session, kind, data.keep_id), _load(session, kind, data.drop_id)
+    for obj, seen in ((keep, data.keep_version), (drop, data.drop_version)):
+        if seen is not None and obj.version != seen:
+            raise Conflict(
+                f"{_name(kind, obj)} (#{obj.id}) was changed by someone else after you compared "
+                f"the two records (version {seen}, now {obj.version}). Nothing was merged: "
+                "compare them again."
+            )
+    chosen: dict[str, Any] = {}
+    taken: list[str] = []
+    for name in fields:
+        kv, dv = getattr(keep, name), getattr(drop, name)
+        side = "drop" if name in data.take_from_dropped else _default(name, _plain(kv), _plain(dv))
+        chosen[name] = dv if side == "drop" else kv
+        if side == "drop" and kv != dv:
+            taken.append(name)
+    drop_name, keep_name = _name(kind, drop), _name(kind, keep)
+    drop_parent = drop.parent_id if kind == "organisation" else None
+    if kind == "organisation" and chosen["parent_id"] == drop.id:
+        chosen["parent_id"] = drop_parent
+    owner = ContactPoint.person_id if kind == "person" else ContactPoint.organisation_id
+    own_points = set(session.scalars(select(ContactPoint.id).where(owner == keep.id)))
+    session.flush()
+    session.expunge(drop)
+    moved: dict[str, int] = {}
+    for table, column in references_to(model_table):
+        count = _repoint(session, table, column, keep.id, drop.id)
+        if count:
+            moved[f"{table.name}.{column.name}"] = count
+    segments = _repoint_segments(session, kind, keep.id, drop.id)
+    if segments:
+        moved["segments.filters"] = segments
+    history = session.execute(
+        update(AuditEntry)
+        .where(AuditEntry.entity_type == kind, AuditEntry.entity_id == str(drop.id))
+        .values(entity_id=str(keep.id))
+    )
+    moved["audit_log"] = int(getattr(history, "rowcount", 0) or 0)
+    session.execute(delete(model_table).where(model_table.c.id == drop.id))
+    session.expire_all()
+    keep = _load(session, kind, keep.id)
+    for name, value in chosen.items():
+        if getattr(keep, name) != value:
+            setattr(keep, name, value)
+    if kind == "organisation":
+        _resolve_parent(session, keep, drop_parent)
+    session.flush()
+    folded = _fold_duplicates(session, kind, keep.id, own_points)
+    if kind == "person":
+        keep = contacts_service.get_person(session, keep.id)
+        emails = [cp.value for cp in keep.contact_points if cp.kind == "email"]
+        keep.search_text = contacts_service.person_search_text(keep, emails)
+        keep.sort_name = (
+            " ".join(p for p in (keep.family_name, keep.given_name) if p) or keep.native_name
+        ).lower()[:250]
+    else:
+        keep = contacts_service.get_organisation(session, keep.id)
+        from app.contacts.text import search_text
+
+        keep.search_text = search_text(
+            keep.name, keep.short_name, keep.native_name, keep.office_title, keep.host_city
+        )
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action=f"{kind}.merge",
+        entity_type=kind,
+        entity_id=keep.id,
+        summary=f"Merged {drop_name} (#{data.drop_id}) into {keep_name}",
+        details={
+            "kept_id": keep.id,
+            "dropped_id": data.drop_id,
+            "dropped_name": drop_name,
+            "taken_from_dropped": taken,
+            "moved": moved,
+            "duplicates_folded": folded,
+        },
+    )
+    return keep
+
+
+def _repoint_segments(session: Session, kind: Kind, keep_id: int, drop_id: int) -> int:
+    """Saved searches filtered on the dropped organisation follow it to the kept one."""
+    if kind != "organisation":
+        return 0
+    count = 0
+    for segment in session.scalars(select(Segment)):
+        filters = dict(segment.filters or {})
+        if filters.get("organisation_id") == drop_id:
+            filters["organisation_id"] = keep_id
+            segment.filters = filters
+            count += 1
+    session.flush()
+    return count
+
+
+def display(person: Person) -> str:
+    return contacts_service.display_person(person)
