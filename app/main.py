@@ -41,6 +41,8 @@ def _routers() -> list[APIRouter]:
     from app.notifications import api as notifications_api
     from app.notifications import views as notifications_views
     from app.platform import views as platform_views
+    from app.replies import api as replies_api
+    from app.replies import views as replies_views
     from app.settings_admin import api as admin_api
     from app.settings_admin import views as admin_views
     from app.treaties import api as treaties_api
@@ -63,6 +65,12 @@ def _routers() -> list[APIRouter]:
         notifications_views.router,
         letters_views.router,
         letters_api.router,
+        replies_api.router,
+        replies_api.positions_router,
+        replies_api.tracker_router,
+        replies_views.router,
+        replies_views.positions_router,
+        replies_views.tracker_router,
     ]
 
 
@@ -72,6 +80,7 @@ NAV = [
     ("Treaties", "treaties_home", "campaigner"),
     ("Campaigns", "campaigns_home", "campaigner"),
     ("Templates", "templates", "campaigner"),
+    ("Replies", "replies_home", "campaigner"),
     ("Notifications", "notifications", "campaigner"),
     ("Settings", "admin_home", "admin"),
 ]
