@@ -86,7 +86,9 @@ def _query() -> Any:
 
 
 def get(session: Session, reply_id: int) -> Reply:
-    reply = session.scalar(_query().where(Reply.id == reply_id))
+    reply = session.scalar(
+        _query().where(Reply.id == reply_id).execution_options(populate_existing=True)
+    )
     if reply is None:
         raise NotFound(f"No reply has the id {reply_id}.")
     return reply
@@ -507,7 +509,7 @@ def add_attachment(
         sha256=hashlib.sha256(content).hexdigest(),
         storage_path=relative,
     )
-    session.add(attachment)
+    reply.attachments.append(attachment)
     session.flush()
     audit.record(
         session,
