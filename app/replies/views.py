@@ -118,7 +118,7 @@ def _form_page(
 def _as_list(value: Any) -> list[Any]:
     if value is None or value == "":
         return []
-    return [value] if isinstance(value, str | int) else list(value)
+    return list(value) if isinstance(value, list | tuple | set) else [value]
 
 
 def _int(value: Any) -> int | None:
