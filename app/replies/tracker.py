@@ -267,7 +267,8 @@ def tracker_map(session: Session, tracker: Tracker, mode: str) -> WorldMap:
 
 
 def replies_by_month(session: Session, campaign_id: int) -> list[tuple[str, int, int]]:
-    """[(YYYY-MM, letters sent, replies received)] from the first letter to the last reply."""
+    """[(YYYY-MM, letters sent, replies received)] from the first letter to the last reply;
+    by year (YYYY) when that spans more than three years."""
     sent = Counter(
         d.strftime("%Y-%m")
         for d in session.scalars(
@@ -299,6 +300,13 @@ def replies_by_month(session: Session, campaign_id: int) -> list[tuple[str, int,
         if key >= last or len(out) > 240:
             break
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    if len(out) > 36:  # a long campaign reads better by year
+        years: dict[str, list[int]] = {}
+        for key, s, r in out:
+            totals = years.setdefault(key[:4], [0, 0])
+            totals[0] += s
+            totals[1] += r
+        return [(y, s, r) for y, (s, r) in years.items()]
     return out
 
 
@@ -314,8 +322,8 @@ def chart_svg(series: Sequence[tuple[str, int, int]]) -> Markup:
     bar = max(2.0, slot * 0.38)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        'class="reply-chart" role="img" aria-label="Letters sent and replies received per month">',
-        "<title>Letters sent and replies received per month</title>",
+        'class="reply-chart" role="img" aria-label="Letters sent and replies received over time">',
+        "<title>Letters sent and replies received over time</title>",
         f'<line x1="{pad_l}" y1="{pad_t + plot_h}" x2="{width - 8}" y2="{pad_t + plot_h}" '
         'stroke="#8a96a3"/>',
         f'<text x="{pad_l - 6}" y="{pad_t + 4}" text-anchor="end" font-size="11">{peak}</text>',
