@@ -114,10 +114,12 @@ def register(session: Session, *, treaty_id: int) -> list[EntryView]:
     return sorted(current(session, treaty_id=treaty_id).values(), key=lambda e: e.country_name)
 
 
-def recent_changes(session: Session, *, days: int = 90, limit: int = 10) -> list[EntryView]:
-    """Entries recorded lately whose stance differs from the state's previous one."""
+def recent_changes(
+    session: Session, *, days: int = 90, limit: int = 10
+) -> list[tuple[EntryView, PositionStance | None]]:
+    """Entries recorded lately whose stance differs from the state's previous one, newest
+    first, each with that previous stance (None for a first entry)."""
     since = datetime.now(UTC) - timedelta(days=days)
-    out = []
     recent = _views(
         session,
         select(PositionEntry)
@@ -125,33 +127,29 @@ def recent_changes(session: Session, *, days: int = 90, limit: int = 10) -> list
         .order_by(PositionEntry.created_at.desc(), PositionEntry.id.desc())
         .limit(200),
     )
+    if not recent:
+        return []
+    # every entry of the states concerned, in one query
+    earlier = _views(
+        session, _ordered().where(PositionEntry.country_id.in_({e.country_id for e in recent}))
+    )
+    out: list[tuple[EntryView, PositionStance | None]] = []
     for entry in recent:
-        before = [
-            e
-            for e in history(
-                session, country_id=entry.country_id, treaty_id=_treaty_id(session, entry.treaty)
-            )
-            if (e.stated_on, e.id) < (entry.stated_on, entry.id)
-        ]
-        previous = before[0].stance if before else None
+        previous = next(
+            (
+                e.stance
+                for e in earlier
+                if e.country_id == entry.country_id
+                and e.treaty == entry.treaty
+                and (e.stated_on, e.id) < (entry.stated_on, entry.id)
+            ),
+            None,
+        )
         if previous != entry.stance:
-            out.append(entry)
+            out.append((entry, previous))
         if len(out) >= limit:
             break
     return out
-
-
-def previous_stance(session: Session, entry: EntryView) -> PositionStance | None:
-    for e in history(
-        session, country_id=entry.country_id, treaty_id=_treaty_id(session, entry.treaty)
-    ):
-        if (e.stated_on, e.id) < (entry.stated_on, entry.id):
-            return e.stance
-    return None
-
-
-def _treaty_id(session: Session, short_name: str) -> int:
-    return treaties_service.get_by_short_name(session, short_name).id
 
 
 def _treaty(session: Session, short_name: str) -> Treaty:

@@ -619,7 +619,7 @@ def overdue_panel(session: Any, user: User) -> dict[str, Any] | None:
         "title": "Replies",
         "template": "replies/_panel.html",
         "overdue": [(letter, name, (today - letter.reply_due_on).days) for letter, name in rows],
-        "changes": [(e, positions.previous_stance(session, e)) for e in changes],
+        "changes": changes,
         "stance_labels": STANCE_LABELS,
         "triage": triage,
     }

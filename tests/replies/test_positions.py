@@ -65,8 +65,10 @@ def test_history_and_current_position(db: Session) -> None:
     ccm = treaties_service.get_by_short_name(db, "CCM")
     assert positions.current(db, treaty_id=ccm.id)[pak.id].stance is PositionStance.will_consider
     changes = positions.recent_changes(db)
-    assert changes and changes[0].stance is PositionStance.will_consider
-    assert positions.previous_stance(db, changes[0]) is PositionStance.opposes
+    assert [(e.stance, before) for e, before in changes] == [
+        (PositionStance.will_consider, PositionStance.opposes),
+        (PositionStance.opposes, None),
+    ]
 
 
 def test_manual_entries_in_the_web_ui(client: TestClient, db: Session) -> None:
