@@ -32,6 +32,7 @@ from app.models import (
     LetterStatus,
     Organisation,
     Person,
+    Position,
     Reply,
     ReplyAttachment,
     ReplyLetter,
@@ -203,6 +204,17 @@ def _sender_country(session: Session, data: ReplyCreate) -> int | None:
         org = session.get(Organisation, data.sender_organisation_id)
         if org is not None and org.country_id:
             return org.country_id
+    if data.sender_person_id:
+        # the state of the organisation the sender works for, when they hold a position
+        return session.scalar(
+            select(Organisation.country_id)
+            .join(Position, Position.organisation_id == Organisation.id)
+            .where(
+                Position.person_id == data.sender_person_id, Organisation.country_id.is_not(None)
+            )
+            .order_by(Position.start_date.desc())
+            .limit(1)
+        )
     return None
 
 

@@ -182,3 +182,16 @@ def test_deleting_a_reply_reopens_its_letter_and_drops_its_positions(db: Session
     db.refresh(letter)
     assert letter.status is LetterStatus.sent
     assert positions.for_reply(db, reply_id) == []
+
+
+def test_state_of_a_sender_person_comes_from_their_position(db: Session) -> None:
+    from tests.factories import make_organisation, make_person, make_position
+
+    mfa = make_organisation(db, "MFA (person test)", type="ministry", country="THA")
+    person = make_person(db)
+    make_position(db, person, mfa)
+    reply_id = log_reply(
+        db, sender_person_id=person.id, positions=[{"treaty": "CCM", "stance": "will_consider"}]
+    )
+    entry = positions.for_reply(db, reply_id)[0]
+    assert entry.iso3 == "THA"
