@@ -24,6 +24,7 @@ from app.replies.schemas import (
     PositionUpdate,
     ReplyCreate,
     ReplyRead,
+    ReplyUpdate,
     SuggestionRead,
     TrackerRead,
     TrackerRowRead,
@@ -180,6 +181,11 @@ def get_attachment(attachment_id: int, session: SessionDep, _user: ApiUser) -> R
 @router.get("/{reply_id:int}", response_model=ReplyRead, summary="One reply")
 def get_reply(reply_id: int, session: SessionDep, _user: ApiUser) -> ReplyRead:
     return read(session, service.get(session, reply_id))
+
+
+@router.put("/{reply_id:int}", response_model=ReplyRead, summary="Correct a reply")
+def update_reply(reply_id: int, body: ReplyUpdate, session: SessionDep, user: ApiUser) -> ReplyRead:
+    return read(session, service.update(session, reply_id=reply_id, data=body, actor=user))
 
 
 @router.delete("/{reply_id:int}", status_code=204, summary="Delete a reply")

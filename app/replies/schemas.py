@@ -85,6 +85,25 @@ class ReplyCreate(BaseModel):
         return self
 
 
+class ReplyUpdate(BaseModel):
+    """What can be corrected after logging; letters and positions have their own actions."""
+
+    received_on: date
+    channel: Channel = Channel.post
+    sender_name: str = Field(default="", max_length=300)
+    sender_reference: str = Field(default="", max_length=200)
+    cited_letter_date: date | None = None
+    subject: str = Field(default="", max_length=500)
+    summary: str = Field(default="", max_length=20_000)
+    full_text: str = Field(default="", max_length=500_000)
+    version: int = Field(ge=1, le=2**31 - 1, description="The version you read; stale gives 409")
+
+    @field_validator("cited_letter_date", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return _blank_none(value)
+
+
 class LinkLetters(BaseModel):
     letter_ids: list[int] = Field(min_length=1, max_length=200)
 

@@ -40,7 +40,7 @@ from app.models import (
     User,
 )
 from app.replies import matching, positions
-from app.replies.schemas import ContactFromSender, ReplyCreate
+from app.replies.schemas import ContactFromSender, ReplyCreate, ReplyUpdate
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 # Scans and images only, recognised by their first bytes, never by the name or declared type.
@@ -331,6 +331,30 @@ def create(
         summary=f"Logged a reply from {reply.sender_name or 'a listed contact'}"
         + (f" answering {', '.join(lt.reference for lt in letters)}" if letters else "")
         + (" (to triage)" if status is ReplyStatus.triage else ""),
+    )
+    return get(session, reply.id)
+
+
+def update(session: Session, *, reply_id: int, data: ReplyUpdate, actor: User) -> Reply:
+    reply = get(session, reply_id)
+    if reply.version != data.version:
+        raise Conflict("Someone else changed this reply since you opened it; reload and retry.")
+    reply.received_on = data.received_on
+    reply.channel = data.channel
+    reply.sender_name = data.sender_name.strip()
+    reply.sender_reference = data.sender_reference.strip()
+    reply.cited_letter_date = data.cited_letter_date
+    reply.subject = data.subject.strip()
+    reply.summary = data.summary.strip()
+    reply.full_text = data.full_text
+    _flush(session)
+    audit.record(
+        session,
+        user=actor,
+        action="reply.update",
+        entity_type="reply",
+        entity_id=reply.id,
+        summary=f"Edited reply {reply.id}",
     )
     return get(session, reply.id)
 

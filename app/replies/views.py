@@ -25,6 +25,7 @@ from app.replies.schemas import (
     PositionCreate,
     PositionUpdate,
     ReplyCreate,
+    ReplyUpdate,
 )
 from app.treaties import service as treaties_service
 from app.web.forms import FormDep, validate
@@ -297,6 +298,52 @@ def reply_detail(request: Request, session: SessionDep, user: WebUser, reply_id:
     return _detail(request, session, user, reply_id)
 
 
+def _edit_page(
+    request: Request,
+    reply_id: int,
+    values: dict[str, Any],
+    errors: dict[str, str] | None = None,
+) -> Response:
+    ctx = {
+        "reply_id": reply_id,
+        "values": values,
+        "errors": errors or {},
+        "channel_options": [(c.value, label) for c, label in CHANNEL_LABELS.items()],
+    }
+    return render(request, "replies/edit.html", ctx, status_code=422 if errors else 200)
+
+
+@router.get("/{reply_id:int}/edit", name="reply_edit")
+def reply_edit(request: Request, session: SessionDep, user: WebUser, reply_id: int) -> Response:
+    reply = service.get(session, reply_id)
+    values = {
+        "received_on": reply.received_on.isoformat(),
+        "channel": reply.channel.value,
+        "sender_name": reply.sender_name,
+        "sender_reference": reply.sender_reference,
+        "cited_letter_date": reply.cited_letter_date.isoformat() if reply.cited_letter_date else "",
+        "subject": reply.subject,
+        "summary": reply.summary,
+        "full_text": reply.full_text,
+        "version": reply.version,
+    }
+    return _edit_page(request, reply_id, values)
+
+
+@router.post("/{reply_id:int}/edit", name="reply_update")
+def reply_update(
+    request: Request, session: SessionDep, user: WebUser, form: FormDep, reply_id: int
+) -> Response:
+    data, errors = validate(ReplyUpdate, form)
+    if data is None:
+        return _edit_page(request, reply_id, dict(form), errors)
+    try:
+        service.update(session, reply_id=reply_id, data=data, actor=user)
+    except DomainError as exc:
+        return _edit_page(request, reply_id, dict(form), _error(exc))
+    return redirect(request, f"/replies/{reply_id}", message="Reply saved.")
+
+
 @router.post("/{reply_id:int}/attachments", name="reply_attach")
 def reply_attach(
     request: Request, session: SessionDep, user: WebUser, form: FormDep, reply_id: int
@@ -486,10 +533,10 @@ def position_edit(
         "quote": entry.quote,
         "source": entry.source,
     }
-    return _edit_page(request, entry, values)
+    return _position_edit_page(request, entry, values)
 
 
-def _edit_page(
+def _position_edit_page(
     request: Request,
     entry: positions.EntryView,
     values: dict[str, Any],
@@ -511,12 +558,12 @@ def position_update(
     entry = positions.get(session, entry_id)
     data, errors = validate(PositionUpdate, form)
     if data is None:
-        return _edit_page(request, entry, dict(form), errors)
+        return _position_edit_page(request, entry, dict(form), errors)
     try:
         positions.update(session, entry_id=entry_id, data=data, actor=user)
     except DomainError as exc:
         session.rollback()
-        return _edit_page(request, entry, dict(form), _error(exc))
+        return _position_edit_page(request, entry, dict(form), _error(exc))
     return redirect(request, f"/positions/{entry.iso3}", message="Position saved.")
 
 

@@ -176,3 +176,35 @@ def test_api_create_suggest_and_errors(client: TestClient, db: Session) -> None:
     listed = client.get(f"/api/v1/replies?letter_id={letter.id}", headers=headers).json()
     assert listed["total"] == 1
     assert client.get("/api/v1/replies/999999", headers=headers).status_code == 404
+
+
+def test_edit_a_reply_with_optimistic_locking(client: TestClient, db: Session) -> None:
+    letter = make_letter(db)
+    user = make_user(db, Role.campaigner)
+    headers = api_headers(db, user)
+    created = client.post(
+        "/api/v1/replies",
+        json={"received_on": "2009-03-02", "sender_name": "MFA", "letter_ids": [letter.id]},
+        headers=headers,
+    ).json()
+    body = {"received_on": "2009-03-03", "sender_name": "MFA", "summary": "Corrected", "version": 1}
+    resp = client.put(f"/api/v1/replies/{created['id']}", json=body, headers=headers)
+    assert resp.status_code == 200 and resp.json()["summary"] == "Corrected"
+    stale = client.put(f"/api/v1/replies/{created['id']}", json=body, headers=headers)
+    assert stale.status_code == 409
+    token = login(client, user)
+    form = client.get(f"/replies/{created['id']}/edit")
+    assert 'name="version" value="2"' in form.text
+    resp = client.post(
+        f"/replies/{created['id']}/edit",
+        data={"csrf_token": token, "received_on": "2009-03-04", "summary": XSS, "version": "2"},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303
+    page = client.get(f"/replies/{created['id']}")
+    assert "4 Mar 2009" in page.text and "<script>alert" not in page.text
+    stale_form = client.post(
+        f"/replies/{created['id']}/edit",
+        data={"csrf_token": token, "received_on": "2009-03-04", "version": "2"},
+    )
+    assert stale_form.status_code == 422 and "Someone else changed this reply" in stale_form.text
