@@ -677,6 +677,7 @@ def ingest_email(session: Session, *, raw: bytes, actor: User | None) -> tuple[R
         email_in_reply_to=" ".join(message.in_reply_to + message.references),
         triage_note=note,
     )
+    skipped = []
     for part in message.attachments:
         if sniff(part.content) is not None and len(part.content) <= MAX_ATTACHMENT_BYTES:
             add_attachment(
@@ -686,6 +687,15 @@ def ingest_email(session: Session, *, raw: bytes, actor: User | None) -> tuple[R
                 content=part.content,
                 actor=actor,
             )
+        else:
+            skipped.append(part.filename)
+    if skipped:
+        # kept out of storage, but said: someone may need to ask for a scan
+        reply.triage_note = (
+            f"{reply.triage_note} Attachments not kept (not a PDF or image, or too large): "
+            f"{', '.join(skipped)}."
+        ).strip()[:1000]
+        _flush(session)
     return get(session, reply.id), True
 
 

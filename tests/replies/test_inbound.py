@@ -60,6 +60,7 @@ def test_in_reply_to_our_message_id_is_logged(db: Session) -> None:
     )
     assert created and reply.status is ReplyStatus.logged
     assert [(lk.letter_id, lk.matched_by) for lk in reply.links] == [(letter.id, "in-reply-to")]
+    assert reply.triage_note == ""
     db.refresh(letter)
     assert letter.status is LetterStatus.replied
     assert reply.received_on.isoformat() == "2009-02-24"
@@ -75,12 +76,17 @@ def test_reply_to_plus_address_is_logged(db: Session) -> None:
     letter = make_letter(db, reference="CMC/2010/TJK/0001", iso3="TJK")
     reply, _ = service.ingest_email(
         db,
-        raw=eml(to="CMC replies <replies+CMC-2010-TJK-0001@demarche.example>"),
+        raw=eml(
+            to="CMC replies <replies+CMC-2010-TJK-0001@demarche.example>",
+            attachment=("run.exe", b"MZ\x90\x00"),
+        ),
         actor=None,
     )
     assert reply.status is ReplyStatus.logged
     assert [lk.letter_id for lk in reply.links] == [letter.id]
     assert reply.links[0].matched_by == "reply-to address"
+    assert reply.attachments == []
+    assert "run.exe" in reply.triage_note
 
 
 def test_unknown_sender_without_headers_goes_to_triage_and_creates_no_contact(
