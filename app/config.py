@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # Where replies go; {reference} is replaced by the letter's reference so answers can be matched.
     reply_to: str = "replies+{reference}@demarche.example"
     smtp_timeout: float = 30.0
+    # Mailbox polled for replies: imaps://user:password@host[:port]/INBOX (imap:// without TLS).
+    imap_url: str | None = None
     mail_lease_seconds: int = 600
     base_url: str = "http://127.0.0.1:8000"
     session_max_age: int = 60 * 60 * 12

@@ -4,5 +4,12 @@ from app.campaigns import tasks as campaign_tasks
 from app.contacts import import_tasks as contacts_import_tasks
 from app.mail import tasks as mail_tasks
 from app.platform import tasks as platform_tasks
+from app.replies import tasks as replies_tasks
 
-__all__ = ["campaign_tasks", "contacts_import_tasks", "mail_tasks", "platform_tasks"]
+__all__ = [
+    "campaign_tasks",
+    "contacts_import_tasks",
+    "mail_tasks",
+    "platform_tasks",
+    "replies_tasks",
+]

@@ -45,6 +45,8 @@ def _routers() -> list[APIRouter]:
     from app.notifications import api as notifications_api
     from app.notifications import views as notifications_views
     from app.platform import views as platform_views
+    from app.replies import api as replies_api
+    from app.replies import views as replies_views
     from app.settings_admin import api as admin_api
     from app.settings_admin import views as admin_views
     from app.treaties import api as treaties_api
@@ -73,6 +75,12 @@ def _routers() -> list[APIRouter]:
         contacts_import_api.merge_router,
         contacts_import_views.router,
         contacts_import_views.merge_router,
+        replies_api.router,
+        replies_api.positions_router,
+        replies_api.tracker_router,
+        replies_views.router,
+        replies_views.positions_router,
+        replies_views.tracker_router,
     ]
 
 
@@ -83,6 +91,7 @@ NAV = [
     ("Campaigns", "campaigns_home", "campaigner"),
     ("Contacts", "contacts_home", "campaigner"),
     ("Templates", "templates", "campaigner"),
+    ("Replies", "replies_home", "campaigner"),
     ("Notifications", "notifications", "campaigner"),
     ("Import", "contacts_import", "coordinator"),
     ("Settings", "admin_home", "admin"),

@@ -1,0 +1,1 @@
+"""Replies: logging, matching, inbound email, the position register and the reply tracker."""

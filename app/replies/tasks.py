@@ -1,0 +1,125 @@
+"""Poll the replies mailbox (DEMARCHE_IMAP_URL) and log what arrived, or put it in triage."""
+
+from __future__ import annotations
+
+import contextlib
+import imaplib
+import logging
+import ssl
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from huey import crontab
+
+from app.config import get_settings
+from app.db import transaction
+from app.errors import DomainError
+from app.queue import huey
+from app.replies import service
+
+log = logging.getLogger(__name__)
+# Read at most this many messages per run; the next run takes the rest.
+BATCH = 200
+
+
+@dataclass(frozen=True)
+class Mailbox:
+    host: str
+    port: int
+    user: str
+    password: str
+    folder: str
+    tls: bool
+
+
+def parse_url(url: str) -> Mailbox:
+    """imaps://user:pass@host:993/INBOX → its parts (user and password may be %-encoded)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"imap", "imaps"} or not parts.hostname:
+        raise ValueError("The IMAP address must look like imaps://user:password@host/INBOX.")
+    tls = parts.scheme == "imaps"
+    return Mailbox(
+        host=parts.hostname,
+        port=parts.port or (993 if tls else 143),
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        folder=unquote(parts.path.lstrip("/")) or "INBOX",
+        tls=tls,
+    )
+
+
+def _connect(box: Mailbox, timeout: float) -> imaplib.IMAP4:
+    if box.tls:
+        return imaplib.IMAP4_SSL(
+            box.host, box.port, ssl_context=ssl.create_default_context(), timeout=timeout
+        )
+    return imaplib.IMAP4(box.host, box.port, timeout=timeout)
+
+
+@dataclass
+class PollResult:
+    seen: int = 0
+    logged: int = 0
+    triage: int = 0
+    duplicates: int = 0
+    refused: int = 0
+
+
+def poll(url: str, *, timeout: float = 30.0) -> PollResult:
+    """Fetch unseen messages; each is logged in its own transaction, then flagged \\Seen.
+
+    A message is flagged only after its reply is committed, and the Message-ID check makes a
+    second read harmless, so a crash between the two never loses or doubles a reply.
+    """
+    box = parse_url(url)
+    result = PollResult()
+    conn = _connect(box, timeout)
+    try:
+        conn.login(box.user, box.password)
+        status, _ = conn.select(box.folder)
+        if status != "OK":
+            raise OSError(f"The mailbox {box.folder!r} cannot be opened.")
+        status, data = conn.uid("SEARCH", None, "UNSEEN")  # type: ignore[arg-type]
+        uids = (data[0] or b"").split() if status == "OK" and data else []
+        for uid in uids[:BATCH]:
+            status, fetched = conn.uid("FETCH", uid.decode(), "(BODY.PEEK[])")
+            raw = next(
+                (part[1] for part in fetched or [] if isinstance(part, tuple) and len(part) > 1),
+                None,
+            )
+            if status != "OK" or not isinstance(raw, bytes):
+                continue
+            result.seen += 1
+            try:
+                with transaction() as session:
+                    reply, created = service.ingest_email(session, raw=raw, actor=None)
+                    status_value = reply.status.value
+            except DomainError as exc:
+                log.warning("mailbox message %s refused: %s", uid.decode(), exc.detail)
+                result.refused += 1
+            else:
+                if not created:
+                    result.duplicates += 1
+                elif status_value == "triage":
+                    result.triage += 1
+                else:
+                    result.logged += 1
+            conn.uid("STORE", uid.decode(), "+FLAGS", "(\\Seen)")
+    finally:
+        with contextlib.suppress(OSError, imaplib.IMAP4.error):
+            conn.logout()
+    return result
+
+
+@huey.periodic_task(crontab(minute="*/5"))
+def poll_replies_mailbox() -> None:
+    url = get_settings().imap_url
+    if not url:
+        return
+    try:
+        result = poll(url)
+    except (OSError, imaplib.IMAP4.error, ValueError) as exc:
+        log.warning("replies mailbox unreachable: %s", exc)
+        return
+    if result.seen:
+        log.info("replies mailbox: %s", result)
