@@ -35,7 +35,7 @@ from app.web.pagination import Paging
 from app.web.routing import api_router
 
 router = api_router(prefix="/replies", tags=["replies"])
-positions_router = api_router(prefix="/positions", tags=["positions"])
+positions_router = api_router(prefix="/position-register", tags=["position register"])
 tracker_router = api_router(prefix="/campaigns", tags=["replies"])
 DOWNLOAD: dict[int | str, dict[str, Any]] = {
     200: {"description": "The file, as an attachment", "content": {"*/*": {}}}

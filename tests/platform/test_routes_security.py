@@ -119,3 +119,11 @@ def test_nul_characters_are_refused_at_the_edge(
     resp = client.request(method, path, **kwargs)  # type: ignore[arg-type]
     assert resp.status_code == 422
     assert "NUL" in resp.json()["detail"]
+
+
+def test_no_two_routes_claim_the_same_method_and_path(web_app: FastAPI) -> None:
+    seen: dict[tuple[str, str], int] = {}
+    for method, path, _ in iter_routes(web_app):
+        key = (method, re.sub(r":[a-z]+\}", "}", path))
+        seen[key] = seen.get(key, 0) + 1
+    assert [key for key, n in seen.items() if n > 1] == []
