@@ -59,6 +59,10 @@ from app.contacts import demo as contacts_demo  # noqa: E402
 
 LOADERS.append(contacts_demo.load)
 
+from app.merge import demo as merge_demo  # noqa: E402
+
+LOADERS.append(merge_demo.load)
+
 
 def load(session: Session) -> None:
     for loader in LOADERS:

@@ -2,6 +2,7 @@
 
 from app.campaigns import tasks as campaign_tasks
 from app.mail import tasks as mail_tasks
+from app.merge import tasks as merge_tasks
 from app.platform import tasks as platform_tasks
 
-__all__ = ["campaign_tasks", "mail_tasks", "platform_tasks"]
+__all__ = ["campaign_tasks", "mail_tasks", "merge_tasks", "platform_tasks"]

@@ -38,6 +38,8 @@ def _routers() -> list[APIRouter]:
     from app.dashboard import views as dashboard_views
     from app.letters import api as letters_api
     from app.letters import views as letters_views
+    from app.merge import api as merge_api
+    from app.merge import views as merge_views
     from app.notifications import api as notifications_api
     from app.notifications import views as notifications_views
     from app.platform import views as platform_views
@@ -63,6 +65,8 @@ def _routers() -> list[APIRouter]:
         notifications_views.router,
         letters_views.router,
         letters_api.router,
+        merge_views.router,
+        merge_api.router,
     ]
 
 
@@ -72,6 +76,7 @@ NAV = [
     ("Treaties", "treaties_home", "campaigner"),
     ("Campaigns", "campaigns_home", "campaigner"),
     ("Templates", "templates", "campaigner"),
+    ("Mail merge", "merges", "campaigner"),
     ("Notifications", "notifications", "campaigner"),
     ("Settings", "admin_home", "admin"),
 ]
