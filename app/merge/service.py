@@ -677,7 +677,9 @@ def list_letters(
             )
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Letter.id.desc()).limit(limit).offset(offset)).all()
+    # A merge's letters in reference order; across merges, the newest first.
+    order = Letter.reference if batch_id is not None else Letter.id.desc()
+    rows = session.scalars(stmt.order_by(order).limit(limit).offset(offset)).all()
     return rows, total
 
 

@@ -197,8 +197,13 @@ def merge_detail(request: Request, session: SessionDep, user: WebUser, batch_id:
 
 @router.get("/merges/{batch_id:int}/progress", name="merge_progress")
 def merge_progress(request: Request, session: SessionDep, user: WebUser, batch_id: int) -> Response:
-    """The progress panel alone, polled by htmx while the merge runs."""
-    return render(request, "merge/_progress.html", _batch_ctx(session, user, batch_id))
+    """The progress panel alone, polled by htmx while the merge runs; when the merge ends the
+    whole page reloads once (letters, downloads and buttons change with it)."""
+    ctx = _batch_ctx(session, user, batch_id)
+    response = render(request, "merge/_progress.html", ctx)
+    if not ctx["active"] and request.headers.get("HX-Request") == "true":
+        response.headers["HX-Refresh"] = "true"
+    return response
 
 
 @router.post("/merges/{batch_id:int}/cancel", name="merge_cancel")

@@ -98,6 +98,8 @@ def test_batch_page_report_downloads_and_letter_page(
     detail = client.get(f"/merges/{batch.id}")
     assert "every 1s" not in detail.text and "Combined PDF" in detail.text
     assert "Run again" in detail.text
+    polled = client.get(f"/merges/{batch.id}/progress", headers={"HX-Request": "true"})
+    assert polled.headers["HX-Refresh"] == "true"  # the finished merge reloads its page once
     pdf = client.get(f"/merges/{batch.id}/combined.pdf")
     assert pdf.status_code == 200 and "attachment" in pdf.headers["content-disposition"]
     assert client.get(f"/merges/{batch.id}/letters.zip").status_code == 200
