@@ -932,6 +932,7 @@ def run_batch(batch_id: int, *, workers: int | None = None, pool: Any = None) ->
         on_result=progress.add,
     )
     progress.flush()
+    rendered_at = time.monotonic()
     with transaction() as session:
         batch = get_batch(session, batch_id)
         ordered = session.scalars(
@@ -960,6 +961,8 @@ def run_batch(batch_id: int, *, workers: int | None = None, pool: Any = None) ->
         batch.report = {
             **(batch.report or {}),
             "seconds": round(time.monotonic() - started, 2),
+            "render_seconds": round(rendered_at - started, 2),
+            "assemble_seconds": round(time.monotonic() - rendered_at, 2),
             "cancelled_after": report.done if report.cancelled else None,
         }
         return batch.status
