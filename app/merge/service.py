@@ -922,16 +922,25 @@ def run_batch(batch_id: int, *, workers: int | None = None, pool: Any = None) ->
         batch.total = len(letters)
     out_dir = batch_dir(batch_id) / "letters"
     progress = _Progress(batch_id)
-    report = letters_batch.render_batch(
-        items,
-        out_dir,
-        total=len(items),
-        workers=workers,
-        pool=pool,
-        should_cancel=progress.should_cancel,
-        on_result=progress.add,
-    )
-    progress.flush()
+    try:
+        report = letters_batch.render_batch(
+            items,
+            out_dir,
+            total=len(items),
+            workers=workers,
+            pool=pool,
+            should_cancel=progress.should_cancel,
+            on_result=progress.add,
+        )
+        progress.flush()
+    except BaseException as exc:
+        # Never leave a merge "running" for ever: record why it stopped, then let it raise.
+        with transaction() as session:
+            batch = get_batch(session, batch_id)
+            batch.status = BatchStatus.failed
+            batch.finished_at = datetime.now(UTC)
+            batch.report = {**(batch.report or {}), "error": f"{type(exc).__name__}: {exc}"}
+        raise
     rendered_at = time.monotonic()
     with transaction() as session:
         batch = get_batch(session, batch_id)

@@ -247,3 +247,29 @@ def test_a_letter_that_fails_is_reported_and_the_others_render(
     assert "too long" in failure["error"] or "limit" in failure["error"]
     _, text = pdf_text(service.download_path(batch, "pdf").read_bytes())
     assert "Pakistan" not in text.split("Hello")[0] or "Tajikistan" in text
+
+
+def test_pdf_a_variant_and_a_stopped_job_is_recorded(
+    db: Session, world: dict[str, Any], pool: ProcessPoolExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    office = make_organisation(db, "Office A", country="KAZ", preferred_language="en")
+    source = {"kind": "contacts", "organisation_ids": [office.id]}
+    batch = _merge(db, world, source=source, pdf_variant="pdf/a-3b")
+    assert service.run_batch(batch.id, pool=pool) == BatchStatus.done
+    [letter] = _letters(db, batch.id)
+    reader, _ = pdf_text((service.files_root() / letter.pdf_path).read_bytes())
+    root = reader.trailer["/Root"]
+    assert b"pdfaid:part" in root["/Metadata"].get_object().get_data()
+    assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1"
+
+    broken = _merge(db, world, source=source)
+
+    def explode(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("renderer unavailable")
+
+    monkeypatch.setattr(service.letters_batch, "render_batch", explode)
+    with pytest.raises(RuntimeError):
+        service.run_batch(broken.id, pool=pool)
+    db.refresh(broken)
+    assert broken.status == BatchStatus.failed
+    assert "renderer unavailable" in broken.report["error"]
