@@ -342,6 +342,7 @@ def main() -> dict[str, Any]:
     from app.letters.render import harfbuzz_subset_available
 
     started = time.perf_counter()
+    load_before = os.getloadavg()
     single = per_letter()
     batches = batch_runs()
     result = {
@@ -357,6 +358,8 @@ def main() -> dict[str, Any]:
             "script_vs_latin_max": 1.15,
         },
         "bench_seconds": round(time.perf_counter() - started, 1),
+        # The machine is shared: the load average says how much the figures can be trusted.
+        "load_average_before_after": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
