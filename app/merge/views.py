@@ -25,6 +25,13 @@ from app.web.routing import web_router
 from app.web.templating import redirect, render
 
 router = web_router()
+# The letter page shows its preview in a sandboxed frame: framing by this site only.
+FRAMED_PREVIEW_HEADERS = {
+    "Content-Security-Policy": letters_service.PREVIEW_HEADERS["Content-Security-Policy"].replace(
+        "frame-ancestors 'none'", "frame-ancestors 'self'"
+    ),
+    "X-Frame-Options": "SAMEORIGIN",
+}
 PER_PAGE = 25
 SOURCES = [
     ("segment", "A saved segment"),
@@ -312,4 +319,4 @@ def letter_preview(
     """The letter as HTML, re-rendered from its template version and frozen context."""
     letter = service.get_letter(session, letter_id)
     html = service.letter_html(session, letter)
-    return HTMLResponse(html, headers=letters_service.PREVIEW_HEADERS)
+    return HTMLResponse(html, headers=FRAMED_PREVIEW_HEADERS)

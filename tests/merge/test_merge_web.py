@@ -107,6 +107,11 @@ def test_batch_page_report_downloads_and_letter_page(
     assert page.status_code == 200
     assert "CMC/2010/TJK/0001" in page.text and "H.E. Emomali Rahmon" in page.text
     assert "version 1 (ru" in page.text
+    framed = client.get(f"/letters/{letter.id}/preview")
+    assert "CMC/2010/TJK/0001" in framed.text and "Emomali Rahmon" in framed.text
+    assert "frame-ancestors 'self'" in framed.headers["content-security-policy"]
+    assert "sandbox" in framed.headers["content-security-policy"]
+    assert framed.headers["x-frame-options"] == "SAMEORIGIN"
     one = client.get(f"/letters/{letter.id}/pdf")
     assert one.headers["content-type"] == "application/pdf"
     assert "CMC-2010-TJK-0001" in one.headers["content-disposition"]
