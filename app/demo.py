@@ -65,6 +65,9 @@ LOADERS.append(contact_segments.load_demo)
 from app.replies import demo as replies_demo  # noqa: E402
 
 LOADERS.append(replies_demo.load)
+from app.merge import demo as merge_demo  # noqa: E402
+
+LOADERS.append(merge_demo.load)
 
 
 def load(session: Session) -> None:

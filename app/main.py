@@ -42,6 +42,8 @@ def _routers() -> list[APIRouter]:
     from app.dashboard import views as dashboard_views
     from app.letters import api as letters_api
     from app.letters import views as letters_views
+    from app.merge import api as merge_api
+    from app.merge import views as merge_views
     from app.notifications import api as notifications_api
     from app.notifications import views as notifications_views
     from app.platform import views as platform_views
@@ -81,6 +83,8 @@ def _routers() -> list[APIRouter]:
         replies_views.router,
         replies_views.positions_router,
         replies_views.tracker_router,
+        merge_views.router,
+        merge_api.router,
     ]
 
 
@@ -92,6 +96,7 @@ NAV = [
     ("Contacts", "contacts_home", "campaigner"),
     ("Templates", "templates", "campaigner"),
     ("Replies", "replies_home", "campaigner"),
+    ("Mail merge", "merges", "campaigner"),
     ("Notifications", "notifications", "campaigner"),
     ("Import", "contacts_import", "coordinator"),
     ("Settings", "admin_home", "admin"),

@@ -41,6 +41,8 @@ class ItemResult:
     path: Path | None
     pages: int
     error: str | None
+    subject: str = ""
+    body: str = ""
 
 
 @dataclass
@@ -77,7 +79,7 @@ def _render_to_file(item: BatchItem, out_dir: str) -> ItemResult:
     except Exception as exc:  # noqa: BLE001 - one broken letter must not stop the batch
         log.exception("letter %s failed to render", item.key)
         return ItemResult(item.key, None, 0, f"unexpected error: {type(exc).__name__}: {exc}")
-    return ItemResult(item.key, target, rendered.pages, None)
+    return ItemResult(item.key, target, rendered.pages, None, rendered.subject, rendered.body)
 
 
 def default_workers() -> int:
@@ -102,8 +104,12 @@ def render_batch(
     progress: ProgressCallback | None = None,
     should_cancel: CancelCheck | None = None,
     pool: cf.ProcessPoolExecutor | None = None,
+    on_result: Callable[[ItemResult], None] | None = None,
 ) -> BatchReport:
-    """Render every item to ``out_dir``; a failed letter is reported, the others carry on."""
+    """Render every item to ``out_dir``; a failed letter is reported, the others carry on.
+
+    ``on_result`` sees each letter's result as it arrives (to record it while the batch runs).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     report = BatchReport(total=total)
     own_pool = pool is None
@@ -139,6 +145,8 @@ def render_batch(
                     else:
                         raise
                 (report.failed if result.error else report.rendered).append(result)
+                if on_result:
+                    on_result(result)
                 keys.pop(future, None)
             if progress:
                 progress(report.done, total)

@@ -69,6 +69,8 @@ class LetterJob:
 class RenderedLetter:
     pdf: bytes
     pages: int
+    subject: str = ""  # the subject and body as filled in, for the letter's record
+    body: str = ""
 
 
 class RenderError(Exception):
@@ -186,6 +188,11 @@ def _layout_context(job: LetterJob, body: Markup, subject: str) -> dict[str, Any
 
 def render_html(job: LetterJob) -> str:
     """The full letter as HTML (body rendered in the sandbox, then placed in its layout)."""
+    return render_parts(job)[2]
+
+
+def render_parts(job: LetterJob) -> tuple[str, str, str]:
+    """The filled-in subject, body and full letter HTML."""
     if job.layout not in LAYOUTS:
         raise RenderError(f"Unknown layout '{job.layout}'")
     limit = job.limits.max_html_chars
@@ -196,7 +203,7 @@ def render_html(job: LetterJob) -> str:
         raise RenderError(str(exc)) from exc
     try:
         template = layout_env().get_template(f"{job.layout}.html")
-        return str(template.render(_layout_context(job, body, subject)))
+        return subject, str(body), str(template.render(_layout_context(job, body, subject)))
     except TemplateError as exc:
         raise RenderError(f"The layout could not be filled in: {exc}") from exc
 
@@ -213,7 +220,7 @@ def render_pdf(job: LetterJob) -> RenderedLetter:
 
     limits = job.limits
     with time_limit(limits.seconds):
-        html = render_html(job)
+        subject, body, html = render_parts(job)
         url_fetcher = fetcher()
         document = HTML(string=html, base_url=url_fetcher.base_url, url_fetcher=url_fetcher).render(
             font_config=font_config(), presentational_hints=False
@@ -231,7 +238,7 @@ def render_pdf(job: LetterJob) -> RenderedLetter:
         pdf = document.write_pdf(**options)
     if len(pdf) > limits.max_pdf_bytes:
         raise RenderError(f"The PDF is larger than {limits.max_pdf_bytes // 1024:,} kB")
-    return RenderedLetter(pdf=pdf, pages=pages)
+    return RenderedLetter(pdf=pdf, pages=pages, subject=subject, body=body)
 
 
 def page_count(pdf: bytes) -> int:

@@ -154,9 +154,13 @@ def test_positions_api(client: TestClient, db: Session) -> None:
     created = client.post("/api/v1/position-register", json=body, headers=coordinator)
     assert created.status_code == 201, created.text
     entry_id = created.json()["id"]
-    listed = client.get("/api/v1/position-register?country=PAK&current=true", headers=coordinator).json()
+    listed = client.get(
+        "/api/v1/position-register?country=PAK&current=true", headers=coordinator
+    ).json()
     assert [e["stance"] for e in listed] == ["opposes"]
-    bad = client.post("/api/v1/position-register", json={**body, "treaty": "XYZ"}, headers=coordinator)
+    bad = client.post(
+        "/api/v1/position-register", json={**body, "treaty": "XYZ"}, headers=coordinator
+    )
     assert bad.status_code == 422 and bad.headers["content-type"].startswith(
         "application/problem+json"
     )
@@ -167,9 +171,16 @@ def test_positions_api(client: TestClient, db: Session) -> None:
     )
     assert upd.status_code == 200 and upd.json()["stance"] == "will_consider"
     campaigner = api_headers(db, make_user(db, Role.campaigner))
-    assert client.post("/api/v1/position-register", json=body, headers=campaigner).status_code == 403
-    assert client.delete(f"/api/v1/position-register/{entry_id}", headers=coordinator).status_code == 204
-    assert client.get(f"/api/v1/position-register/{entry_id}", headers=coordinator).status_code == 404
+    assert (
+        client.post("/api/v1/position-register", json=body, headers=campaigner).status_code == 403
+    )
+    assert (
+        client.delete(f"/api/v1/position-register/{entry_id}", headers=coordinator).status_code
+        == 204
+    )
+    assert (
+        client.get(f"/api/v1/position-register/{entry_id}", headers=coordinator).status_code == 404
+    )
 
 
 def test_deleting_a_reply_reopens_its_letter_and_drops_its_positions(db: Session) -> None:

@@ -1,0 +1,110 @@
+"""Mail merge schemas: where the recipients come from, the merge itself, what the API returns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from app.contacts.schemas import SearchFilters
+from app.models import BatchStatus, Channel, LetterStatus, OrganisationType
+
+DEFAULT_PATTERN = "{campaign_code}/{year}/{iso3}/{seq:04d}"
+SourceKind = Literal["segment", "filters", "contacts", "campaign"]
+
+
+class MergeSource(BaseModel):
+    """Recipients: a saved segment, a directory search, hand-picked contacts or campaign targets."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: SourceKind
+    segment_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    filters: SearchFilters | None = None
+    person_ids: list[int] = Field(default_factory=list, max_length=5000)
+    organisation_ids: list[int] = Field(default_factory=list, max_length=5000)
+    # For campaign targets: which office of each target state receives the letter.
+    organisation_type: OrganisationType = OrganisationType.head_of_state_office
+
+    @field_validator("person_ids", "organisation_ids")
+    @classmethod
+    def _ids(cls, value: list[int]) -> list[int]:
+        if any(i < 1 or i > 2**31 - 1 for i in value):
+            raise ValueError("Ids are positive integers")
+        return list(dict.fromkeys(value))
+
+
+class MergeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    template_id: int = Field(ge=1, le=2**31 - 1)
+    source: MergeSource
+    name: str = Field(default="", max_length=200)
+    campaign_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    treaty: str = Field(
+        default="", max_length=20, description="Treaty short name (default: the campaign's)"
+    )
+    letter_date: date | None = None
+    reference_pattern: str = Field(default=DEFAULT_PATTERN, min_length=1, max_length=120)
+    channel: Literal["post", "email"] = "post"
+    pdf_variant: Literal["", "pdf/a-3b", "pdf/a-2b"] = ""
+
+    @field_validator("letter_date")
+    @classmethod
+    def _date(cls, value: date | None) -> date | None:
+        if value is not None and not 1900 <= value.year <= 2200:
+            raise ValueError("Give a letter date between 1900 and 2200")
+        return value
+
+
+class RecipientRow(BaseModel):
+    key: str
+    name: str
+    country: str
+    language: str
+    reason: str = ""
+
+
+class MergeRead(BaseModel):
+    id: int
+    name: str
+    status: BatchStatus
+    template_id: int
+    campaign_id: int | None
+    reference_pattern: str
+    letter_date: date | None
+    total: int
+    rendered: int
+    failed: int
+    cancel_requested: bool
+    percent: int
+    excluded: list[RecipientRow]
+    flagged: list[RecipientRow]
+    failures: list[dict[str, Any]]
+    combined_pdf_url: str | None
+    zip_url: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class LetterRead(BaseModel):
+    id: int
+    reference: str
+    status: LetterStatus
+    channel: Channel
+    batch_id: int | None
+    campaign_id: int | None
+    template_version_id: int | None
+    language: str
+    recipient_key: str
+    recipient_name: str
+    person_id: int | None
+    organisation_id: int | None
+    subject: str
+    letter_date: date | None
+    pages: int
+    render_error: str
+    pdf_url: str | None
+    version: int

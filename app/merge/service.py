@@ -1,0 +1,977 @@
+"""Mail merge: a template × recipients → one draft letter each, rendered to PDF in the background.
+
+``create_merge`` resolves the recipients, hands out reference numbers and freezes each letter's
+plain-data context in the request's transaction; ``run_batch`` (a Huey job) renders the letters on
+every core, records progress for the web UI, honours a cancel request, then joins the PDFs into
+one print-ready file and a zip. Letters remember their exact template version, so re-rendering an
+old letter gives the same text.
+"""
+
+from __future__ import annotations
+
+import string
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from app.audit import service as audit
+from app.campaigns import service as campaigns_service
+from app.config import get_settings
+from app.contacts import service as contacts_service
+from app.contacts.schemas import SearchFilters
+from app.db import transaction
+from app.errors import Conflict, InvalidInput, NotFound
+from app.letters import batch as letters_batch
+from app.letters import render
+from app.letters import service as letters_service
+from app.letters.context import build_context, sender_from_profile
+from app.letters.render import LetterJob, RenderedLetter, RenderError
+from app.merge.schemas import MergeCreate, MergeSource, RecipientRow
+from app.models import (
+    BatchStatus,
+    Campaign,
+    Channel,
+    Letter,
+    LetterStatus,
+    LetterTemplate,
+    MergeBatch,
+    ReferenceCounter,
+    Segment,
+    TemplateVersion,
+    User,
+)
+from app.settings_admin import service as profile_service
+from app.treaties import service as treaties_service
+
+PATTERN_FIELDS = {"campaign_code", "prefix", "year", "month", "iso3", "iso2", "campaign_id", "seq"}
+MAX_RECIPIENTS = 5000
+# How often the running job writes progress and looks for a cancel request.
+PROGRESS_SECONDS = 0.5
+
+
+# ----------------------------------------------------------------------------- references
+
+
+def check_pattern(pattern: str) -> None:
+    """A reference pattern uses known fields only and numbers letters with ``{seq}``."""
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(pattern) if name is not None]
+    except ValueError as exc:
+        raise _pattern_error(f"Not a valid pattern: {exc}") from exc
+    unknown = sorted({n for n in names if n not in PATTERN_FIELDS})
+    if unknown:
+        known = ", ".join("{" + f + "}" for f in sorted(PATTERN_FIELDS))
+        raise _pattern_error(f"Unknown field {{{unknown[0]}}}; use {known}")
+    if "seq" not in names:
+        raise _pattern_error("The pattern must number the letters with {seq}, e.g. {seq:04d}")
+    try:
+        format_reference(pattern, _sample_values(), 1)
+    except (ValueError, KeyError, IndexError) as exc:
+        raise _pattern_error(f"Not a valid pattern: {exc}") from exc
+
+
+def _pattern_error(message: str) -> InvalidInput:
+    return InvalidInput(
+        f"reference_pattern: {message}",
+        errors=[{"field": "reference_pattern", "message": message}],
+    )
+
+
+def _sample_values() -> dict[str, Any]:
+    return {
+        "campaign_code": "CMC",
+        "prefix": "CMC",
+        "year": 2010,
+        "month": 3,
+        "iso3": "TJK",
+        "iso2": "TJ",
+        "campaign_id": 1,
+    }
+
+
+def format_reference(pattern: str, values: dict[str, Any], seq: int) -> str:
+    return pattern.format(**values, seq=seq)
+
+
+def counter_key(pattern: str, values: dict[str, Any]) -> str:
+    """The counter a reference draws from: the pattern filled in except for its number."""
+    out: list[str] = []
+    for literal, name, spec, _ in string.Formatter().parse(pattern):
+        out.append(literal)
+        if name is None:
+            continue
+        out.append("#" if name == "seq" else format(values[name], spec or ""))
+    return "".join(out)[:120]
+
+
+def _next_numbers(session: Session, key: str, count: int) -> int:
+    """Reserve ``count`` numbers under ``key``; returns the first. Concurrency-safe: the
+    atomic UPDATE locks the counter row until the transaction ends, and the first insert of a
+    key is guarded by its primary key."""
+    for _ in range(3):
+        last = session.execute(
+            update(ReferenceCounter)
+            .where(ReferenceCounter.prefix == key)
+            .values(last=ReferenceCounter.last + count)
+            .returning(ReferenceCounter.last)
+        ).scalar_one_or_none()
+        if last is not None:
+            return int(last) - count + 1
+        try:
+            with session.begin_nested():
+                session.add(ReferenceCounter(prefix=key, last=count))
+            return 1
+        except IntegrityError:
+            continue  # another merge created the counter at the same moment
+    raise Conflict("Reference numbers are busy; try again.")
+
+
+def _taken(session: Session, references: Sequence[str]) -> set[str]:
+    if not references:
+        return set()
+    return set(session.scalars(select(Letter.reference).where(Letter.reference.in_(references))))
+
+
+# ----------------------------------------------------------------------------- recipients
+
+
+@dataclass
+class Candidate:
+    key: str
+    person_id: int | None
+    organisation_id: int | None
+    recipient: contacts_service.Recipient
+    reason: str = ""  # why it gets no letter (excluded) or what to watch (flagged)
+
+
+@dataclass
+class RecipientPlan:
+    letters: list[Candidate] = field(default_factory=list)
+    excluded: list[Candidate] = field(default_factory=list)
+
+    @property
+    def flagged(self) -> list[Candidate]:
+        return [c for c in self.letters if c.reason]
+
+
+def _source_ids(
+    session: Session, source: MergeSource, campaign: Campaign | None
+) -> list[tuple[str, int]]:
+    if source.kind == "segment":
+        if source.segment_id is None:
+            raise _source_error("segment_id", "Choose a segment")
+        segment = session.get(Segment, source.segment_id)
+        if segment is None:
+            raise _source_error("segment_id", f"No segment with id {source.segment_id}")
+        filters = SearchFilters.model_validate(segment.filters or {})
+        people, orgs = contacts_service.search_ids(session, filters)
+    elif source.kind == "filters":
+        if source.filters is None or source.filters.is_empty():
+            raise _source_error("filters", "Give at least one search filter")
+        people, orgs = contacts_service.search_ids(session, source.filters)
+    elif source.kind == "contacts":
+        people, orgs = list(source.person_ids), list(source.organisation_ids)
+        if not people and not orgs:
+            raise _source_error("person_ids", "Pick at least one person or organisation")
+    else:
+        if campaign is None:
+            raise _source_error("campaign_id", "Choose the campaign whose targets get letters")
+        people, orgs = [], []
+        for target in campaigns_service.targets(session, campaign):
+            _, found = contacts_service.search_ids(
+                session,
+                SearchFilters(
+                    kind="organisation",
+                    country=target.country.iso3,
+                    organisation_type=source.organisation_type,
+                ),
+            )
+            orgs += found
+    ids = [("person", i) for i in people] + [("organisation", i) for i in orgs]
+    if len(ids) > MAX_RECIPIENTS:
+        raise _source_error(
+            "source", f"{len(ids)} recipients; a merge takes at most {MAX_RECIPIENTS}"
+        )
+    return ids
+
+
+def _source_error(field_name: str, message: str) -> InvalidInput:
+    return InvalidInput(message, errors=[{"field": field_name, "message": message}])
+
+
+def plan_recipients(
+    session: Session, *, source: MergeSource, campaign: Campaign | None, channel: str
+) -> RecipientPlan:
+    """Who gets a letter, and who is shown as excluded or flagged (never silently dropped)."""
+    plan = RecipientPlan()
+    seen: set[str] = set()
+    for kind, ident in _source_ids(session, source, campaign):
+        key = f"{kind}:{ident}"
+        if key in seen:
+            continue
+        seen.add(key)
+        rec = contacts_service.recipient(
+            session,
+            person_id=ident if kind == "person" else None,
+            organisation_id=ident if kind == "organisation" else None,
+        )
+        cand = Candidate(key, rec.person_id if kind == "person" else None, None, rec)
+        if kind == "organisation":
+            cand.organisation_id = ident
+        flags = [f for f, on in (("no post", rec.no_post), ("no email", rec.no_email)) if on]
+        blocked = "no post" if channel == "post" else "no email"
+        if blocked in flags:
+            cand.reason = f"flagged “{blocked}”"
+            plan.excluded.append(cand)
+            continue
+        notes = [f"flagged “{f}”" for f in flags]
+        if channel == "post" and not rec.address_lines:
+            notes.append("no postal address on file")
+        if channel == "email" and not rec.email:
+            notes.append("no email address on file")
+        cand.reason = "; ".join(notes)
+        plan.letters.append(cand)
+    return plan
+
+
+def recipient_rows(candidates: Iterable[Candidate]) -> list[RecipientRow]:
+    return [
+        RecipientRow(
+            key=c.key,
+            name=c.recipient.display_name,
+            country=c.recipient.country_name,
+            language=c.recipient.language,
+            reason=c.reason,
+        )
+        for c in candidates
+    ]
+
+
+# ----------------------------------------------------------------------------- context
+
+
+class _ContextBuilder:
+    """Per-merge caches of what every letter shares (sender, treaty, milestone, states)."""
+
+    def __init__(
+        self, session: Session, *, campaign: Campaign | None, treaty: str, letter_date: date
+    ) -> None:
+        self.session = session
+        self.letter_date = letter_date
+        profile = profile_service.get_profile(session)
+        self.sender, self.signatory = sender_from_profile(profile)
+        self.code = profile.reference_prefix or profile.short_name or "REF"
+        self.campaign = (
+            {"name": campaign.name, "goal": campaign.goal} if campaign is not None else {}
+        )
+        self.campaign_id = campaign.id if campaign is not None else 0
+        self.treaty = None
+        if treaty:
+            try:
+                self.treaty = treaties_service.get_by_short_name(session, treaty)
+            except NotFound as exc:
+                raise _source_error("treaty", f"No treaty '{treaty}'") from exc
+        self.milestone: dict[str, Any] = {}
+        self.eif: date | None = None
+        if self.treaty is not None:
+            self.eif = treaties_service.treaty_eif(session, self.treaty)
+            meetings = treaties_service.list_meetings(
+                session, treaty_id=self.treaty.id, since=letter_date
+            )
+            if meetings:
+                m = meetings[0]
+                title = m.name.split("(", 1)[1].rstrip(")") if "(" in m.name else m.name
+                name = f"{title}, {m.city}" if m.city else title
+                self.milestone = {"name": name, "date": m.start_date}
+        self._states: dict[int, dict[str, Any]] = {}
+
+    def _state(self, country_id: int | None) -> dict[str, Any]:
+        if self.treaty is None or country_id is None:
+            return {}
+        if country_id not in self._states:
+            summary = treaties_service.state_summary(self.session, country_id, on=self.letter_date)
+            self._states[country_id] = summary.get(self.treaty.short_name, {})
+        return self._states[country_id]
+
+    def treaty_data(self, country_id: int | None) -> dict[str, Any]:
+        if self.treaty is None:
+            return {}
+        state = self._state(country_id)
+        return {
+            "name": self.treaty.name,
+            "short_name": self.treaty.short_name,
+            "status": str(state.get("status_label", "")).lower(),
+            "signature_date": state.get("signed_on"),
+            "ratification_date": state.get("ratified_on"),
+            "eif_date": self.eif,
+        }
+
+    def values(self, rec: contacts_service.Recipient) -> dict[str, Any]:
+        return {
+            "campaign_code": self.code,
+            "prefix": self.code,
+            "year": self.letter_date.year,
+            "month": self.letter_date.month,
+            "iso3": rec.country_iso3 or "INT",
+            "iso2": rec.country_iso3[:2] if rec.country_iso3 else "IN",
+            "campaign_id": self.campaign_id,
+        }
+
+    def context(
+        self,
+        rec: contacts_service.Recipient,
+        *,
+        language: str,
+        reference: str,
+        country_id: int | None,
+    ) -> dict[str, Any]:
+        if rec.person_id is not None:
+            name = f"{rec.given_name} {rec.family_name}".strip() or rec.display_name
+        else:
+            name = rec.display_name
+        recipient = {
+            "name": name,
+            "honorific": rec.honorific,
+            "salutation": rec.salutations.get(language) or rec.salutation,
+            "address_block": list(rec.address_lines),
+            "position": rec.title,
+            "organisation": rec.organisation_name,
+            "country": rec.country_name,
+            "language": language,
+        }
+        return build_context(
+            language=language,
+            letter_date=self.letter_date,
+            reference=reference,
+            recipient=recipient,
+            treaty=self.treaty_data(country_id),
+            campaign=self.campaign,
+            milestone=self.milestone,
+            sender=self.sender,
+            signatory=self.signatory,
+        )
+
+
+def _country_id(session: Session, iso3: str) -> int | None:
+    if not iso3:
+        return None
+    from app.countries import service as countries_service
+
+    try:
+        return countries_service.get_by_code(session, iso3).id
+    except NotFound:
+        return None
+
+
+# ----------------------------------------------------------------------------- creating
+
+
+@dataclass
+class MergePreview:
+    template: LetterTemplate
+    letters: list[RecipientRow]
+    flagged: list[RecipientRow]
+    excluded: list[RecipientRow]
+
+
+def _campaign(session: Session, campaign_id: int | None) -> Campaign | None:
+    if campaign_id is None:
+        return None
+    try:
+        return campaigns_service.get(session, campaign_id)
+    except NotFound as exc:
+        raise _source_error("campaign_id", f"No campaign with id {campaign_id}") from exc
+
+
+def _template(session: Session, template_id: int) -> LetterTemplate:
+    try:
+        return letters_service.get(session, template_id)
+    except NotFound as exc:
+        raise _source_error("template_id", f"No letter template with id {template_id}") from exc
+
+
+def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
+    """The recipient list a merge would produce, with the excluded and flagged ones."""
+    check_pattern(data.reference_pattern)
+    template = _template(session, data.template_id)
+    campaign = _campaign(session, data.campaign_id)
+    plan = plan_recipients(session, source=data.source, campaign=campaign, channel=data.channel)
+    return MergePreview(
+        template=template,
+        letters=recipient_rows(plan.letters),
+        flagged=recipient_rows(plan.flagged),
+        excluded=recipient_rows(plan.excluded),
+    )
+
+
+def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> MergeBatch:
+    """The batch and one draft letter per recipient; rendering is queued after the commit."""
+    check_pattern(data.reference_pattern)
+    template = _template(session, data.template_id)
+    campaign = _campaign(session, data.campaign_id)
+    treaty = data.treaty or (campaign.treaty.short_name if campaign and campaign.treaty else "")
+    plan = plan_recipients(session, source=data.source, campaign=campaign, channel=data.channel)
+    if not plan.letters:
+        raise _source_error(
+            "source", "No recipient can receive this letter (see the excluded list)."
+        )
+    letter_date = data.letter_date or date.today()
+    batch = MergeBatch(
+        name=data.name or f"{template.name} — {letter_date.isoformat()}",
+        campaign_id=campaign.id if campaign else None,
+        template_id=template.id,
+        source={
+            **data.source.model_dump(mode="json"),
+            "treaty": treaty,
+            "channel": data.channel,
+            "pdf_variant": data.pdf_variant,
+        },
+        reference_pattern=data.reference_pattern,
+        letter_date=letter_date,
+        status=BatchStatus.queued,
+        created_by_id=actor.id if actor else None,
+    )
+    session.add(batch)
+    session.flush()
+    builder = _ContextBuilder(session, campaign=campaign, treaty=treaty, letter_date=letter_date)
+    added = _add_letters(session, batch, template, plan.letters, builder)
+    batch.total = added
+    batch.report = {
+        "excluded": [r.model_dump() for r in recipient_rows(plan.excluded)],
+        "flagged": [r.model_dump() for r in recipient_rows(plan.flagged)],
+    }
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="merge.create",
+        entity_type="merge_batch",
+        entity_id=batch.id,
+        summary=f"Drafted {added} letters from '{template.name}'",
+        details={"excluded": len(plan.excluded), "flagged": len(plan.flagged)},
+    )
+    enqueue_after_commit(session, batch.id)
+    return batch
+
+
+def _add_letters(
+    session: Session,
+    batch: MergeBatch,
+    template: LetterTemplate,
+    candidates: Sequence[Candidate],
+    builder: _ContextBuilder,
+) -> int:
+    """Draft letters for recipients the batch has none for yet; returns how many were added."""
+    existing = set(session.scalars(select(Letter.recipient_key).where(Letter.batch_id == batch.id)))
+    fresh = [c for c in candidates if c.key not in existing]
+    pattern = batch.reference_pattern
+    by_counter: dict[str, list[tuple[Candidate, dict[str, Any]]]] = {}
+    for cand in fresh:
+        values = builder.values(cand.recipient)
+        by_counter.setdefault(counter_key(pattern, values), []).append((cand, values))
+    channel = Channel(batch.source.get("channel", "post"))
+    countries: dict[str, int | None] = {}
+    added = 0
+    for key, group in by_counter.items():
+        first = _next_numbers(session, key, len(group))
+        references = [format_reference(pattern, v, first + i) for i, (_, v) in enumerate(group)]
+        clash = _taken(session, references)
+        extra = 0
+        for (cand, values), reference in zip(group, references, strict=True):
+            while reference in clash:  # a number typed by hand elsewhere: draw the next one
+                extra += 1
+                reference = format_reference(pattern, values, _next_numbers(session, key, 1))
+                clash = _taken(session, [reference])
+            rec = cand.recipient
+            version = letters_service.pick_version(template, rec.language)
+            iso3 = rec.country_iso3
+            if iso3 not in countries:
+                countries[iso3] = _country_id(session, iso3)
+            country_id = countries[iso3]
+            ctx = builder.context(
+                rec, language=version.language, reference=reference, country_id=country_id
+            )
+            session.add(
+                Letter(
+                    reference=reference,
+                    campaign_id=batch.campaign_id,
+                    batch_id=batch.id,
+                    template_version_id=version.id,
+                    language=version.language,
+                    recipient_key=cand.key,
+                    person_id=rec.person_id,
+                    organisation_id=cand.organisation_id or rec.organisation_id,
+                    country_id=country_id,
+                    recipient_name=rec.display_name[:300],
+                    context=ctx,
+                    letter_date=builder.letter_date,
+                    status=LetterStatus.draft,
+                    channel=channel,
+                    email_to=rec.email if channel == Channel.email else "",
+                )
+            )
+            added += 1
+    session.flush()
+    return added
+
+
+def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
+    """Run a merge again: letters only for recipients it has none for, then render what is
+    missing. Never duplicates a letter (one per recipient per batch)."""
+    batch = get_batch(session, batch_id)
+    if batch.status in (BatchStatus.queued, BatchStatus.running):
+        raise Conflict("This merge is still running; wait for it or cancel it first.")
+    template = _template(session, batch.template_id)
+    campaign = _campaign(session, batch.campaign_id)
+    source = MergeSource.model_validate(
+        {k: v for k, v in batch.source.items() if k in MergeSource.model_fields}
+    )
+    channel = str(batch.source.get("channel", "post"))
+    plan = plan_recipients(session, source=source, campaign=campaign, channel=channel)
+    builder = _ContextBuilder(
+        session,
+        campaign=campaign,
+        treaty=str(batch.source.get("treaty", "")),
+        letter_date=batch.letter_date or date.today(),
+    )
+    added = _add_letters(session, batch, template, plan.letters, builder)
+    batch.total = session.scalar(select(func.count()).where(Letter.batch_id == batch.id)) or 0
+    batch.status = BatchStatus.queued
+    batch.cancel_requested = False
+    batch.report = {
+        **(batch.report or {}),
+        "excluded": [r.model_dump() for r in recipient_rows(plan.excluded)],
+        "flagged": [r.model_dump() for r in recipient_rows(plan.flagged)],
+    }
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="merge.rerun",
+        entity_type="merge_batch",
+        entity_id=batch.id,
+        summary=f"Ran the merge '{batch.name}' again ({added} new letters)",
+    )
+    enqueue_after_commit(session, batch.id)
+    return batch
+
+
+def enqueue_after_commit(session: Session, batch_id: int) -> None:
+    """Queue the render job once the letters are committed (a worker must see them)."""
+    from app.merge import tasks
+
+    def _enqueue(_session: Session) -> None:
+        tasks.render_merge(batch_id)
+
+    event.listen(session, "after_commit", _enqueue, once=True)
+
+
+def request_cancel(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
+    batch = get_batch(session, batch_id)
+    if batch.status not in (BatchStatus.queued, BatchStatus.running):
+        raise Conflict(f"This merge is {batch.status.value}; there is nothing to cancel.")
+    batch.cancel_requested = True
+    if batch.status == BatchStatus.queued:
+        batch.status = BatchStatus.cancelled
+        batch.finished_at = datetime.now(UTC)
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="merge.cancel",
+        entity_type="merge_batch",
+        entity_id=batch.id,
+        summary=f"Cancelled the merge '{batch.name}'",
+    )
+    return batch
+
+
+# ----------------------------------------------------------------------------- queries
+
+
+def list_segments(session: Session) -> Sequence[Segment]:
+    return session.scalars(select(Segment).order_by(Segment.name)).all()
+
+
+def get_batch(session: Session, batch_id: int) -> MergeBatch:
+    batch = session.get(MergeBatch, batch_id)
+    if batch is None:
+        raise NotFound(f"No merge with id {batch_id}.")
+    return batch
+
+
+def list_batches(
+    session: Session, *, campaign_id: int | None = None, limit: int = 25, offset: int = 0
+) -> tuple[Sequence[MergeBatch], int]:
+    stmt = select(MergeBatch)
+    if campaign_id is not None:
+        stmt = stmt.where(MergeBatch.campaign_id == campaign_id)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(MergeBatch.id.desc()).limit(limit).offset(offset)).all()
+    return rows, total
+
+
+def failures(session: Session, batch_id: int) -> list[dict[str, Any]]:
+    rows = session.execute(
+        select(Letter.id, Letter.reference, Letter.recipient_name, Letter.render_error)
+        .where(Letter.batch_id == batch_id, Letter.render_error != "")
+        .order_by(Letter.id)
+    ).all()
+    return [
+        {
+            "letter_id": r.id,
+            "reference": r.reference,
+            "recipient": r.recipient_name,
+            "error": r.render_error,
+        }
+        for r in rows
+    ]
+
+
+def percent(batch: MergeBatch) -> int:
+    if not batch.total:
+        return 100 if batch.status == BatchStatus.done else 0
+    return min(100, round(100 * (batch.rendered + batch.failed) / batch.total))
+
+
+def get_letter(session: Session, letter_id: int) -> Letter:
+    letter = session.scalar(
+        select(Letter).where(Letter.id == letter_id).options(selectinload(Letter.batch))
+    )
+    if letter is None:
+        raise NotFound(f"No letter with id {letter_id}.")
+    return letter
+
+
+def list_letters(
+    session: Session,
+    *,
+    batch_id: int | None = None,
+    campaign_id: int | None = None,
+    status: LetterStatus | None = None,
+    q: str = "",
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[Sequence[Letter], int]:
+    stmt = select(Letter)
+    if batch_id is not None:
+        stmt = stmt.where(Letter.batch_id == batch_id)
+    if campaign_id is not None:
+        stmt = stmt.where(Letter.campaign_id == campaign_id)
+    if status is not None:
+        stmt = stmt.where(Letter.status == status)
+    for word in q.lower().split()[:8]:
+        like = f"%{word}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Letter.reference).like(like),
+                func.lower(Letter.recipient_name).like(like),
+                func.lower(Letter.subject).like(like),
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    # A merge's letters in reference order; across merges, the newest first.
+    order = Letter.reference if batch_id is not None else Letter.id.desc()
+    rows = session.scalars(stmt.order_by(order).limit(limit).offset(offset)).all()
+    return rows, total
+
+
+def template_version(session: Session, letter: Letter) -> TemplateVersion | None:
+    if letter.template_version_id is None:
+        return None
+    return session.get(TemplateVersion, letter.template_version_id)
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def files_root() -> Path:
+    return get_settings().files_dir
+
+
+def batch_dir(batch_id: int) -> Path:
+    return files_root() / "merges" / str(batch_id)
+
+
+def letter_job(session: Session, letter: Letter) -> LetterJob:
+    """The letter's render job from its stored template version and frozen context."""
+    version = template_version(session, letter)
+    if version is None:
+        raise Conflict("This letter has no template version to render from.")
+    template = session.get(LetterTemplate, version.template_id)
+    layout = template.layout if template is not None else "a4"
+    variant = ""
+    batch = session.get(MergeBatch, letter.batch_id) if letter.batch_id else None
+    if batch is not None:
+        variant = str(batch.source.get("pdf_variant", ""))
+    return LetterJob(
+        body=version.body,
+        subject=version.subject,
+        context=letter.context,
+        language=letter.language,
+        layout=layout,
+        pdf_variant=variant or None,
+        limits=render.default_limits(),
+    )
+
+
+def _jobs_for(session: Session, letters: Sequence[Letter]) -> dict[int, LetterJob]:
+    version_ids = {x.template_version_id for x in letters if x.template_version_id}
+    versions = {
+        v.id: v
+        for v in session.scalars(select(TemplateVersion).where(TemplateVersion.id.in_(version_ids)))
+    }
+    templates = {
+        t.id: t
+        for t in session.scalars(
+            select(LetterTemplate).where(
+                LetterTemplate.id.in_({v.template_id for v in versions.values()})
+            )
+        )
+    }
+    jobs = {}
+    for letter in letters:
+        version = versions.get(letter.template_version_id or 0)
+        if version is None:
+            continue
+        variant = str(letter.batch.source.get("pdf_variant", "")) if letter.batch else ""
+        jobs[letter.id] = LetterJob(
+            body=version.body,
+            subject=version.subject,
+            context=letter.context,
+            language=letter.language,
+            layout=templates[version.template_id].layout,
+            pdf_variant=variant or None,
+            limits=render.default_limits(),
+        )
+    return jobs
+
+
+def rerender(session: Session, letter: Letter) -> RenderedLetter:
+    """Render a letter again from its stored template version and frozen context."""
+    try:
+        return render.render_isolated(letter_job(session, letter))
+    except RenderError as exc:
+        raise InvalidInput(f"The letter could not be rendered: {exc}") from exc
+
+
+def letter_html(session: Session, letter: Letter) -> str:
+    try:
+        return render.render_html_isolated(letter_job(session, letter))
+    except RenderError as exc:
+        raise InvalidInput(f"The letter could not be rendered: {exc}") from exc
+
+
+def letter_pdf(session: Session, letter: Letter) -> Path:
+    """The letter's PDF on disk; rendered now (and kept) if the merge has not made it yet."""
+    if letter.pdf_path:
+        path = files_root() / letter.pdf_path
+        if path.is_file():
+            return path
+    rendered = rerender(session, letter)
+    folder = batch_dir(letter.batch_id or 0)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / letters_batch.letter_filename(letter.reference, letter.recipient_name)
+    path.write_bytes(rendered.pdf)
+    letter.pdf_path = str(path.relative_to(files_root()))
+    letter.pages = rendered.pages
+    letter.subject = rendered.subject[:500]
+    letter.body_html = rendered.body
+    letter.render_error = ""
+    session.flush()
+    return path
+
+
+def pdf_filename(letter: Letter) -> str:
+    return letters_batch.letter_filename(letter.reference, letter.recipient_name)
+
+
+def download_path(batch: MergeBatch, kind: str) -> Path:
+    rel = batch.combined_pdf_path if kind == "pdf" else batch.zip_path
+    path = files_root() / rel if rel else None
+    if path is None or not path.is_file():
+        raise NotFound("This merge has no such download yet.")
+    return path
+
+
+class _Progress:
+    """Collects results in the job and writes them, with the counters, a few times a second."""
+
+    def __init__(self, batch_id: int) -> None:
+        self.batch_id = batch_id
+        self.pending: list[letters_batch.ItemResult] = []
+        self.last = 0.0
+        self.cancel = False
+
+    def add(self, result: letters_batch.ItemResult) -> None:
+        self.pending.append(result)
+        if time.monotonic() - self.last >= PROGRESS_SECONDS:
+            self.flush()
+
+    def should_cancel(self) -> bool:
+        if time.monotonic() - self.last >= PROGRESS_SECONDS:
+            self.flush()
+        return self.cancel
+
+    def flush(self) -> None:
+        self.last = time.monotonic()
+        results, self.pending = self.pending, []
+        root = files_root()
+        with transaction() as session:
+            if results:
+                by_id = {
+                    str(x.id): x
+                    for x in session.scalars(
+                        select(Letter).where(Letter.id.in_([int(r.key) for r in results]))
+                    )
+                }
+                for r in results:
+                    letter = by_id.get(r.key)
+                    if letter is None:
+                        continue
+                    if r.error:
+                        letter.render_error = r.error[:1000]
+                        letter.pdf_path = ""
+                        letter.pages = 0
+                    else:
+                        assert r.path is not None
+                        letter.render_error = ""
+                        letter.pdf_path = str(r.path.relative_to(root))
+                        letter.pages = r.pages
+                        letter.subject = r.subject[:500]
+                        letter.body_html = r.body
+                session.flush()
+            rendered, failed = _counts(session, self.batch_id)
+            session.execute(
+                update(MergeBatch)
+                .where(MergeBatch.id == self.batch_id)
+                .values(rendered=rendered, failed=failed)
+            )
+            self.cancel = bool(
+                session.scalar(
+                    select(MergeBatch.cancel_requested).where(MergeBatch.id == self.batch_id)
+                )
+            )
+
+
+def _counts(session: Session, batch_id: int) -> tuple[int, int]:
+    rendered = (
+        session.scalar(
+            select(func.count()).where(Letter.batch_id == batch_id, Letter.pdf_path != "")
+        )
+        or 0
+    )
+    failed = (
+        session.scalar(
+            select(func.count()).where(Letter.batch_id == batch_id, Letter.render_error != "")
+        )
+        or 0
+    )
+    return rendered, failed
+
+
+def _claim(batch_id: int) -> bool:
+    """queued → running, by one job only (a second delivery of the job does nothing)."""
+    with transaction() as session:
+        claimed = session.execute(
+            update(MergeBatch)
+            .where(
+                MergeBatch.id == batch_id,
+                MergeBatch.status == BatchStatus.queued,
+                MergeBatch.cancel_requested.is_(False),
+            )
+            .values(status=BatchStatus.running, started_at=datetime.now(UTC), finished_at=None)
+        )
+        return bool(getattr(claimed, "rowcount", 0))
+
+
+def run_batch(batch_id: int, *, workers: int | None = None, pool: Any = None) -> BatchStatus:
+    """The render job: every letter without a PDF, on a process pool; idempotent."""
+    if not _claim(batch_id):
+        with transaction() as session:
+            return get_batch(session, batch_id).status
+    started = time.monotonic()
+    with transaction() as session:
+        batch = get_batch(session, batch_id)
+        letters = session.scalars(
+            select(Letter)
+            .where(Letter.batch_id == batch_id)
+            .options(selectinload(Letter.batch))
+            .order_by(Letter.reference)
+        ).all()
+        root = files_root()
+        todo = [x for x in letters if not (x.pdf_path and (root / x.pdf_path).is_file())]
+        for letter in todo:  # a PDF that went missing is made again
+            letter.pdf_path = ""
+        jobs = _jobs_for(session, todo)
+        missing = [x for x in todo if x.id not in jobs]
+        for letter in missing:
+            letter.render_error = "The letter's template version no longer exists"
+        items = [
+            letters_batch.BatchItem(str(x.id), pdf_filename(x), jobs[x.id])
+            for x in todo
+            if x.id in jobs
+        ]
+        batch.total = len(letters)
+    out_dir = batch_dir(batch_id) / "letters"
+    progress = _Progress(batch_id)
+    try:
+        report = letters_batch.render_batch(
+            items,
+            out_dir,
+            total=len(items),
+            workers=workers,
+            pool=pool,
+            should_cancel=progress.should_cancel,
+            on_result=progress.add,
+        )
+        progress.flush()
+    except BaseException as exc:
+        # Never leave a merge "running" for ever: record why it stopped, then let it raise.
+        with transaction() as session:
+            batch = get_batch(session, batch_id)
+            batch.status = BatchStatus.failed
+            batch.finished_at = datetime.now(UTC)
+            batch.report = {**(batch.report or {}), "error": f"{type(exc).__name__}: {exc}"}
+        raise
+    rendered_at = time.monotonic()
+    with transaction() as session:
+        batch = get_batch(session, batch_id)
+        ordered = session.scalars(
+            select(Letter.pdf_path)
+            .where(Letter.batch_id == batch_id, Letter.pdf_path != "")
+            .order_by(Letter.reference)
+        ).all()
+        paths = [root / p for p in ordered]
+        folder = batch_dir(batch_id)
+        stem = letters_batch.letter_filename(batch.name, "")[:-4] or f"merge-{batch_id}"
+        if paths and not report.cancelled:
+            combined = folder / f"{stem}.pdf"
+            letters_batch.combine_pdfs(paths, combined)
+            archive = folder / f"{stem}.zip"
+            letters_batch.zip_pdfs(paths, archive)
+            batch.combined_pdf_path = str(combined.relative_to(root))
+            batch.zip_path = str(archive.relative_to(root))
+        batch.rendered, batch.failed = _counts(session, batch_id)
+        if report.cancelled:
+            batch.status = BatchStatus.cancelled
+        elif batch.rendered == 0 and batch.failed:
+            batch.status = BatchStatus.failed
+        else:
+            batch.status = BatchStatus.done
+        batch.finished_at = datetime.now(UTC)
+        batch.report = {
+            **(batch.report or {}),
+            "seconds": round(time.monotonic() - started, 2),
+            "render_seconds": round(rendered_at - started, 2),
+            "assemble_seconds": round(time.monotonic() - rendered_at, 2),
+            "cancelled_after": report.done if report.cancelled else None,
+        }
+        return batch.status
