@@ -156,7 +156,7 @@ class MergePreviewRead(BaseModel):
 
 
 @merge_router.get("/preview", response_model=MergePreviewRead, summary="What a merge would do")
-def merge_preview(
+def contacts_merge_preview(
     session: SessionDep,
     _user: ApiCoordinator,
     kind: Literal["person", "organisation"],

@@ -227,7 +227,7 @@ def get_letter(letter_id: int, session: SessionDep, _user: ApiUser) -> LetterRea
     responses=PDF,
     summary="The letter's PDF (rendered now if the merge has not made it yet)",
 )
-def letter_pdf(letter_id: int, session: SessionDep, _user: ApiUser) -> FileResponse:
+def letter_pdf_download(letter_id: int, session: SessionDep, _user: ApiUser) -> FileResponse:
     letter = service.get_letter(session, letter_id)
     path = service.letter_pdf(session, letter)
     return _attachment(path, service.pdf_filename(letter), "application/pdf")

@@ -282,26 +282,26 @@ def list_positions(
 @positions_router.post(
     "", response_model=PositionRead, status_code=201, summary="Record a position"
 )
-def create_position(
+def create_register_entry(
     body: PositionCreate, session: SessionDep, user: ApiCoordinator
 ) -> PositionRead:
     return position_read(positions.create(session, data=body, actor=user))
 
 
 @positions_router.get("/{entry_id:int}", response_model=PositionRead, summary="One entry")
-def get_position(entry_id: int, session: SessionDep, _user: ApiUser) -> PositionRead:
+def get_register_entry(entry_id: int, session: SessionDep, _user: ApiUser) -> PositionRead:
     return position_read(positions.get(session, entry_id))
 
 
 @positions_router.put("/{entry_id:int}", response_model=PositionRead, summary="Edit an entry")
-def update_position(
+def update_register_entry(
     entry_id: int, body: PositionUpdate, session: SessionDep, user: ApiCoordinator
 ) -> PositionRead:
     return position_read(positions.update(session, entry_id=entry_id, data=body, actor=user))
 
 
 @positions_router.delete("/{entry_id:int}", status_code=204, summary="Remove an entry")
-def delete_position(entry_id: int, session: SessionDep, user: ApiCoordinator) -> Response:
+def delete_register_entry(entry_id: int, session: SessionDep, user: ApiCoordinator) -> Response:
     positions.delete(session, entry_id=entry_id, actor=user)
     return Response(status_code=204)
 

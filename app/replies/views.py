@@ -506,7 +506,7 @@ def positions_country(request: Request, session: SessionDep, user: WebUser, code
     return _country_page(request, session, user, code[:3])
 
 
-@positions_router.post("", name="position_create")
+@positions_router.post("", name="register_entry_create")
 def position_create(
     request: Request, session: SessionDep, user: WebCoordinator, form: FormDep
 ) -> Response:
@@ -567,7 +567,7 @@ def position_update(
     return redirect(request, f"/positions/{entry.iso3}", message="Position saved.")
 
 
-@positions_router.post("/entries/{entry_id:int}/delete", name="position_delete")
+@positions_router.post("/entries/{entry_id:int}/delete", name="register_entry_delete")
 def position_delete(
     request: Request, session: SessionDep, user: WebCoordinator, entry_id: int
 ) -> Response:

@@ -127,3 +127,21 @@ def test_no_two_routes_claim_the_same_method_and_path(web_app: FastAPI) -> None:
         key = (method, re.sub(r":[a-z]+\}", "}", path))
         seen[key] = seen.get(key, 0) + 1
     assert [key for key, n in seen.items() if n > 1] == []
+
+
+def test_route_names_are_unique(web_app: FastAPI) -> None:
+    """url_for() takes the first route of a name: a second one would silently get the wrong URL."""
+    from collections import Counter
+
+    names: Counter[str] = Counter()
+
+    def walk(routes: list[object]) -> None:
+        for route in routes:
+            original = getattr(route, "original_router", None)
+            if original is not None:
+                walk(original.routes)
+            elif getattr(route, "name", None):
+                names[route.name] += 1  # type: ignore[attr-defined]
+
+    walk(web_app.routes)
+    assert [name for name, n in names.items() if n > 1] == []
