@@ -82,8 +82,10 @@ class DuplicateChoices(BaseModel):
 class ImportOptions(BaseModel):
     encoding: str = Field(default="auto", max_length=20)
     delimiter: str = Field(default="auto", max_length=4)
-    mapping: dict[str, str] | None = Field(
-        default=None, description='{"column header or number": "field"}; omitted: guessed'
+    mapping: dict[str, str] | list[str] | None = Field(
+        default=None,
+        description='{"column header or number": "field"}, or a field per column ("" = ignore);'
+        " omitted: guessed",
     )
     duplicates: DuplicateChoices = Field(default_factory=DuplicateChoices)
     default_language: str = Field(default="en", pattern=LANGUAGE_PATTERN, max_length=20)
