@@ -832,6 +832,7 @@ def write(
     org_rows: list[dict[str, Any]] = []
     org_records: list[Record | None] = []
     org_keys = list(plan.new_orgs)
+    countries = _org_countries(plan)
     for key in org_keys:
         item = plan.new_orgs[key]
         rec = item if isinstance(item, Record) else None
@@ -840,7 +841,7 @@ def write(
             {
                 "name": name,
                 "type": (rec.organisation_type if rec else None) or options.new_organisation_type,
-                "country_id": rec.country_id if rec else _org_country(plan, key),
+                "country_id": rec.country_id if rec else countries.get(key),
                 "preferred_language": (rec.language if rec else "") or language,
                 "notes": rec.notes if rec else "",
                 "no_email": rec.no_email if rec else False,
@@ -916,11 +917,13 @@ def write(
     return created, updated, made_people, made_orgs[:1000]
 
 
-def _org_country(plan: Plan, key: str) -> int | None:
-    for record in plan.new:
-        if _fold(record.organisation) == key and record.country_id:
-            return record.country_id
-    return None
+def _org_countries(plan: Plan) -> dict[str, int]:
+    """A new organisation's country: that of the first of its people's rows that names one."""
+    out: dict[str, int] = {}
+    for record in plan.new + plan.merges:
+        if record.organisation and record.country_id:
+            out.setdefault(_fold(record.organisation), record.country_id)
+    return out
 
 
 def _position(pid: int, oid: int, title: str, now: Any) -> dict[str, Any]:
@@ -1187,7 +1190,9 @@ def run(
 
 def _planned(plan: Plan) -> Counts:
     people = [r for r in plan.new if r.kind == "person"]
-    points = sum(len(_points(r, None)) for r in plan.new)
+    points = sum(
+        len(r.emails) + len(r.phones) + len(r.faxes) + (r.postal is not None) for r in plan.new
+    )
     return Counts(
         people=len(people),
         organisations=len(plan.new_orgs),
