@@ -60,6 +60,7 @@ _EMAIL = re.compile(
 )
 _SPECIAL_TLDS = frozenset(SPECIAL_USE_DOMAIN_NAMES)
 _SPECIAL_SINGLE_LABELS = all("." not in d for d in SPECIAL_USE_DOMAIN_NAMES)
+_EMAIL_SEPARATORS = re.compile(r"[;,\s]+")
 _PHONE_SEPARATORS = re.compile(r"[\s\-.()/]")
 CHUNK = 900
 PEOPLE = cast(SATable, Person.__table__)
@@ -362,7 +363,7 @@ def check_row(
             record.country_id, record.country_code = found
     region = record.country_code or None
     if get("email"):
-        for raw in re.split(r"[;,\s]+", get("email", "")):
+        for raw in _EMAIL_SEPARATORS.split(get("email", "")):
             if not raw:
                 continue
             try:
