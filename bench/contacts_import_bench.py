@@ -304,7 +304,12 @@ def main() -> dict[str, Any]:
             }
         )
         print(json.dumps(runs[-1]), flush=True)
-    result = {"benchmark": "contacts_import", "database": "sqlite", "runs": runs}
+    result = {
+        "benchmark": "contacts_import",
+        "database": "sqlite",
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+        "runs": runs,
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(json.dumps(result, indent=2, ensure_ascii=False))

@@ -198,7 +198,7 @@ def _options(
     return build_options(
         encoding=values["encoding"],
         delimiter=values["delimiter"],
-        mapping={str(i + 1): f for i, f in enumerate(values["mapping"]) if f},
+        mapping=list(values["mapping"]),
         duplicates=duplicates or {},
         default_language=values["default_language"],
         new_organisation_type=values["new_organisation_type"],

@@ -60,6 +60,7 @@ _EMAIL = re.compile(
 )
 _SPECIAL_TLDS = frozenset(SPECIAL_USE_DOMAIN_NAMES)
 _SPECIAL_SINGLE_LABELS = all("." not in d for d in SPECIAL_USE_DOMAIN_NAMES)
+_EMAIL_SEPARATORS = re.compile(r"[;,\s]+")
 _PHONE_SEPARATORS = re.compile(r"[\s\-.()/]")
 CHUNK = 900
 PEOPLE = cast(SATable, Person.__table__)
@@ -82,8 +83,10 @@ class DuplicateChoices(BaseModel):
 class ImportOptions(BaseModel):
     encoding: str = Field(default="auto", max_length=20)
     delimiter: str = Field(default="auto", max_length=4)
-    mapping: dict[str, str] | None = Field(
-        default=None, description='{"column header or number": "field"}; omitted: guessed'
+    mapping: dict[str, str] | list[str] | None = Field(
+        default=None,
+        description='{"column header or number": "field"}, or a field per column ("" = ignore);'
+        " omitted: guessed",
     )
     duplicates: DuplicateChoices = Field(default_factory=DuplicateChoices)
     default_language: str = Field(default="en", pattern=LANGUAGE_PATTERN, max_length=20)
@@ -360,7 +363,7 @@ def check_row(
             record.country_id, record.country_code = found
     region = record.country_code or None
     if get("email"):
-        for raw in re.split(r"[;,\s]+", get("email", "")):
+        for raw in _EMAIL_SEPARATORS.split(get("email", "")):
             if not raw:
                 continue
             try:
@@ -830,6 +833,7 @@ def write(
     org_rows: list[dict[str, Any]] = []
     org_records: list[Record | None] = []
     org_keys = list(plan.new_orgs)
+    countries = _org_countries(plan)
     for key in org_keys:
         item = plan.new_orgs[key]
         rec = item if isinstance(item, Record) else None
@@ -838,7 +842,7 @@ def write(
             {
                 "name": name,
                 "type": (rec.organisation_type if rec else None) or options.new_organisation_type,
-                "country_id": rec.country_id if rec else _org_country(plan, key),
+                "country_id": rec.country_id if rec else countries.get(key),
                 "preferred_language": (rec.language if rec else "") or language,
                 "notes": rec.notes if rec else "",
                 "no_email": rec.no_email if rec else False,
@@ -914,11 +918,13 @@ def write(
     return created, updated, made_people, made_orgs[:1000]
 
 
-def _org_country(plan: Plan, key: str) -> int | None:
-    for record in plan.new:
-        if _fold(record.organisation) == key and record.country_id:
-            return record.country_id
-    return None
+def _org_countries(plan: Plan) -> dict[str, int]:
+    """A new organisation's country: that of the first of its people's rows that names one."""
+    out: dict[str, int] = {}
+    for record in plan.new + plan.merges:
+        if record.organisation and record.country_id:
+            out.setdefault(_fold(record.organisation), record.country_id)
+    return out
 
 
 def _position(pid: int, oid: int, title: str, now: Any) -> dict[str, Any]:
@@ -1185,7 +1191,9 @@ def run(
 
 def _planned(plan: Plan) -> Counts:
     people = [r for r in plan.new if r.kind == "person"]
-    points = sum(len(_points(r, None)) for r in plan.new)
+    points = sum(
+        len(r.emails) + len(r.phones) + len(r.faxes) + (r.postal is not None) for r in plan.new
+    )
     return Counts(
         people=len(people),
         organisations=len(plan.new_orgs),
