@@ -800,12 +800,13 @@ SMALL_RESULT = 2_000
 
 
 def _part_rows(
-    session: Session, part: Select[str, str, int], want: int
+    session: Session, part: Select[str, str, int], want: int, *, filtered: bool
 ) -> tuple[int, list[tuple[Any, ...]] | None]:
     """(matches, rows in name order up to ``want``), or None rows when too deep to merge."""
-    found = [tuple(r) for r in session.execute(part.order_by(None).limit(SMALL_RESULT + 1))]
-    if len(found) <= SMALL_RESULT:
-        return len(found), sorted(found)[:want]
+    if filtered:  # an unfiltered table is broad by definition: no probe
+        found = [tuple(r) for r in session.execute(part.order_by(None).limit(SMALL_RESULT + 1))]
+        if len(found) <= SMALL_RESULT:
+            return len(found), sorted(found)[:want]
     total = session.scalar(select(func.count()).select_from(part.order_by(None).subquery())) or 0
     if want > SMALL_RESULT:
         return total, None
@@ -829,22 +830,32 @@ def search(
     page = max(1, page)
     per_page = max(1, min(per_page, 200))
     offset = (page - 1) * per_page
-    parts: list[Select[str, str, int]] = []
+    parts: list[tuple[Select[str, str, int], bool]] = []
     if filters.kind in ("", "person"):
+        conds = _people_conditions(session, filters)
         parts.append(
-            select(Person.sort_name.label("sort"), literal("person").label("kind"), Person.id)
-            .where(*_people_conditions(session, filters))
-            .order_by(Person.sort_name, Person.id)
+            (
+                select(Person.sort_name.label("sort"), literal("person").label("kind"), Person.id)
+                .where(*conds)
+                .order_by(Person.sort_name, Person.id),
+                bool(conds),
+            )
         )
     if filters.kind in ("", "organisation"):
+        conds = _org_conditions(session, filters)
         org_sort = func.lower(Organisation.name)
         parts.append(
-            select(org_sort.label("sort"), literal("organisation").label("kind"), Organisation.id)
-            .where(*_org_conditions(session, filters))
-            .order_by(org_sort, Organisation.id)
+            (
+                select(
+                    org_sort.label("sort"), literal("organisation").label("kind"), Organisation.id
+                )
+                .where(*conds)
+                .order_by(org_sort, Organisation.id),
+                bool(conds),
+            )
         )
     want = offset + per_page
-    counted = [_part_rows(session, part, want) for part in parts]
+    counted = [_part_rows(session, part, want, filtered=filtered) for part, filtered in parts]
     total = sum(n for n, _ in counted)
     rows: list[tuple[str, int]] = []
     if offset < total:
@@ -853,7 +864,7 @@ def search(
             merged = list(heapq.merge(*[s for s in streams if s is not None]))[offset:want]
             rows = [(r[1], r[2]) for r in merged]
         else:  # a deep page of a broad search: the database sorts the union
-            combined = union_all(*[part.order_by(None) for part in parts]).subquery()
+            combined = union_all(*[part.order_by(None) for part, _ in parts]).subquery()
             rows = [
                 (r.kind, r.id)
                 for r in session.execute(
