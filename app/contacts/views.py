@@ -44,7 +44,7 @@ from app.treaties import service as treaties_service
 from app.web.forms import FormDep, validate
 from app.web.pagination import Page
 from app.web.routing import web_router
-from app.web.templating import redirect, render
+from app.web.templating import is_htmx, redirect, render
 
 router = web_router(prefix="/contacts")
 PER_PAGE = 25
@@ -128,7 +128,8 @@ def contacts_home(request: Request, session: SessionDep, user: WebUser) -> Respo
         "can_delete": user.role.at_least(Role.coordinator),
         **_filter_options(session),
     }
-    status = 422 if errors else 200
+    # htmx swaps only 2xx answers: a fragment carries its inline messages with a 200
+    status = 422 if errors and not is_htmx(request) else 200
     return render(request, "contacts/index.html", ctx, block="results", status_code=status)
 
 

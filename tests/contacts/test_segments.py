@@ -36,3 +36,16 @@ def test_demo_segments_load_once(db: Session) -> None:
     segments.load_demo(db)
     rows, total = segments.list_segments(db, search="not party to the CCM")
     assert total == 1 and segments.filters_of(rows[0]).treaty_status == "not_party"
+
+
+def test_pages_interleave_people_and_organisations_by_name(db: Session) -> None:
+    for name in ("Alpha", "Delta", "Foxtrot"):
+        make_person(db, given_name="Qv", family_name=name)
+    for name in ("Bravo qv", "Echo qv", "Golf qv"):
+        make_organisation(db, name=name)
+    seen = []
+    for page in (1, 2, 3, 4):
+        result = service.search(db, SearchFilters(q="qv"), page, 2)
+        assert result.total == 6
+        seen += [hit.name for hit in result.items]
+    assert seen == ["Qv Alpha", "Bravo qv", "Qv Delta", "Echo qv", "Qv Foxtrot", "Golf qv"]

@@ -90,6 +90,10 @@ def test_filters_by_treaty_status_region_and_tag(client: TestClient, db: Session
     assert url not in client.get("/contacts", params=party).text
     missing = client.get("/contacts", params={"treaty_status": "state_party"})
     assert missing.status_code == 422 and "choose the treaty" in missing.text
+    as_you_type = client.get(
+        "/contacts", params={"treaty_status": "state_party"}, headers={"HX-Request": "true"}
+    )
+    assert as_you_type.status_code == 200 and "choose the treaty" in as_you_type.text
 
 
 def test_save_search_as_segment_and_open_it(client: TestClient, db: Session) -> None:
