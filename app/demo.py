@@ -59,6 +59,10 @@ from app.contacts import demo as contacts_demo  # noqa: E402
 
 LOADERS.append(contacts_demo.load)
 
+from app.correspondence import demo as correspondence_demo  # noqa: E402
+
+LOADERS.append(correspondence_demo.load)
+
 
 def load(session: Session) -> None:
     for loader in LOADERS:

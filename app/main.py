@@ -35,6 +35,8 @@ def _routers() -> list[APIRouter]:
     from app.campaigns import api as campaigns_api
     from app.campaigns import feeds as campaigns_feeds
     from app.campaigns import views as campaigns_views
+    from app.correspondence import api as correspondence_api
+    from app.correspondence import views as correspondence_views
     from app.dashboard import views as dashboard_views
     from app.letters import api as letters_api
     from app.letters import views as letters_views
@@ -63,6 +65,8 @@ def _routers() -> list[APIRouter]:
         notifications_views.router,
         letters_views.router,
         letters_api.router,
+        correspondence_views.router,
+        correspondence_api.router,
     ]
 
 
@@ -72,6 +76,7 @@ NAV = [
     ("Treaties", "treaties_home", "campaigner"),
     ("Campaigns", "campaigns_home", "campaigner"),
     ("Templates", "templates", "campaigner"),
+    ("Correspondence", "correspondence_home", "campaigner"),
     ("Notifications", "notifications", "campaigner"),
     ("Settings", "admin_home", "admin"),
 ]
