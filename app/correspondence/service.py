@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from email.utils import make_msgid, parseaddr
+from email.utils import parseaddr
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -780,9 +780,6 @@ def build_email(session: Session, letter: Letter) -> Any:
         attachments=[attachment],
         headers={"X-Demarche-Reference": letter.reference},
     )
-    domain = message["Message-ID"].strip("<>").rsplit("@", 1)[-1]
-    del message["Message-ID"]
-    message["Message-ID"] = make_msgid(idstring=token, domain=domain)
     return message
 
 
