@@ -53,7 +53,7 @@ def make_letter(
     letter = Letter(
         reference=reference,
         person_id=person.id if person else None,
-        recipient_key=f"person:{person.id}" if person else "",
+        recipient_key=f"person:{person.id}" if person else f"test:{uuid.uuid4().hex[:12]}",
         recipient_name="H.E. the Minister",
         context=context,
         subject="Joining the {{ treaty.name }}",

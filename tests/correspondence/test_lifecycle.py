@@ -203,3 +203,18 @@ def test_api_missing_date_for_fax_is_422(db: Session, client: TestClient) -> Non
     )
     assert resp.status_code == 422
     assert "date" in resp.json()["detail"]
+
+
+def test_campaign_sets_reply_days_and_second_approval_through_the_api(
+    db: Session, client: TestClient
+) -> None:
+    headers = api_headers(db, make_user(db, Role.coordinator))
+    resp = client.post(
+        "/api/v1/campaigns",
+        json={"name": "Replies in three weeks", "reply_days": 21, "second_approval": True},
+        headers=headers,
+    )
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["reply_days"] == 21 and resp.json()["second_approval"] is True
+    bad = client.post("/api/v1/campaigns", json={"name": "x", "reply_days": 0}, headers=headers)
+    assert bad.status_code == 422
