@@ -12,10 +12,12 @@ from app.correspondence import service, tasks
 from app.correspondence.schemas import (
     BatchPostedRead,
     BatchSendRead,
+    DeliveryCheck,
     LetterAction,
     LetterClose,
     LetterSend,
     LetterStateRead,
+    LetterText,
     MarkPosted,
     OverdueRead,
     SendApproved,
@@ -86,6 +88,45 @@ def send(
         # Queued once the response has left, i.e. after the commit the worker must see.
         background.add_task(tasks.send_letter, letter_id)
     return read(outcome.letter)
+
+
+@router.put(
+    "/{letter_id:int}/text",
+    response_model=LetterStateRead,
+    summary="Edit a letter's subject and text (an approved letter goes back to draft)",
+)
+def edit_text(
+    letter_id: int, body: LetterText, session: SessionDep, user: ApiUser
+) -> LetterStateRead:
+    letter = service.edit_text(
+        session,
+        letter_id=letter_id,
+        subject=body.subject,
+        body_html=body.body_html,
+        actor=user,
+        version=body.version,
+    )
+    return read(letter)
+
+
+@router.post(
+    "/{letter_id:int}/resolve-delivery",
+    response_model=LetterStateRead,
+    summary="Settle an email whose worker stopped while the server accepted it",
+)
+def resolve_delivery(
+    letter_id: int,
+    body: DeliveryCheck,
+    session: SessionDep,
+    user: ApiCoordinator,
+    background: BackgroundTasks,
+) -> LetterStateRead:
+    letter = service.resolve_uncertain(
+        session, letter_id=letter_id, delivered=body.delivered, actor=user
+    )
+    if not body.delivered:
+        background.add_task(tasks.send_letter, letter_id)
+    return read(letter)
 
 
 @router.post("/{letter_id:int}/close", response_model=LetterStateRead, summary="Close a letter")

@@ -38,6 +38,15 @@ class LetterSend(LetterAction):
         return _blank_none(value)
 
 
+class LetterText(LetterAction):
+    subject: str = Field(min_length=1, max_length=500)
+    body_html: str = Field(min_length=1, max_length=200_000, description="Letter text (HTML)")
+
+
+class DeliveryCheck(BaseModel):
+    delivered: bool = Field(description="True: the email arrived; false: send it again")
+
+
 class LetterClose(LetterAction):
     note: str = Field(default="", max_length=1000)
 

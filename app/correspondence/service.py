@@ -475,11 +475,22 @@ def edit_text(
     version: int | None = None,
 ) -> Letter:
     """Change a letter's subject or text; an approved letter goes back to draft."""
+    from app.letters import service as letters_service
+
     letter = get(session, letter_id)
     _check_version(letter, version)
     if letter.status not in {LetterStatus.draft, LetterStatus.approved} or is_sending(letter):
         raise _refuse(letter, "edited")
+    if not subject.strip() or not body_html.strip():
+        raise InvalidInput(
+            "A letter needs a subject and a text.",
+            errors=[
+                {"field": "subject" if not subject.strip() else "body_html", "message": "required"}
+            ],
+        )
+    letters_service.check_variant(subject=subject, body=body_html)
     letter.subject, letter.body_html = subject, body_html
+    _render_text(body_html, letter.context, 400_000)  # fills in from this letter's context
     letter.pdf_path, letter.pages = "", 0
     _flush(session, letter)  # the before_flush guard withdraws the approval, audit-logged
     _record(session, letter, actor, "edit", "Text edited")
@@ -528,6 +539,15 @@ class SendOutcome:
 
 def _due_on(session: Session, letter: Letter, sent_on: date) -> date:
     return sent_on + timedelta(days=reply_days(session, letter))
+
+
+def _require_smtp() -> None:
+    if not get_settings().smtp_url:
+        raise Conflict(
+            "No SMTP server is configured (DEMARCHE_SMTP_URL), so letters cannot be emailed; "
+            "ask an administrator, or send the letter by post.",
+            title="Email is not configured",
+        )
 
 
 def recipient_email(session: Session, letter: Letter) -> str:
@@ -582,6 +602,7 @@ def send(
     if (letter.status != LetterStatus.approved and not retry) or is_sending(letter):
         raise _refuse(letter, "sent")
     if channel == Channel.email:
+        _require_smtp()
         address = recipient_email(session, letter)
         letter.channel = Channel.email
         letter.email_to = address
@@ -647,6 +668,7 @@ def send_approved(
         raise NotFound(f"No merge batch has the id {batch_id}.")
     if campaign_id is not None and session.get(Campaign, campaign_id) is None:
         raise NotFound(f"No campaign has the id {campaign_id}.")
+    _require_smtp()
     letters = session.scalars(
         _scoped(select(Letter), campaign_id, batch_id, "")
         .where(
@@ -837,6 +859,27 @@ def sync_from_outbox(session: Session, *, letter_id: int) -> Letter:
         letter.sent_note = row.last_error[:1000]
         _flush(session, letter)
         _record(session, letter, None, "failed", f"Email failed: {row.last_error}")
+    return letter
+
+
+def resolve_uncertain(session: Session, *, letter_id: int, delivered: bool, actor: User) -> Letter:
+    """A worker died while the mail server was accepting this letter's email: a person checked
+    (the recipient's mailbox, the server log) and says whether it arrived. If it did not, the
+    same email (same Message-ID) is queued again."""
+    _require_coordinator(actor, "settle the delivery of")
+    letter = get(session, letter_id)
+    row = outbox_status(session, letter)
+    if row is None or row.status != OutboxStatus.uncertain or not is_sending(letter):
+        raise Conflict(
+            f"The email of letter {letter.reference} is not awaiting a check.",
+            title="Not allowed in this state",
+        )
+    mail_service.resolve_uncertain(session, outbox_id=row.id, delivered=delivered)
+    if delivered:
+        sync_from_outbox(session, letter_id=letter.id)
+        _record(session, letter, actor, "resolve", "Confirmed delivered after a worker stopped")
+    else:
+        _record(session, letter, actor, "resolve", "Not delivered: queued again")
     return letter
 
 

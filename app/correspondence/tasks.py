@@ -16,7 +16,7 @@ from huey import crontab
 
 from app.correspondence import service
 from app.db import transaction
-from app.errors import Conflict
+from app.errors import Conflict, DomainError
 from app.mail import service as mail_service
 from app.models import OutboxStatus
 from app.models.base import utcnow
@@ -42,7 +42,10 @@ def deliver_letter(letter_id: int) -> str:
                 row.next_attempt_at is None or row.next_attempt_at <= utcnow()
             )
         if due:
-            mail_service.deliver(outbox_id)
+            try:
+                mail_service.deliver(outbox_id)
+            except DomainError as exc:  # no SMTP server configured: the letter stays sending
+                log.warning("letter %s not delivered: %s", letter_id, exc.detail)
     with transaction() as session:
         letter = service.sync_from_outbox(session, letter_id=letter_id)
         return service.display_status(letter)

@@ -13,7 +13,13 @@ from fastapi.responses import FileResponse, Response
 from app.auth.deps import WebCoordinator, WebUser
 from app.config import get_settings
 from app.correspondence import service, tasks
-from app.correspondence.schemas import LetterClose, LetterSend, MarkPosted, SendApproved
+from app.correspondence.schemas import (
+    LetterClose,
+    LetterSend,
+    LetterText,
+    MarkPosted,
+    SendApproved,
+)
 from app.db import SessionDep
 from app.errors import DomainError, NotFound
 from app.models import Channel, Role
@@ -102,6 +108,17 @@ def correspondence_home(
 
 @router.get("/letters/{letter_id:int}", name="correspondence_letter")
 def letter_page(request: Request, session: SessionDep, user: WebUser, letter_id: int) -> Response:
+    return _letter_page(request, session, letter_id)
+
+
+def _letter_page(
+    request: Request,
+    session: SessionDep,
+    letter_id: int,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     letter = service.get(session, letter_id)
     try:
         text = service.html_to_text(service.rendered_body(letter))
@@ -117,8 +134,12 @@ def letter_page(request: Request, session: SessionDep, user: WebUser, letter_id:
         "render_problem": render_problem,
         "outbox": outbox,
         "original": original,
+        "editable": letter.status.value in {"draft", "approved"} and not service.is_sending(letter),
+        "values": values
+        or {"subject": letter.subject, "body_html": letter.body_html, "version": letter.version},
+        "errors": errors or {},
     }
-    return render(request, "correspondence/letter.html", ctx)
+    return render(request, "correspondence/letter.html", ctx, status_code=status_code)
 
 
 def _act(
@@ -135,6 +156,58 @@ def _act(
 def _version(form: dict[str, Any]) -> int | None:
     value = str(form.get("version") or "")
     return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+@router.post("/letters/{letter_id:int}/edit", name="correspondence_edit")
+def edit(
+    request: Request, session: SessionDep, user: WebUser, form: FormDep, letter_id: int
+) -> Response:
+    data, errors = validate(LetterText, form)
+    if data is not None:
+        try:
+            service.edit_text(
+                session,
+                letter_id=letter_id,
+                subject=data.subject,
+                body_html=data.body_html,
+                actor=user,
+                version=data.version,
+            )
+        except DomainError as exc:
+            session.rollback()
+            field = str(exc.errors[0].get("field", "__all__")) if exc.errors else "__all__"
+            errors = {field: exc.detail}
+        else:
+            return redirect(request, _letter_url(letter_id), message="Letter text saved.")
+    return _letter_page(
+        request, session, letter_id, values=dict(form), errors=errors, status_code=422
+    )
+
+
+@router.post("/letters/{letter_id:int}/resolve-delivery", name="correspondence_resolve")
+def resolve_delivery(
+    request: Request,
+    session: SessionDep,
+    user: WebCoordinator,
+    form: FormDep,
+    letter_id: int,
+    background: BackgroundTasks,
+) -> Response:
+    delivered = form.get("delivered") == "true"
+
+    def action() -> None:
+        service.resolve_uncertain(session, letter_id=letter_id, delivered=delivered, actor=user)
+
+    response = _act(
+        request,
+        form,
+        letter_id,
+        action,
+        "Marked as delivered." if delivered else "The email will be sent again.",
+    )
+    if not delivered and response.status_code in {204, 303}:
+        background.add_task(tasks.send_letter, letter_id)
+    return response
 
 
 @router.post("/letters/{letter_id:int}/approve", name="correspondence_approve")

@@ -114,3 +114,27 @@ def test_batch_send_skips_letters_without_email_and_says_why(db: Session, smtp: 
         "m1@mfa.example",
         "m2@mfa.example",
     ]
+
+
+@pytest.mark.parametrize("delivered", [True, False])
+def test_uncertain_email_is_settled_by_a_coordinator(
+    db: Session, smtp: Mailbox, delivered: bool
+) -> None:
+    from app.models import OutboxStatus
+
+    letter, user = _approved(db)
+    service.send(db, letter_id=letter.id, channel=Channel.email, actor=user)
+    outbox_id = service.queue_email(db, letter_id=letter.id)
+    assert outbox_id is not None
+    row = mail_service.get(db, outbox_id)
+    row.status = OutboxStatus.uncertain
+    row.last_error = "Worker stopped while the server was accepting the message"
+    db.commit()
+    assert service.display_status(letter) == "sending"
+    service.resolve_uncertain(db, letter_id=letter.id, delivered=delivered, actor=user)
+    db.commit()
+    if delivered:
+        assert letter.status == LetterStatus.sent and smtp.messages == []
+    else:
+        assert tasks.deliver_letter(letter.id) == "sent"
+        assert smtp.message_ids() == [letter.email_message_id]

@@ -218,3 +218,14 @@ def test_campaign_sets_reply_days_and_second_approval_through_the_api(
     assert resp.json()["reply_days"] == 21 and resp.json()["second_approval"] is True
     bad = client.post("/api/v1/campaigns", json={"name": "x", "reply_days": 0}, headers=headers)
     assert bad.status_code == 422
+
+
+def test_email_refused_when_no_smtp_server_is_configured(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(get_settings(), "smtp_url", None)
+    letter = make_letter(db, person_with_email(db), status=LetterStatus.approved)
+    with pytest.raises(Conflict, match="No SMTP server is configured"):
+        service.send(
+            db, letter_id=letter.id, channel=Channel.email, actor=make_user(db, Role.coordinator)
+        )

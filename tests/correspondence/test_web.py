@@ -83,3 +83,47 @@ def test_record_diplomatic_bag_from_the_panel(db: Session, client: TestClient) -
     assert "Recorded as sent by diplomatic bag." in resp.text
     db.expire_all()
     assert service.get(db, letter.id).sent_note == "Swiss bag via Islamabad"
+
+
+def test_edit_an_approved_letter_in_the_web_ui_withdraws_approval(
+    db: Session, client: TestClient
+) -> None:
+    letter = make_letter(db, status=LetterStatus.approved, approved_by_id=None)
+    user = make_user(db, Role.coordinator)
+    service.withdraw_approval(db, letter_id=letter.id, actor=user)
+    service.approve(db, letter_id=letter.id, actor=user)
+    token = login(client, user)
+    assert (
+        "Saving a change withdraws the approval"
+        in client.get(f"/correspondence/letters/{letter.id}").text
+    )
+    resp = client.post(
+        f"/correspondence/letters/{letter.id}/edit",
+        data={
+            "csrf_token": token,
+            "version": str(letter.version),
+            "subject": "Joining the {{ treaty.name }} in 2010",
+            "body_html": "<p>{{ recipient.salutation }}</p><p>Changed.</p>",
+        },
+    )
+    assert "Letter text saved." in resp.text
+    db.expire_all()
+    edited = service.get(db, letter.id)
+    assert edited.status == LetterStatus.draft and "Changed." in edited.body_html
+
+
+def test_unknown_merge_field_is_shown_next_to_the_text(db: Session, client: TestClient) -> None:
+    letter = make_letter(db)
+    token = login(client, make_user(db, Role.coordinator))
+    resp = client.post(
+        f"/correspondence/letters/{letter.id}/edit",
+        data={
+            "csrf_token": token,
+            "subject": "Hello",
+            "body_html": "<p>{{ recipient.shoe_size }}</p>",
+        },
+    )
+    assert resp.status_code == 422
+    assert "shoe_size" in resp.text
+    db.expire_all()
+    assert "shoe_size" not in service.get(db, letter.id).body_html
