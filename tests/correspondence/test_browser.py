@@ -51,6 +51,16 @@ def test_approve_and_send_a_letter_by_email(live: tuple[str, Mailbox], artifacts
         page.screenshot(path=str(artifacts / "correspondence-sent.png"), full_page=True)
         assert "Message-ID" in page.inner_text("dl.facts")
 
+        # The 2009 letter to Pakistan's foreign minister, sent by post, is long overdue.
+        page.click("text=All letters")
+        page.click("nav.tabs >> text=Overdue replies")
+        row = page.locator("table.letters tr", has_text="CMC/2009/PAK/0001")
+        assert "post" in row.inner_text()
+        row.locator("button:has-text('Follow up')").click()
+        page.wait_for_selector(".flash:has-text('Follow-up CMC/2009/PAK/0001/R1 drafted')")
+        assert "have not yet received a reply" in page.inner_text(".letter-text")
+        page.screenshot(path=str(artifacts / "correspondence-follow-up.png"), full_page=True)
+
     assert len(box.messages) == 1
     msg = box.messages[0]
     assert msg["To"] == "n.baig@embassy-pk.example"
