@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import BackgroundTasks, Request
 from fastapi.responses import FileResponse, Response
@@ -99,7 +100,7 @@ def correspondence_home(
         "send_campaign_options": [(str(cid), name) for cid, name in campaigns],
         "batches": batches,
         "page": Page(page=page, per_page=PER_PAGE, total=total),
-        "page_query": f"stage={stage}&q={q}&campaign_id={campaign_id}",
+        "page_query": urlencode({"stage": stage, "q": q, "campaign_id": campaign_id}),
         "is_coordinator": user.role.at_least(Role.coordinator),
         "today": date.today(),
     }
