@@ -127,3 +127,14 @@ def test_unknown_merge_field_is_shown_next_to_the_text(db: Session, client: Test
     assert "shoe_size" in resp.text
     db.expire_all()
     assert "shoe_size" not in service.get(db, letter.id).body_html
+
+
+def test_search_returns_only_the_results_for_htmx(db: Session, client: TestClient) -> None:
+    make_letter(db, reference="CMC/2010/UZB/0009")
+    make_letter(db, reference="CMC/2010/KGZ/0009")
+    login(client, make_user(db))
+    resp = client.get(
+        "/correspondence", params={"stage": "approval", "q": "uzb"}, headers={"HX-Request": "true"}
+    )
+    assert "CMC/2010/UZB/0009" in resp.text and "CMC/2010/KGZ/0009" not in resp.text
+    assert "<html" not in resp.text
