@@ -15,14 +15,9 @@ setting ``DEMARCHE_LETTER_SECOND_APPROVAL`` or the letter's campaign (``second_a
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from email.utils import parseaddr
-from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, exists, func, inspect, select
@@ -31,6 +26,16 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit
 from app.config import get_settings
+
+# Re-exported: other domains (replies) read references back through this service.
+from app.correspondence.addressing import address_token as address_token
+from app.correspondence.addressing import reference_from_address as reference_from_address
+from app.correspondence.addressing import reply_address as reply_address
+from app.correspondence.message import build_email as build_email
+from app.correspondence.message import html_to_text as html_to_text
+from app.correspondence.message import letter_pdf as letter_pdf
+from app.correspondence.message import rendered_body as rendered_body
+from app.correspondence.message import rendered_subject as rendered_subject
 from app.errors import Conflict, InvalidInput, NotFound
 from app.mail import service as mail_service
 from app.models import (
@@ -65,29 +70,6 @@ CLOSABLE = {
     LetterStatus.failed,
     LetterStatus.bounced,
 }
-# ---------------------------------------------------------------------------- reference in address
-
-_ADDRESS_REFERENCE = re.compile(r"^[^+@\s]+\+([A-Za-z0-9][A-Za-z0-9._-]{2,110})@", re.ASCII)
-
-
-def address_token(reference: str) -> str:
-    """A reference as it travels in an address: ``CMC/2010/TJK/0001`` → ``CMC-2010-TJK-0001``."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", reference).strip("-")
-
-
-def reply_address(reference: str) -> str:
-    """The Reply-To for a letter: the configured pattern with the reference plus-addressed."""
-    return get_settings().reply_to.replace("{reference}", address_token(reference))
-
-
-def reference_from_address(address: str) -> str | None:
-    """The reference token carried by a reply address (``replies+CMC-2010-TJK-0001@x`` →
-    ``CMC-2010-TJK-0001``), or None. Accepts ``Name <addr>`` forms. Compare it with a letter's
-    reference through ``address_token`` (``/`` in print becomes ``-`` in addresses), or use
-    ``get_by_address_token``."""
-    addr = parseaddr(address)[1] or address.strip()
-    match = _ADDRESS_REFERENCE.match(addr)
-    return match.group(1) if match else None
 
 
 def get_by_address_token(session: Session, token: str) -> Letter | None:
@@ -302,59 +284,6 @@ def stage_counts(session: Session, *, today: date | None = None) -> dict[str, in
     }
 
 
-# ---------------------------------------------------------------------------- text
-
-
-def _render_text(source: str, context: dict[str, Any], max_chars: int) -> str:
-    from app.letters.sandbox import TemplateProblem, render_capped
-
-    try:
-        return str(render_capped(source, context or {}, max_chars=max_chars))
-    except TemplateProblem as exc:
-        raise InvalidInput(f"Letter {source[:40]!r}… could not be filled in: {exc}") from exc
-
-
-def rendered_subject(letter: Letter) -> str:
-    """The subject with its merge fields filled in (the stored text if that fails)."""
-    if "{" not in letter.subject:
-        return letter.subject
-    try:
-        return html.unescape(_render_text(letter.subject, letter.context, 1000))
-    except InvalidInput:
-        return letter.subject
-
-
-def rendered_body(letter: Letter) -> str:
-    """The body as HTML, merge fields filled in from the letter's frozen context."""
-    return _render_text(letter.body_html, letter.context, 400_000)
-
-
-class _TextOf(HTMLParser):
-    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "blockquote", "table"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: Any) -> None:
-        if tag in self.BLOCKS:
-            self.parts.append("\n\n" if tag != "br" else "\n")
-        if tag == "li":
-            self.parts.append("- ")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(re.sub(r"\s+", " ", data))
-
-
-def html_to_text(markup: str) -> str:
-    parser = _TextOf()
-    parser.feed(markup)
-    parser.close()
-    text = "".join(parser.parts)
-    lines = [line.strip() for line in text.splitlines()]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
-
-
 # ---------------------------------------------------------------------------- approval
 
 
@@ -490,7 +419,7 @@ def edit_text(
         )
     letters_service.check_variant(subject=subject, body=body_html)
     letter.subject, letter.body_html = subject, body_html
-    _render_text(body_html, letter.context, 400_000)  # fills in from this letter's context
+    rendered_body(letter)  # the text must fill in from this letter's context
     letter.pdf_path, letter.pages = "", 0
     _flush(session, letter)  # the before_flush guard withdraws the approval, audit-logged
     _record(session, letter, actor, "edit", "Text edited")
@@ -749,60 +678,6 @@ def mark_batch_posted(
             title="Nothing to mark",
         )
     return out
-
-
-def letter_pdf(session: Session, letter: Letter) -> bytes:
-    """The letter's PDF: the rendered file when the merge made one, else rendered now from
-    the stored subject, text and context."""
-    if letter.pdf_path:
-        path = Path(letter.pdf_path)
-        if not path.is_absolute():
-            path = get_settings().files_dir / path
-        if path.is_file():
-            return path.read_bytes()
-    from app.letters import render
-    from app.letters import service as letters_service
-
-    layout = "a4"
-    if letter.template_version_id is not None:
-        version = letters_service.get_version(session, letter.template_version_id)
-        layout = letters_service.get(session, version.template_id).layout
-    job = render.LetterJob(
-        body=letter.body_html,
-        subject=letter.subject,
-        context=letter.context or {},
-        language=letter.language,
-        layout=layout,
-        limits=render.default_limits(),
-    )
-    try:
-        return render.render_pdf(job).pdf
-    except (render.RenderError, ValueError) as exc:
-        raise InvalidInput(f"Letter {letter.reference} could not be rendered: {exc}") from exc
-
-
-def build_email(session: Session, letter: Letter) -> Any:
-    """The email for a letter: PDF attached, HTML and plain text, Reply-To with the reference."""
-    body = rendered_body(letter)
-    subject = rendered_subject(letter)
-    text = html_to_text(body)
-    token = address_token(letter.reference)
-    footer = f"Our reference: {letter.reference}. Please quote it in your reply."
-    page = (
-        f'<!doctype html><html lang="{html.escape(letter.language)}"><body>'
-        f"{body}<hr><p><small>{html.escape(footer)}</small></p></body></html>"
-    )
-    attachment = mail_service.Attachment(f"{token}.pdf", letter_pdf(session, letter))
-    message = mail_service.build_message(
-        to=[letter.email_to],
-        subject=subject,
-        text=f"{text}\n--\n{footer}\n",
-        html=page,
-        reply_to=reply_address(letter.reference),
-        attachments=[attachment],
-        headers={"X-Demarche-Reference": letter.reference},
-    )
-    return message
 
 
 def queue_email(session: Session, *, letter_id: int) -> int | None:
