@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     mail_from: str = "Demarche <noreply@demarche.example>"
     # Where replies go; {reference} is replaced by the letter's reference so answers can be matched.
     reply_to: str = "replies+{reference}@demarche.example"
+    # Every letter needs a second coordinator's approval (campaigns can also ask for it).
+    letter_second_approval: bool = False
     smtp_timeout: float = 30.0
     # Mailbox polled for replies: imaps://user:password@host[:port]/INBOX (imap:// without TLS).
     imap_url: str | None = None

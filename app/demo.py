@@ -62,6 +62,9 @@ LOADERS.append(contacts_demo.load)
 from app.contacts import segments as contact_segments  # noqa: E402
 
 LOADERS.append(contact_segments.load_demo)
+from app.correspondence import demo as correspondence_demo  # noqa: E402
+
+LOADERS.append(correspondence_demo.load)
 from app.replies import demo as replies_demo  # noqa: E402
 
 LOADERS.append(replies_demo.load)

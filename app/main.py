@@ -39,6 +39,8 @@ def _routers() -> list[APIRouter]:
     from app.contacts import import_api as contacts_import_api
     from app.contacts import import_views as contacts_import_views
     from app.contacts import views as contacts_views
+    from app.correspondence import api as correspondence_api
+    from app.correspondence import views as correspondence_views
     from app.dashboard import views as dashboard_views
     from app.letters import api as letters_api
     from app.letters import views as letters_views
@@ -85,20 +87,23 @@ def _routers() -> list[APIRouter]:
         replies_views.tracker_router,
         merge_views.router,
         merge_api.router,
+        correspondence_views.router,
+        correspondence_api.router,
     ]
 
 
 # (label, route name, minimum role) for the navigation bar; domains append theirs.
 NAV = [
     ("Dashboard", "dashboard", "campaigner"),
-    ("Treaties", "treaties_home", "campaigner"),
     ("Campaigns", "campaigns_home", "campaigner"),
     ("Contacts", "contacts_home", "campaigner"),
     ("Templates", "templates", "campaigner"),
-    ("Replies", "replies_home", "campaigner"),
     ("Mail merge", "merges", "campaigner"),
-    ("Notifications", "notifications", "campaigner"),
+    ("Correspondence", "correspondence_home", "campaigner"),
+    ("Replies", "replies_home", "campaigner"),
+    ("Treaties", "treaties_home", "campaigner"),
     ("Import", "contacts_import", "coordinator"),
+    ("Notifications", "notifications", "campaigner"),
     ("Settings", "admin_home", "admin"),
 ]
 

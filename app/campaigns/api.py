@@ -39,6 +39,8 @@ def read(campaign: Campaign) -> CampaignRead:
         end_date=campaign.end_date,
         status=campaign.status,
         reminder_days=campaign.reminder_days,
+        reply_days=campaign.reply_days,
+        second_approval=campaign.second_approval,
         target_filter=campaign.target_filter,
         countries=[cc.country.iso3 for cc in campaign.countries],
         version=campaign.version,

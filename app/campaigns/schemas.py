@@ -48,6 +48,12 @@ class CampaignBase(BaseModel):
     end_date: date | None = None
     status: CampaignStatus = CampaignStatus.draft
     reminder_days: int = Field(default=14, ge=0, le=365)
+    reply_days: int = Field(
+        default=30, ge=1, le=365, description="Days a sent letter waits before it is overdue"
+    )
+    second_approval: bool = Field(
+        default=False, description="Letters need a second coordinator's approval"
+    )
     owner: str | None = Field(
         default=None, max_length=320, description="Owner's email (default: the creator)"
     )
@@ -120,6 +126,8 @@ class CampaignRead(BaseModel):
     end_date: date | None
     status: CampaignStatus
     reminder_days: int
+    reply_days: int = 30
+    second_approval: bool = False
     target_filter: dict[str, Any]
     countries: list[str]
     version: int

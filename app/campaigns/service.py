@@ -97,6 +97,8 @@ def _apply(session: Session, campaign: Campaign, data: CampaignCreate | Campaign
     campaign.end_date = data.end_date
     campaign.status = data.status
     campaign.reminder_days = data.reminder_days
+    campaign.reply_days = data.reply_days
+    campaign.second_approval = data.second_approval
     campaign.target_filter = data.target_filter.model_dump(mode="json")
     wanted = []
     for code in dict.fromkeys(data.countries):

@@ -48,7 +48,13 @@ def _field_error(exc: DomainError) -> dict[str, str]:
 
 def _form_values(campaign: Campaign | None, user: User) -> dict[str, Any]:
     if campaign is None:
-        return {"status": "draft", "reminder_days": 14, "filter_statuses": [], "owner": user.email}
+        return {
+            "status": "draft",
+            "reminder_days": 14,
+            "reply_days": 30,
+            "filter_statuses": [],
+            "owner": user.email,
+        }
     flt = campaign.target_filter or {}
     return {
         "name": campaign.name,
@@ -58,6 +64,8 @@ def _form_values(campaign: Campaign | None, user: User) -> dict[str, Any]:
         "end_date": campaign.end_date.isoformat() if campaign.end_date else "",
         "status": campaign.status.value,
         "reminder_days": campaign.reminder_days,
+        "reply_days": campaign.reply_days,
+        "second_approval": campaign.second_approval,
         "owner": campaign.owner.email,
         "filter_region": flt.get("region", ""),
         "filter_sub_region": flt.get("sub_region", ""),

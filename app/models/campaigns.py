@@ -7,7 +7,7 @@ import secrets
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, Enum, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, TimestampMixin, UTCDateTime, intpk, str200
@@ -43,6 +43,9 @@ class Campaign(TimestampMixin, Base):
     # {"region": str, "sub_region": str, "statuses": [Status values], "as_of": ISO date | None}
     target_filter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     reminder_days: Mapped[int] = mapped_column(default=14)
+    # Letters: days a sent letter waits for a reply before it is overdue; a second approver.
+    reply_days: Mapped[int] = mapped_column(default=30, server_default="30")
+    second_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
     calendar_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_token)
     version: Mapped[int] = mapped_column(default=1)
 

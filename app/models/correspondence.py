@@ -169,6 +169,8 @@ class Letter(TimestampMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     sent_note: Mapped[str] = mapped_column(String(1000), default="")
+    # Set when someone asks for the email to be sent; the worker then fills outbox_id.
+    send_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     outbox_id: Mapped[int | None] = mapped_column(
         ForeignKey("outbound_emails.id", ondelete="SET NULL"), default=None
     )

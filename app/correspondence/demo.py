@@ -1,0 +1,146 @@
+"""Demo letters (idempotent): the 2009 request to Pakistan's foreign minister, sent by post,
+letters of the Central Asia campaign (some past their reply date), and a draft to approve."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth import service as auth_service
+from app.letters.context import build_context
+from app.models import Campaign, Channel, Letter, LetterStatus, Organisation, Person
+from app.models.base import utcnow
+
+PAKISTAN_REFERENCE = "CMC/2009/PAK/0001"
+CAMPAIGN = "Universalise the CCM in Central Asia"
+COORDINATOR = "coordinator@demarche.example"
+SENDER = {"name": "Cluster Munition Coalition", "short_name": "CMC", "city": "Geneva"}
+SIGNATORY = {"name": "Thomas Nash", "title": "Coordinator, Cluster Munition Coalition"}
+CCM = {"name": "Convention on Cluster Munitions", "short_name": "CCM"}
+
+PAKISTAN_BODY = """<p>Excellency,</p>
+<p>On behalf of the Cluster Munition Coalition, I write to ask for your Government's policy on
+cluster munitions. On 3 and 4 December 2008, ninety-four States signed the Convention on Cluster
+Munitions in Oslo. It bans the use, production, transfer and stockpiling of these weapons.</p>
+<p>We would be grateful to learn whether Pakistan intends to join the Convention, and, if not,
+what steps your Government is taking to address the humanitarian harm caused by cluster
+munitions.</p>
+<p>Please accept, Excellency, the assurances of our highest consideration.</p>"""
+
+CENTRAL_ASIA_BODY = """<p>{{ recipient.salutation }}</p>
+<p>We write to ask about {{ recipient.country }}'s position on the {{ treaty.name }} and its
+plans to join it.</p>
+<p>Yours sincerely,</p>"""
+
+
+def _org(session: Session, name: str) -> Organisation | None:
+    return session.scalar(select(Organisation).where(Organisation.name == name))
+
+
+def _context(reference: str, when: date, salutation: str, country: str) -> dict[str, object]:
+    return build_context(
+        language="en",
+        letter_date=when,
+        reference=reference,
+        recipient={"salutation": salutation, "country": country},
+        treaty=CCM,
+        campaign={"name": CAMPAIGN},
+        sender=SENDER,
+        signatory=SIGNATORY,
+    )
+
+
+def load(session: Session) -> None:
+    if session.scalar(select(Letter.id).where(Letter.reference == PAKISTAN_REFERENCE)):
+        return
+    coordinator = auth_service.get_by_email(session, email=COORDINATOR)
+    campaign = session.scalar(select(Campaign).where(Campaign.name == CAMPAIGN))
+    mfa = _org(session, "Ministry of Foreign Affairs of Pakistan")
+    if coordinator is None or campaign is None or mfa is None:
+        return
+    today = date.today()
+    approved = {"approved_by_id": coordinator.id, "sent_by_id": coordinator.id}
+    sent_on = date(2009, 1, 30)
+    session.add(
+        Letter(
+            reference=PAKISTAN_REFERENCE,
+            campaign_id=campaign.id,
+            organisation_id=mfa.id,
+            country_id=mfa.country_id,
+            recipient_key=f"organisation:{mfa.id}",
+            recipient_name="The Minister of Foreign Affairs, Ministry of Foreign Affairs of "
+            "Pakistan",
+            language="en",
+            context=_context(PAKISTAN_REFERENCE, sent_on, "Excellency,", "Pakistan"),
+            subject="Your Government's policy on cluster munitions",
+            body_html=PAKISTAN_BODY,
+            letter_date=sent_on,
+            status=LetterStatus.sent,
+            channel=Channel.post,
+            sent_on=sent_on,
+            sent_at=utcnow().replace(year=2009, month=1, day=30),
+            sent_note="Posted from Geneva by registered mail",
+            reply_due_on=sent_on + timedelta(days=campaign.reply_days),
+            **approved,
+        )
+    )
+    # Letters of the campaign's first round: two past their reply date, one still in time.
+    for n, (iso3, country, days_ago) in enumerate(
+        [("KAZ", "Kazakhstan", 45), ("KGZ", "Kyrgyzstan", 40), ("UZB", "Uzbekistan", 12)], 1
+    ):
+        ministry = _org(session, f"Ministry of Foreign Affairs of {country}")
+        if ministry is None:
+            continue
+        when = today - timedelta(days=days_ago)
+        reference = f"CMC/{when.year}/{iso3}/{n:04d}"
+        session.add(
+            Letter(
+                reference=reference,
+                campaign_id=campaign.id,
+                organisation_id=ministry.id,
+                country_id=ministry.country_id,
+                recipient_key=f"organisation:{ministry.id}",
+                recipient_name=f"The Minister of Foreign Affairs of {country}",
+                context=_context(reference, when, "Excellency,", country),
+                subject="Your government's position on the {{ treaty.name }}",
+                body_html=CENTRAL_ASIA_BODY,
+                letter_date=when,
+                status=LetterStatus.sent,
+                channel=Channel.post if iso3 != "UZB" else Channel.diplomatic_bag,
+                sent_on=when,
+                sent_at=utcnow() - timedelta(days=days_ago),
+                reply_due_on=when + timedelta(days=campaign.reply_days),
+                **approved,
+            )
+        )
+    # A draft waiting for approval, to someone who can be emailed.
+    counsellor = session.scalar(
+        select(Person).where(Person.given_name == "Nadia", Person.family_name == "Baig")
+    )
+    if counsellor is not None:
+        reference = f"CMC/{today.year}/PAK/0002"
+        session.add(
+            Letter(
+                reference=reference,
+                campaign_id=campaign.id,
+                person_id=counsellor.id,
+                country_id=mfa.country_id,
+                recipient_key=f"person:{counsellor.id}",
+                recipient_name="Ms Nadia Baig, Counsellor, Embassy of Pakistan in the United "
+                "States",
+                context=_context(reference, today, "Dear Ms Baig,", "Pakistan"),
+                subject="Meeting request: the {{ treaty.name }}",
+                body_html=(
+                    "<p>{{ recipient.salutation }}</p><p>Following our letter "
+                    f"{PAKISTAN_REFERENCE}, we would welcome a meeting with the Embassy to "
+                    "discuss Pakistan's position on the {{ treaty.name }}.</p>"
+                    "<p>Yours sincerely,</p>"
+                ),
+                letter_date=today,
+                status=LetterStatus.draft,
+                channel=Channel.email,
+            )
+        )
+    session.flush()

@@ -1,0 +1,81 @@
+"""In a browser: a coordinator approves the demo draft, sends it by email to a loopback SMTP
+server, and sees it sent."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from app.demo import DEMO_LOGIN
+from tests.support.browser import browser_page, sign_in
+from tests.support.databases import create_database, drop_database
+from tests.support.live import live_env, live_server, live_worker, run_cli
+from tests.support.smtp import Mailbox, smtp_server
+
+
+@pytest.fixture
+def live(tmp_path: Path, artifacts: Path) -> Iterator[tuple[str, Mailbox]]:
+    url = create_database(tmp_path, "correspondence_browser")
+    try:
+        with smtp_server() as (smtp_url, box):
+            env = live_env(url, tmp_path / "data", DEMARCHE_SMTP_URL=smtp_url)
+            run_cli(env, "migrate")
+            run_cli(env, "demo")
+            with (
+                live_server(env, artifacts / "correspondence-server.log") as base,
+                live_worker(env, artifacts / "correspondence-worker.log"),
+            ):
+                yield base, box
+    finally:
+        drop_database(url)
+
+
+@pytest.mark.browser
+def test_approve_and_send_a_letter_by_email(live: tuple[str, Mailbox], artifacts: Path) -> None:
+    base, box = live
+    with browser_page(base) as page:
+        page.on("dialog", lambda dialog: dialog.accept())
+        sign_in(page, DEMO_LOGIN, "demarche-demo")
+        page.click("nav.mainnav >> text=Correspondence")
+        page.click("table.letters >> text=/PAK\\/0002/")
+        page.wait_for_selector("h1:has-text('PAK/0002')")
+        page.click(".letter-actions >> button:has-text('Approve')")
+        page.wait_for_selector(".flash:has-text('Letter approved.')")
+        page.click(".letter-actions >> button:has-text('Send by email')")
+        page.wait_for_selector(".flash:has-text('Sending by email to n.baig@embassy-pk.example')")
+        _wait_for_sent(page)
+        page.screenshot(path=str(artifacts / "correspondence-sent.png"), full_page=True)
+        assert "Message-ID" in page.inner_text("dl.facts")
+
+        # The 2009 letter to Pakistan's foreign minister, sent by post, is long overdue.
+        page.click("text=All letters")
+        page.click("nav.tabs >> text=Overdue replies")
+        row = page.locator("table.letters tr", has_text="CMC/2009/PAK/0001")
+        assert "post" in row.inner_text()
+        row.locator("button:has-text('Follow up')").click()
+        page.wait_for_selector(".flash:has-text('Follow-up CMC/2009/PAK/0001/R1 drafted')")
+        assert "have not yet received a reply" in page.inner_text(".letter-text")
+        page.screenshot(path=str(artifacts / "correspondence-follow-up.png"), full_page=True)
+
+    assert len(box.messages) == 1
+    msg = box.messages[0]
+    assert msg["To"] == "n.baig@embassy-pk.example"
+    assert str(msg["Reply-To"]).startswith("replies+CMC-")
+    assert {p.get_content_type() for p in msg.walk()} >= {
+        "text/plain",
+        "text/html",
+        "application/pdf",
+    }
+
+
+def _wait_for_sent(page: Page, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while "Status: sent" not in page.inner_text(".letter-actions h2"):
+        if time.monotonic() > deadline:
+            raise AssertionError(page.inner_text(".letter-actions"))
+        time.sleep(1)
+        page.reload()

@@ -1,0 +1,32 @@
+"""Demo letters: the 2009 request to Pakistan sent by post, loaded once however often it runs."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import demo
+from app.correspondence import service
+from app.correspondence.demo import PAKISTAN_REFERENCE
+from app.models import Channel, Letter, LetterStatus
+
+
+def test_demo_letters_load_once(db: Session) -> None:
+    demo.load(db)
+    count = db.scalar(select(func.count()).select_from(Letter))
+    demo.load(db)
+    assert db.scalar(select(func.count()).select_from(Letter)) == count
+    letter = service.get_by_reference(db, PAKISTAN_REFERENCE)
+    assert letter is not None
+    assert (letter.status, letter.channel, letter.sent_on) == (
+        LetterStatus.sent,
+        Channel.post,
+        date(2009, 1, 30),
+    )
+    assert "policy on cluster munitions" in " ".join(service.rendered_body(letter).split())
+    overdue, _ = service.list_overdue(db)
+    assert PAKISTAN_REFERENCE in {x.reference for x in overdue}
+    drafts, _ = service.list_queue(db, stage="approval")
+    assert any(x.recipient_name.startswith("Ms Nadia Baig") for x in drafts)
