@@ -138,3 +138,19 @@ def test_search_returns_only_the_results_for_htmx(db: Session, client: TestClien
     )
     assert "CMC/2010/UZB/0009" in resp.text and "CMC/2010/KGZ/0009" not in resp.text
     assert "<html" not in resp.text
+
+
+def test_the_mail_merge_letter_page_carries_the_actions(client: TestClient, db: Session) -> None:
+    """A letter opened from its merge can be approved right there, and the page comes back."""
+    letter = make_letter(db)
+    token = login(client, make_user(db, Role.coordinator))
+    page = client.get(f"/letters/{letter.id}")
+    assert page.status_code == 200
+    assert "Approve" in page.text and "Letter actions" in page.text
+    resp = client.post(
+        f"/correspondence/letters/{letter.id}/approve",
+        data={"csrf_token": token, "version": letter.version, "next": f"/letters/{letter.id}"},
+        follow_redirects=False,
+    )
+    assert resp.status_code == 303 and resp.headers["location"] == f"/letters/{letter.id}"
+    assert "Withdraw approval" in client.get(f"/letters/{letter.id}").text
