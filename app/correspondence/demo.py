@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth_service
+from app.countries import service as countries_service
 from app.letters.context import build_context
 from app.models import Campaign, Channel, Letter, LetterStatus, Organisation, Person
 from app.models.base import utcnow
@@ -39,7 +40,7 @@ def _org(session: Session, name: str) -> Organisation | None:
     return session.scalar(select(Organisation).where(Organisation.name == name))
 
 
-def _context(reference: str, when: date, salutation: str, country: str) -> dict[str, object]:
+def letter_context(reference: str, when: date, salutation: str, country: str) -> dict[str, object]:
     return build_context(
         language="en",
         letter_date=when,
@@ -53,39 +54,18 @@ def _context(reference: str, when: date, salutation: str, country: str) -> dict[
 
 
 def load(session: Session) -> None:
-    if session.scalar(select(Letter.id).where(Letter.reference == PAKISTAN_REFERENCE)):
-        return
+    """Letters of the Central Asia campaign. (The 2009 letter to Pakistan and its reply belong to
+    the 2009 campaign and are loaded with the replies demo, which uses PAKISTAN_BODY.)"""
     coordinator = auth_service.get_by_email(session, email=COORDINATOR)
     campaign = session.scalar(select(Campaign).where(Campaign.name == CAMPAIGN))
-    mfa = _org(session, "Ministry of Foreign Affairs of Pakistan")
-    if coordinator is None or campaign is None or mfa is None:
+    if coordinator is None or campaign is None:
+        return
+    if session.scalar(
+        select(Letter.id).where(Letter.campaign_id == campaign.id, Letter.batch_id.is_(None))
+    ):
         return
     today = date.today()
     approved = {"approved_by_id": coordinator.id, "sent_by_id": coordinator.id}
-    sent_on = date(2009, 1, 30)
-    session.add(
-        Letter(
-            reference=PAKISTAN_REFERENCE,
-            campaign_id=campaign.id,
-            organisation_id=mfa.id,
-            country_id=mfa.country_id,
-            recipient_key=f"organisation:{mfa.id}",
-            recipient_name="The Minister of Foreign Affairs, Ministry of Foreign Affairs of "
-            "Pakistan",
-            language="en",
-            context=_context(PAKISTAN_REFERENCE, sent_on, "Excellency,", "Pakistan"),
-            subject="Your Government's policy on cluster munitions",
-            body_html=PAKISTAN_BODY,
-            letter_date=sent_on,
-            status=LetterStatus.sent,
-            channel=Channel.post,
-            sent_on=sent_on,
-            sent_at=utcnow().replace(year=2009, month=1, day=30),
-            sent_note="Posted from Geneva by registered mail",
-            reply_due_on=sent_on + timedelta(days=campaign.reply_days),
-            **approved,
-        )
-    )
     # Letters of the campaign's first round: two past their reply date, one still in time.
     for n, (iso3, country, days_ago) in enumerate(
         [("KAZ", "Kazakhstan", 45), ("KGZ", "Kyrgyzstan", 40), ("UZB", "Uzbekistan", 12)], 1
@@ -103,7 +83,7 @@ def load(session: Session) -> None:
                 country_id=ministry.country_id,
                 recipient_key=f"organisation:{ministry.id}",
                 recipient_name=f"The Minister of Foreign Affairs of {country}",
-                context=_context(reference, when, "Excellency,", country),
+                context=letter_context(reference, when, "Excellency,", country),
                 subject="Your government's position on the {{ treaty.name }}",
                 body_html=CENTRAL_ASIA_BODY,
                 letter_date=when,
@@ -126,11 +106,11 @@ def load(session: Session) -> None:
                 reference=reference,
                 campaign_id=campaign.id,
                 person_id=counsellor.id,
-                country_id=mfa.country_id,
+                country_id=countries_service.get_by_code(session, "PAK").id,
                 recipient_key=f"person:{counsellor.id}",
                 recipient_name="Ms Nadia Baig, Counsellor, Embassy of Pakistan in the United "
                 "States",
-                context=_context(reference, today, "Dear Ms Baig,", "Pakistan"),
+                context=letter_context(reference, today, "Dear Ms Baig,", "Pakistan"),
                 subject="Meeting request: the {{ treaty.name }}",
                 body_html=(
                     "<p>{{ recipient.salutation }}</p><p>Following our letter "

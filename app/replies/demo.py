@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.auth import service as auth_service
 from app.campaigns import service as campaigns_service
 from app.campaigns.schemas import CampaignCreate
+from app.correspondence import demo as correspondence_demo
 from app.countries import service as countries_service
 from app.models import (
     Campaign,
@@ -174,6 +175,13 @@ def load(session: Session) -> None:
     if campaign is None:
         return
     pakistan = _letter(session, campaign, "PAK", PAKISTAN_REFERENCE, Channel.post)
+    if not pakistan.body_html:  # the letter's own text, as the correspondence pages show it
+        pakistan.subject = "Your Government's policy on cluster munitions"
+        pakistan.body_html = correspondence_demo.PAKISTAN_BODY
+        pakistan.context = correspondence_demo.letter_context(
+            PAKISTAN_REFERENCE, LETTER_DATE, "Excellency,", "Pakistan"
+        )
+        pakistan.sent_note = "Posted from Geneva by registered mail"
     if pakistan.status in (LetterStatus.sent, LetterStatus.replied) and not _answered(
         session, pakistan
     ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -51,13 +52,14 @@ def test_approve_and_send_a_letter_by_email(live: tuple[str, Mailbox], artifacts
         page.screenshot(path=str(artifacts / "correspondence-sent.png"), full_page=True)
         assert "Message-ID" in page.inner_text("dl.facts")
 
-        # The 2009 letter to Pakistan's foreign minister, sent by post, is long overdue.
+        # The letter to Kazakhstan's foreign minister, sent by post 45 days ago, is overdue.
         page.click("text=All letters")
         page.click("nav.tabs >> text=Overdue replies")
-        row = page.locator("table.letters tr", has_text="CMC/2009/PAK/0001")
+        kaz = f"CMC/{(date.today() - timedelta(days=45)).year}/KAZ/0001"
+        row = page.locator("table.letters tr", has_text=kaz)
         assert "post" in row.inner_text()
         row.locator("button:has-text('Follow up')").click()
-        page.wait_for_selector(".flash:has-text('Follow-up CMC/2009/PAK/0001/R1 drafted')")
+        page.wait_for_selector(f".flash:has-text('Follow-up {kaz}/R1 drafted')")
         assert "have not yet received a reply" in page.inner_text(".letter-text")
         page.screenshot(path=str(artifacts / "correspondence-follow-up.png"), full_page=True)
 
