@@ -36,6 +36,8 @@ def _routers() -> list[APIRouter]:
     from app.campaigns import feeds as campaigns_feeds
     from app.campaigns import views as campaigns_views
     from app.dashboard import views as dashboard_views
+    from app.exports import api as exports_api
+    from app.exports import views as exports_views
     from app.letters import api as letters_api
     from app.letters import views as letters_views
     from app.notifications import api as notifications_api
@@ -63,6 +65,8 @@ def _routers() -> list[APIRouter]:
         notifications_views.router,
         letters_views.router,
         letters_api.router,
+        exports_api.router,
+        exports_views.router,
     ]
 
 
@@ -72,6 +76,7 @@ NAV = [
     ("Treaties", "treaties_home", "campaigner"),
     ("Campaigns", "campaigns_home", "campaigner"),
     ("Templates", "templates", "campaigner"),
+    ("Exports", "exports_home", "coordinator"),
     ("Notifications", "notifications", "campaigner"),
     ("Settings", "admin_home", "admin"),
 ]
