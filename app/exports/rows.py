@@ -44,6 +44,8 @@ class Postal:
 class ExportRow:
     kind: str  # "person" or "organisation"
     id: int
+    person_id: int | None = None
+    organisation_id: int | None = None
     honorific: str = ""
     given_name: str = ""
     family_name: str = ""
@@ -268,6 +270,8 @@ def _row(
     return ExportRow(
         kind=kind,
         id=entity_id,
+        person_id=pid,
+        organisation_id=oid,
         honorific=person.honorific if person else "",
         given_name=person.given_name if person else "",
         family_name=person.family_name if person else "",

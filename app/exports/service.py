@@ -53,6 +53,7 @@ OFFICE_TYPES = (
 DO_NOT_POST = "do not post"
 DO_NOT_EMAIL = "do not email"
 NO_ADDRESS = "no postal address"
+TWICE = "already listed (holds an office in the list)"
 
 
 # --- sources -----------------------------------------------------------------------------------
@@ -209,11 +210,18 @@ def _filtered(
     tally: Tally,
     progress: Callable[[int], None] | None,
 ) -> Iterator[ExportRow]:
+    seen: set[tuple[int | None, int | None]] = set()
     for row in rows:
         tally.processed += 1
         if progress is not None and tally.processed % 1000 == 0:
             progress(tally.processed)
         reason = exclusion(row, req)
+        # an office addressed to its holder, and the holder listed in person: once
+        if reason is None and row.person_id is not None:
+            key = (row.person_id, row.organisation_id)
+            if key in seen:
+                reason = TWICE
+            seen.add(key)
         if reason is None:
             yield row
         else:
