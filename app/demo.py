@@ -59,6 +59,10 @@ from app.contacts import demo as contacts_demo  # noqa: E402
 
 LOADERS.append(contacts_demo.load)
 
+from app.exports import demo as exports_demo  # noqa: E402
+
+LOADERS.append(exports_demo.load)
+
 
 def load(session: Session) -> None:
     for loader in LOADERS:

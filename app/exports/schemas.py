@@ -187,6 +187,7 @@ class Excluded(BaseModel):
     kind: Literal["person", "organisation"]
     id: int
     name: str
+    organisation: str
     reason: str
 
 

@@ -144,7 +144,15 @@ class Tally:
         self.excluded[reason] = self.excluded.get(reason, 0) + 1
         if len(self.sample) < SAMPLE:
             name = row.display_name or row.organisation or row.native_name
-            self.sample.append(Excluded(kind=row.kind, id=row.id, name=name, reason=reason))
+            self.sample.append(
+                Excluded(
+                    kind=row.kind,
+                    id=row.id,
+                    name=name,
+                    organisation=row.organisation,
+                    reason=reason,
+                )
+            )
 
     @property
     def excluded_total(self) -> int:
