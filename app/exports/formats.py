@@ -96,7 +96,15 @@ def csv_chunks(
     getters = [GETTERS[c] for c in columns]
     prefix = "\ufeff" if excel else ""
     for row in rows:
-        writer.writerow([_text(g(row)) for g in getters])
+        cells = []
+        for g in getters:
+            v = g(row)
+            # the common case inline: plain text that no spreadsheet would run
+            if v.__class__ is str and not v.startswith(FORMULA_TRIGGERS):
+                cells.append(v)
+            else:
+                cells.append(_text(v))
+        writer.writerow(cells)
         if buffer.tell() >= CHUNK:
             yield (prefix + buffer.getvalue()).encode()
             prefix = ""

@@ -20,20 +20,23 @@ import re
 import secrets
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
+from app import db
 from app.audit import service as audit
 from app.campaigns import service as campaigns_service
 from app.config import get_settings
 from app.contacts import service as contacts_service
 from app.contacts.schemas import SearchFilters
-from app.errors import InvalidInput, NotFound
+from app.db import transaction
+from app.errors import DomainError, InvalidInput, NotFound
 from app.exports import formats
 from app.exports.rows import ExportRow, iter_rows
 from app.exports.schemas import COLUMNS, Excluded, ExportPreview, ExportRequest
@@ -184,7 +187,8 @@ def export_rows(
     progress: Callable[[int], None] | None = None,
 ) -> Iterator[ExportRow]:
     """The rows of the export, in order; a merge by address holds the rows in memory."""
-    rows = iter_rows(session, selection.person_ids, selection.organisation_ids)
+    detail = req.format in ("csv", "xlsx") and bool({"salutation", "updated_at"} & set(req.columns))
+    rows = iter_rows(session, selection.person_ids, selection.organisation_ids, detail=detail)
     kept = _filtered(rows, req, tally, progress)
     if not req.merge_same_address:
         for row in kept:
@@ -335,6 +339,23 @@ def _audit(
     )
 
 
+@contextmanager
+def reading_session() -> Iterator[Session]:
+    """A session that only reads, outside any transaction: a long export must not hold
+    SQLite's write lock (BEGIN IMMEDIATE) or a PostgreSQL transaction open while it streams.
+    Inside the tests' shared connection it joins that connection like every other session."""
+    maker = db.session_factory()  # looked up when called (the tests replace it)
+    bind = maker.kw.get("bind")
+    if isinstance(bind, Engine):
+        session = Session(bind=bind.execution_options(isolation_level="AUTOCOMMIT"))
+    else:
+        session = maker()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
 @dataclass
 class Download:
     filename: str
@@ -354,12 +375,10 @@ def stream(
     user_id = user.id
 
     def body() -> Iterator[bytes]:
-        from app.db import transaction
-
         tally = Tally()
         complete = False
         try:
-            with transaction() as reader:
+            with reading_session() as reader:
                 rows = export_rows(reader, req, selection, tally)
                 if req.format == "csv":
                     yield from formats.csv_chunks(
@@ -482,55 +501,67 @@ def delete_job(session: Session, *, job_id: int, user: User) -> None:
     session.flush()
 
 
-def run_job(session: Session, job_id: int) -> ExportJob | None:
-    """Produce a queued job's file, committing progress as it goes (so the page can show it).
+def _set(job_id: int, **values: Any) -> None:
+    with transaction() as session:
+        session.execute(update(ExportJob).where(ExportJob.id == job_id).values(**values))
+
+
+def run_job(job_id: int) -> ExportJob | None:
+    """Produce a queued job's file. Rows are read outside any transaction; progress and the
+    outcome are written in short transactions of their own (so the page can show them).
     Returns None when the job does not exist (deleted, or not committed yet)."""
-    job = session.get(ExportJob, job_id)
-    if job is None:
-        return None
-    if job.status in (ExportStatus.done, ExportStatus.running):
-        return job
-    owner = session.get(User, job.owner_id)
-    assert owner is not None
-    job.status = ExportStatus.running
-    session.commit()
-    req = ExportRequest.model_validate(job.request)
-    name = f"{job.id}-{secrets.token_hex(8)}.{formats.EXTENSIONS[req.format]}"
+    with transaction() as session:
+        job = session.get(ExportJob, job_id)
+        if job is None:
+            return None
+        if job.status in (ExportStatus.done, ExportStatus.running):
+            return job
+        job.status = ExportStatus.running
+        owner_id = job.owner_id
+        label = job.source_label
+        req = ExportRequest.model_validate(job.request)
+    name = f"{job_id}-{secrets.token_hex(8)}.{formats.EXTENSIONS[req.format]}"
     path = exports_dir() / name
     tally = Tally()
-
-    def progress(done: int) -> None:
-        session.execute(update(ExportJob).where(ExportJob.id == job_id).values(processed=done))
-        session.commit()
-
     try:
-        selection = select_contacts(session, req)
-        job.total = selection.total
-        session.commit()
-        with path.open("wb") as out:
-            write_file(session, req, selection, tally, out, progress)
+        with reading_session() as reader:
+            selection = select_contacts(reader, req)
+            _set(job_id, total=selection.total)
+            with path.open("wb") as out:
+                write_file(
+                    reader,
+                    req,
+                    selection,
+                    tally,
+                    out,
+                    lambda done: _set(job_id, processed=done),
+                )
     except Exception as exc:  # the job records any failure for its owner, then re-raises
-        session.rollback()
         path.unlink(missing_ok=True)
-        job = session.get(ExportJob, job_id)
-        assert job is not None
-        job.status = ExportStatus.failed
-        job.error = str(exc)[:2000] or exc.__class__.__name__
-        job.finished_at = datetime.now(UTC)
-        session.commit()
-        if isinstance(exc, InvalidInput):
-            return job
+        _set(
+            job_id,
+            status=ExportStatus.failed,
+            error=str(exc)[:2000] or exc.__class__.__name__,
+            finished_at=datetime.now(UTC),
+        )
+        if isinstance(exc, DomainError):
+            with transaction() as session:
+                return session.get(ExportJob, job_id)
         raise
-    session.refresh(job)
-    job.status = ExportStatus.done
-    job.processed = tally.processed
-    job.exported = tally.exported
-    job.excluded = tally.excluded
-    job.file_path = name
-    job.size = path.stat().st_size
-    job.finished_at = datetime.now(UTC)
-    _audit(session, owner, req, job.source_label, tally, job_id=job.id, complete=True)
-    session.commit()
+    with transaction() as session:
+        job = session.get(ExportJob, job_id)
+        owner = session.get(User, owner_id)
+        if job is None or owner is None:  # deleted while it ran
+            path.unlink(missing_ok=True)
+            return None
+        job.status = ExportStatus.done
+        job.processed = tally.processed
+        job.exported = tally.exported
+        job.excluded = tally.excluded
+        job.file_path = name
+        job.size = path.stat().st_size
+        job.finished_at = datetime.now(UTC)
+        _audit(session, owner, req, label, tally, job_id=job.id, complete=True)
     return job
 
 

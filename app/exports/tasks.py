@@ -6,7 +6,6 @@ import logging
 
 from huey.exceptions import RetryTask
 
-from app.db import session_factory
 from app.exports import service
 from app.queue import huey
 
@@ -14,12 +13,7 @@ log = logging.getLogger(__name__)
 
 
 def run(job_id: int) -> None:
-    session = session_factory()()
-    try:
-        job = service.run_job(session, job_id)
-    finally:
-        session.close()
-    if job is None:
+    if service.run_job(job_id) is None:
         # the request that queued it may not have committed yet
         raise RetryTask(f"export job {job_id} not found yet")
 

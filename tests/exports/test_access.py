@@ -113,7 +113,7 @@ def test_background_job_progress_and_owner_only_download(
     job_id = resp.json()["id"]
     assert resp.json()["status"] == "queued"
     assert resp.json()["download_url"] is None
-    job = service.run_job(db, job_id)
+    job = service.run_job(job_id)
     assert job is not None and job.status == ExportStatus.done
     assert job.percent == 100 and job.exported == 5
     mine = client.get(f"/api/v1/exports/jobs/{job_id}", headers=api_headers(db, coordinator))
@@ -211,7 +211,7 @@ def test_web_background_export_then_download(
     assert len(jobs) == 1
     page = client.get("/exports/jobs", headers={"HX-Request": "true"})
     assert 'hx-trigger="every 2s"' in page.text
-    service.run_job(db, jobs[0].id)
+    service.run_job(jobs[0].id)
     page = client.get("/exports")
     assert "Download demarche-segment-export-test-segment" in page.text
     pdf = client.get(f"/exports/jobs/{jobs[0].id}/download")
