@@ -94,7 +94,11 @@ def csv_chunks(
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow([COLUMNS[c] for c in columns])
     getters = [GETTERS[c] for c in columns]
-    prefix = "\ufeff" if excel else ""
+    # the header goes out at once: the download starts while the first rows are read
+    yield (("\ufeff" if excel else "") + buffer.getvalue()).encode()
+    buffer.seek(0)
+    buffer.truncate()
+    prefix = ""
     for row in rows:
         cells = []
         for g in getters:
@@ -207,11 +211,6 @@ def _v(value: str) -> str:
     )
 
 
-def _param(value: str) -> str:
-    """A quoted parameter value (RFC 6868: ^^, ^n, ^')."""
-    return value.replace("^", "^^").replace("\n", "^n").replace('"', "^'")
-
-
 def _fold(line: str) -> str:
     """Lines of at most 75 octets, continuation lines start with a space (RFC 6350 3.2)."""
     data = line.encode()
@@ -252,8 +251,9 @@ def vcard(row: ExportRow) -> str:
     if row.phone:
         lines.append(f"TEL;VALUE=uri;TYPE=work:tel:{row.phone}")
     if row.postal is not None:
+        # structured only: phones and mail clients lay it out themselves (a formatted LABEL
+        # would cost the country-rule formatting on every card)
         p = row.postal
-        label = "\n".join(row.address_lines())
         adr = ";".join(
             _v(x)
             for x in (
@@ -266,7 +266,7 @@ def vcard(row: ExportRow) -> str:
                 p.country_code,
             )
         )
-        lines.append(f'ADR;TYPE=work;LABEL="{_param(label)}":{adr}')
+        lines.append(f"ADR;TYPE=work:{adr}")
     if row.language:
         lines.append(f"LANG:{_v(row.language)}")
     lines.append(f"UID:urn:demarche:{row.kind}:{row.id}")

@@ -35,6 +35,7 @@ from app.campaigns import service as campaigns_service
 from app.config import get_settings
 from app.contacts import service as contacts_service
 from app.contacts.schemas import SearchFilters
+from app.countries import service as countries_service
 from app.db import transaction
 from app.errors import DomainError, InvalidInput, NotFound
 from app.exports import formats
@@ -90,20 +91,55 @@ def _describe_filters(filters: SearchFilters) -> str:
     return "search " + (", ".join(parts) if parts else "(everyone)")
 
 
-def select_contacts(session: Session, req: ExportRequest) -> Selection:
+def _segment_filters(session: Session, segment_id: int) -> tuple[Segment, SearchFilters]:
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise NotFound(f"No segment has the id {segment_id}.")
+    try:
+        return segment, SearchFilters.model_validate(segment.filters or {})
+    except ValueError as exc:
+        raise InvalidInput(
+            f"The segment {segment.name!r} has filters that no longer apply."
+        ) from exc
+
+
+def _check_filters(session: Session, filters: SearchFilters) -> None:
+    if filters.country:
+        try:
+            countries_service.get_by_code(session, filters.country)
+        except NotFound as exc:
+            raise InvalidInput(
+                f"country: no country has the code {filters.country!r}.",
+                errors=[{"field": "country", "message": f"unknown code {filters.country!r}"}],
+            ) from exc
+    if filters.organisation_id is not None and not 1 <= filters.organisation_id < 2**31:
+        raise InvalidInput("organisation_id: no organisation has this id.")
+
+
+def describe_source(session: Session, req: ExportRequest) -> str:
+    """Where the contacts come from, in words; checks that the source exists (cheap: the
+    contacts themselves are selected later, once the download has started)."""
     if req.source == "segment":
         assert req.segment_id is not None
-        segment = session.get(Segment, req.segment_id)
-        if segment is None:
-            raise NotFound(f"No segment has the id {req.segment_id}.")
-        try:
-            filters = SearchFilters.model_validate(segment.filters or {})
-        except ValueError as exc:
-            raise InvalidInput(
-                f"The segment {segment.name!r} has filters that no longer apply."
-            ) from exc
+        segment, filters = _segment_filters(session, req.segment_id)
+        _check_filters(session, filters)
+        return f"segment {segment.name}"
+    if req.source == "campaign":
+        assert req.campaign_id is not None
+        campaign = campaigns_service.get(session, req.campaign_id)
+        scope = "offices in" if req.campaign_scope == "offices" else "everyone in"
+        return f"campaign {campaign.name} ({scope} its target states)"
+    _check_filters(session, req.filters)
+    return _describe_filters(req.filters)
+
+
+def select_contacts(session: Session, req: ExportRequest) -> Selection:
+    label = describe_source(session, req)
+    if req.source == "segment":
+        assert req.segment_id is not None
+        _, filters = _segment_filters(session, req.segment_id)
         people, orgs = contacts_service.search_ids(session, filters)
-        return Selection(f"segment {segment.name}", people, orgs)
+        return Selection(label, people, orgs)
     if req.source == "campaign":
         assert req.campaign_id is not None
         campaign = campaigns_service.get(session, req.campaign_id)
@@ -122,14 +158,9 @@ def select_contacts(session: Session, req: ExportRequest) -> Selection:
                         SearchFilters(kind="organisation", country=iso3, organisation_type=kind),
                     )
                     org_set.update(o)
-        scope = "offices in" if req.campaign_scope == "offices" else "everyone in"
-        return Selection(
-            f"campaign {campaign.name} ({scope} its target states)",
-            sorted(people_set),
-            sorted(org_set),
-        )
+        return Selection(label, sorted(people_set), sorted(org_set))
     people, orgs = contacts_service.search_ids(session, req.filters)
-    return Selection(_describe_filters(req.filters), people, orgs)
+    return Selection(label, people, orgs)
 
 
 # --- who is left out --------------------------------------------------------------------------
@@ -363,15 +394,13 @@ class Download:
     body: Iterator[bytes]
 
 
-def stream(
-    session: Session, *, req: ExportRequest, user: User, selection: Selection | None = None
-) -> Download:
+def stream(session: Session, *, req: ExportRequest, user: User) -> Download:
     """A CSV or vCard export that streams: rows are read in batches by their own session after
     the request's transaction ends; the audit entry is written when the stream ends (with what
     was actually sent, and whether it completed)."""
     if req.format not in ("csv", "vcard"):
         raise InvalidInput("Only CSV and vCard exports stream; the others are files.")
-    selection = selection or select_contacts(session, req)
+    label = describe_source(session, req)
     user_id = user.id
 
     def body() -> Iterator[bytes]:
@@ -379,6 +408,7 @@ def stream(
         complete = False
         try:
             with reading_session() as reader:
+                selection = select_contacts(reader, req)
                 rows = export_rows(reader, req, selection, tally)
                 if req.format == "csv":
                     yield from formats.csv_chunks(
@@ -390,10 +420,10 @@ def stream(
         finally:
             with transaction() as writer:
                 who = writer.get(User, user_id)
-                _audit(writer, who, req, selection.label, tally, complete=complete)  # type: ignore[arg-type]
+                _audit(writer, who, req, label, tally, complete=complete)  # type: ignore[arg-type]
 
     return Download(
-        filename=filename_for(selection.label, req.format),
+        filename=filename_for(label, req.format),
         content_type=formats.CONTENT_TYPES[req.format],
         body=body(),
     )
@@ -420,11 +450,11 @@ def build(
 def start(session: Session, *, req: ExportRequest, user: User) -> Download | ExportJob:
     """An export as the user asked for it: a stream (CSV, vCard), a file made now, or a
     queued job when it is large (or asked to run in the background)."""
+    if req.format in ("csv", "vcard") and not req.background:
+        return stream(session, req=req, user=user)
     selection = select_contacts(session, req)
     if should_run_in_background(req, selection.total):
         return create_job(session, req=req, user=user, selection=selection)
-    if req.format in ("csv", "vcard"):
-        return stream(session, req=req, user=user, selection=selection)
     return build(session, req=req, user=user, selection=selection)
 
 
