@@ -86,19 +86,29 @@ def _text(value: Any) -> str:
 # --- CSV ---------------------------------------------------------------------------------------
 
 
+def csv_header(columns: list[str], *, excel: bool = False, delimiter: str = ",") -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n").writerow(
+        [COLUMNS[c] for c in columns]
+    )
+    return (("\ufeff" if excel else "") + buffer.getvalue()).encode()
+
+
 def csv_chunks(
-    rows: Iterable[ExportRow], columns: list[str], *, excel: bool = False, delimiter: str = ","
+    rows: Iterable[ExportRow],
+    columns: list[str],
+    *,
+    excel: bool = False,
+    delimiter: str = ",",
+    header: bool = True,
 ) -> Iterator[bytes]:
-    """RFC 4180 CSV (CRLF, quotes doubled) in ~64 kB chunks; Excel gets a byte-order mark."""
+    """RFC 4180 CSV (CRLF, quotes doubled) in ~64 kB chunks; Excel gets a byte-order mark.
+    The header goes out at once (``header=False`` when the caller sent it already)."""
+    if header:
+        yield csv_header(columns, excel=excel, delimiter=delimiter)
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow([COLUMNS[c] for c in columns])
     getters = [GETTERS[c] for c in columns]
-    # the header goes out at once: the download starts while the first rows are read
-    yield (("\ufeff" if excel else "") + buffer.getvalue()).encode()
-    buffer.seek(0)
-    buffer.truncate()
-    prefix = ""
     for row in rows:
         cells = []
         for g in getters:
@@ -110,11 +120,10 @@ def csv_chunks(
                 cells.append(_text(v))
         writer.writerow(cells)
         if buffer.tell() >= CHUNK:
-            yield (prefix + buffer.getvalue()).encode()
-            prefix = ""
+            yield buffer.getvalue().encode()
             buffer.seek(0)
             buffer.truncate()
-    yield (prefix + buffer.getvalue()).encode()
+    yield buffer.getvalue().encode()
 
 
 # --- XLSX --------------------------------------------------------------------------------------

@@ -407,12 +407,15 @@ def stream(session: Session, *, req: ExportRequest, user: User) -> Download:
         tally = Tally()
         complete = False
         try:
+            if req.format == "csv":
+                # the download starts before the contacts are selected
+                yield formats.csv_header(req.columns, excel=req.excel, delimiter=req.delimiter)
             with reading_session() as reader:
                 selection = select_contacts(reader, req)
                 rows = export_rows(reader, req, selection, tally)
                 if req.format == "csv":
                     yield from formats.csv_chunks(
-                        rows, req.columns, excel=req.excel, delimiter=req.delimiter
+                        rows, req.columns, excel=req.excel, delimiter=req.delimiter, header=False
                     )
                 else:
                     yield from formats.vcard_chunks(rows)

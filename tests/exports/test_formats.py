@@ -280,3 +280,26 @@ def test_rows_address_like_recipient(db: Session, directory: Directory) -> None:
     assert rows[1].address_lines() == list(person.address_lines)
     assert rows[1].email == person.email
     assert rows[0].in_office_since is None or isinstance(rows[0].in_office_since, date)
+
+
+def test_vcard_folds_long_lines_without_splitting_characters() -> None:
+    from app.exports.formats import vcard
+    from app.exports.rows import ExportRow, Postal
+
+    long_name = "Министерство иностранных дел Республики Таджикистан; отдел, разоружения " * 2
+    row = ExportRow(
+        kind="person",
+        id=7,
+        given_name="Сироҷиддин",
+        family_name="Муҳриддин",
+        display_name="Сироҷиддин Муҳриддин",
+        organisation=long_name,
+        title="Minister\nof Foreign Affairs",
+        postal=Postal("33 Sheroz, Street; 2", "Dushanbe", "", "734051", "", "TJ"),
+    )
+    text = vcard(row)
+    assert all(len(line.encode()) <= 75 for line in text.split("\r\n"))
+    card = vobject.readOne(text)
+    assert card.org.value == [long_name]
+    assert card.title.value == "Minister\nof Foreign Affairs"
+    assert card.adr.value.street == "33 Sheroz, Street; 2"
