@@ -163,7 +163,7 @@ def _orgs(session: Session, ids: Iterable[int], detail: bool) -> dict[int, Any]:
     cols = (*_ORG_COLS, *_ORG_DETAIL) if detail else _ORG_COLS
     return {
         r.id: r
-        for r in session.execute(
+        for r in session.connection().execute(
             select(*cols)
             .outerjoin(Country, Country.id == Organisation.country_id)
             .where(Organisation.id.in_(wanted))
@@ -176,7 +176,9 @@ def _people(session: Session, ids: Iterable[int], detail: bool) -> dict[int, Any
     if not wanted:
         return {}
     cols = (*_PERSON_COLS, *_PERSON_DETAIL) if detail else _PERSON_COLS
-    return {r.id: r for r in session.execute(select(*cols).where(Person.id.in_(wanted)))}
+    return {
+        r.id: r for r in session.connection().execute(select(*cols).where(Person.id.in_(wanted)))
+    }
 
 
 _POINT_COLS = (
@@ -207,7 +209,7 @@ def _points(session: Session, person_ids: Iterable[int], org_ids: Iterable[int])
         if not ids:
             continue
         # one query per owner column: an OR of the two would not use their indexes
-        rows = session.execute(
+        rows = session.connection().execute(
             select(*_POINT_COLS)
             .where(column.in_(ids))
             .order_by(ContactPoint.preferred.desc(), ContactPoint.id)
@@ -309,7 +311,7 @@ def _row(
 def _people_batch(session: Session, ids: Sequence[int], on: date, detail: bool) -> list[ExportRow]:
     people = _people(session, ids, detail)
     current: dict[int, Any] = {}
-    for pos in session.execute(
+    for pos in session.connection().execute(
         select(
             Position.person_id,
             Position.organisation_id,
@@ -353,7 +355,7 @@ def _people_batch(session: Session, ids: Sequence[int], on: date, detail: bool) 
 def _org_batch(session: Session, ids: Sequence[int], on: date, detail: bool) -> list[ExportRow]:
     orgs = _orgs(session, ids, detail)
     holders: dict[int, Any] = {}
-    for pos in session.execute(
+    for pos in session.connection().execute(
         select(
             Position.organisation_id,
             Position.person_id,
