@@ -71,6 +71,9 @@ LOADERS.append(replies_demo.load)
 from app.merge import demo as merge_demo  # noqa: E402
 
 LOADERS.append(merge_demo.load)
+from app.exports import demo as exports_demo  # noqa: E402
+
+LOADERS.append(exports_demo.load)
 
 
 def load(session: Session) -> None:

@@ -3,6 +3,7 @@
 from app.campaigns import tasks as campaign_tasks
 from app.contacts import import_tasks as contacts_import_tasks
 from app.correspondence import tasks as correspondence_tasks
+from app.exports import tasks as export_tasks
 from app.mail import tasks as mail_tasks
 from app.merge import tasks as merge_tasks
 from app.platform import tasks as platform_tasks
@@ -12,6 +13,7 @@ __all__ = [
     "campaign_tasks",
     "contacts_import_tasks",
     "correspondence_tasks",
+    "export_tasks",
     "mail_tasks",
     "merge_tasks",
     "platform_tasks",

@@ -42,6 +42,8 @@ def _routers() -> list[APIRouter]:
     from app.correspondence import api as correspondence_api
     from app.correspondence import views as correspondence_views
     from app.dashboard import views as dashboard_views
+    from app.exports import api as exports_api
+    from app.exports import views as exports_views
     from app.letters import api as letters_api
     from app.letters import views as letters_views
     from app.merge import api as merge_api
@@ -89,6 +91,8 @@ def _routers() -> list[APIRouter]:
         merge_api.router,
         correspondence_views.router,
         correspondence_api.router,
+        exports_api.router,
+        exports_views.router,
     ]
 
 
@@ -103,6 +107,7 @@ NAV = [
     ("Replies", "replies_home", "campaigner"),
     ("Treaties", "treaties_home", "campaigner"),
     ("Import", "contacts_import", "coordinator"),
+    ("Exports", "exports_home", "coordinator"),
     ("Notifications", "notifications", "campaigner"),
     ("Settings", "admin_home", "admin"),
 ]

@@ -30,6 +30,7 @@ from app.models.correspondence import (
     ReplyStatus,
 )
 from app.models.country import Country
+from app.models.exports import ExportJob, ExportStatus
 from app.models.letters import LetterTemplate, TemplateVersion
 from app.models.mail import OutboundEmail, OutboxStatus
 from app.models.organisation_profile import OrganisationProfile
@@ -49,6 +50,8 @@ __all__ = [
     "ContactPoint",
     "Country",
     "DeadlineExtension",
+    "ExportJob",
+    "ExportStatus",
     "Gender",
     "Letter",
     "LetterStatus",

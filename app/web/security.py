@@ -134,7 +134,7 @@ class NulCharacterGuard:
         while more:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay([message]), send)
+                await self.app(scope, _replay([message], receive), send)
                 return
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
@@ -142,18 +142,20 @@ class NulCharacterGuard:
         if any(m in body.lower() for m in NUL_MARKERS):
             await _refuse_nul(scope, send)
             return
-        await self.app(scope, _replay([{"type": "http.request", "body": body}]), send)
+        await self.app(scope, _replay([{"type": "http.request", "body": body}], receive), send)
 
 
-def _replay(messages: list[Message]) -> Receive:
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """The messages already read, then the client's own: a streamed response listens for the
+    real disconnect (an invented one at once would cancel it before its first byte)."""
     queue = list(messages)
 
-    async def receive() -> Message:
+    async def replay() -> Message:
         if queue:
             return queue.pop(0)
-        return {"type": "http.disconnect"}
+        return await receive()
 
-    return receive
+    return replay
 
 
 async def _refuse_nul(scope: Scope, send: Send) -> None:

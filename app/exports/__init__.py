@@ -1,0 +1,1 @@
+"""Mailing lists and exports: CSV, XLSX, vCard, address labels and envelopes."""

@@ -1,0 +1,602 @@
+"""Exports: which contacts (a segment, a directory search or a campaign's target states), who is
+left out and why, the file in the chosen format, background jobs for the big ones, audit.
+
+Who may export: coordinators and admins. Lists leave the system with personal data in them, so
+taking them out is a coordinator's act (campaigners read the directory in the app). Every export
+is written to the audit log with who, what and how many.
+
+Visibility: an export holds exactly the contacts the directory search shows for the same filters
+(``contacts_service.search_ids``) — every signed-in user sees the whole directory, sample records
+included unless the filters leave them out.
+
+A campaign's list is the offices letters go to in its target states (heads of state's offices,
+governments and ministries, each addressed to the office holder); ``campaign_scope="all"`` takes
+every organisation and person of those states instead.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from sqlalchemy import Engine, func, select, update
+from sqlalchemy.orm import Session
+
+from app import db
+from app.audit import service as audit
+from app.campaigns import service as campaigns_service
+from app.config import get_settings
+from app.contacts import service as contacts_service
+from app.contacts.schemas import SearchFilters
+from app.countries import service as countries_service
+from app.db import transaction
+from app.errors import DomainError, InvalidInput, NotFound
+from app.exports import formats
+from app.exports.rows import ExportRow, iter_rows
+from app.exports.schemas import COLUMNS, Excluded, ExportPreview, ExportRequest
+from app.models import ExportJob, ExportStatus, OrganisationType, Segment, User
+from app.settings_admin import service as profile_service
+
+# Above these sizes an export runs as a background job (CSV and vCard always stream).
+BACKGROUND_OVER = {"csv": None, "vcard": None, "xlsx": 5_000, "labels": 300, "envelopes": 300}
+MAX_PDF_ADDRESSES = 20_000
+SAMPLE = 100
+OFFICE_TYPES = (
+    OrganisationType.head_of_state_office,
+    OrganisationType.government,
+    OrganisationType.ministry,
+)
+
+DO_NOT_POST = "do not post"
+DO_NOT_EMAIL = "do not email"
+NO_ADDRESS = "no postal address"
+TWICE = "already listed (holds an office in the list)"
+
+
+# --- sources -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    label: str
+    person_ids: list[int]
+    organisation_ids: list[int]
+
+    @property
+    def total(self) -> int:
+        return len(self.person_ids) + len(self.organisation_ids)
+
+
+def list_segments(session: Session) -> list[tuple[int, str]]:
+    return [
+        (r.id, r.name)
+        for r in session.execute(select(Segment.id, Segment.name).order_by(Segment.name))
+    ]
+
+
+def list_campaigns(session: Session) -> list[tuple[int, str]]:
+    rows, _ = campaigns_service.list_campaigns(session, search="", status=None, limit=500, offset=0)
+    return [(c.id, c.name) for c in rows]
+
+
+def _describe_filters(filters: SearchFilters) -> str:
+    parts = [f"{k}={v}" for k, v in filters.model_dump(exclude_defaults=True).items()]
+    return "search " + (", ".join(parts) if parts else "(everyone)")
+
+
+def _segment_filters(session: Session, segment_id: int) -> tuple[Segment, SearchFilters]:
+    segment = session.get(Segment, segment_id)
+    if segment is None:
+        raise NotFound(f"No segment has the id {segment_id}.")
+    try:
+        return segment, SearchFilters.model_validate(segment.filters or {})
+    except ValueError as exc:
+        raise InvalidInput(
+            f"The segment {segment.name!r} has filters that no longer apply."
+        ) from exc
+
+
+def _check_filters(session: Session, filters: SearchFilters) -> None:
+    if filters.country:
+        try:
+            countries_service.get_by_code(session, filters.country)
+        except NotFound as exc:
+            raise InvalidInput(
+                f"country: no country has the code {filters.country!r}.",
+                errors=[{"field": "country", "message": f"unknown code {filters.country!r}"}],
+            ) from exc
+    if filters.organisation_id is not None and not 1 <= filters.organisation_id < 2**31:
+        raise InvalidInput("organisation_id: no organisation has this id.")
+
+
+def describe_source(session: Session, req: ExportRequest) -> str:
+    """Where the contacts come from, in words; checks that the source exists (cheap: the
+    contacts themselves are selected later, once the download has started)."""
+    if req.source == "segment":
+        assert req.segment_id is not None
+        segment, filters = _segment_filters(session, req.segment_id)
+        _check_filters(session, filters)
+        return f"segment {segment.name}"
+    if req.source == "campaign":
+        assert req.campaign_id is not None
+        campaign = campaigns_service.get(session, req.campaign_id)
+        scope = "offices in" if req.campaign_scope == "offices" else "everyone in"
+        return f"campaign {campaign.name} ({scope} its target states)"
+    _check_filters(session, req.filters)
+    return _describe_filters(req.filters)
+
+
+def select_contacts(session: Session, req: ExportRequest) -> Selection:
+    label = describe_source(session, req)
+    if req.source == "segment":
+        assert req.segment_id is not None
+        _, filters = _segment_filters(session, req.segment_id)
+        people, orgs = contacts_service.search_ids(session, filters)
+        return Selection(label, people, orgs)
+    if req.source == "campaign":
+        assert req.campaign_id is not None
+        campaign = campaigns_service.get(session, req.campaign_id)
+        people_set: set[int] = set()
+        org_set: set[int] = set()
+        for target in campaigns_service.targets(session, campaign):
+            iso3 = target.country.iso3
+            if req.campaign_scope == "all":
+                p, o = contacts_service.search_ids(session, SearchFilters(country=iso3))
+                people_set.update(p)
+                org_set.update(o)
+            else:
+                for kind in OFFICE_TYPES:
+                    _, o = contacts_service.search_ids(
+                        session,
+                        SearchFilters(kind="organisation", country=iso3, organisation_type=kind),
+                    )
+                    org_set.update(o)
+        return Selection(label, sorted(people_set), sorted(org_set))
+    people, orgs = contacts_service.search_ids(session, req.filters)
+    return Selection(label, people, orgs)
+
+
+# --- who is left out --------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    exported: int = 0
+    processed: int = 0
+    merged: int = 0
+    excluded: dict[str, int] = field(default_factory=dict)
+    sample: list[Excluded] = field(default_factory=list)
+
+    def exclude(self, row: ExportRow, reason: str) -> None:
+        self.excluded[reason] = self.excluded.get(reason, 0) + 1
+        if len(self.sample) < SAMPLE:
+            name = row.display_name or row.organisation or row.native_name
+            self.sample.append(
+                Excluded(
+                    kind=row.kind,
+                    id=row.id,
+                    name=name,
+                    organisation=row.organisation,
+                    reason=reason,
+                )
+            )
+
+    @property
+    def excluded_total(self) -> int:
+        return sum(self.excluded.values())
+
+
+def exclusion(row: ExportRow, req: ExportRequest) -> str | None:
+    """Why a row stays out of this export, or None. Do-not-contact flags count unless the
+    request includes them; postal formats need a postal address."""
+    if req.is_postal:
+        if row.no_post and not req.include_do_not_contact:
+            return DO_NOT_POST
+        if row.postal is None:
+            return NO_ADDRESS
+        return None
+    if not req.include_do_not_contact:
+        if row.no_post:
+            return DO_NOT_POST
+        if row.no_email:
+            return DO_NOT_EMAIL
+    return None
+
+
+def export_rows(
+    session: Session,
+    req: ExportRequest,
+    selection: Selection,
+    tally: Tally,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[ExportRow]:
+    """The rows of the export, in order; a merge by address holds the rows in memory."""
+    detail = req.format in ("csv", "xlsx") and bool({"salutation", "updated_at"} & set(req.columns))
+    rows = iter_rows(session, selection.person_ids, selection.organisation_ids, detail=detail)
+    kept = _filtered(rows, req, tally, progress)
+    if not req.merge_same_address:
+        for row in kept:
+            tally.exported += 1
+            yield row
+        return
+    groups: dict[tuple[str, ...], ExportRow] = {}
+    loose: list[ExportRow] = []
+    order: list[ExportRow] = []
+    for row in kept:
+        if row.postal is None:
+            loose.append(row)
+            order.append(row)
+            continue
+        key = row.postal.key()
+        first = groups.get(key)
+        if first is None:
+            groups[key] = row
+            order.append(row)
+        else:
+            first.merge(row)
+            tally.merged += 1
+    for row in order:
+        tally.exported += 1
+        yield row
+
+
+def _filtered(
+    rows: Iterable[ExportRow],
+    req: ExportRequest,
+    tally: Tally,
+    progress: Callable[[int], None] | None,
+) -> Iterator[ExportRow]:
+    seen: set[tuple[int | None, int | None]] = set()
+    for row in rows:
+        tally.processed += 1
+        if progress is not None and tally.processed % 1000 == 0:
+            progress(tally.processed)
+        reason = exclusion(row, req)
+        # an office addressed to its holder, and the holder listed in person: once
+        if reason is None and row.person_id is not None:
+            key = (row.person_id, row.organisation_id)
+            if key in seen:
+                reason = TWICE
+            seen.add(key)
+        if reason is None:
+            yield row
+        else:
+            tally.exclude(row, reason)
+
+
+def should_run_in_background(req: ExportRequest, candidates: int) -> bool:
+    if req.background is not None:
+        return req.background
+    limit = BACKGROUND_OVER[req.format]
+    return limit is not None and candidates > limit
+
+
+def preview(session: Session, *, req: ExportRequest) -> ExportPreview:
+    """Counts before the download: how many go out, who is left out and why."""
+    selection = select_contacts(session, req)
+    tally = Tally()
+    for _ in export_rows(session, req, selection, tally):
+        pass
+    return ExportPreview(
+        source=selection.label,
+        format=req.format,
+        candidates=selection.total,
+        exported=tally.exported,
+        merged=tally.merged,
+        excluded=tally.excluded,
+        excluded_sample=tally.sample,
+        background=should_run_in_background(req, selection.total),
+    )
+
+
+# --- producing the file ------------------------------------------------------------------------
+
+
+def filename_for(label: str, fmt: str, today: date | None = None) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:50] or "contacts"
+    stamp = (today or date.today()).strftime("%Y%m%d")
+    return f"demarche-{slug}-{stamp}.{formats.EXTENSIONS[fmt]}"
+
+
+def _return_address(session: Session) -> list[str]:
+    profile = profile_service.get_profile(session)
+    lines = [profile.name, *profile.address.splitlines()]
+    return [line.strip() for line in lines if line.strip()]
+
+
+def write_file(
+    session: Session,
+    req: ExportRequest,
+    selection: Selection,
+    tally: Tally,
+    target: IO[bytes],
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """The whole export into ``target`` (a file opened for binary writing)."""
+    rows = export_rows(session, req, selection, tally, progress)
+    if req.format == "csv":
+        for chunk in formats.csv_chunks(
+            rows, req.columns, excel=req.excel, delimiter=req.delimiter
+        ):
+            target.write(chunk)
+    elif req.format == "vcard":
+        for chunk in formats.vcard_chunks(rows):
+            target.write(chunk)
+    elif req.format == "xlsx":
+        formats.write_xlsx(rows, req.columns, target)
+    else:
+        addresses = []
+        for row in rows:
+            addresses.append(row.address_lines())
+            if len(addresses) > MAX_PDF_ADDRESSES:
+                raise InvalidInput(
+                    f"More than {MAX_PDF_ADDRESSES:,} addresses: split the list (by region or "
+                    "country) for printing."
+                )
+        if req.format == "labels":
+            html = formats.labels_html(addresses, req.label_grid)
+        else:
+            html = formats.envelopes_html(addresses, req.envelope, _return_address(session))
+        target.write(formats.render_pdf(html))
+
+
+def _audit(
+    session: Session, user: User, req: ExportRequest, label: str, tally: Tally, **extra: Any
+) -> None:
+    audit.record(
+        session,
+        user=user,
+        action="export",
+        entity_type="export",
+        entity_id=extra.pop("job_id", None),
+        summary=f"Exported {tally.exported:,} contacts as {req.format.upper()} from {label}",
+        details={
+            "format": req.format,
+            "source": label,
+            "columns": req.columns if req.format in ("csv", "xlsx") else [],
+            "exported": tally.exported,
+            "excluded": tally.excluded,
+            "merged": tally.merged,
+            "include_do_not_contact": req.include_do_not_contact,
+            **extra,
+        },
+    )
+
+
+@contextmanager
+def reading_session() -> Iterator[Session]:
+    """A session that only reads, outside any transaction: a long export must not hold
+    SQLite's write lock (BEGIN IMMEDIATE) or a PostgreSQL transaction open while it streams.
+    Inside the tests' shared connection it joins that connection like every other session."""
+    maker = db.session_factory()  # looked up when called (the tests replace it)
+    bind = maker.kw.get("bind")
+    if isinstance(bind, Engine):
+        session = Session(bind=bind.execution_options(isolation_level="AUTOCOMMIT"))
+    else:
+        session = maker()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@dataclass
+class Download:
+    filename: str
+    content_type: str
+    body: Iterator[bytes]
+
+
+def stream(session: Session, *, req: ExportRequest, user: User) -> Download:
+    """A CSV or vCard export that streams: rows are read in batches by their own session after
+    the request's transaction ends; the audit entry is written when the stream ends (with what
+    was actually sent, and whether it completed)."""
+    if req.format not in ("csv", "vcard"):
+        raise InvalidInput("Only CSV and vCard exports stream; the others are files.")
+    label = describe_source(session, req)
+    user_id = user.id
+
+    def body() -> Iterator[bytes]:
+        tally = Tally()
+        complete = False
+        try:
+            if req.format == "csv":
+                # the download starts before the contacts are selected
+                yield formats.csv_header(req.columns, excel=req.excel, delimiter=req.delimiter)
+            with reading_session() as reader:
+                selection = select_contacts(reader, req)
+                rows = export_rows(reader, req, selection, tally)
+                if req.format == "csv":
+                    yield from formats.csv_chunks(
+                        rows, req.columns, excel=req.excel, delimiter=req.delimiter, header=False
+                    )
+                else:
+                    yield from formats.vcard_chunks(rows)
+            complete = True
+        finally:
+            with transaction() as writer:
+                who = writer.get(User, user_id)
+                _audit(writer, who, req, label, tally, complete=complete)  # type: ignore[arg-type]
+
+    return Download(
+        filename=filename_for(label, req.format),
+        content_type=formats.CONTENT_TYPES[req.format],
+        body=body(),
+    )
+
+
+def build(
+    session: Session, *, req: ExportRequest, user: User, selection: Selection | None = None
+) -> Download:
+    """A file export made now (small XLSX, labels, envelopes), audited."""
+    selection = selection or select_contacts(session, req)
+    tally = Tally()
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as out:
+        write_file(session, req, selection, tally, out)
+        out.seek(0)
+        data = out.read()
+    _audit(session, user, req, selection.label, tally, complete=True)
+    return Download(
+        filename=filename_for(selection.label, req.format),
+        content_type=formats.CONTENT_TYPES[req.format],
+        body=iter([data]),
+    )
+
+
+def start(session: Session, *, req: ExportRequest, user: User) -> Download | ExportJob:
+    """An export as the user asked for it: a stream (CSV, vCard), a file made now, or a
+    queued job when it is large (or asked to run in the background)."""
+    if req.format in ("csv", "vcard") and not req.background:
+        return stream(session, req=req, user=user)
+    selection = select_contacts(session, req)
+    if should_run_in_background(req, selection.total):
+        return create_job(session, req=req, user=user, selection=selection)
+    return build(session, req=req, user=user, selection=selection)
+
+
+# --- background jobs ---------------------------------------------------------------------------
+
+
+def exports_dir() -> Path:
+    path = get_settings().files_dir / "exports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def create_job(
+    session: Session, *, req: ExportRequest, user: User, selection: Selection | None = None
+) -> ExportJob:
+    """A queued export (the caller enqueues ``tasks.run_export`` once this is committed)."""
+    selection = selection or select_contacts(session, req)
+    job = ExportJob(
+        owner_id=user.id,
+        format=req.format,
+        request=req.model_dump(mode="json"),
+        source_label=selection.label[:200],
+        total=selection.total,
+        filename=filename_for(selection.label, req.format),
+        content_type=formats.CONTENT_TYPES[req.format],
+    )
+    session.add(job)
+    session.flush()
+    audit.record(
+        session,
+        user=user,
+        action="export.queued",
+        entity_type="export",
+        entity_id=job.id,
+        summary=f"Queued a {req.format.upper()} export of {selection.total:,} contacts from "
+        f"{selection.label}",
+    )
+    return job
+
+
+def get_job(session: Session, *, job_id: int, user: User) -> ExportJob:
+    """The job, for its owner only: anyone else is told it does not exist."""
+    job = session.get(ExportJob, job_id)
+    if job is None or job.owner_id != user.id:
+        raise NotFound(f"No export of yours has the id {job_id}.")
+    return job
+
+
+def list_jobs(
+    session: Session, *, user: User, limit: int = 20, offset: int = 0
+) -> tuple[list[ExportJob], int]:
+    query = select(ExportJob).where(ExportJob.owner_id == user.id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(ExportJob.created_at.desc(), ExportJob.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def job_file(job: ExportJob) -> Path:
+    if job.status != ExportStatus.done or not job.file_path:
+        raise NotFound("This export has no file yet.")
+    path = exports_dir() / job.file_path
+    if not path.is_file():
+        raise NotFound("The file of this export is gone; run it again.")
+    return path
+
+
+def delete_job(session: Session, *, job_id: int, user: User) -> None:
+    job = get_job(session, job_id=job_id, user=user)
+    if job.file_path:
+        (exports_dir() / job.file_path).unlink(missing_ok=True)
+    session.delete(job)
+    session.flush()
+
+
+def _set(job_id: int, **values: Any) -> None:
+    with transaction() as session:
+        session.execute(update(ExportJob).where(ExportJob.id == job_id).values(**values))
+
+
+def run_job(job_id: int) -> ExportJob | None:
+    """Produce a queued job's file. Rows are read outside any transaction; progress and the
+    outcome are written in short transactions of their own (so the page can show them).
+    Returns None when the job does not exist (deleted, or not committed yet)."""
+    with transaction() as session:
+        job = session.get(ExportJob, job_id)
+        if job is None:
+            return None
+        if job.status in (ExportStatus.done, ExportStatus.running):
+            return job
+        job.status = ExportStatus.running
+        owner_id = job.owner_id
+        label = job.source_label
+        req = ExportRequest.model_validate(job.request)
+    name = f"{job_id}-{secrets.token_hex(8)}.{formats.EXTENSIONS[req.format]}"
+    path = exports_dir() / name
+    tally = Tally()
+    try:
+        with reading_session() as reader:
+            selection = select_contacts(reader, req)
+            _set(job_id, total=selection.total)
+            with path.open("wb") as out:
+                write_file(
+                    reader,
+                    req,
+                    selection,
+                    tally,
+                    out,
+                    lambda done: _set(job_id, processed=done),
+                )
+    except Exception as exc:  # the job records any failure for its owner, then re-raises
+        path.unlink(missing_ok=True)
+        _set(
+            job_id,
+            status=ExportStatus.failed,
+            error=str(exc)[:2000] or exc.__class__.__name__,
+            finished_at=datetime.now(UTC),
+        )
+        if isinstance(exc, DomainError):
+            with transaction() as session:
+                return session.get(ExportJob, job_id)
+        raise
+    with transaction() as session:
+        job = session.get(ExportJob, job_id)
+        owner = session.get(User, owner_id)
+        if job is None or owner is None:  # deleted while it ran
+            path.unlink(missing_ok=True)
+            return None
+        job.status = ExportStatus.done
+        job.processed = tally.processed
+        job.exported = tally.exported
+        job.excluded = tally.excluded
+        job.file_path = name
+        job.size = path.stat().st_size
+        job.finished_at = datetime.now(UTC)
+        _audit(session, owner, req, label, tally, job_id=job.id, complete=True)
+    return job
+
+
+def column_choices() -> list[tuple[str, str]]:
+    return list(COLUMNS.items())

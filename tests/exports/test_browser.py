@@ -1,0 +1,65 @@
+"""In a browser: a coordinator exports a saved segment as address labels."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+from pypdf import PdfReader
+
+from app.exports.demo import DEMO_SEGMENT
+from tests.support.browser import browser_page, sign_in
+from tests.support.databases import create_database, drop_database
+from tests.support.live import live_env, live_server, run_cli
+
+
+@pytest.fixture
+def live(tmp_path: Path, artifacts: Path) -> Iterator[str]:
+    url = create_database(tmp_path, "exports_browser")
+    env = live_env(url, tmp_path / "data")
+    try:
+        run_cli(env, "migrate")
+        run_cli(env, "demo")
+        with live_server(env, artifacts / "exports-server.log") as base:
+            yield base
+    finally:
+        drop_database(url)
+
+
+@pytest.fixture
+def page(live: str) -> Iterator[Page]:
+    with browser_page(live) as page:
+        yield page
+
+
+@pytest.mark.browser
+def test_export_a_segment_as_labels(page: Page, artifacts: Path) -> None:
+    sign_in(page, "coordinator@demarche.example", "demarche-demo")
+    page.click("nav.mainnav >> text=Exports")
+    page.wait_for_selector("h1:has-text('Exports')")
+    page.check("input[name=source][value=segment]")
+    page.select_option("select[name=segment_id]", label=DEMO_SEGMENT)
+    page.select_option("select[name=format]", "labels")
+    page.select_option("select[name=label_preset]", "L7160")
+    page.click("text=Preview: who is in, who is left out")
+    preview = page.locator("#preview")
+    preview.wait_for()
+    exported = int(preview.locator("strong").first.inner_text())
+    assert exported > 0
+    page.screenshot(path=str(artifacts / "exports-preview.png"), full_page=True)
+
+    with page.expect_download() as info:
+        page.click("button:has-text('Export')>>nth=-1")
+    download = info.value
+    assert download.suggested_filename.endswith(".pdf")
+    data = Path(download.path()).read_bytes()
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.pages) == math.ceil(exported / 21)
+    text = "\n".join(p.extract_text() or "" for p in reader.pages)
+    assert "Rahmon" in text
+    assert "Tajikistan" in text or "TAJIKISTAN" in text
+    assert "?" not in text
