@@ -23,6 +23,7 @@ def postal(
     city: str,
     code: str,
     postcode: str = "",
+    area: str = "",
 ) -> None:
     contacts_service.create_contact_point(
         session,
@@ -33,6 +34,7 @@ def postal(
             street_address=street,
             city=city,
             postal_code=postcode,
+            country_area=area,
             country_code=code,
         ),
         actor=None,
@@ -87,7 +89,13 @@ def directory(db: Session) -> Directory:
     )
     russian = make_person(db, given_name="Мария", family_name="Иванова", tags=[tag])
     postal(
-        db, person=russian, street="ул. Тверская, 13", city="Москва", code="RU", postcode="125009"
+        db,
+        person=russian,
+        street="ул. Тверская, 13",
+        city="Москва",
+        code="RU",
+        postcode="125009",
+        area="Москва",
     )
     email(db, russian, "maria@example.org")
     arabic = make_person(db, given_name="", family_name="", native_name="ليلى الحسن", tags=[tag])
@@ -106,7 +114,13 @@ def directory(db: Session) -> Directory:
     postal(db, person=formula, street="-2 Evil Road", city="@Town", code="GB", postcode="SW1A 1AA")
     colleague = make_person(db, given_name="Anna", family_name="Colleague", tags=[tag])
     postal(
-        db, person=colleague, street="ул. Тверская, 13", city="Москва", code="RU", postcode="125009"
+        db,
+        person=colleague,
+        street="ул. Тверская, 13",
+        city="Москва",
+        code="RU",
+        postcode="125009",
+        area="Москва",
     )
     segment = Segment(name="Export test segment", filters={"tag": tag})
     db.add(segment)
