@@ -153,6 +153,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 class Tally:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    by_action: dict[str, list[float]] = field(default_factory=dict)
 
     def add(self, kind: str, seconds: float) -> None:
         self.latencies.setdefault(kind, []).append(seconds)
@@ -186,6 +187,10 @@ def _summary(tally: Tally, seconds: float) -> dict[str, Any]:
             "p99_ms": _pct(values, 99),
             "mean_ms": round(statistics.fmean(values) * 1000, 2),
         }
+    out["by_action"] = {
+        name: {"requests": len(values), "p50_ms": _pct(values, 50), "p95_ms": _pct(values, 95)}
+        for name, values in sorted(tally.by_action.items())
+    }
     return out
 
 
@@ -199,6 +204,7 @@ class Session:
     csrf: str
     tally: Tally
     coordinator: bool
+    action: str = ""
 
     async def call(
         self, kind: str, method: str, path: str, *, expect: int = 200, **kwargs: Any
@@ -209,7 +215,9 @@ class Session:
         except httpx.HTTPError as exc:
             self.tally.errors.append(f"{method} {path}: {type(exc).__name__} {exc}")
             return None
-        self.tally.add(kind, time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self.tally.add(kind, elapsed)
+        self.tally.by_action.setdefault(self.action or kind, []).append(elapsed)
         if resp.status_code != expect:
             self.tally.errors.append(f"{method} {path}: {resp.status_code} {resp.text[:200]}")
             return None
@@ -317,7 +325,7 @@ async def _run_users(
 
     async def user(s: Session) -> None:
         while time.monotonic() < stop_at:
-            _, _, action = random.choices(actions, weights)[0]
+            _, s.action, action = random.choices(actions, weights)[0]
             await action(s)
 
     started = time.monotonic()
@@ -444,5 +452,9 @@ def main() -> None:
     )
     for kind, row in load["by_kind"].items():
         print(f"  {kind:6} {row['requests']:6} req  p50 {row['p50_ms']} ms  p95 {row['p95_ms']} ms")
+    for name, row in load["by_action"].items():
+        print(
+            f"    {name:16} {row['requests']:5} req  p50 {row['p50_ms']} ms  p95 {row['p95_ms']} ms"
+        )
     for sample in load["error_samples"]:
         print("  error:", sample)
