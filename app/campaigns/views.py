@@ -20,7 +20,7 @@ from app.models import Campaign, CampaignStatus, Role, User
 from app.treaties import service as treaties_service
 from app.treaties.rules import Status
 from app.web.forms import FormDep, validate
-from app.web.pagination import Page
+from app.web.pagination import Page, page_query
 from app.web.routing import web_router
 from app.web.templating import redirect, render
 
@@ -125,7 +125,7 @@ def campaigns_home(
         "q": q,
         "status": status,
         "page": Page(page=page, per_page=PER_PAGE, total=total),
-        "page_query": f"q={q}&status={status}",
+        "page_query": page_query({"q": q, "status": status}),
         "can_edit": user.role.at_least(Role.coordinator),
         "status_options": [("", "Any status")]
         + [(s.value, s.value.title()) for s in CampaignStatus],

@@ -42,7 +42,7 @@ from app.models import (
 )
 from app.treaties import service as treaties_service
 from app.web.forms import FormDep, validate
-from app.web.pagination import Page
+from app.web.pagination import Page, page_query
 from app.web.routing import web_router
 from app.web.templating import is_htmx, redirect, render
 
@@ -89,10 +89,6 @@ def _filter_options(session: SessionDep) -> dict[str, Any]:
     }
 
 
-def _query_string(values: dict[str, Any]) -> str:
-    return urlencode({k: v for k, v in values.items() if v not in ("", None)})
-
-
 @router.get("", name="contacts_home")
 def contacts_home(request: Request, session: SessionDep, user: WebUser) -> Response:
     params = request.query_params
@@ -116,7 +112,7 @@ def contacts_home(request: Request, session: SessionDep, user: WebUser) -> Respo
             segment = segments.get(session, int(segment_id))
         except DomainError:
             segment = None
-    query = _query_string({**raw, "include_sample": "" if raw["include_sample"] == "true" else "0"})
+    query = page_query({**raw, "include_sample": "" if raw["include_sample"] == "true" else "0"})
     ctx = {
         "values": raw,
         "errors": errors,
@@ -170,7 +166,7 @@ def _segments_page(
         "items": items,
         "q": q,
         "page": Page(page=page_no, per_page=PER_PAGE, total=total),
-        "page_query": _query_string({"q": q}),
+        "page_query": page_query({"q": q}),
         "can_delete": user.role.at_least(Role.coordinator),
         "values": values or {},
         "errors": errors or {},
@@ -218,7 +214,7 @@ def segment_create(request: Request, session: SessionDep, user: WebUser, form: F
                 _segment_url(data.filters, seg.id),
                 message=f"Saved the segment {seg.name}.",
             )
-    back = "/contacts?" + _query_string(filters)
+    back = "/contacts?" + page_query(filters)
     errors = {("name" if k == "__all__" else k): v for k, v in errors.items()}
     return _segment_error(request, session, user, form, errors, back)
 

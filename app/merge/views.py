@@ -20,7 +20,7 @@ from app.models import BatchStatus, LetterStatus, OrganisationType, Role, User
 from app.models.contacts import ORGANISATION_TYPE_LABELS
 from app.treaties import service as treaties_service
 from app.web.forms import FormDep, validate
-from app.web.pagination import Page
+from app.web.pagination import Page, page_query
 from app.web.routing import web_router
 from app.web.templating import redirect, render
 
@@ -277,7 +277,9 @@ def letters_home(
         "batch_id": batch or "",
         "campaign_id": campaign or "",
         "page": Page(page=page, per_page=PER_PAGE, total=total),
-        "page_query": f"q={q}&status={status}&batch_id={batch or ''}&campaign_id={campaign or ''}",
+        "page_query": page_query(
+            {"q": q, "status": status, "batch_id": batch, "campaign_id": campaign}
+        ),
         "status_options": [("", "Any status")] + [(s.value, s.value.title()) for s in LetterStatus],
         "campaign_options": [("", "Any campaign")] + [(c.id, c.name) for c in campaigns],
     }

@@ -29,7 +29,7 @@ from app.replies.schemas import (
 )
 from app.treaties import service as treaties_service
 from app.web.forms import FormDep, validate
-from app.web.pagination import Page
+from app.web.pagination import Page, page_query
 from app.web.routing import web_router
 from app.web.templating import redirect, render
 
@@ -170,7 +170,7 @@ def replies_home(
         "q": q,
         "status": status,
         "page": Page(page=page, per_page=PER_PAGE, total=total),
-        "page_query": f"q={q}&status={status}",
+        "page_query": page_query({"q": q, "status": status}),
         "triage_count": service.triage_count(session),
         "status_options": [("", "Any status")] + [(s.value, s.value.title()) for s in ReplyStatus],
     }

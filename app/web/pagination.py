@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import ceil
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Query
 
@@ -48,3 +49,8 @@ class Page:
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+
+def page_query(values: dict[str, Any]) -> str:
+    """The filters a list's page links carry, URL-encoded, blank ones left out."""
+    return urlencode({k: v for k, v in values.items() if v not in ("", None)})

@@ -236,3 +236,11 @@ def test_web_form_shows_service_errors_inline(client: TestClient, db: Session) -
     assert resp.status_code == 422
     assert "has-error" in resp.text and "ZZZ is not a country code" in resp.text
     assert db.scalars(select(Campaign)).first() is None
+
+
+def test_page_links_keep_a_search_with_an_ampersand() -> None:
+    from app.web.pagination import page_query
+
+    assert page_query({"q": "Bosnia & Herzegovina", "status": "", "batch_id": None}) == (
+        "q=Bosnia+%26+Herzegovina"
+    )
