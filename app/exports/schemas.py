@@ -11,7 +11,7 @@ from app.contacts.schemas import SearchFilters
 from app.models import ExportStatus
 
 Format = Literal["csv", "xlsx", "vcard", "labels", "envelopes"]
-Source = Literal["segment", "search", "campaign"]
+Source = Literal["segment", "search", "campaign", "batch"]
 POSTAL_FORMATS = ("labels", "envelopes")
 
 # key -> header; the order here is the order offered in the form.
@@ -124,6 +124,12 @@ class ExportRequest(BaseModel):
     source: Source
     segment_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     campaign_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    batch_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="source batch: the recipients of a mail merge's letters for the post",
+    )
     campaign_scope: Literal["offices", "all"] = Field(
         default="offices",
         description="offices: heads of state, governments and ministries of the target states; "
@@ -143,7 +149,7 @@ class ExportRequest(BaseModel):
         default=None, description="Run as a background job; by default only large exports do"
     )
 
-    @field_validator("segment_id", "campaign_id", mode="before")
+    @field_validator("segment_id", "campaign_id", "batch_id", mode="before")
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -168,6 +174,8 @@ class ExportRequest(BaseModel):
             raise ValueError("choose a segment")
         if self.source == "campaign" and self.campaign_id is None:
             raise ValueError("choose a campaign")
+        if self.source == "batch" and self.batch_id is None:
+            raise ValueError("choose a mail merge batch")
         if self.label_preset == "custom" and self.grid is None:
             raise ValueError("a custom label sheet needs its grid")
         return self

@@ -40,6 +40,7 @@ from app.db import transaction
 from app.errors import DomainError, InvalidInput, NotFound
 from app.exports import formats
 from app.exports.rows import ExportRow, iter_rows
+from app.merge import service as merge_service
 from app.exports.schemas import COLUMNS, Excluded, ExportPreview, ExportRequest
 from app.models import ExportJob, ExportStatus, OrganisationType, Segment, User
 from app.settings_admin import service as profile_service
@@ -79,6 +80,10 @@ def list_segments(session: Session) -> list[tuple[int, str]]:
         (r.id, r.name)
         for r in session.execute(select(Segment.id, Segment.name).order_by(Segment.name))
     ]
+
+
+def list_postal_batches(session: Session) -> list[tuple[int, str]]:
+    return merge_service.list_postal_batches(session)
 
 
 def list_campaigns(session: Session) -> list[tuple[int, str]]:
@@ -129,6 +134,10 @@ def describe_source(session: Session, req: ExportRequest) -> str:
         campaign = campaigns_service.get(session, req.campaign_id)
         scope = "offices in" if req.campaign_scope == "offices" else "everyone in"
         return f"campaign {campaign.name} ({scope} its target states)"
+    if req.source == "batch":
+        assert req.batch_id is not None
+        batch = merge_service.get_batch(session, req.batch_id)
+        return f"letters for the post in {batch.name or f'batch {batch.id}'}"
     _check_filters(session, req.filters)
     return _describe_filters(req.filters)
 
@@ -159,6 +168,10 @@ def select_contacts(session: Session, req: ExportRequest) -> Selection:
                     )
                     org_set.update(o)
         return Selection(label, sorted(people_set), sorted(org_set))
+    if req.source == "batch":
+        assert req.batch_id is not None
+        _, people, orgs = merge_service.postal_recipients(session, req.batch_id)
+        return Selection(label, people, orgs)
     people, orgs = contacts_service.search_ids(session, req.filters)
     return Selection(label, people, orgs)
 

@@ -40,6 +40,7 @@ def _payload(form: dict[str, Any]) -> dict[str, Any]:
         "source": form.get("source", "search"),
         "segment_id": form.get("segment_id", ""),
         "campaign_id": form.get("campaign_id", ""),
+        "batch_id": form.get("batch_id", ""),
         "campaign_scope": form.get("campaign_scope", "offices"),
         "format": form.get("format", "csv"),
         "delimiter": {"comma": ",", "semicolon": ";", "tab": "\t"}.get(
@@ -77,7 +78,7 @@ def _defaults(query: dict[str, str]) -> dict[str, Any]:
     for k in FILTER_FIELDS:
         if query.get(k):
             values[f"f_{k}"] = query[k][:200]
-    for k in ("source", "segment_id", "campaign_id", "format"):
+    for k in ("source", "segment_id", "campaign_id", "batch_id", "format"):
         if query.get(k):
             values[k] = query[k][:40]
     grid = PRESET_GRIDS["L7160"]
@@ -109,6 +110,8 @@ def _page(
         + [(str(i), n) for i, n in service.list_segments(session)],
         "campaign_options": [("", "Choose a campaign")]
         + [(str(i), n) for i, n in service.list_campaigns(session)],
+        "batch_options": [("", "Choose a mail merge")]
+        + [(str(i), n) for i, n in service.list_postal_batches(session)],
         "type_options": [("", "Any type")] + [(t.value, t.label) for t in OrganisationType],
         "kind_options": [
             ("", "People and organisations"),
@@ -149,7 +152,7 @@ def _form_errors(errors: dict[str, str]) -> dict[str, str]:
         elif (
             key in ("", "__all__")
             or "." not in key
-            and key not in ("segment_id", "campaign_id", "format", "source")
+            and key not in ("segment_id", "campaign_id", "batch_id", "format", "source")
         ):
             out["__all__"] = message
         else:

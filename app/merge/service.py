@@ -618,6 +618,40 @@ def list_batches(
     return rows, total
 
 
+def postal_recipients(session: Session, batch_id: int) -> tuple[MergeBatch, list[int], list[int]]:
+    """Who the batch's letters for the post go to: (batch, person ids, organisation ids), for
+    the address labels that go with its print pack."""
+    batch = get_batch(session, batch_id)
+    people: list[int] = []
+    orgs: list[int] = []
+    for key, person_id, org_id in session.execute(
+        select(Letter.recipient_key, Letter.person_id, Letter.organisation_id)
+        .where(Letter.batch_id == batch_id, Letter.channel == Channel.post)
+        .order_by(Letter.id)
+    ):
+        # recipient_key says whom the letter addresses: a person, or an office (organisation)
+        if key.startswith("person:") and person_id is not None:
+            people.append(person_id)
+        elif key.startswith("organisation:") and org_id is not None:
+            orgs.append(org_id)
+    return batch, people, orgs
+
+
+def list_postal_batches(session: Session, limit: int = 200) -> list[tuple[int, str]]:
+    """Batches with letters for the post, newest first: (id, name)."""
+    rows = session.execute(
+        select(MergeBatch.id, MergeBatch.name)
+        .where(
+            select(Letter.id)
+            .where(Letter.batch_id == MergeBatch.id, Letter.channel == Channel.post)
+            .exists()
+        )
+        .order_by(MergeBatch.id.desc())
+        .limit(limit)
+    ).all()
+    return [(r.id, r.name or f"Batch {r.id}") for r in rows]
+
+
 def failures(session: Session, batch_id: int) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Letter.id, Letter.reference, Letter.recipient_name, Letter.render_error)
