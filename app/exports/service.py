@@ -40,8 +40,8 @@ from app.db import transaction
 from app.errors import DomainError, InvalidInput, NotFound
 from app.exports import formats
 from app.exports.rows import ExportRow, iter_rows
-from app.merge import service as merge_service
 from app.exports.schemas import COLUMNS, Excluded, ExportPreview, ExportRequest
+from app.merge import service as merge_service
 from app.models import ExportJob, ExportStatus, OrganisationType, Segment, User
 from app.settings_admin import service as profile_service
 
