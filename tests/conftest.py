@@ -41,6 +41,12 @@ from app.platform.migrations import upgrade  # noqa: E402
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
+def pytest_sessionfinish() -> None:
+    """The main database goes at the end even when no test used it (it exists from import)."""
+    app.db.get_engine().dispose()
+    databases.drop_database(get_settings().database_url)
+
+
 def pytest_report_header() -> str:
     return f"demarche test database: {databases.BACKEND} ({get_settings().database_url})"
 
