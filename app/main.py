@@ -145,7 +145,9 @@ def create_app() -> FastAPI:
         https_only=settings.cookie_secure,
     )
     app.add_middleware(NulCharacterGuard)
-    app.add_middleware(GZipMiddleware, minimum_size=2048)
+    # zlib's default level 6, not Starlette's 9: a treaty page with its 400 kB map took 290 ms to
+    # compress at 9 and 17 ms at 6, for a file 7% larger
+    app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=6)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
     templates.env.globals["nav_sections"] = NAV

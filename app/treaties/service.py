@@ -7,11 +7,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy import event, select
+from sqlalchemy.orm import ORMExecuteState, Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit
@@ -283,9 +284,59 @@ class TreatyPicture:
     records: dict[int, StateRecord]
 
 
+# A page can ask for the same treaty's picture a dozen times (each campaign's milestones, its
+# targets, deadlines, entry-into-force dates): it is computed once per session and date, and
+# forgotten as soon as the session writes a state action or a treaty, or its transaction ends.
+_PICTURES = "treaties.pictures"
+
+
+def _pending_changes(session: Session) -> bool:
+    return any(
+        isinstance(o, StateAction | Treaty)
+        for o in chain(session.new, session.dirty, session.deleted)
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _forget_on_flush(session: Session, _context: Any, _instances: Any) -> None:
+    if _PICTURES in session.info and _pending_changes(session):
+        del session.info[_PICTURES]
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _forget_on_write(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info.pop(_PICTURES, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_on_end(session: Session, _transaction: Any) -> None:
+    session.info.pop(_PICTURES, None)
+
+
 def _picture(session: Session, treaty: Treaty, on: date) -> TreatyPicture:
+    cache: dict[tuple[int, date], TreatyPicture] = session.info.setdefault(_PICTURES, {})
+    key = (treaty.id, on)
+    if (hit := cache.get(key)) is not None and hit.treaty is treaty:
+        if not _pending_changes(session):  # a query would flush them first
+            return hit
+        cache.clear()
+    picture = cache[key] = _compute_picture(session, treaty, on)
+    return picture
+
+
+def _compute_picture(session: Session, treaty: Treaty, on: date) -> TreatyPicture:
     by_country: dict[int, list[rules.Action]] = defaultdict(list)
-    for a in session.scalars(select(StateAction).where(StateAction.treaty_id == treaty.id)):
+    for a in session.execute(
+        select(
+            StateAction.country_id,
+            StateAction.kind,
+            StateAction.action_date,
+            StateAction.effective_date,
+        )
+        .where(StateAction.treaty_id == treaty.id)
+        .order_by(StateAction.id)
+    ):
         by_country[a.country_id].append(rules.Action(a.kind, a.action_date, a.effective_date))
     rule = _rule(treaty)
     # The treaty's own entry into force counts every instrument ever deposited.

@@ -92,3 +92,24 @@ def test_reload_does_not_undo_a_corrected_kind(db: Session) -> None:
         )
     ]
     assert sorted(kinds) == sorted([ActionKind.signature, ActionKind.acceptance])
+
+
+def test_status_follows_an_edit_in_the_same_session(db: Session) -> None:
+    """The treaty picture is remembered within a session; a change to a state action is seen
+    at once, flushed or not."""
+    kaz = countries_service.get_by_code(db, "KAZ")
+    on = date(2026, 1, 1)
+    assert service.status_map(db, "CCM", on=on)[kaz.id] is Status.non_signatory
+    action = StateAction(
+        country_id=kaz.id,
+        treaty_id=service.get_by_short_name(db, "CCM").id,
+        kind=ActionKind.signature,
+        action_date=date(2025, 3, 1),
+    )
+    db.add(action)  # pending, not flushed
+    assert service.status_map(db, "CCM", on=on)[kaz.id] is Status.signatory
+    action.kind = ActionKind.accession
+    assert service.status_map(db, "CCM", on=on)[kaz.id] is Status.state_party
+    db.delete(action)
+    db.flush()
+    assert service.status_map(db, "CCM", on=on)[kaz.id] is Status.non_signatory
