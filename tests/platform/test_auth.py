@@ -122,3 +122,28 @@ def test_open_redirect_after_login_is_prevented(client: TestClient, db: Session)
         follow_redirects=False,
     )
     assert resp.headers["location"] == "/"
+
+
+def test_token_use_is_recorded_to_the_minute(client: TestClient, db: Session) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from app.models import ApiToken
+    from app.models.base import utcnow
+
+    headers = api_headers(db, make_user(db))
+    token = db.scalars(select(ApiToken).order_by(ApiToken.id.desc())).first()
+    assert token is not None and token.last_used_at is None
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    db.refresh(token)
+    first = token.last_used_at
+    assert first is not None
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    db.refresh(token)
+    assert token.last_used_at == first  # a read within the minute writes nothing
+    token.last_used_at = utcnow() - timedelta(minutes=2)
+    db.flush()
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    db.refresh(token)
+    assert token.last_used_at > first
