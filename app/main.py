@@ -14,6 +14,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from app import __version__
 from app.config import PROJECT_ROOT, get_settings
 from app.errors import install_error_handlers
+from app.web import templating
 from app.web.security import (
     BodySizeLimitMiddleware,
     NulCharacterGuard,
@@ -118,6 +119,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     settings.files_dir.mkdir(parents=True, exist_ok=True)
+    templating.warm_up()
     yield
 
 

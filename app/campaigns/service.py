@@ -18,6 +18,7 @@ from app.campaigns.schemas import CampaignCreate, CampaignUpdate, MilestoneCreat
 from app.countries import service as countries_service
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Campaign, CampaignCountry, CampaignStatus, Country, Milestone, User
+from app.models.treaties import Treaty
 from app.treaties import rules
 from app.treaties import service as treaties_service
 from app.treaties.rules import Status
@@ -264,56 +265,76 @@ class MilestoneView:
         }
 
 
+def _treaty_milestones(
+    session: Session, treaty_id: int, today: date
+) -> tuple[Treaty, list[MilestoneView]]:
+    """The treaty's own dates: its entry into force, its meetings, the next annual reports."""
+    full = treaties_service.get(session, treaty_id)
+    out: list[MilestoneView] = []
+    eif = treaties_service.treaty_eif(session, full)
+    if eif:
+        out.append(
+            MilestoneView(
+                f"eif:{full.short_name}",
+                "treaty_eif",
+                f"Entry into force of the {full.short_name}",
+                eif,
+            )
+        )
+    for m in treaties_service.list_meetings(session, treaty_id=full.id):
+        where = f" ({m.city})" if m.city else ""
+        out.append(
+            MilestoneView(
+                f"meeting:{m.id}",
+                "meeting",
+                f"{full.short_name} {m.name}{where}",
+                m.start_date,
+                f"{m.start_date.isoformat()} to {m.end_date.isoformat()}",
+            )
+        )
+    for o in full.obligations:
+        if o.annual_month and o.annual_day:
+            due = rules.deadline(
+                rules.ObligationRule(
+                    o.code, o.label, annual_month=o.annual_month, annual_day=o.annual_day
+                ),
+                today,
+                on=today,
+            )
+            out.append(
+                MilestoneView(
+                    f"annual:{full.short_name}:{o.code}:{due.year}",
+                    "annual",
+                    f"{o.label} due ({full.short_name} {o.article})",
+                    due,
+                )
+            )
+    return full, out
+
+
 def milestones(
-    session: Session, campaign: Campaign, *, today: date | None = None
+    session: Session,
+    campaign: Campaign,
+    *,
+    today: date | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> list[MilestoneView]:
-    """Custom milestones and those derived from the treaty and the target states, by date."""
+    """Custom milestones and those derived from the treaty and the target states, by date.
+
+    ``memo`` shares the treaty's own dates between the campaigns of one listing."""
     today = today or date.today()
+    memo = {} if memo is None else memo
     out = [
         MilestoneView(f"custom:{m.id}", "custom", m.title, m.due_date, m.description, m.id)
         for m in campaign.milestones
     ]
     treaty = campaign.treaty
     if treaty is not None:
-        full = treaties_service.get(session, treaty.id)
-        eif = treaties_service.treaty_eif(session, full)
-        if eif:
-            out.append(
-                MilestoneView(
-                    f"eif:{treaty.short_name}",
-                    "treaty_eif",
-                    f"Entry into force of the {treaty.short_name}",
-                    eif,
-                )
-            )
-        for m in treaties_service.list_meetings(session, treaty_id=treaty.id):
-            where = f" ({m.city})" if m.city else ""
-            out.append(
-                MilestoneView(
-                    f"meeting:{m.id}",
-                    "meeting",
-                    f"{treaty.short_name} {m.name}{where}",
-                    m.start_date,
-                    f"{m.start_date.isoformat()} to {m.end_date.isoformat()}",
-                )
-            )
-        for o in full.obligations:
-            if o.annual_month and o.annual_day:
-                due = rules.deadline(
-                    rules.ObligationRule(
-                        o.code, o.label, annual_month=o.annual_month, annual_day=o.annual_day
-                    ),
-                    today,
-                    on=today,
-                )
-                out.append(
-                    MilestoneView(
-                        f"annual:{treaty.short_name}:{o.code}:{due.year}",
-                        "annual",
-                        f"{o.label} due ({treaty.short_name} {o.article})",
-                        due,
-                    )
-                )
+        key = ("treaty", treaty.id, today)
+        if key not in memo:
+            memo[key] = _treaty_milestones(session, treaty.id, today)
+        full, shared = memo[key]
+        out.extend(shared)
         target_list = targets(session, campaign, on=today)
         names = {t.country.id: t.country.name for t in target_list}
         deadlines = treaties_service.deadlines_for(session, full, list(names), on=today)
@@ -370,10 +391,11 @@ def upcoming_for_owner(
     today = today or date.today()
     campaigns, _ = list_campaigns(session, owner_id=user.id, limit=50)
     rows = []
+    memo: dict[Any, Any] = {}
     for campaign in campaigns:
         if campaign.status is CampaignStatus.closed:
             continue
-        for m in milestones(session, campaign, today=today):
+        for m in milestones(session, campaign, today=today, memo=memo):
             if today <= m.due_date <= today + timedelta(days=days):
                 rows.append((campaign, m))
     return sorted(rows, key=lambda r: r[1].due_date)[:limit]

@@ -52,6 +52,13 @@ def _template_url_for(context: dict[str, Any], name: str, /, **path_params: Any)
 templates.env.globals["url_for"] = _template_url_for
 
 
+def warm_up() -> None:
+    """Compile every page template now, at start, rather than in a visitor's first request
+    (once per worker process: the environment's cache holds them)."""
+    for name in templates.env.list_templates(extensions=["html"]):
+        templates.env.get_template(name)
+
+
 def flash(request: Request, message: str, category: str = "success") -> None:
     messages = list(request.session.get(FLASH_KEY, []))
     messages.append({"message": message, "category": category})
