@@ -250,3 +250,36 @@ def test_imap_url_parsing() -> None:
         "Replies",
         True,
     )
+
+
+def test_markup_in_an_email_shows_as_text(client: TestClient, db: Session) -> None:
+    """Sender name, subject and body of an imported email are shown escaped on every page
+    that lists or shows the reply."""
+    payload = '"><script>alert("xss")</script><img src=x onerror=alert(2)>'
+    user = make_user(db, Role.coordinator)
+    resp = client.post(
+        "/api/v1/replies/import-email",
+        files={
+            "file": (
+                "x.eml",
+                eml(
+                    sender=f'"Nadia {payload}" <n.baig@embassy-pk.example>',
+                    subject=f"Answer {payload}",
+                    body=f"Our position {payload}",
+                    message_id="<hostile-1@embassy-pk.example>",
+                ),
+                "message/rfc822",
+            )
+        },
+        headers=api_headers(db, user),
+    )
+    assert resp.status_code == 201, resp.text
+    reply_id = resp.json()["id"]
+    login(client, user)
+    for path in (f"/replies/{reply_id}", "/replies", "/replies?status=triage"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert '<script>alert("xss")' not in page.text, path
+        assert "<img src=x onerror" not in page.text, path
+    shown = client.get(f"/replies/{reply_id}").text
+    assert "&lt;script&gt;alert(" in shown
