@@ -15,6 +15,7 @@ from app.letters import service as letters_service
 from app.models import LetterTemplate, Segment
 from app.settings_admin import service as profile_service
 from app.settings_admin.schemas import ProfileUpdate
+from tests.letters.conftest import CanaryServer
 
 
 @pytest.fixture(scope="module")
@@ -61,3 +62,10 @@ def pdf_text(data: bytes) -> tuple[PdfReader, str]:
     reader = PdfReader(io.BytesIO(data))
     text = " ".join(page.extract_text() or "" for page in reader.pages)
     return reader, " ".join(text.split())
+
+
+@pytest.fixture
+def canary_server() -> Iterator[CanaryServer]:
+    """A loopback HTTP server that records every request (as in the letters tests)."""
+    with CanaryServer() as server:
+        yield server

@@ -16,7 +16,7 @@ from app.merge import service
 from app.merge.schemas import MergeCreate
 from app.models import BatchStatus, Letter, Role
 from tests.factories import api_headers, make_organisation, make_person, make_position, make_user
-from tests.letters.conftest import CanaryServer, canary_server  # noqa: F401 - the fixture
+from tests.letters.conftest import CanaryServer
 from tests.merge.conftest import pdf_text
 
 
