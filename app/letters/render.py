@@ -10,6 +10,7 @@ warmed child process that is killed and replaced when a render overruns its time
 from __future__ import annotations
 
 import atexit
+import base64
 import concurrent.futures as cf
 import io
 import os
@@ -187,8 +188,17 @@ def _layout_context(job: LetterJob, body: Markup, subject: str) -> dict[str, Any
 
 
 def render_html(job: LetterJob) -> str:
-    """The full letter as HTML (body rendered in the sandbox, then placed in its layout)."""
-    return render_parts(job)[2]
+    """The full letter as HTML (body rendered in the sandbox, then placed in its layout).
+
+    Shown in a browser with a preview's CSP (images only as ``data:``) and no base URL, the
+    letterhead's logo travels inside the page."""
+    return render_parts(job)[2].replace('src="logo.svg"', f'src="{_logo_data_url()}"', 1)
+
+
+@lru_cache(maxsize=1)
+def _logo_data_url() -> str:
+    logo = assets_dir() / "logo.svg"
+    return "data:image/svg+xml;base64," + base64.b64encode(logo.read_bytes()).decode()
 
 
 def render_parts(job: LetterJob) -> tuple[str, str, str]:

@@ -149,3 +149,17 @@ def test_runaway_template_preview_fails_with_a_clear_error(
         resp = client.post(url, json={"format": fmt}, headers=headers)
         assert resp.status_code == 422
         assert "longer than 1 s" in resp.json()["detail"]
+
+
+def test_html_preview_carries_its_logo_inside(client: TestClient, db: Session) -> None:
+    """The preview's CSP allows only data: images, so the letterhead logo is inlined."""
+    headers = api_headers(db, make_user(db))
+    template = client.get("/api/v1/templates", headers=headers).json()
+    first = (template["items"] if isinstance(template, dict) else template)[0]
+    resp = client.post(
+        f"/api/v1/templates/{first['id']}/preview", json={"format": "html"}, headers=headers
+    )
+    assert resp.status_code == 200
+    assert "img-src data:" in resp.headers["content-security-policy"]
+    assert 'class="logo" src="data:image/svg+xml;base64,' in resp.text
+    assert 'src="logo.svg"' not in resp.text
