@@ -59,8 +59,8 @@ def position_read(e: positions.EntryView) -> PositionRead:
     )
 
 
-def read(session: SessionDep, reply: Reply) -> ReplyRead:
-    rv = service.view(session, reply.id)
+def read(session: SessionDep, reply: Reply, rv: service.ReplyView | None = None) -> ReplyRead:
+    rv = rv or service.view(session, reply.id)
     r = rv.reply
     return ReplyRead(
         id=r.id,
@@ -115,7 +115,12 @@ def list_replies(
         limit=paging.per_page,
         offset=paging.offset,
     )
-    return {"total": total, "page": paging.page, "items": [read(session, r) for r, _ in rows]}
+    found = service.views(session, [r for r, _ in rows])
+    return {
+        "total": total,
+        "page": paging.page,
+        "items": [read(session, r, found[r.id]) for r, _ in rows],
+    }
 
 
 @router.post("", response_model=ReplyRead, status_code=201, summary="Log a reply")

@@ -84,6 +84,16 @@ def for_reply(session: Session, reply_id: int) -> list[EntryView]:
     return _views(session, _ordered().where(PositionEntry.reply_id == reply_id))
 
 
+def for_replies(session: Session, reply_ids: Sequence[int]) -> dict[int, list[EntryView]]:
+    """{reply_id: its entries}, in the order for_reply() gives them, in one query."""
+    out: dict[int, list[EntryView]] = {i: [] for i in reply_ids}
+    if reply_ids:
+        for entry in _views(session, _ordered().where(PositionEntry.reply_id.in_(reply_ids))):
+            if entry.reply_id is not None:
+                out[entry.reply_id].append(entry)
+    return out
+
+
 def history(
     session: Session, *, country_id: int | None = None, treaty_id: int | None = None
 ) -> list[EntryView]:

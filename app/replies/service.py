@@ -122,20 +122,43 @@ class ReplyView:
 
 def view(session: Session, reply_id: int) -> ReplyView:
     reply = get(session, reply_id)
-    letter_ids = {link.letter_id: link.matched_by for link in reply.links}
-    letters = session.scalars(select(Letter).where(Letter.id.in_(letter_ids)).order_by(Letter.id))
-    return ReplyView(
-        reply=reply,
-        country=session.get(Country, reply.country_id) if reply.country_id else None,
-        sender_person=session.get(Person, reply.sender_person_id)
-        if reply.sender_person_id
-        else None,
-        sender_organisation=session.get(Organisation, reply.sender_organisation_id)
-        if reply.sender_organisation_id
-        else None,
-        letters=[(letter, letter_ids[letter.id]) for letter in letters],
-        positions=positions.for_reply(session, reply.id),
+    return views(session, [reply])[reply.id]
+
+
+def views(session: Session, replies: Sequence[Reply]) -> dict[int, ReplyView]:
+    """The views of many replies (loaded with ``_query()``) in a few queries, not a few each."""
+
+    def by_id(model: Any, ids: set[int]) -> dict[int, Any]:
+        if not ids:
+            return {}
+        return {o.id: o for o in session.scalars(select(model).where(model.id.in_(ids)))}
+
+    letter_ids = {link.letter_id for r in replies for link in r.links}
+    letters = by_id(Letter, letter_ids)
+    countries = by_id(Country, {r.country_id for r in replies if r.country_id})
+    people = by_id(Person, {r.sender_person_id for r in replies if r.sender_person_id})
+    orgs = by_id(
+        Organisation, {r.sender_organisation_id for r in replies if r.sender_organisation_id}
     )
+    entries = positions.for_replies(session, [r.id for r in replies])
+    out: dict[int, ReplyView] = {}
+    for reply in replies:
+        links = sorted(reply.links, key=lambda link: link.letter_id)
+        out[reply.id] = ReplyView(
+            reply=reply,
+            country=countries.get(reply.country_id) if reply.country_id else None,
+            sender_person=people.get(reply.sender_person_id) if reply.sender_person_id else None,
+            sender_organisation=orgs.get(reply.sender_organisation_id)
+            if reply.sender_organisation_id
+            else None,
+            letters=[
+                (letters[link.letter_id], link.matched_by)
+                for link in links
+                if link.letter_id in letters
+            ],
+            positions=entries[reply.id],
+        )
+    return out
 
 
 def list_replies(

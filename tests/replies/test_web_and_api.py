@@ -208,3 +208,51 @@ def test_edit_a_reply_with_optimistic_locking(client: TestClient, db: Session) -
         data={"csrf_token": token, "received_on": "2009-03-04", "version": "2"},
     )
     assert stale_form.status_code == 422 and "Someone else changed this reply" in stale_form.text
+
+
+def test_api_reply_list_loads_replies_together(client: TestClient, db: Session) -> None:
+    """The list costs the same few queries for 2 replies as for 12 (no queries per reply), and
+    each reply still carries its letters, country and positions."""
+    from sqlalchemy import event
+
+    headers = api_headers(db, make_user(db, Role.campaigner))
+    org = make_organisation(db, "Ministry of Foreign Affairs of Chile", country="CHL")
+
+    def log(n: int) -> None:
+        for i in range(n):
+            letter = make_letter(db, iso3="CHL")
+            body = {
+                "received_on": "2009-03-09",
+                "sender_name": f"MFA {i}",
+                "sender_organisation_id": org.id,
+                "letter_ids": [letter.id],
+                "positions": [{"treaty": "CCM", "stance": "supports", "quote": f"quote {i}"}],
+            }
+            assert client.post("/api/v1/replies", json=body, headers=headers).status_code == 201
+
+    def listing() -> tuple[int, dict[str, object]]:
+        statements: list[str] = []
+
+        def count(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        conn = db.connection()
+        event.listen(conn, "before_cursor_execute", count)
+        try:
+            resp = client.get("/api/v1/replies?q=MFA&per_page=50", headers=headers)
+        finally:
+            event.remove(conn, "before_cursor_execute", count)
+        assert resp.status_code == 200
+        return len(statements), resp.json()
+
+    log(2)
+    few, first = listing()
+    log(10)
+    many, data = listing()
+    assert data["total"] == 12
+    assert many == few
+    item = data["items"][0]
+    assert item["country"] == "CHL" and item["letters"] and item["positions"]
+    assert {i["positions"][0]["quote"] for i in data["items"]} == {
+        f"quote {i}" for i in range(10)
+    } | {"quote 0", "quote 1"}
