@@ -344,7 +344,8 @@ async def _run_users(
             _, s.action, action = random.choices(actions, weights)[0]
             await action(s)
             if think:
-                await asyncio.sleep(min(random.expovariate(1 / think), 5 * think))
+                # capped under the server's 5 s keep-alive, which closes idle connections
+                await asyncio.sleep(min(random.expovariate(1 / think), 4.0))
 
     started = time.monotonic()
     await asyncio.gather(*(user(s) for s in sessions))
