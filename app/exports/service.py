@@ -170,7 +170,7 @@ def select_contacts(session: Session, req: ExportRequest) -> Selection:
         return Selection(label, sorted(people_set), sorted(org_set))
     if req.source == "batch":
         assert req.batch_id is not None
-        _, people, orgs = merge_service.postal_recipients(session, req.batch_id)
+        people, orgs = merge_service.postal_recipients(session, req.batch_id)
         return Selection(label, people, orgs)
     people, orgs = contacts_service.search_ids(session, req.filters)
     return Selection(label, people, orgs)

@@ -81,10 +81,10 @@ ADDRESS_LANGUAGES = ("en", "fr", "es", "ru", "ar", "de", "it", "pt", "nl")
 def _country_names(code: str) -> set[str]:
     country = pycountry.countries.get(alpha_2=code.upper()) if len(code) == 2 else None
     names = {code.casefold()} if code else set()
-    for lang in ADDRESS_LANGUAGES if country is not None else ():
-        if name := Locale.parse(lang).territories.get(code.upper()):
-            names.add(name.casefold())
     if country is not None:
+        for lang in ADDRESS_LANGUAGES:
+            if name := Locale.parse(lang).territories.get(code.upper()):
+                names.add(name.casefold())
         for attr in ("name", "official_name", "common_name", "alpha_3"):
             if value := getattr(country, attr, None):
                 names.add(str(value).casefold())

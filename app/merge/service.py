@@ -618,10 +618,10 @@ def list_batches(
     return rows, total
 
 
-def postal_recipients(session: Session, batch_id: int) -> tuple[MergeBatch, list[int], list[int]]:
-    """Who the batch's letters for the post go to: (batch, person ids, organisation ids), for
-    the address labels that go with its print pack."""
-    batch = get_batch(session, batch_id)
+def postal_recipients(session: Session, batch_id: int) -> tuple[list[int], list[int]]:
+    """Who the batch's letters for the post go to: (person ids, organisation ids), for the
+    address labels that go with its print pack."""
+    get_batch(session, batch_id)  # NotFound for an unknown batch
     people: list[int] = []
     orgs: list[int] = []
     for key, person_id, org_id in session.execute(
@@ -634,7 +634,7 @@ def postal_recipients(session: Session, batch_id: int) -> tuple[MergeBatch, list
             people.append(person_id)
         elif key.startswith("organisation:") and org_id is not None:
             orgs.append(org_id)
-    return batch, people, orgs
+    return people, orgs
 
 
 def list_postal_batches(session: Session, limit: int = 200) -> list[tuple[int, str]]:

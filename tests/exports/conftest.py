@@ -3,15 +3,23 @@ do-not-contact flags, two people at the same address, a formula in a name."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
 from app.contacts import service as contacts_service
 from app.contacts.schemas import ContactPointCreate
 from app.models import Organisation, Person, Role, Segment, User
 from tests.factories import make_organisation, make_person, make_position, make_user
+
+
+def pdf_text(data: bytes) -> tuple[int, str]:
+    """A PDF's page count and its text, pages joined by newlines."""
+    reader = PdfReader(io.BytesIO(data))
+    return len(reader.pages), "\n".join(p.extract_text() or "" for p in reader.pages)
 
 
 def postal(

@@ -3,19 +3,17 @@ correspondence page (web) and from POST /api/v1/exports with ``source: batch`` (
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
 from app.exports import service
 from app.exports.schemas import ExportRequest
 from app.letters import service as letters_service
 from app.models import Channel, Letter, LetterStatus, MergeBatch, Role, User
-from tests.exports.conftest import postal
+from tests.exports.conftest import pdf_text, postal
 from tests.factories import api_headers, csrf_from, login, make_organisation, make_person, make_user
 
 
@@ -74,11 +72,6 @@ def post_batch(db: Session) -> PostBatch:
     return PostBatch(batch, other)
 
 
-def _text(data: bytes) -> tuple[int, str]:
-    reader = PdfReader(io.BytesIO(data))
-    return len(reader.pages), " ".join((p.extract_text() or "") for p in reader.pages)
-
-
 def test_api_labels_for_the_batch_letters_by_post(
     client: TestClient, db: Session, post_batch: PostBatch
 ) -> None:
@@ -91,7 +84,7 @@ def test_api_labels_for_the_batch_letters_by_post(
     assert resp.status_code == 200, resp.text
     assert resp.headers["content-type"] == "application/pdf"
     assert resp.headers["content-disposition"].startswith("attachment;")
-    pages, text = _text(resp.content)
+    pages, text = pdf_text(resp.content)
     assert pages == 1
     assert "80 Rudaki Avenue" in text and "Executive Office of the President" in text
     assert "Хамрохон Зарифи" in text and "33 Sheroz Street" in text
@@ -149,7 +142,7 @@ def test_web_correspondence_links_to_the_batch_labels(
     )
     assert resp.status_code == 200, resp.text[:500]
     assert resp.headers["content-type"] == "application/pdf"
-    _, text = _text(resp.content)
+    _, text = pdf_text(resp.content)
     assert "Rudaki" in text and "Otherbatch" not in text
 
 

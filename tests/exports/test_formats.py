@@ -19,7 +19,7 @@ from app.exports.formats import FORMULA_TRIGGERS
 from app.exports.rows import iter_rows
 from app.exports.schemas import ExportRequest
 from app.models import User
-from tests.exports.conftest import Directory, postal
+from tests.exports.conftest import Directory, pdf_text, postal
 from tests.factories import api_headers, make_person
 
 ALL_COLUMNS = [
@@ -172,11 +172,6 @@ def test_vcard_parses_with_vobject(
     assert minister.org.value == ["Ministry of Foreign Affairs of Tajikistan"]
 
 
-def _pdf_text(data: bytes) -> tuple[int, str]:
-    reader = PdfReader(io.BytesIO(data))
-    return len(reader.pages), "\n".join(p.extract_text() or "" for p in reader.pages)
-
-
 def test_labels_pdf_pages_and_names(
     client: TestClient, db: Session, directory: Directory, coordinator: User
 ) -> None:
@@ -199,7 +194,7 @@ def test_labels_pdf_pages_and_names(
         segment_id=directory.segment.id,
         format="labels",
     )
-    pages, text = _pdf_text(data)
+    pages, text = pdf_text(data)
     # 6 from the directory (the minister once, "do not email" kept on paper) + 20: 21 a sheet
     preview = service.preview(
         db, req=ExportRequest(source="segment", segment_id=directory.segment.id, format="labels")
@@ -219,7 +214,7 @@ def test_labels_avery_5160_and_custom_grid(
 ) -> None:
     headers = api_headers(db, coordinator)
     body = {"source": "segment", "segment_id": directory.segment.id, "format": "labels"}
-    pages, _ = _pdf_text(_export(client, headers, **body, label_preset="5160"))
+    pages, _ = pdf_text(_export(client, headers, **body, label_preset="5160"))
     assert pages == 1
     grid = {
         "page": "A4",
@@ -232,7 +227,7 @@ def test_labels_avery_5160_and_custom_grid(
         "gap_x": 2,
         "gap_y": 2,
     }
-    pages, _ = _pdf_text(_export(client, headers, **body, label_preset="custom", grid=grid))
+    pages, _ = pdf_text(_export(client, headers, **body, label_preset="custom", grid=grid))
     assert pages == math.ceil(6 / 4)
     bad = client.post(
         "/api/v1/exports",
@@ -261,7 +256,7 @@ def test_envelopes_one_per_address_with_return_address(
             format="envelopes",
             envelope=size,
         )
-        pages, text = _pdf_text(data)
+        pages, text = pdf_text(data)
         assert pages == 6
         assert text.count("Cluster Munition Coalition") == 6
         assert "Мария Иванова" in text
