@@ -165,6 +165,10 @@ def seed(url: str) -> None:
                 )
             conn.execute(insert(ContactPoint), points)
             conn.execute(insert(ContactPoint), emails)
+    if engine.dialect.name == "postgresql":
+        # planner statistics, as a running server has them (autovacuum) before anyone exports
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
     engine.dispose()
 
 

@@ -971,21 +971,29 @@ def _org_hits(session: Session, ids: list[int]) -> dict[int, SearchHit]:
 def search_ids(session: Session, filters: SearchFilters) -> tuple[list[int], list[int]]:
     """Every matching person id and organisation id (for segments driving letters and exports)."""
     _custom_plans(session)
+    session.flush()  # the queries below go to the connection, past the session's autoflush
     people: list[int] = []
     orgs: list[int] = []
     if filters.kind in ("", "person"):
+        # plain rows, fetched at once: the ORM's loading costs more than the query itself
         people = list(
-            session.scalars(
+            session.connection()
+            .execute(
                 select(Person.id).where(*_people_conditions(session, filters)).order_by(Person.id)
             )
+            .scalars()
+            .all()
         )
     if filters.kind in ("", "organisation"):
         orgs = list(
-            session.scalars(
+            session.connection()
+            .execute(
                 select(Organisation.id)
                 .where(*_org_conditions(session, filters))
                 .order_by(Organisation.id)
             )
+            .scalars()
+            .all()
         )
     return people, orgs
 

@@ -241,62 +241,93 @@ def _fold(line: str) -> str:
 
 
 def vcard(row: ExportRow) -> str:
+    p = row.postal
+    return vcard_of(
+        kind=row.kind,
+        id=row.id,
+        person=bool(row.given_name or row.family_name or (row.kind == "person")),
+        honorific=row.honorific,
+        given_name=row.given_name,
+        family_name=row.family_name,
+        display_name=row.display_name,
+        native_name=row.native_name,
+        organisation=row.organisation,
+        title=row.title,
+        email=row.email,
+        phone=row.phone,
+        address=(p.street_address, p.city, p.country_area, p.postal_code, p.country_code)
+        if p is not None
+        else None,
+        language=row.language,
+        updated_at=row.updated_at,
+    )
+
+
+def vcard_of(
+    *,
+    kind: str,
+    id: int | str,
+    person: bool,
+    honorific: str,
+    given_name: str,
+    family_name: str,
+    display_name: str,
+    native_name: str,
+    organisation: str,
+    title: str,
+    email: str,
+    phone: str,
+    address: tuple[str, str, str, str, str] | None,  # street, city, region, postcode, country
+    language: str,
+    updated_at: datetime | None = None,
+) -> str:
     lines = ["BEGIN:VCARD", "VERSION:4.0"]
-    person = bool(row.given_name or row.family_name or (row.kind == "person"))
     lines.append(f"KIND:{'individual' if person else 'org'}")
-    fn = row.display_name or row.organisation or row.native_name or "—"
+    fn = display_name or organisation or native_name or "—"
     lines.append(f"FN:{_v(fn)}")
-    if row.native_name and row.native_name != fn:
-        lines.append(f"X-NATIVE-NAME:{_v(row.native_name)}")
-        lines.append(f"NICKNAME:{_v(row.native_name)}")
+    if native_name and native_name != fn:
+        lines.append(f"X-NATIVE-NAME:{_v(native_name)}")
+        lines.append(f"NICKNAME:{_v(native_name)}")
     if person:
-        lines.append(f"N:{_v(row.family_name)};{_v(row.given_name)};;{_v(row.honorific)};")
-    if row.organisation:
-        lines.append(f"ORG:{_v(row.organisation)}")
-    if row.title:
-        lines.append(f"TITLE:{_v(row.title)}")
-    if row.email:
-        lines.append(f"EMAIL;TYPE=work:{_v(row.email)}")
-    if row.phone:
-        lines.append(f"TEL;VALUE=uri;TYPE=work:tel:{row.phone}")
-    if row.postal is not None:
+        lines.append(f"N:{_v(family_name)};{_v(given_name)};;{_v(honorific)};")
+    if organisation:
+        lines.append(f"ORG:{_v(organisation)}")
+    if title:
+        lines.append(f"TITLE:{_v(title)}")
+    if email:
+        lines.append(f"EMAIL;TYPE=work:{_v(email)}")
+    if phone:
+        lines.append(f"TEL;VALUE=uri;TYPE=work:tel:{phone}")
+    if address is not None:
         # structured only: phones and mail clients lay it out themselves (a formatted LABEL
         # would cost the country-rule formatting on every card)
-        p = row.postal
-        adr = ";".join(
-            _v(x)
-            for x in (
-                "",
-                "",
-                p.street_address,
-                p.city,
-                p.country_area,
-                p.postal_code,
-                p.country_code,
-            )
-        )
+        adr = ";".join(_v(x or "") for x in ("", "", *address))
         lines.append(f"ADR;TYPE=work:{adr}")
-    if row.language:
-        lines.append(f"LANG:{_v(row.language)}")
-    lines.append(f"UID:urn:demarche:{row.kind}:{row.id}")
-    if row.updated_at is not None:
-        lines.append(f"REV:{row.updated_at.strftime('%Y%m%dT%H%M%SZ')}")
+    if language:
+        lines.append(f"LANG:{_v(language)}")
+    lines.append(f"UID:urn:demarche:{kind}:{id}")
+    if updated_at is not None:
+        lines.append(f"REV:{updated_at.strftime('%Y%m%dT%H%M%SZ')}")
     lines.append("END:VCARD")
     return "".join(_fold(line) for line in lines)
 
 
 def vcard_chunks(rows: Iterable[ExportRow]) -> Iterator[bytes]:
-    parts: list[str] = []
+    return text_chunks(vcard(row) for row in rows)
+
+
+def text_chunks(parts: Iterable[str]) -> Iterator[bytes]:
+    """Strings joined into ~64 kB chunks of UTF-8."""
+    buffer: list[str] = []
     size = 0
-    for row in rows:
-        card = vcard(row)
-        parts.append(card)
-        size += len(card)
+    for part in parts:
+        buffer.append(part)
+        size += len(part)
         if size >= CHUNK:
-            yield "".join(parts).encode()
-            parts, size = [], 0
-    if parts:
-        yield "".join(parts).encode()
+            yield "".join(buffer).encode()
+            buffer, size = [], 0
+    if buffer:
+        yield "".join(buffer).encode()
 
 
 # --- labels and envelopes ----------------------------------------------------------------------

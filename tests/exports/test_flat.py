@@ -1,0 +1,188 @@
+"""The fast lane for people in CSV and vCard exports (``app.exports.flat``) writes exactly what the
+general path writes: the same position, organisation, language and contact point for each
+person, the same cells neutralised, the same people left out and counted."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+import pytest
+import vobject
+from sqlalchemy.orm import Session
+
+from app.contacts import service as contacts_service
+from app.contacts.schemas import ContactPointCreate
+from app.exports import flat, formats, service
+from app.exports.schemas import COLUMNS, ExportRequest
+from tests.exports.conftest import Directory, email, postal
+from tests.factories import make_organisation, make_person, make_position
+
+FLAT_COLUMNS = [c for c in COLUMNS if c in flat.COLUMNS]
+
+
+def _point(session: Session, **data: object) -> None:
+    contacts_service.create_contact_point(
+        session, data=ContactPointCreate.model_validate(data), actor=None
+    )
+
+
+@pytest.fixture
+def tricky(db: Session, directory: Directory) -> list[int]:
+    """People whose rows take each branch: two current positions, ended and future positions,
+    contact points of their organisation, a preferred point after an older one, flags and
+    languages that come from the organisation."""
+    today = date.today()
+    embassy = make_organisation(
+        db,
+        "Embassy of Tajikistan in Berlin",
+        country="TJK",
+        preferred_language="ru",
+        no_email=True,
+        tags=[directory.tag],
+    )
+    postal(
+        db, org=embassy, street="Perleberger Str. 43", city="Berlin", code="DE", postcode="10559"
+    )
+    _point(db, kind="email", organisation_id=embassy.id, value="-embassy@example.org")
+    _point(db, kind="phone", organisation_id=embassy.id, value="+49 30 347 9300")
+
+    holder = make_person(db, given_name="Zarina", family_name="Holder", tags=[directory.tag])
+    make_position(db, holder, embassy, title="Counsellor", start_date=today - timedelta(days=30))
+    mission = make_organisation(db, "Permanent Mission of Tajikistan in Geneva", country="TJK")
+    make_position(
+        db,
+        holder,
+        mission,  # not in the segment: the holder is listed in person
+        title="Ambassador-at-large",
+        is_office_holder=True,
+        start_date=date(2015, 1, 1),
+    )
+    latest = make_person(db, given_name="Rustam", family_name="Latest", tags=[directory.tag])
+    make_position(db, latest, directory.ministry, title="Adviser", start_date=date(2012, 5, 1))
+    make_position(db, latest, embassy, title="First Secretary", start_date=date(2019, 9, 1))
+    make_position(db, latest, embassy, title="Intern")  # no start date: oldest
+    former = make_person(db, given_name="Olim", family_name="Former", tags=[directory.tag])
+    make_position(
+        db,
+        former,
+        embassy,
+        title="Attaché",
+        start_date=date(2001, 1, 1),
+        end_date=date(2003, 1, 1),
+    )
+    make_position(db, former, embassy, title="Next", start_date=today + timedelta(days=10))
+    choosy = make_person(db, given_name="Nodira", family_name="Choosy", tags=[directory.tag])
+    email(db, choosy, "older@example.org")
+    _point(db, kind="email", person_id=choosy.id, value="preferred@example.org", preferred=True)
+    return [holder.id, latest.id, former.id, choosy.id]
+
+
+def _both(session: Session, req: ExportRequest, selection: service.Selection) -> tuple[str, str]:
+    columns = req.columns if req.format == "csv" else []
+    assert flat.handles(columns, merge_same_address=req.merge_same_address)
+    fast_tally, slow_tally = service.Tally(), service.Tally()
+    fast = b"".join(service.text_rows(session, req, selection, fast_tally)).decode()
+    rows = service.export_rows(session, req, selection, slow_tally)
+    slow = b"".join(
+        formats.csv_chunks(rows, req.columns) if req.format == "csv" else formats.vcard_chunks(rows)
+    ).decode()
+    assert (fast_tally.exported, fast_tally.processed, fast_tally.excluded) == (
+        slow_tally.exported,
+        slow_tally.processed,
+        slow_tally.excluded,
+    )
+    assert [(e.id, e.name, e.reason) for e in fast_tally.sample] == [
+        (e.id, e.name, e.reason) for e in slow_tally.sample
+    ]
+    return fast, slow
+
+
+@pytest.mark.parametrize("include_do_not_contact", [False, True])
+def test_fast_lane_writes_what_the_general_path_writes(
+    db: Session, directory: Directory, tricky: list[int], include_do_not_contact: bool
+) -> None:
+    req = ExportRequest(
+        source="segment",
+        segment_id=directory.segment.id,
+        format="csv",
+        columns=FLAT_COLUMNS,
+        include_do_not_contact=include_do_not_contact,
+    )
+    selection = service.select_contacts(db, req)
+    assert set(tricky) <= set(selection.person_ids)
+    fast, slow = _both(db, req, selection)
+    assert fast == slow
+    rows = {r["Id"]: r for r in csv.DictReader(io.StringIO(fast)) if r["Kind"] == "person"}
+    if not include_do_not_contact:  # the embassy says "do not email"
+        assert str(tricky[1]) not in rows
+        return
+    holder, latest, former, choosy = (rows.get(str(i)) for i in tricky)
+    # the office holder's position wins over a later one; then the latest started
+    assert holder is not None and holder["Title"] == "Ambassador-at-large"
+    assert latest is not None and latest["Title"] == "First Secretary"
+    assert latest["City"] == "Berlin"  # the embassy's address
+    assert latest["Phone"].startswith("'+49")  # a formula trigger, neutralised
+    assert latest["Email"] == "'-embassy@example.org"
+    assert former is not None and former["Title"] == "" and former["Organisation"] == ""
+    assert choosy is not None
+    assert (choosy["Email"], choosy["Phone"]) == ("preferred@example.org", "")
+    assert latest["Do not email"] == "yes"  # the embassy's flag
+
+
+@pytest.mark.parametrize("pick", ["sparse", "gap"])
+def test_fast_lane_reads_any_run_of_ids(
+    db: Session, directory: Directory, tricky: list[int], pick: str
+) -> None:
+    """Ids far apart go as a list, a dense run as a range whose other people are dropped;
+    the order asked for is kept."""
+    people = sorted(
+        [directory.minister.id, directory.russian.id, directory.arabic.id, directory.formula.id]
+        + tricky
+    )
+    ids = [people[-1], people[0]] if pick == "sparse" else people[::2]
+    req = ExportRequest(source="search", format="csv", columns=["id", "display_name", "email"])
+    selection = service.Selection("picked", ids, [])
+    fast, slow = _both(db, req, selection)
+    assert fast == slow
+    assert [int(r[0]) for r in list(csv.reader(io.StringIO(fast)))[1:]] == ids
+
+
+def test_columns_the_fast_lane_does_not_serve_go_the_general_way(
+    db: Session, directory: Directory
+) -> None:
+    assert not flat.handles(["display_name", "salutation"], merge_same_address=False)
+    assert not flat.handles(["display_name"], merge_same_address=True)
+    req = ExportRequest(
+        source="segment",
+        segment_id=directory.segment.id,
+        format="csv",
+        columns=["display_name", "salutation", "address_block"],
+    )
+    text = b"".join(
+        service.text_rows(db, req, service.select_contacts(db, req), service.Tally())
+    ).decode()
+    assert "Dear Minister" in text or "Excellency" in text
+
+
+@pytest.mark.parametrize("include_do_not_contact", [False, True])
+def test_fast_lane_cards_are_the_general_paths_cards(
+    db: Session, directory: Directory, tricky: list[int], include_do_not_contact: bool
+) -> None:
+    req = ExportRequest(
+        source="segment",
+        segment_id=directory.segment.id,
+        format="vcard",
+        include_do_not_contact=include_do_not_contact,
+    )
+    fast, slow = _both(db, req, service.select_contacts(db, req))
+    assert fast == slow
+    cards = list(vobject.readComponents(fast))
+    assert len(cards) == fast.count("BEGIN:VCARD") > len(tricky)
+    by_uid = {c.uid.value: c for c in cards}
+    choosy = by_uid[f"urn:demarche:person:{tricky[3]}"]
+    assert choosy.email.value == "preferred@example.org"
+    if include_do_not_contact:
+        latest = by_uid[f"urn:demarche:person:{tricky[1]}"]
+        assert latest.adr.value.city == "Berlin" and latest.title.value == "First Secretary"
