@@ -325,20 +325,45 @@ def _picture(session: Session, treaty: Treaty, on: date) -> TreatyPicture:
     return picture
 
 
+# Computed pictures by their inputs (the treaty's rule, the date and every action recorded
+# under it), shared by the requests a process serves: the actions are read each time (one
+# query), the rules only run when something in them changed. Pictures are frozen records.
+_COMPUTED: dict[tuple[Any, ...], tuple[date | None, dict[int, StateRecord]]] = {}
+_COMPUTED_MAX = 64
+
+
 def _compute_picture(session: Session, treaty: Treaty, on: date) -> TreatyPicture:
-    by_country: dict[int, list[rules.Action]] = defaultdict(list)
-    for a in session.execute(
-        select(
-            StateAction.country_id,
-            StateAction.kind,
-            StateAction.action_date,
-            StateAction.effective_date,
+    actions = tuple(
+        tuple(row)
+        for row in session.execute(
+            select(
+                StateAction.country_id,
+                StateAction.kind,
+                StateAction.action_date,
+                StateAction.effective_date,
+            )
+            .where(StateAction.treaty_id == treaty.id)
+            .order_by(StateAction.id)
         )
-        .where(StateAction.treaty_id == treaty.id)
-        .order_by(StateAction.id)
-    ):
-        by_country[a.country_id].append(rules.Action(a.kind, a.action_date, a.effective_date))
+    )
     rule = _rule(treaty)
+    key = (rule, on, actions)
+    computed = _COMPUTED.get(key)
+    if computed is None:
+        computed = _records(actions, rule, on)
+        if len(_COMPUTED) >= _COMPUTED_MAX:
+            _COMPUTED.clear()
+        _COMPUTED[key] = computed
+    treaty_eif, records = computed
+    return TreatyPicture(treaty=treaty, entry_into_force=treaty_eif, records=records)
+
+
+def _records(
+    actions: Sequence[tuple[Any, ...]], rule: rules.EifRule, on: date
+) -> tuple[date | None, dict[int, StateRecord]]:
+    by_country: dict[int, list[rules.Action]] = defaultdict(list)
+    for country_id, kind, action_date, effective_date in actions:
+        by_country[country_id].append(rules.Action(kind, action_date, effective_date))
     # The treaty's own entry into force counts every instrument ever deposited.
     deposits = [i.on for acts in by_country.values() if (i := rules.instrument(acts))]
     treaty_eif = rules.treaty_eif(deposits, rule)
@@ -356,7 +381,7 @@ def _compute_picture(session: Session, treaty: Treaty, on: date) -> TreatyPictur
             entry_into_force=eif,
             withdrawal_effective=(withdrawal.effective or withdrawal.on) if withdrawal else None,
         )
-    return TreatyPicture(treaty=treaty, entry_into_force=treaty_eif, records=records)
+    return treaty_eif, records
 
 
 def _state_ids(session: Session) -> list[int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date, format_datetime
@@ -14,6 +15,13 @@ def fmt_date(value: date | datetime | None, fmt: str = "medium", locale: str = "
         return ""
     if isinstance(value, datetime):
         value = value.date()
+    return _format_date(value, fmt, locale)
+
+
+@lru_cache(maxsize=8192)
+def _format_date(value: date, fmt: str, locale: str) -> str:
+    # pages list the same few hundred dates (treaty actions, deadlines) over and over, and
+    # Babel looks the locale's patterns up on every call
     return format_date(value, format=fmt, locale=locale)
 
 

@@ -23,15 +23,21 @@ FLASH_KEY = "flash"
 
 _URLS: dict[tuple[int, str, str, tuple[Any, ...]], tuple[Any, URL]] = {}
 _URLS_MAX = 16_384
+_BASE = "demarche.base_url"
 
 
 def url_for(request: Request, name: str, /, **path_params: Any) -> URL:
     """``request.url_for``, remembered: the routes never change once the app runs, and finding
     a route by name walks them all (a table of 200 countries with links spent a fifth of its
     time there)."""
-    provider = request.scope.get("router") or request.scope.get("app")
+    scope = request.scope
+    provider = scope.get("router") or scope.get("app")
+    base = scope.get(_BASE)
+    if base is None:  # request.base_url builds a new URL on every access
+        base = scope[_BASE] = str(request.base_url)
     try:
-        key = (id(provider), str(request.base_url), name, tuple(sorted(path_params.items())))
+        # the keywords come in the order of their call site: no need to sort them
+        key = (id(provider), base, name, tuple(path_params.items()))
         hit = _URLS.get(key)
     except TypeError:  # an unhashable parameter: no memory
         return request.url_for(name, **path_params)
