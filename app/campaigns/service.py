@@ -215,7 +215,7 @@ def targets(session: Session, campaign: Campaign, *, on: date | None = None) -> 
     flt = TargetFilter.model_validate(campaign.target_filter or {})
     treaty = campaign.treaty
     statuses = (
-        treaties_service.status_map(session, treaty.short_name, on=flt.as_of or on or date.today())
+        treaties_service.statuses(session, treaty, on=flt.as_of or on or date.today())
         if treaty
         else {}
     )

@@ -246,7 +246,7 @@ def tracker_map(session: Session, tracker: Tracker, mode: str) -> WorldMap:
                 categories[r.iso2] = r.position or "unknown"
     elif mode == "treaty" and campaign.treaty:
         legend = [LegendItem(s.value, STATUS_LABELS[s], TREATY_COLORS[s]) for s in Status]
-        statuses = treaties_service.status_map(session, campaign.treaty.short_name)
+        statuses = treaties_service.statuses(session, campaign.treaty)
         for r in tracker.rows:
             if r.iso2 and r.country_id in statuses:
                 categories[r.iso2] = statuses[r.country_id].value

@@ -290,28 +290,36 @@ class TreatyPicture:
 _PICTURES = "treaties.pictures"
 
 
+_STATE_IDS = "treaties.state_ids"  # and the ids of the states, kept alike
+
+
 def _pending_changes(session: Session) -> bool:
     return any(
-        isinstance(o, StateAction | Treaty)
+        isinstance(o, StateAction | Treaty | Country)
         for o in chain(session.new, session.dirty, session.deleted)
     )
 
 
+def _forget(session: Session) -> None:
+    session.info.pop(_PICTURES, None)
+    session.info.pop(_STATE_IDS, None)
+
+
 @event.listens_for(Session, "before_flush")
 def _forget_on_flush(session: Session, _context: Any, _instances: Any) -> None:
-    if _PICTURES in session.info and _pending_changes(session):
-        del session.info[_PICTURES]
+    if (_PICTURES in session.info or _STATE_IDS in session.info) and _pending_changes(session):
+        _forget(session)
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _forget_on_write(state: ORMExecuteState) -> None:
     if not state.is_select:
-        state.session.info.pop(_PICTURES, None)
+        _forget(state.session)
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_on_end(session: Session, _transaction: Any) -> None:
-    session.info.pop(_PICTURES, None)
+    _forget(session)
 
 
 def _picture(session: Session, treaty: Treaty, on: date) -> TreatyPicture:
@@ -385,14 +393,24 @@ def _records(
 
 
 def _state_ids(session: Session) -> list[int]:
-    return list(session.scalars(select(Country.id).where(Country.is_state.is_(True))))
+    ids: list[int] | None = session.info.get(_STATE_IDS)
+    if ids is None or _pending_changes(session):
+        ids = session.info[_STATE_IDS] = list(
+            session.scalars(select(Country.id).where(Country.is_state.is_(True)))
+        )
+    return ids
 
 
 def status_map(
     session: Session, treaty_short_name: str, *, on: date | None = None
 ) -> dict[int, Status]:
     """{country_id: status} for every state (non-signatory when no action is recorded)."""
-    picture = _picture(session, get_by_short_name(session, treaty_short_name), on or date.today())
+    return statuses(session, get_by_short_name(session, treaty_short_name), on=on)
+
+
+def statuses(session: Session, treaty: Treaty, *, on: date | None = None) -> dict[int, Status]:
+    """``status_map`` for a treaty at hand."""
+    picture = _picture(session, treaty, on or date.today())
     return {
         cid: picture.records[cid].status if cid in picture.records else Status.non_signatory
         for cid in _state_ids(session)
