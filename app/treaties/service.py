@@ -282,6 +282,7 @@ class TreatyPicture:
     treaty: Treaty
     entry_into_force: date | None
     records: dict[int, StateRecord]
+    inputs: tuple[Any, ...] = ()  # what the records follow from: the rule, the date, the actions
 
 
 # A page can ask for the same treaty's picture a dozen times (each campaign's milestones, its
@@ -363,7 +364,7 @@ def _compute_picture(session: Session, treaty: Treaty, on: date) -> TreatyPictur
             _COMPUTED.clear()
         _COMPUTED[key] = computed
     treaty_eif, records = computed
-    return TreatyPicture(treaty=treaty, entry_into_force=treaty_eif, records=records)
+    return TreatyPicture(treaty=treaty, entry_into_force=treaty_eif, records=records, inputs=key)
 
 
 def _records(
@@ -438,16 +439,20 @@ def status_table(
     status: Status | None = None,
     region: str | None = None,
     sub_region: str | None = None,
-) -> tuple[TreatyPicture, list[tuple[Country, StateRecord | None, Status]]]:
-    """States with their status on ``on``, filterable, ordered by region then name."""
+) -> tuple[TreatyPicture, list[tuple[Any, StateRecord | None, Status]]]:
+    """States with their status on ``on``, filterable, ordered by region then name. Each state
+    comes as a row of its id, codes, name and regions (not an ORM object: a table of 200 states
+    is read on every visit to a treaty's page)."""
     picture = _picture(session, treaty, on)
-    query = select(Country).where(Country.is_state.is_(True))
+    query = select(
+        Country.id, Country.iso2, Country.iso3, Country.name, Country.region, Country.sub_region
+    ).where(Country.is_state.is_(True))
     if region:
         query = query.where(Country.region == region)
     if sub_region:
         query = query.where(Country.sub_region == sub_region)
     rows = []
-    for country in session.scalars(
+    for country in session.execute(
         query.order_by(Country.region, Country.sub_region, Country.name)
     ):
         record = picture.records.get(country.id)

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from markupsafe import Markup
 
 from app.auth.deps import WebAdmin, WebCoordinator, WebUser
 from app.countries import service as countries_service
@@ -25,7 +26,7 @@ from app.treaties.schemas import (
 )
 from app.web.forms import FormDep, validate
 from app.web.routing import web_router
-from app.web.templating import redirect, render
+from app.web.templating import redirect, render, templates, url_for
 
 router = web_router(prefix="/treaties")
 
@@ -97,28 +98,18 @@ def _detail(
     status = Status(status_value) if status_value in Status.__members__ else None
     region = params.get("region") or None
     picture, rows = service.status_table(session, treaty, on=on, status=status, region=region)
-    groups: dict[str, list[Any]] = {}
-    for country, record, st in rows:
-        groups.setdefault(country.region or "Other", []).append((country, record, st))
-    world = world_map(
-        {country.iso2: st.value for country, _, st in rows if country.iso2},
-        STATUS_LEGEND,
-        title=f"{treaty.short_name} status on {on.isoformat()}",
-        details={country.iso2: country.name for country, _, _ in rows},
-        link_pattern="/treaties/countries/{iso2}",
-    )
+    counts = service.status_counts(session, treaty, on=on)
     ctx: dict[str, Any] = {
         "treaty": treaty,
-        "world": world,
+        "results_html": _results_html(request, treaty, picture, rows, counts, on, date_error),
         "on": on,
         "date_error": date_error,
         "status_value": status_value,
         "region": region or "",
         "regions": [r for r, _ in countries_service.regions(session)],
         "status_options": STATUS_OPTIONS,
-        "counts": service.status_counts(session, treaty, on=on),
+        "counts": counts,
         "eif": picture.entry_into_force,
-        "groups": groups,
         "total": len(rows),
         "meetings": service.list_meetings(session, treaty_id=treaty.id),
         "errors": {},
@@ -130,6 +121,61 @@ def _detail(
     return render(
         request, "treaties/detail.html", ctx, block="results", status_code=422 if extra else 200
     )
+
+
+# The status block of a treaty's page (about 400 kB: a map, tiles and a table of every state)
+# by everything it shows, kept for the next visitor: it is the same for everyone until a
+# state's action, a country or the date changes. A few entries per process.
+_RESULTS: dict[tuple[Any, ...], Markup] = {}
+_RESULTS_MAX = 8
+
+
+def _results_html(
+    request: Request,
+    treaty: Any,
+    picture: service.TreatyPicture,
+    rows: list[tuple[Any, Any, Status]],
+    counts: dict[str, int],
+    on: date,
+    date_error: str | None,
+) -> Markup:
+    shown = tuple((c.id, c.iso2, c.iso3, c.name, c.region, c.sub_region, st) for c, _, st in rows)
+    key = (
+        picture.inputs or None,  # no inputs, no keeping
+        treaty.short_name,
+        on,
+        date_error,
+        tuple(counts.items()),
+        shown,
+        str(url_for(request, "treaty_country", code="XXX")),
+    )
+    if key[0] is not None and (hit := _RESULTS.get(key)) is not None:
+        return hit
+    groups: dict[str, list[Any]] = {}
+    for country, record, st in rows:
+        groups.setdefault(country.region or "Other", []).append((country, record, st))
+    world = world_map(
+        {country.iso2: st.value for country, _, st in rows if country.iso2},
+        STATUS_LEGEND,
+        title=f"{treaty.short_name} status on {on.isoformat()}",
+        details={country.iso2: country.name for country, _, _ in rows},
+        link_pattern="/treaties/countries/{iso2}",
+    )
+    html = Markup(  # noqa: S704 - an autoescaping template's output
+        templates.env.get_template("treaties/_results.html").render(
+            request=request,
+            on=on,
+            date_error=date_error,
+            counts=counts,
+            groups=groups,
+            world=world,
+        )
+    )
+    if key[0] is not None:
+        if len(_RESULTS) >= _RESULTS_MAX:
+            _RESULTS.clear()
+        _RESULTS[key] = html
+    return html
 
 
 @router.get("/{short_name}", name="treaty_detail")
