@@ -77,14 +77,13 @@ def _filter_options(session: SessionDep) -> dict[str, Any]:
         "kind_options": [("", "People and organisations"), ("person", "People")]
         + [("organisation", "Organisations")],
         "type_options": [("", "Any type")] + [(t.value, t.label) for t in OrganisationType],
-        "country_options": [("", "Any country")]
-        + [(c.iso3, c.name) for c in countries_service.list_countries(session)],
+        "country_options": [("", "Any country"), *countries_service.choices(session)],
         "region_options": [("", "Any region")] + [(r, r) for r, _ in regions],
         "sub_region_options": [("", "Any sub-region")]
         + [(s, s) for _, subs in regions for s in subs],
         "tag_options": [("", "Any tag")] + [(t.name, t.name) for t in service.list_tags(session)],
         "treaty_options": [("", "Any treaty")]
-        + [(t.short_name, t.short_name) for t in treaties_service.list_treaties(session)],
+        + [(name, name) for name in treaties_service.short_names(session)],
         "treaty_status_options": [("", "Any status"), *TREATY_STATUS_LABELS.items()],
     }
 
@@ -614,7 +613,7 @@ def _org_form(
     values: dict[str, Any],
     errors: dict[str, str] | None = None,
 ) -> Response:
-    countries = [("", "—")] + [(c.iso3, c.name) for c in countries_service.list_countries(session)]
+    countries = [("", "—"), *countries_service.choices(session)]
     ctx = {
         "org": org,
         "values": values,

@@ -81,6 +81,15 @@ def list_countries(
     return session.scalars(query).all()
 
 
+def choices(session: Session) -> list[tuple[str, str]]:
+    """(ISO3, name) of every country, by name, for select boxes (plain rows: forms list all
+    of them on every visit)."""
+    return [
+        (iso3, name)
+        for iso3, name in session.execute(select(Country.iso3, Country.name).order_by(Country.name))
+    ]
+
+
 def regions(session: Session) -> list[tuple[str, list[str]]]:
     """(region, [sub-regions]) for filters."""
     rows = session.execute(

@@ -105,8 +105,7 @@ def _form_page(
         + [(str(i), n) for i, n in service.organisation_choices(session)],
         "person_options": [("", "— nobody in particular —")]
         + [(str(i), n) for i, n in service.person_choices(session)],
-        "country_options": [("", "— the sender's state —")]
-        + [(c.iso3, c.name) for c in countries_service.list_countries(session)],
+        "country_options": [("", "— the sender's state —")] + countries_service.choices(session),
         "treaties": _treaties(session),
         "stance_options": [("", "— not stated —")]
         + [(s.value, label) for s, label in STANCE_LABELS.items()],
@@ -287,8 +286,7 @@ def _detail(
         "errors": errors or {},
         "organisation_options": [("", "— none —")]
         + [(str(i), n) for i, n in service.organisation_choices(session)],
-        "country_options": [("", "— unknown —")]
-        + [(c.iso3, c.name) for c in countries_service.list_countries(session)],
+        "country_options": [("", "— unknown —")] + countries_service.choices(session),
     }
     return render(request, "replies/detail.html", ctx, status_code=422 if errors else 200)
 

@@ -184,6 +184,10 @@ def list_treaties(session: Session) -> Sequence[Treaty]:
     ).all()
 
 
+def short_names(session: Session) -> list[str]:
+    return list(session.scalars(select(Treaty.short_name).order_by(Treaty.short_name)))
+
+
 def get_by_short_name(session: Session, short_name: str) -> Treaty:
     treaty = session.scalar(
         select(Treaty)
