@@ -311,9 +311,9 @@ def _filtered(rows: Iterable[ExportRow], gate: Gate) -> Iterator[ExportRow]:
 
 
 def _keep_person(req: ExportRequest, gate: Gate) -> Callable[[tuple[Any, ...]], bool]:
-    """``Gate.reason`` for the people of a CSV export (``flat``'s tuples), inlined: it runs
-    once per person. CSV is not a postal format, so only the do-not-contact flags and the
-    same person twice can leave a row out."""
+    """``Gate.reason`` for the people of a CSV or vCard export (``flat``'s tuples), inlined:
+    it runs once per person. Neither is a postal format, so only the do-not-contact flags and
+    the same person twice can leave a row out."""
     tally, seen, progress = gate.tally, gate.seen, gate.progress
     flags = not req.include_do_not_contact
     no_post, no_email, pid, org = flat.NO_POST, flat.NO_EMAIL, flat.ID, flat.ORGANISATION_ID
