@@ -25,8 +25,7 @@ from sqlalchemy.orm import Session
 from app.exports import formats
 
 BATCH = 5000
-CHUNK = 64 * 1024
-TRIGGERS = "=+-@\t\r\n"  # as formats.FORMULA_TRIGGERS, one character each
+TRIGGERS = "".join(formats.FORMULA_TRIGGERS)  # one character each: ``v[0] in TRIGGERS``
 
 # The tuple of one person, in this order; an export picks its columns from it.
 FIELDS = (
@@ -73,7 +72,7 @@ _TITLE, _EMAIL, _PHONE, _LANGUAGE = (
     _INDEX["language"],
 )
 _STREET, _CITY, _POSTCODE = _INDEX["street_address"], _INDEX["city"], _INDEX["postal_code"]
-_AREA, _COUNTRY, _HAS_POSTAL = _INDEX["country_area"], _INDEX["country_code"], _INDEX["has_postal"]
+_AREA, _COUNTRY, HAS_POSTAL = _INDEX["country_area"], _INDEX["country_code"], _INDEX["has_postal"]
 
 # Plain SQL through the driver's own cursor: its rows are tuples of plain values, which the
 # cyclic garbage collector soon stops tracking (result rows of the ORM layer stay tracked, and
@@ -106,6 +105,7 @@ def handles(columns: Sequence[str], *, merge_same_address: bool) -> bool:
 
 _SLOTS = {"postal": 0, "email": 1, "phone": 2}
 _NONE = (None, None, None)
+_NO_POST = ("", "", "", "", "")
 
 
 class _Cursor:
@@ -268,9 +268,6 @@ def _person_tuples(batches: Iterator[_Batch]) -> Iterator[tuple[Any, ...]]:
             )
 
 
-_NO_POST = ("", "", "", "", "")
-
-
 def csv_chunks(
     session: Session,
     person_ids: Sequence[int],
@@ -300,7 +297,7 @@ def csv_chunks(
         if len(batch) == 500:
             writer.writerows(batch)
             batch.clear()
-            if buffer.tell() >= CHUNK:
+            if buffer.tell() >= formats.CHUNK:
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
                 buffer.truncate()
@@ -334,7 +331,7 @@ def vcard_chunks(
                     email=t[_EMAIL],
                     phone=t[_PHONE],
                     address=(t[_STREET], t[_CITY], t[_AREA], t[_POSTCODE], t[_COUNTRY])
-                    if t[_HAS_POSTAL]
+                    if t[HAS_POSTAL]
                     else None,
                     language=t[_LANGUAGE],
                 )

@@ -310,34 +310,28 @@ def _filtered(rows: Iterable[ExportRow], gate: Gate) -> Iterator[ExportRow]:
             gate.tally.exclude(row, reason)
 
 
-def _keep_person(req: ExportRequest, gate: Gate) -> Callable[[tuple[Any, ...]], bool]:
-    """``Gate.reason`` for the people of a CSV or vCard export (``flat``'s tuples), inlined:
-    it runs once per person. Neither is a postal format, so only the do-not-contact flags and
-    the same person twice can leave a row out."""
-    tally, seen, progress = gate.tally, gate.seen, gate.progress
-    flags = not req.include_do_not_contact
-    no_post, no_email, pid, org = flat.NO_POST, flat.NO_EMAIL, flat.ID, flat.ORGANISATION_ID
+def _keep_person(gate: Gate) -> Callable[[tuple[Any, ...]], bool]:
+    """``gate`` for the people of a CSV or vCard export (``flat``'s tuples): counts each, and
+    says whether it goes out."""
+    no_post, no_email, has_postal = flat.NO_POST, flat.NO_EMAIL, flat.HAS_POSTAL
+    pid, org = flat.ID, flat.ORGANISATION_ID
 
     def keep(full: tuple[Any, ...]) -> bool:
-        tally.processed += 1
-        if progress is not None and tally.processed % 1000 == 0:
-            progress(tally.processed)
-        reason = (
-            (DO_NOT_POST if full[no_post] else DO_NOT_EMAIL if full[no_email] else None)
-            if flags
-            else None
+        person_id = int(full[pid])
+        reason = gate.reason(
+            no_post=bool(full[no_post]),
+            no_email=bool(full[no_email]),
+            has_postal=full[has_postal],
+            person_id=person_id,
+            organisation_id=full[org],
         )
         if reason is None:
-            key = (int(full[pid]), full[org])
-            if key not in seen:
-                seen.add(key)
-                tally.exported += 1
-                return True
-            reason = TWICE
-        tally.exclude(
+            gate.tally.exported += 1
+            return True
+        gate.tally.exclude(
             ExportRow(
                 kind="person",
-                id=int(full[pid]),
+                id=person_id,
                 display_name=full[flat.DISPLAY_NAME],
                 native_name=full[flat.NATIVE_NAME],
                 organisation=full[flat.ORGANISATION],
@@ -370,7 +364,7 @@ def text_rows(
     yield from _text_chunks(
         req, export_rows(session, req, offices, tally, gate=gate), header=header
     )
-    keep = _keep_person(req, gate)
+    keep = _keep_person(gate)
     if req.format == "csv":
         yield from flat.csv_chunks(
             session, selection.person_ids, columns, delimiter=req.delimiter, keep=keep
