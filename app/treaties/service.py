@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -286,7 +287,7 @@ class TreatyPicture:
     treaty: Treaty
     entry_into_force: date | None
     records: dict[int, StateRecord]
-    inputs: tuple[Any, ...] = ()  # what the records follow from: the rule, the date, the actions
+    inputs: tuple[Any, ...]  # what the records follow from: the rule, the date, the actions
 
 
 # A page can ask for the same treaty's picture a dozen times (each campaign's milestones, its
@@ -338,13 +339,6 @@ def _picture(session: Session, treaty: Treaty, on: date) -> TreatyPicture:
     return picture
 
 
-# Computed pictures by their inputs (the treaty's rule, the date and every action recorded
-# under it), shared by the requests a process serves: the actions are read each time (one
-# query), the rules only run when something in them changed. Pictures are frozen records.
-_COMPUTED: dict[tuple[Any, ...], tuple[date | None, dict[int, StateRecord]]] = {}
-_COMPUTED_MAX = 64
-
-
 def _compute_picture(session: Session, treaty: Treaty, on: date) -> TreatyPicture:
     actions = tuple(
         tuple(row)
@@ -360,19 +354,18 @@ def _compute_picture(session: Session, treaty: Treaty, on: date) -> TreatyPictur
         )
     )
     rule = _rule(treaty)
-    key = (rule, on, actions)
-    computed = _COMPUTED.get(key)
-    if computed is None:
-        computed = _records(actions, rule, on)
-        if len(_COMPUTED) >= _COMPUTED_MAX:
-            _COMPUTED.clear()
-        _COMPUTED[key] = computed
-    treaty_eif, records = computed
-    return TreatyPicture(treaty=treaty, entry_into_force=treaty_eif, records=records, inputs=key)
+    treaty_eif, records = _records(rule, on, actions)
+    return TreatyPicture(
+        treaty=treaty, entry_into_force=treaty_eif, records=records, inputs=(rule, on, actions)
+    )
 
 
+# Kept by their inputs (the treaty's rule, the date and every action recorded under it) for the
+# requests a process serves: the actions are read each time (one query), the rules only run when
+# something in them changed. The records are frozen; nobody changes the dict.
+@lru_cache(maxsize=64)
 def _records(
-    actions: Sequence[tuple[Any, ...]], rule: rules.EifRule, on: date
+    rule: rules.EifRule, on: date, actions: tuple[tuple[Any, ...], ...]
 ) -> tuple[date | None, dict[int, StateRecord]]:
     by_country: dict[int, list[rules.Action]] = defaultdict(list)
     for country_id, kind, action_date, effective_date in actions:

@@ -141,7 +141,7 @@ def _results_html(
 ) -> Markup:
     shown = tuple((c.id, c.iso2, c.iso3, c.name, c.region, c.sub_region, st) for c, _, st in rows)
     key = (
-        picture.inputs or None,  # no inputs, no keeping
+        picture.inputs,
         treaty.short_name,
         on,
         date_error,
@@ -149,7 +149,7 @@ def _results_html(
         shown,
         str(url_for(request, "treaty_country", code="XXX")),
     )
-    if key[0] is not None and (hit := _RESULTS.get(key)) is not None:
+    if (hit := _RESULTS.get(key)) is not None:
         return hit
     groups: dict[str, list[Any]] = {}
     for country, record, st in rows:
@@ -171,10 +171,9 @@ def _results_html(
             world=world,
         )
     )
-    if key[0] is not None:
-        if len(_RESULTS) >= _RESULTS_MAX:
-            _RESULTS.clear()
-        _RESULTS[key] = html
+    if len(_RESULTS) >= _RESULTS_MAX:
+        _RESULTS.clear()
+    _RESULTS[key] = html
     return html
 
 
