@@ -39,7 +39,15 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # No JIT: PostgreSQL would compile each run of a costly plan (a batch of an export, say)
+    # to machine code first, hundreds of milliseconds that a web request never wins back.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args={"options": "-c jit=off"},
+    )
 
 
 @lru_cache

@@ -1,10 +1,19 @@
-"""The fast lane for people in CSV and vCard exports: each person's fields as a plain tuple,
-read with two queries per batch of 5,000 (the people with their current positions, and their
-contact points) plus one for the organisations not seen before, and written as they come.
+"""The fast lane for people in CSV and vCard exports: one SQL query per batch of 5,000 people
+returns each person's cells as the file needs them, and the driver's rows go to ``csv.writer``
+as they are.
 
-It addresses a person exactly as ``rows._row`` does (the same position, organisation, language
-and contact-point choices), which tests pin against the general path for both formats; it
-serves the CSV columns that need no salutation, formatted address or "last updated", and
+The query addresses a person exactly as ``rows._row`` does, which tests pin against the general
+path for both formats:
+- the current position: an office holder's first, then the latest started, then the oldest row;
+- its organisation, country and language (the person's, else the organisation's, else "en");
+- the best postal address, email and phone: the person's preferred one of each kind, else their
+  oldest, else the organisation's chosen the same way;
+- do-not-contact flags of the person or the organisation.
+CSV cells that a spreadsheet would run as a formula are prefixed with an apostrophe in SQL, as
+``formats.neutralise`` does. Each row also carries its flags, as one code for ``gate.Gate``, the
+person's id and the organisation's id; the gate decides who stays out.
+
+It serves the CSV columns that need no salutation, formatted address or "last updated", and
 exports that do not merge contacts at the same address. Everything else goes the general way
 (``rows.iter_rows``), and so do organisations, which are few.
 
@@ -15,257 +24,271 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
-from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app.exports import formats
+from app.exports.gate import NO_EMAIL_BIT, NO_POST_BIT, POSTAL_BIT, Gate
+from app.exports.rows import ExportRow
 
 BATCH = 5000
-TRIGGERS = "".join(formats.FORMULA_TRIGGERS)  # one character each: ``v[0] in TRIGGERS``
 
-# The tuple of one person, in this order; an export picks its columns from it.
-FIELDS = (
-    "kind",
-    "id",
-    "honorific",
-    "given_name",
-    "family_name",
-    "display_name",
-    "native_name",
-    "title",
-    "organisation",
-    "organisation_native",
-    "country",
-    "country_iso3",
-    "language",
-    "email",
-    "phone",
-    "street_address",
-    "city",
-    "postal_code",
-    "country_area",
-    "country_code",
-    "in_office_since",
-    "no_email",
-    "no_post",
-    "merged",
-    # not columns: an office's holder told from the same person listed again; a postal address
-    "organisation_id",
-    "has_postal",
-)
-COLUMNS = frozenset(FIELDS[:-2])
-_INDEX = {name: i for i, name in enumerate(FIELDS)}
-NO_EMAIL = _INDEX["no_email"]
-NO_POST = _INDEX["no_post"]
-ORGANISATION_ID = _INDEX["organisation_id"]
-ID, DISPLAY_NAME, NATIVE_NAME = _INDEX["id"], _INDEX["display_name"], _INDEX["native_name"]
-ORGANISATION = _INDEX["organisation"]
-_HONORIFIC, _GIVEN, _FAMILY = _INDEX["honorific"], _INDEX["given_name"], _INDEX["family_name"]
-_TITLE, _EMAIL, _PHONE, _LANGUAGE = (
-    _INDEX["title"],
-    _INDEX["email"],
-    _INDEX["phone"],
-    _INDEX["language"],
-)
-_STREET, _CITY, _POSTCODE = _INDEX["street_address"], _INDEX["city"], _INDEX["postal_code"]
-_AREA, _COUNTRY, HAS_POSTAL = _INDEX["country_area"], _INDEX["country_code"], _INDEX["has_postal"]
 
-# Plain SQL through the driver's own cursor: its rows are tuples of plain values, which the
-# cyclic garbage collector soon stops tracking (result rows of the ORM layer stay tracked, and
-# collecting them cost as much as the rest of the export).
-_PEOPLE = """
-SELECT p.id, p.honorific, p.given_name, p.family_name, p.native_name, p.preferred_language,
-       p.no_email, p.no_post, pos.organisation_id, pos.title, pos.is_office_holder, pos.start_date
-FROM people p
-LEFT JOIN positions pos ON pos.person_id = p.id
-  AND (pos.start_date IS NULL OR pos.start_date <= {on})
-  AND (pos.end_date IS NULL OR pos.end_date >= {on})
-WHERE p.id {ids}
-"""
-_ORGS = """
-SELECT o.id, o.name, o.native_name, o.preferred_language, o.no_email, o.no_post, c.name, c.iso3
-FROM organisations o LEFT JOIN countries c ON c.id = o.country_id
-WHERE o.id {ids}
-"""
-# in the order of the owner's index (no sort); _Cursor.points picks as rows._points does
-_POINTS = """
-SELECT {owner}, kind, value, street_address, city, postal_code, country_area, country_code,
-       preferred
-FROM contact_points WHERE {owner} {ids} ORDER BY {owner}, id
-"""
+def _name() -> str:
+    given, family = "p.given_name", "p.family_name"
+    name = (
+        f"CASE WHEN {given} <> '' AND {family} <> '' THEN {given} || ' ' || {family} "
+        f"WHEN {given} <> '' THEN {given} WHEN {family} <> '' THEN {family} "
+        "ELSE p.native_name END"
+    )
+    # names are stored stripped, so only the joining space can be at either end
+    return f"TRIM(p.honorific || ' ' || {name})"
+
+
+def _flag(column: str) -> str:
+    return f"(p.{column} OR o.{column})"  # NULL (not set) when there is no organisation
+
+
+def _point(kind: str, column: str) -> str:
+    return f"COALESCE({kind}.{column}, '')"
+
+
+# Each column as an SQL expression over the query below; text columns marked True go through
+# the formula guard in CSV.
+EXPRESSIONS: dict[str, tuple[str, bool]] = {
+    "kind": ("'person'", False),
+    "id": ("CAST(p.id AS TEXT)", False),
+    "honorific": ("p.honorific", True),
+    "given_name": ("p.given_name", True),
+    "family_name": ("p.family_name", True),
+    "display_name": (_name(), True),
+    "native_name": ("p.native_name", True),
+    "title": ("COALESCE(pos.title, '')", True),
+    "organisation": ("COALESCE(o.name, '')", True),
+    "organisation_native": ("COALESCE(o.native_name, '')", True),
+    "country": ("COALESCE(c.name, '')", True),
+    "country_iso3": ("COALESCE(c.iso3, '')", True),
+    "language": (
+        "COALESCE(NULLIF(p.preferred_language, ''), NULLIF(o.preferred_language, ''), 'en')",
+        True,
+    ),
+    "email": (_point("em", "value"), True),
+    "phone": (_point("ph", "value"), True),
+    "street_address": (_point("ad", "street_address"), True),
+    "city": (_point("ad", "city"), True),
+    "postal_code": (_point("ad", "postal_code"), True),
+    "country_area": (_point("ad", "country_area"), True),
+    "country_code": (_point("ad", "country_code"), True),
+    "in_office_since": ("{since}", False),
+    "no_email": (f"CASE WHEN {_flag('no_email')} THEN 'yes' ELSE '' END", False),
+    "no_post": (f"CASE WHEN {_flag('no_post')} THEN 'yes' ELSE '' END", False),
+    "merged": ("'1'", False),
+}
+COLUMNS = frozenset(EXPRESSIONS)
+_SINCE = {  # the start date as ISO text
+    "sqlite": "COALESCE(pos.start_date, '')",
+    "postgresql": "COALESCE(to_char(pos.start_date, 'YYYY-MM-DD'), '')",
+}
+_CODE = (
+    f"(CASE WHEN {_flag('no_post')} THEN {NO_POST_BIT} ELSE 0 END"
+    f" + CASE WHEN {_flag('no_email')} THEN {NO_EMAIL_BIT} ELSE 0 END"
+    f" + CASE WHEN ad.id IS NULL THEN 0 ELSE {POSTAL_BIT} END)"
+)
+
+
+def _literal(text: str) -> str:
+    # string literals may hold tab, CR and LF as they are, in both databases
+    return "'" + text.replace("'", "''") + "'"
+
+
+# Does a text start like a formula (formats.FORMULA_TRIGGERS)? SQLite answers a GLOB fastest.
+_STARTS_LIKE_FORMULA = {
+    # "-" first in the brackets, where it stands for itself rather than a range
+    "sqlite": "{} GLOB "
+    + _literal("[-" + "".join(t for t in formats.FORMULA_TRIGGERS if t != "-") + "]*"),
+    "postgresql": "substr({}, 1, 1) IN ("
+    + ", ".join(_literal(t) for t in formats.FORMULA_TRIGGERS)
+    + ")",
+}
+
+
+def _guarded(expression: str, dialect: str) -> str:
+    """The cell with an apostrophe in front when a spreadsheet would run it as a formula, as
+    ``formats.neutralise`` does."""
+    test = _STARTS_LIKE_FORMULA.get(dialect, _STARTS_LIKE_FORMULA["postgresql"])
+    return f"CASE WHEN {test.format(expression)} THEN '''' || {expression} ELSE {expression} END"
+
+
+def _best(owner: str, kind: str) -> str:
+    """The id of an owner's best point of a kind: the preferred one, else the oldest (as
+    ``rows._points``), each looked up in the index (owner, kind, preferred, id) alone."""
+    column, ref = ("person_id", "p.id") if owner == "person" else ("organisation_id", "o.id")
+    first = (
+        f"(SELECT q.id FROM contact_points q WHERE q.{column} = {ref} AND q.kind = '{kind}' "
+        "AND q.preferred = {flag} ORDER BY q.id LIMIT 1)"
+    )
+    return f"{first.format(flag='TRUE')}, {first.format(flag='FALSE')}"
+
+
+def _one(table: str, alias: str, where: str, *, lateral: bool) -> str:
+    """A left join to at most one row of ``table`` picked by ``where`` (a WHERE clause on q);
+    PostgreSQL plans it as a lateral subquery, SQLite as a join on the picked id."""
+    if lateral:
+        return f"LEFT JOIN LATERAL (SELECT q.* FROM {table} q WHERE {where}) {alias} ON TRUE"
+    return f"LEFT JOIN {table} {alias} ON {alias}.id = (SELECT q.id FROM {table} q WHERE {where})"
+
+
+def _from(*, lateral: bool) -> str:
+    """The rows of the people whose ids match ``{ids}`` on the day ``{on}``, in id order."""
+    position = (
+        "q.person_id = p.id"
+        " AND (q.start_date IS NULL OR q.start_date <= {on})"
+        " AND (q.end_date IS NULL OR q.end_date >= {on})"
+        " ORDER BY q.is_office_holder DESC, q.start_date DESC NULLS LAST, q.id LIMIT 1"
+    )
+    points = []
+    for alias, kind in (("ad", "postal"), ("em", "email"), ("ph", "phone")):
+        best = f"COALESCE({_best('person', kind)}, {_best('org', kind)})"
+        if lateral:
+            # LIMIT keeps the planner from turning it into a hash join over every point
+            points.append(_one("contact_points", alias, f"q.id = {best} LIMIT 1", lateral=True))
+        else:
+            points.append(f"LEFT JOIN contact_points {alias} ON {alias}.id = {best}")
+    return "\n".join(
+        [
+            "FROM people p",
+            _one("positions", "pos", position, lateral=lateral),
+            "LEFT JOIN organisations o ON o.id = pos.organisation_id",
+            "LEFT JOIN countries c ON c.id = o.country_id",
+            *points,
+            "WHERE p.id {ids}",
+            "ORDER BY p.id",
+        ]
+    )
+
+
+_FROM = {"sqlite": _from(lateral=False), "postgresql": _from(lateral=True)}
 
 
 def handles(columns: Sequence[str], *, merge_same_address: bool) -> bool:
     return not merge_same_address and all(c in COLUMNS for c in columns)
 
 
-_SLOTS = {"postal": 0, "email": 1, "phone": 2}
-_NONE = (None, None, None)
-_NO_POST = ("", "", "", "", "")
+class _Reader:
+    """Batches of rows for a list of people: the fields asked for, then the flags code, the
+    person's id and the organisation's id."""
 
-
-class _Cursor:
-    """The connection's DB-API cursor, with its placeholder and an id filter: a dense run of
-    ids as a range (two parameters), others as a list."""
-
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, fields: Sequence[str], *, guard: bool, on: date) -> None:
         connection = session.connection()
+        dialect = connection.dialect.name
         self.mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        self.sqlite = connection.dialect.name == "sqlite"
-        self.cursor = connection.connection.cursor()
+        self.on: Any = on.isoformat() if dialect == "sqlite" else on  # SQLite: ISO text
+        since = _SINCE.get(dialect, _SINCE["postgresql"])
+        cells = []
+        for name in fields:
+            expression, text = EXPRESSIONS[name]
+            expression = expression.format(since=since)
+            cells.append(_guarded(expression, dialect) if guard and text else expression)
+        self.width = len(fields)
+        self.from_ = _FROM.get(dialect, _FROM["postgresql"]).replace("{on}", self.mark)
+        self.sql = f"SELECT {', '.join(cells)}, {_CODE}, p.id, o.id\n" + self.from_
+        self.connection = connection.connection
+        self.cursor = self.connection.cursor()
 
-    def ids(self, ids: Sequence[int]) -> tuple[str, list[Any]]:
-        lo, hi = min(ids), max(ids)
-        if hi - lo < 2 * len(ids):
-            return f"BETWEEN {self.mark} AND {self.mark}", [lo, hi]
-        return f"IN ({', '.join([self.mark] * len(ids))})", list(ids)
+    def batches(self, ids: Sequence[int]) -> Iterator[list[Any]]:
+        """Each batch's rows; the next batch is read in a thread while this one is written."""
+        chunks = [ids[start : start + BATCH] for start in range(0, len(ids), BATCH)]
+        pool = ThreadPoolExecutor(1, thread_name_prefix="export-reader")
+        pending: Future[list[Any]] | None = None
+        try:
+            pending = pool.submit(self._batch, chunks[0]) if chunks else None
+            for following in [*chunks[1:], None]:
+                assert pending is not None
+                rows = pending.result()
+                pending = pool.submit(self._batch, following) if following else None
+                yield rows
+        finally:
+            if pending is not None:
+                pending.cancel() or pending.exception()  # wait: the cursor is in use
+            pool.shutdown()
+            self.cursor.close()
 
-    def fetch(self, sql: str, params: Sequence[Any]) -> Sequence[Any]:
-        self.cursor.execute(sql, params)
-        return self.cursor.fetchall()
+    def _batch(self, chunk: Sequence[int]) -> list[Any]:
+        lo, hi = min(chunk), max(chunk)
+        if hi - lo < 2 * len(chunk):  # a dense run: a range (two parameters)
+            where, params = f"BETWEEN {self.mark} AND {self.mark}", [lo, hi]
+            exact = hi - lo + 1 == len(chunk)
+        else:
+            where, params = f"IN ({', '.join([self.mark] * len(chunk))})", list(chunk)
+            exact = True
+        exact = exact and all(a < b for a, b in zip(chunk, chunk[1:], strict=False))
+        self.cursor.execute(self.sql.format(ids=where), [self.on, self.on, *params])
+        rows: list[Any] = list(self.cursor.fetchall())
+        if exact:
+            return rows
+        # the order asked for, and only the people asked for (a range holds others)
+        by_id = {r[self.width + 1]: r for r in rows}
+        return [by_id[i] for i in chunk if i in by_id]
 
-    def points(self, owner: str, ids: Sequence[int]) -> dict[int, list[Any]]:
-        """Each owner's best postal, email and phone point: the preferred one of each kind,
-        else the oldest (as rows._points)."""
-        where, params = self.ids(ids)
-        best: dict[int, list[Any]] = {}
-        get, slots = best.get, _SLOTS
-        for r in self.fetch(_POINTS.format(owner=owner, ids=where), params):
-            slot = slots.get(r[1])
-            if slot is None:
-                continue
-            mine = get(r[0])
-            if mine is None:
-                best[r[0]] = mine = [None, None, None]
-            current = mine[slot]
-            if current is None or (r[8] and not current[8]):
-                mine[slot] = r
-        return best
-
-
-class _Orgs:
-    """Organisations and their best contact points, loaded once per export."""
-
-    def __init__(self, cursor: _Cursor) -> None:
-        self.cursor = cursor
-        self.info: dict[int, Any] = {}
-        self.points: dict[int, list[Any]] = {}
-
-    def load(self, ids: set[int]) -> None:
-        new = sorted(i for i in ids if i not in self.info)
-        if not new:
-            return
-        where, params = self.cursor.ids(new)
-        for r in self.cursor.fetch(_ORGS.format(ids=where), params):
-            self.info[r[0]] = r
-        self.points.update(self.cursor.points("organisation_id", new))
-
-
-def _better(pos: tuple[Any, ...], than: tuple[Any, ...]) -> bool:
-    # rows._people_batch: an office holder's position first, then the latest started
-    if bool(pos[2]) != bool(than[2]):
-        return bool(pos[2])
-    return (pos[3] or "") > (than[3] or "")
-
-
-def person_tuples(session: Session, ids: Sequence[int], on: date) -> Iterator[tuple[Any, ...]]:
-    """One tuple (``FIELDS``) per person id that exists, in the order of ``ids``."""
-    cursor = _Cursor(session)
-    try:
-        yield from _person_tuples(_batches(cursor, ids, on))
-    finally:
-        cursor.cursor.close()
+    def names(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
+        """Display name, native name and organisation of a few people (who is left out)."""
+        fields = ("display_name", "native_name", "organisation")
+        sql = f"SELECT p.id, {', '.join(EXPRESSIONS[f][0] for f in fields)}\n" + self.from_.format(
+            ids=f"IN ({', '.join([self.mark] * len(ids))})"
+        )
+        cursor = self.connection.cursor()  # its own: the reader's may be busy in its thread
+        try:
+            cursor.execute(sql, [self.on, self.on, *ids])
+            return {r[0]: tuple(r[1:]) for r in cursor.fetchall()}
+        finally:
+            cursor.close()
 
 
-class _Batch(NamedTuple):
-    ids: Sequence[int]
-    people: dict[int, Any]
-    held: dict[int, tuple[Any, ...]]  # person id -> (organisation id, title, holder, start)
-    points: dict[int, list[Any]]
-    orgs: _Orgs
-
-
-def _batches(cursor: _Cursor, ids: Sequence[int], on: date) -> Iterator[_Batch]:
-    """Everything the database says about each batch of people."""
-    orgs = _Orgs(cursor)
-    on_param: Any = on.isoformat() if cursor.sqlite else on  # SQLite keeps dates as ISO text
-    for start in range(0, len(ids), BATCH):
-        chunk = ids[start : start + BATCH]
-        where, params = cursor.ids(chunk)
-        people: dict[int, Any] = {}
-        held: dict[int, tuple[Any, ...]] = {}
-        for r in cursor.fetch(
-            _PEOPLE.format(on=cursor.mark, ids=where), [on_param, on_param, *params]
-        ):
-            pid = r[0]
-            people[pid] = r
-            if r[8] is None:
-                continue
-            start_date = r[11]
-            if start_date is not None and start_date.__class__ is not str:
-                start_date = start_date.isoformat()
-            pos = (r[8], r[9], r[10], start_date)
-            mine = held.get(pid)
-            if mine is None or _better(pos, mine):
-                held[pid] = pos
-        orgs.load({p[0] for p in held.values()})
-        yield _Batch(chunk, people, held, cursor.points("person_id", chunk), orgs)
-
-
-def _person_tuples(batches: Iterator[_Batch]) -> Iterator[tuple[Any, ...]]:
-    for chunk, people, held, points, orgs in batches:
-        org_info = orgs.info
-        org_points = orgs.points
-        for pid in chunk:
-            p = people.get(pid)
-            if p is None:
-                continue
-            _, honorific, given, family, native, language, no_email, no_post = p[:8]
-            pos = held.get(pid)
-            org = org_info.get(pos[0]) if pos is not None else None
-            name = f"{given} {family}" if given and family else (given or family or native)
-            postal, email, phone = points.get(pid) or _NONE
-            if org is not None:
-                theirs = org_points.get(org[0])
-                if theirs is not None:
-                    postal = postal or theirs[0]
-                    email = email or theirs[1]
-                    phone = phone or theirs[2]
-                language = language or org[3] or "en"
-                no_email = no_email or org[4]
-                no_post = no_post or org[5]
-                org_name, org_native, country, iso3 = org[1], org[2], org[6] or "", org[7] or ""
+def _kept(
+    reader: _Reader, ids: Sequence[int], gate: Gate, *, with_code: bool = False
+) -> Iterator[list[Any]]:
+    """Each batch's rows that go out, cut to their fields (and the flags code, if asked); the
+    gate counts every row and the ones left out. A person meets an office already listed (or
+    themselves, if an id comes twice) only through the gate's ``twice``."""
+    width = reader.width
+    code, pid, org = width, width + 1, width + 2
+    cut = width + 1 if with_code else width
+    by_code = gate.by_code
+    tally = gate.tally
+    check_twice = bool(gate.seen) or len(set(ids)) != len(ids)
+    for rows in reader.batches(ids):
+        gate.count(len(rows))
+        out: list[Any] = []
+        left: list[tuple[int, str]] = []
+        for r in rows:
+            reason = by_code[r[code]]
+            if reason is None and check_twice:
+                reason = gate.twice(r[pid], r[org])
+            if reason is None:
+                out.append(r[:cut])
             else:
-                language = language or "en"
-                org_name = org_native = country = iso3 = ""
-            yield (
-                "person",
-                str(pid),
-                honorific,
-                given,
-                family,
-                f"{honorific} {name}".strip(),
-                native,
-                pos[1] if pos is not None else "",
-                org_name,
-                org_native,
-                country,
-                iso3,
-                language,
-                email[2] if email is not None else "",
-                phone[2] if phone is not None else "",
-                *((postal[3], postal[4], postal[5], postal[6], postal[7]) if postal else _NO_POST),
-                (pos[3] or "") if pos is not None else "",
-                "yes" if no_email else "",
-                "yes" if no_post else "",
-                "1",
-                org[0] if org is not None else None,
-                postal is not None,
-            )
+                left.append((r[pid], reason))
+        tally.exported += len(out)
+        if left:
+            wanted = tally.samples_wanted
+            names = reader.names([p for p, _ in left[:wanted]]) if wanted > 0 else {}
+            for person_id, reason in left:
+                display, native, organisation = names.get(person_id, ("", "", ""))
+                tally.exclude(
+                    ExportRow(
+                        kind="person",
+                        id=person_id,
+                        display_name=display,
+                        native_name=native,
+                        organisation=organisation,
+                    ),
+                    reason,
+                )
+        yield out
 
 
 def csv_chunks(
@@ -274,66 +297,74 @@ def csv_chunks(
     columns: Sequence[str],
     *,
     delimiter: str,
-    keep: Callable[[tuple[Any, ...]], bool],
+    gate: Gate,
     on: date | None = None,
 ) -> Iterator[bytes]:
-    """People as CSV rows (no header) in ~64 kB chunks; ``keep`` sees each full tuple first
-    (it counts and leaves out do-not-contact rows). Cells a spreadsheet would read as a
-    formula are prefixed with an apostrophe, as ``formats.neutralise`` does."""
-    indexes = [_INDEX[c] for c in columns]
-    pick: Callable[[tuple[Any, ...]], tuple[Any, ...]]
-    if len(indexes) == 1:
-        only = indexes[0]
-        pick = lambda t: (t[only],)  # noqa: E731
-    else:
-        pick = itemgetter(*indexes)
+    """People as CSV rows (no header) in chunks of about ``formats.CHUNK``."""
+    if not person_ids:
+        return
+    reader = _Reader(session, columns, guard=True, on=on or date.today())
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    batch: list[list[str]] = []
-    for full in person_tuples(session, person_ids, on or date.today()):
-        if not keep(full):
-            continue
-        batch.append([("'" + v) if v and v[0] in TRIGGERS else (v or "") for v in pick(full)])
-        if len(batch) == 500:
-            writer.writerows(batch)
-            batch.clear()
+    step = 500
+    for rows in _kept(reader, person_ids, gate):
+        for start in range(0, len(rows), step):
+            writer.writerows(rows[start : start + step])
             if buffer.tell() >= formats.CHUNK:
                 yield buffer.getvalue().encode()
                 buffer.seek(0)
                 buffer.truncate()
-    writer.writerows(batch)
-    yield buffer.getvalue().encode()
+    if buffer.tell():
+        yield buffer.getvalue().encode()
+
+
+_CARD_FIELDS = (
+    "id",
+    "honorific",
+    "given_name",
+    "family_name",
+    "display_name",
+    "native_name",
+    "organisation",
+    "title",
+    "email",
+    "phone",
+    "street_address",
+    "city",
+    "country_area",
+    "postal_code",
+    "country_code",
+    "language",
+)
 
 
 def vcard_chunks(
-    session: Session,
-    person_ids: Sequence[int],
-    *,
-    keep: Callable[[tuple[Any, ...]], bool],
-    on: date | None = None,
+    session: Session, person_ids: Sequence[int], *, gate: Gate, on: date | None = None
 ) -> Iterator[bytes]:
-    """People as vCards (``formats.vcard_of``) in ~64 kB chunks; ``keep`` as for CSV."""
+    """People as vCards (``formats.vcard_of``) in chunks of about ``formats.CHUNK``."""
+    if not person_ids:
+        return iter(())
+    reader = _Reader(session, _CARD_FIELDS, guard=False, on=on or date.today())
+    code = len(_CARD_FIELDS)  # the flags code follows the fields
 
     def cards() -> Iterator[str]:
-        for t in person_tuples(session, person_ids, on or date.today()):
-            if keep(t):
+        for rows in _kept(reader, person_ids, gate, with_code=True):
+            for r in rows:
                 yield formats.vcard_of(
                     kind="person",
-                    id=t[ID],
+                    id=r[0],
                     person=True,
-                    honorific=t[_HONORIFIC],
-                    given_name=t[_GIVEN],
-                    family_name=t[_FAMILY],
-                    display_name=t[DISPLAY_NAME],
-                    native_name=t[NATIVE_NAME],
-                    organisation=t[ORGANISATION],
-                    title=t[_TITLE],
-                    email=t[_EMAIL],
-                    phone=t[_PHONE],
-                    address=(t[_STREET], t[_CITY], t[_AREA], t[_POSTCODE], t[_COUNTRY])
-                    if t[HAS_POSTAL]
-                    else None,
-                    language=t[_LANGUAGE],
+                    honorific=r[1],
+                    given_name=r[2],
+                    family_name=r[3],
+                    display_name=r[4],
+                    native_name=r[5],
+                    organisation=r[6],
+                    title=r[7],
+                    email=r[8],
+                    phone=r[9],
+                    address=(r[10], r[11], r[12], r[13], r[14]) if r[code] & POSTAL_BIT else None,
+                    language=r[15],
                 )
 
     return formats.text_chunks(cards())

@@ -21,7 +21,7 @@ import secrets
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -39,8 +39,9 @@ from app.countries import service as countries_service
 from app.db import transaction
 from app.errors import DomainError, InvalidInput, NotFound
 from app.exports import flat, formats
+from app.exports.gate import Gate, Tally
 from app.exports.rows import ExportRow, iter_rows
-from app.exports.schemas import COLUMNS, Excluded, ExportPreview, ExportRequest
+from app.exports.schemas import COLUMNS, ExportPreview, ExportRequest
 from app.merge import service as merge_service
 from app.models import ExportJob, ExportStatus, OrganisationType, Segment, User
 from app.settings_admin import service as profile_service
@@ -48,17 +49,11 @@ from app.settings_admin import service as profile_service
 # Above these sizes an export runs as a background job (CSV and vCard always stream).
 BACKGROUND_OVER = {"csv": None, "vcard": None, "xlsx": 5_000, "labels": 300, "envelopes": 300}
 MAX_PDF_ADDRESSES = 20_000
-SAMPLE = 100
 OFFICE_TYPES = (
     OrganisationType.head_of_state_office,
     OrganisationType.government,
     OrganisationType.ministry,
 )
-
-DO_NOT_POST = "do not post"
-DO_NOT_EMAIL = "do not email"
-NO_ADDRESS = "no postal address"
-TWICE = "already listed (holds an office in the list)"
 
 
 # --- sources -----------------------------------------------------------------------------------
@@ -176,87 +171,6 @@ def select_contacts(session: Session, req: ExportRequest) -> Selection:
     return Selection(label, people, orgs)
 
 
-# --- who is left out --------------------------------------------------------------------------
-
-
-@dataclass
-class Tally:
-    exported: int = 0
-    processed: int = 0
-    merged: int = 0
-    excluded: dict[str, int] = field(default_factory=dict)
-    sample: list[Excluded] = field(default_factory=list)
-
-    def exclude(self, row: ExportRow, reason: str) -> None:
-        self.excluded[reason] = self.excluded.get(reason, 0) + 1
-        if len(self.sample) < SAMPLE:
-            name = row.display_name or row.organisation or row.native_name
-            self.sample.append(
-                Excluded(
-                    kind=row.kind,
-                    id=row.id,
-                    name=name,
-                    organisation=row.organisation,
-                    reason=reason,
-                )
-            )
-
-    @property
-    def excluded_total(self) -> int:
-        return sum(self.excluded.values())
-
-
-def exclusion(req: ExportRequest, *, no_post: bool, no_email: bool, has_postal: bool) -> str | None:
-    """Why a row stays out of this export, or None. Do-not-contact flags count unless the
-    request includes them; postal formats need a postal address."""
-    if req.is_postal:
-        if no_post and not req.include_do_not_contact:
-            return DO_NOT_POST
-        if not has_postal:
-            return NO_ADDRESS
-        return None
-    if not req.include_do_not_contact:
-        if no_post:
-            return DO_NOT_POST
-        if no_email:
-            return DO_NOT_EMAIL
-    return None
-
-
-class Gate:
-    """Counts each row and says why it stays out, if it does; an office addressed to its
-    holder and the holder listed in person go out once."""
-
-    def __init__(
-        self, req: ExportRequest, tally: Tally, progress: Callable[[int], None] | None
-    ) -> None:
-        self.req = req
-        self.tally = tally
-        self.progress = progress
-        self.seen: set[tuple[int, int | None]] = set()
-
-    def reason(
-        self,
-        *,
-        no_post: bool,
-        no_email: bool,
-        has_postal: bool,
-        person_id: int | None,
-        organisation_id: int | None,
-    ) -> str | None:
-        tally = self.tally
-        tally.processed += 1
-        if self.progress is not None and tally.processed % 1000 == 0:
-            self.progress(tally.processed)
-        reason = exclusion(self.req, no_post=no_post, no_email=no_email, has_postal=has_postal)
-        if reason is None and person_id is not None:
-            key = (person_id, organisation_id)
-            if key in self.seen:
-                reason = TWICE
-            self.seen.add(key)
-        return reason
-
-
 def export_rows(
     session: Session,
     req: ExportRequest,
@@ -310,39 +224,6 @@ def _filtered(rows: Iterable[ExportRow], gate: Gate) -> Iterator[ExportRow]:
             gate.tally.exclude(row, reason)
 
 
-def _keep_person(gate: Gate) -> Callable[[tuple[Any, ...]], bool]:
-    """``gate`` for the people of a CSV or vCard export (``flat``'s tuples): counts each, and
-    says whether it goes out."""
-    no_post, no_email, has_postal = flat.NO_POST, flat.NO_EMAIL, flat.HAS_POSTAL
-    pid, org = flat.ID, flat.ORGANISATION_ID
-
-    def keep(full: tuple[Any, ...]) -> bool:
-        person_id = int(full[pid])
-        reason = gate.reason(
-            no_post=bool(full[no_post]),
-            no_email=bool(full[no_email]),
-            has_postal=full[has_postal],
-            person_id=person_id,
-            organisation_id=full[org],
-        )
-        if reason is None:
-            gate.tally.exported += 1
-            return True
-        gate.tally.exclude(
-            ExportRow(
-                kind="person",
-                id=person_id,
-                display_name=full[flat.DISPLAY_NAME],
-                native_name=full[flat.NATIVE_NAME],
-                organisation=full[flat.ORGANISATION],
-            ),
-            reason,
-        )
-        return False
-
-    return keep
-
-
 def text_rows(
     session: Session,
     req: ExportRequest,
@@ -364,13 +245,12 @@ def text_rows(
     yield from _text_chunks(
         req, export_rows(session, req, offices, tally, gate=gate), header=header
     )
-    keep = _keep_person(gate)
     if req.format == "csv":
         yield from flat.csv_chunks(
-            session, selection.person_ids, columns, delimiter=req.delimiter, keep=keep
+            session, selection.person_ids, columns, delimiter=req.delimiter, gate=gate
         )
     else:
-        yield from flat.vcard_chunks(session, selection.person_ids, keep=keep)
+        yield from flat.vcard_chunks(session, selection.person_ids, gate=gate)
 
 
 def _text_chunks(req: ExportRequest, rows: Iterable[ExportRow], *, header: bool) -> Iterator[bytes]:

@@ -214,13 +214,25 @@ class Position(TimestampMixin, Base):
 
 class ContactPoint(TimestampMixin, Base):
     __tablename__ = "contact_points"
+    # An owner's best point of each kind (preferred, else the oldest) straight from the index;
+    # they also serve every lookup by owner.
+    __table_args__ = (
+        Index("ix_contact_points_person_best", "person_id", "kind", "preferred", "id"),
+        Index(
+            "ix_contact_points_organisation_best",
+            "organisation_id",
+            "kind",
+            "preferred",
+            "id",
+        ),
+    )
 
     id: Mapped[intpk]
     person_id: Mapped[int | None] = mapped_column(
-        ForeignKey("people.id", ondelete="CASCADE"), index=True, default=None
+        ForeignKey("people.id", ondelete="CASCADE"), default=None
     )
     organisation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisations.id", ondelete="CASCADE"), index=True, default=None
+        ForeignKey("organisations.id", ondelete="CASCADE"), default=None
     )
     kind: Mapped[ContactKind] = mapped_column(
         Enum(ContactKind, native_enum=False, length=10, validate_strings=True)

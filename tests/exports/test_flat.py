@@ -186,3 +186,17 @@ def test_fast_lane_cards_are_the_general_paths_cards(
     if include_do_not_contact:
         latest = by_uid[f"urn:demarche:person:{tricky[1]}"]
         assert latest.adr.value.city == "Berlin" and latest.title.value == "First Secretary"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [*formats.FORMULA_TRIGGERS, *(t + "cmd|' /C calc'!A0" for t in formats.FORMULA_TRIGGERS)]
+    + ["", "a", "0-1", "'quoted", ",", "5", "Ставка", "مرحبا", "[x]", "*", "?", "%"],
+)
+def test_the_database_guards_cells_as_neutralise_does(db: Session, value: str) -> None:
+    connection = db.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    guarded = flat._guarded(f"CAST({mark} AS TEXT)", connection.dialect.name)
+    cursor = connection.connection.cursor()
+    cursor.execute(f"SELECT {guarded}", [value, value, value])
+    assert cursor.fetchone()[0] == formats.neutralise(value)
