@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -200,3 +201,24 @@ def test_the_database_guards_cells_as_neutralise_does(db: Session, value: str) -
     cursor = connection.connection.cursor()
     cursor.execute(f"SELECT {guarded}", [value, value, value])
     assert cursor.fetchone()[0] == formats.neutralise(value)
+
+
+def test_a_stream_closed_early_leaves_no_reader_behind(
+    db: Session, directory: Directory, tricky: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next batch is read in a thread; a download dropped after its first chunk waits for
+    that read, closes the cursor and stops the thread, and the connection serves the next
+    query."""
+    monkeypatch.setattr(flat, "BATCH", 2)
+    monkeypatch.setattr(formats, "CHUNK", 1)
+    req = ExportRequest(source="segment", segment_id=directory.segment.id, format="csv")
+    selection = service.select_contacts(db, req)
+    assert len(selection.person_ids) > 4
+    whole = b"".join(service.text_rows(db, req, selection, service.Tally()))
+    gate = service.Gate(req, service.Tally(), None)
+    chunks = flat.csv_chunks(db, selection.person_ids, req.columns, delimiter=",", gate=gate)
+    first = next(chunks)
+    assert first.count(b"\r\n") >= 1
+    chunks.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("export-reader")]
+    assert b"".join(service.text_rows(db, req, selection, service.Tally())) == whole
