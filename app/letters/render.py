@@ -4,7 +4,8 @@ One ``FontConfiguration`` per process (created by ``warm_up()``, which workers c
 Every render is bounded: the sandbox caps the HTML size, ``time_limit`` interrupts a render that
 runs too long (SIGALRM, in the main thread of a worker process), the page count is checked before
 the PDF is written and the PDF size after. Web requests render through ``render_isolated``: a
-warmed child process that is killed and replaced when a render overruns its time.
+warmed child process that is killed and replaced when a render overruns its time. Importing this
+module lays right-to-left lines out once instead of twice (``rtl_lines``).
 """
 
 from __future__ import annotations
@@ -27,9 +28,12 @@ from jinja2 import FileSystemLoader, TemplateError
 from markupsafe import Markup
 
 from app.config import get_settings
+from app.letters import rtl_lines
 from app.letters.context import LABELS, RTL_LANGUAGES, language_or_default
 from app.letters.fetcher import LetterheadFetcher
 from app.letters.sandbox import TemplateProblem, make_environment, render_capped
+
+rtl_lines.apply()
 
 LAYOUTS: dict[str, str] = {
     "a4": "A4 letterhead",
