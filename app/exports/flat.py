@@ -25,9 +25,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
@@ -203,18 +203,15 @@ class _Reader:
         """Each batch's rows; the next batch is read in a thread while this one is written."""
         chunks = [ids[start : start + BATCH] for start in range(0, len(ids), BATCH)]
         pool = ThreadPoolExecutor(1, thread_name_prefix="export-reader")
-        pending: Future[list[Any]] | None = None
         try:
-            pending = pool.submit(self._batch, chunks[0]) if chunks else None
-            for following in [*chunks[1:], None]:
-                assert pending is not None
+            pending = pool.submit(self._batch, chunks[0])
+            for following in chunks[1:]:
                 rows = pending.result()
-                pending = pool.submit(self._batch, following) if following else None
+                pending = pool.submit(self._batch, following)
                 yield rows
+            yield pending.result()
         finally:
-            if pending is not None:
-                pending.cancel() or pending.exception()  # wait: the cursor is in use
-            pool.shutdown()
+            pool.shutdown(cancel_futures=True)  # waits for a read in progress: it holds the cursor
             self.cursor.close()
 
     def _batch(self, chunk: Sequence[int]) -> list[Any]:
@@ -223,22 +220,25 @@ class _Reader:
             where, params = f"BETWEEN {self.mark} AND {self.mark}", [lo, hi]
             exact = hi - lo + 1 == len(chunk)
         else:
-            where, params = f"IN ({', '.join([self.mark] * len(chunk))})", list(chunk)
+            where, params = self._in(len(chunk)), list(chunk)
             exact = True
         exact = exact and all(a < b for a, b in zip(chunk, chunk[1:], strict=False))
         self.cursor.execute(self.sql.format(ids=where), [self.on, self.on, *params])
-        rows: list[Any] = list(self.cursor.fetchall())
+        rows = cast(list[Any], self.cursor.fetchall())  # a list from both drivers
         if exact:
             return rows
         # the order asked for, and only the people asked for (a range holds others)
         by_id = {r[self.width + 1]: r for r in rows}
         return [by_id[i] for i in chunk if i in by_id]
 
+    def _in(self, count: int) -> str:
+        return f"IN ({', '.join([self.mark] * count)})"
+
     def names(self, ids: list[int]) -> dict[int, tuple[str, str, str]]:
         """Display name, native name and organisation of a few people (who is left out)."""
         fields = ("display_name", "native_name", "organisation")
         sql = f"SELECT p.id, {', '.join(EXPRESSIONS[f][0] for f in fields)}\n" + self.from_.format(
-            ids=f"IN ({', '.join([self.mark] * len(ids))})"
+            ids=self._in(len(ids))
         )
         cursor = self.connection.cursor()  # its own: the reader's may be busy in its thread
         try:
