@@ -1,6 +1,6 @@
 """The fast lane for people in CSV and vCard exports: one SQL query per batch of 5,000 people
 returns each person's cells as the file needs them, and the driver's rows go to ``csv.writer``
-as they are.
+as they are (``batches.render``). On a SQLite file, a helper process renders every other batch.
 
 The query addresses a person exactly as ``rows._row`` does, which tests pin against the general
 path for both formats:
@@ -22,20 +22,44 @@ getters cost about ten times what the database and ``csv.writer`` cost on their 
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator, Sequence
+import dataclasses
+import fcntl
+import json
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from datetime import date
-from typing import Any, cast
+from pathlib import Path
+from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from app.exports import formats
-from app.exports.gate import NO_EMAIL_BIT, NO_POST_BIT, POSTAL_BIT, Gate
+from app.exports.batches import (
+    CARD_FIELDS,
+    FRAME,
+    NO_EMAIL_BIT,
+    NO_POST_BIT,
+    POSTAL_BIT,
+    Plan,
+    Rendered,
+    Spec,
+    render,
+)
+from app.exports.gate import Gate
 from app.exports.rows import ExportRow
 
+log = logging.getLogger(__name__)
+
+Twice = Callable[[int, int | None], str | None]
+
 BATCH = 5000
+PIPE_SIZE = 1 << 20  # bytes the helper may write ahead (Linux caps a pipe at 1 MiB)
 
 
 def _name() -> str:
@@ -179,12 +203,14 @@ def handles(columns: Sequence[str], *, merge_same_address: bool) -> bool:
 
 
 class _Reader:
-    """Batches of rows for a list of people: the fields asked for, then the flags code, the
-    person's id and the organisation's id."""
+    """The plans of a list of people's batches, and their rendering: in this process, the next
+    batch in a thread while this one is written; or, on a SQLite file, every other batch in a
+    helper process (``batches``)."""
 
-    def __init__(self, session: Session, fields: Sequence[str], *, guard: bool, on: date) -> None:
+    def __init__(self, session: Session, spec: Spec, fields: Sequence[str], *, on: date) -> None:
         connection = session.connection()
         dialect = connection.dialect.name
+        self.spec = spec
         self.mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
         self.on: Any = on.isoformat() if dialect == "sqlite" else on  # SQLite: ISO text
         since = _SINCE.get(dialect, _SINCE["postgresql"])
@@ -192,29 +218,14 @@ class _Reader:
         for name in fields:
             expression, text = EXPRESSIONS[name]
             expression = expression.format(since=since)
-            cells.append(_guarded(expression, dialect) if guard and text else expression)
-        self.width = len(fields)
+            guard = spec.format == "csv" and text
+            cells.append(_guarded(expression, dialect) if guard else expression)
         self.from_ = _FROM.get(dialect, _FROM["postgresql"]).replace("{on}", self.mark)
         self.sql = f"SELECT {', '.join(cells)}, {_CODE}, p.id, o.id\n" + self.from_
         self.connection = connection.connection
-        self.cursor = self.connection.cursor()
+        self.database = _shared_file(connection)
 
-    def batches(self, ids: Sequence[int]) -> Iterator[list[Any]]:
-        """Each batch's rows; the next batch is read in a thread while this one is written."""
-        chunks = [ids[start : start + BATCH] for start in range(0, len(ids), BATCH)]
-        pool = ThreadPoolExecutor(1, thread_name_prefix="export-reader")
-        try:
-            pending = pool.submit(self._batch, chunks[0])
-            for following in chunks[1:]:
-                rows = pending.result()
-                pending = pool.submit(self._batch, following)
-                yield rows
-            yield pending.result()
-        finally:
-            pool.shutdown(cancel_futures=True)  # waits for a read in progress: it holds the cursor
-            self.cursor.close()
-
-    def _batch(self, chunk: Sequence[int]) -> list[Any]:
+    def plan(self, chunk: Sequence[int]) -> Plan:
         lo, hi = min(chunk), max(chunk)
         if hi - lo < 2 * len(chunk):  # a dense run: a range (two parameters)
             where, params = f"BETWEEN {self.mark} AND {self.mark}", [lo, hi]
@@ -223,13 +234,52 @@ class _Reader:
             where, params = self._in(len(chunk)), list(chunk)
             exact = True
         exact = exact and all(a < b for a, b in zip(chunk, chunk[1:], strict=False))
-        self.cursor.execute(self.sql.format(ids=where), [self.on, self.on, *params])
-        rows = cast(list[Any], self.cursor.fetchall())  # a list from both drivers
-        if exact:
-            return rows
-        # the order asked for, and only the people asked for (a range holds others)
-        by_id = {r[self.width + 1]: r for r in rows}
-        return [by_id[i] for i in chunk if i in by_id]
+        sql = self.sql.format(ids=where)
+        return Plan(sql, [self.on, self.on, *params], None if exact else list(chunk))
+
+    def rendered(self, ids: Sequence[int], twice: Twice | None) -> Iterator[Rendered]:
+        """Each batch rendered, in order. ``twice`` (the gate's check for someone listed
+        already) keeps every batch in this process, where the gate is."""
+        plans = [self.plan(ids[start : start + BATCH]) for start in range(0, len(ids), BATCH)]
+        helper = None
+        if twice is None and self.database is not None and len(plans) > 1:
+            helper = _Helper.start(self.database, self.spec, plans[1::2])
+        if helper is None:
+            yield from self._read_ahead(plans, twice)
+            return
+        cursor = self.connection.cursor()
+        try:
+            for number, plan in enumerate(plans):
+                done = None
+                if number % 2 and helper is not None:
+                    try:
+                        done = helper.next()
+                    except HelperError as error:
+                        # the rest in this process: the same bytes, later
+                        log.warning("export helper stopped, reading on without it: %s", error)
+                        helper.close()
+                        helper = None
+                if done is None:
+                    done = render(cursor, plan, self.spec)
+                yield done
+        finally:
+            cursor.close()
+            if helper is not None:
+                helper.close()
+
+    def _read_ahead(self, plans: list[Plan], twice: Twice | None) -> Iterator[Rendered]:
+        cursor = self.connection.cursor()
+        pool = ThreadPoolExecutor(1, thread_name_prefix="export-reader")
+        try:
+            pending = pool.submit(render, cursor, plans[0], self.spec, twice)
+            for following in plans[1:]:
+                done = pending.result()
+                pending = pool.submit(render, cursor, following, self.spec, twice)
+                yield done
+            yield pending.result()
+        finally:
+            pool.shutdown(cancel_futures=True)  # waits for a read in progress: it holds the cursor
+            cursor.close()
 
     def _in(self, count: int) -> str:
         return f"IN ({', '.join([self.mark] * count)})"
@@ -248,33 +298,110 @@ class _Reader:
             cursor.close()
 
 
-def _kept(
-    reader: _Reader, ids: Sequence[int], gate: Gate, *, with_code: bool = False
-) -> Iterator[list[Any]]:
-    """Each batch's rows that go out, cut to their fields (and the flags code, if asked); the
-    gate counts every row and the ones left out. A person meets an office already listed (or
-    themselves, if an id comes twice) only through the gate's ``twice``."""
-    width = reader.width
-    code, pid, org = width, width + 1, width + 2
-    cut = width + 1 if with_code else width
-    by_code = gate.by_code
+def _shared_file(connection: Connection) -> str | None:
+    """The SQLite file a helper process may read, when it sees there what this connection
+    sees: a file database (not one in memory), read outside a transaction (a transaction's own
+    changes, or its snapshot, are not in the file for others)."""
+    if connection.dialect.name != "sqlite":
+        return None
+    url = connection.engine.url
+    if not url.database or url.database == ":memory:" or url.query:
+        return None
+    if getattr(connection.connection.dbapi_connection, "in_transaction", True):
+        return None
+    return os.path.abspath(url.database)
+
+
+class HelperError(Exception):
+    pass
+
+
+_SERVE = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from app.exports.batches import serve; serve()"
+)
+_ROOT = str(Path(__file__).resolve().parent.parent.parent)  # the folder that holds ``app``
+
+
+class _Helper:
+    """A helper process that renders batches from its own connection (``batches.serve``)."""
+
+    def __init__(self, process: subprocess.Popen[bytes], batches: int) -> None:
+        self.process = process
+        assert process.stdout is not None and process.stdin is not None
+        self.out = process.stdout
+        self.remaining = batches
+
+    @classmethod
+    def start(cls, database: str, spec: Spec, plans: list[Plan]) -> _Helper | None:
+        """The helper at work on ``plans``; None when no process can be started here."""
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _SERVE, _ROOT],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as error:
+            log.warning("no export helper: %s", error)
+            return None
+        helper = cls(process, len(plans))
+        with suppress(AttributeError, OSError):  # Linux: room for a whole batch in the pipe
+            fcntl.fcntl(helper.out.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        request = {
+            "database": database,
+            "spec": dataclasses.asdict(spec),
+            "plans": [dataclasses.asdict(p) for p in plans],
+        }
+        assert process.stdin is not None
+        try:
+            process.stdin.write(json.dumps(request).encode())
+            process.stdin.close()
+        except OSError:  # it stopped before reading: the batches are read here
+            helper.close()
+            return None
+        return helper
+
+    def next(self) -> Rendered:
+        header = self.out.read(FRAME.size)
+        if len(header) == FRAME.size:
+            size, count, left_size = FRAME.unpack(header)
+            data = self.out.read(size)
+            left = self.out.read(left_size)
+            if len(data) == size and len(left) == left_size:
+                self.remaining -= 1
+                return Rendered(data, count, [(p, why) for p, why in json.loads(left)])
+        self.process.wait()
+        assert self.process.stderr is not None
+        problem = self.process.stderr.read().decode(errors="replace").strip().splitlines()
+        raise HelperError(
+            f"exit code {self.process.returncode}: {problem[-1] if problem else 'no message'}"
+        )
+
+    def close(self) -> None:
+        """Stopped and reaped; given a moment to end on its own once its work is done."""
+        if self.remaining == 0:
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout, self.process.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def _rendered(reader: _Reader, ids: Sequence[int], gate: Gate) -> Iterator[bytes]:
+    """Each batch's bytes; the gate counts every row and the ones left out. A person meets an
+    office already listed (or themselves, if an id comes twice) only through the gate's
+    ``twice``."""
     tally = gate.tally
     check_twice = bool(gate.seen) or len(set(ids)) != len(ids)
-    for rows in reader.batches(ids):
-        gate.count(len(rows))
-        out: list[Any] = []
-        left: list[tuple[int, str]] = []
-        for r in rows:
-            reason = by_code[r[code]]
-            if reason is None and check_twice:
-                reason = gate.twice(r[pid], r[org])
-            if reason is None:
-                out.append(r[:cut])
-            else:
-                left.append((r[pid], reason))
-        tally.exported += len(out)
-        if left:
+    for done in reader.rendered(ids, gate.twice if check_twice else None):
+        gate.count(done.count)
+        tally.exported += done.count - len(done.left)
+        if done.left:
             wanted = tally.samples_wanted
+            left = done.left
             names = reader.names([p for p, _ in left[:wanted]]) if wanted > 0 else {}
             for person_id, reason in left:
                 display, native, organisation = names.get(person_id, ("", "", ""))
@@ -288,7 +415,8 @@ def _kept(
                     ),
                     reason,
                 )
-        yield out
+        if done.data:
+            yield done.data
 
 
 def csv_chunks(
@@ -300,71 +428,18 @@ def csv_chunks(
     gate: Gate,
     on: date | None = None,
 ) -> Iterator[bytes]:
-    """People as CSV rows (no header) in chunks of about ``formats.CHUNK``."""
+    """People as CSV rows (no header), a batch at a time."""
     if not person_ids:
-        return
-    reader = _Reader(session, columns, guard=True, on=on or date.today())
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    step = 500
-    for rows in _kept(reader, person_ids, gate):
-        for start in range(0, len(rows), step):
-            writer.writerows(rows[start : start + step])
-            if buffer.tell() >= formats.CHUNK:
-                yield buffer.getvalue().encode()
-                buffer.seek(0)
-                buffer.truncate()
-    if buffer.tell():
-        yield buffer.getvalue().encode()
-
-
-_CARD_FIELDS = (
-    "id",
-    "honorific",
-    "given_name",
-    "family_name",
-    "display_name",
-    "native_name",
-    "organisation",
-    "title",
-    "email",
-    "phone",
-    "street_address",
-    "city",
-    "country_area",
-    "postal_code",
-    "country_code",
-    "language",
-)
+        return iter(())
+    spec = Spec("csv", len(columns), gate.by_code, delimiter)
+    return _rendered(_Reader(session, spec, columns, on=on or date.today()), person_ids, gate)
 
 
 def vcard_chunks(
     session: Session, person_ids: Sequence[int], *, gate: Gate, on: date | None = None
 ) -> Iterator[bytes]:
-    """People as vCards (``formats.vcard_of``) in chunks of about ``formats.CHUNK``."""
+    """People as vCards (``batches.vcard_of``), a batch at a time."""
     if not person_ids:
         return iter(())
-    reader = _Reader(session, _CARD_FIELDS, guard=False, on=on or date.today())
-    code = len(_CARD_FIELDS)  # the flags code follows the fields
-
-    def cards() -> Iterator[str]:
-        for rows in _kept(reader, person_ids, gate, with_code=True):
-            for r in rows:
-                yield formats.vcard_of(
-                    kind="person",
-                    id=r[0],
-                    person=True,
-                    honorific=r[1],
-                    given_name=r[2],
-                    family_name=r[3],
-                    display_name=r[4],
-                    native_name=r[5],
-                    organisation=r[6],
-                    title=r[7],
-                    email=r[8],
-                    phone=r[9],
-                    address=(r[10], r[11], r[12], r[13], r[14]) if r[code] & POSTAL_BIT else None,
-                    language=r[15],
-                )
-
-    return formats.text_chunks(cards())
+    spec = Spec("vcard", len(CARD_FIELDS), gate.by_code)
+    return _rendered(_Reader(session, spec, CARD_FIELDS, on=on or date.today()), person_ids, gate)

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from html import escape
 from typing import IO, Any
 
+from app.exports.batches import vcard_of
 from app.exports.rows import ExportRow
 from app.exports.schemas import COLUMNS, LabelGrid
 
@@ -208,38 +209,6 @@ def write_xlsx(
 # --- vCard 4.0 ---------------------------------------------------------------------------------
 
 
-def _v(value: str) -> str:
-    """RFC 6350 text escaping."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(",", "\\,")
-        .replace(";", "\\;")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
-
-
-def _fold(line: str) -> str:
-    """Lines of at most 75 octets, continuation lines start with a space (RFC 6350 3.2)."""
-    data = line.encode()
-    if len(data) <= 75:
-        return line + "\r\n"
-    parts: list[str] = []
-    current = ""
-    size = 0
-    limit = 75
-    for ch in line:
-        n = len(ch.encode())
-        if size + n > limit:
-            parts.append(current)
-            current, size, limit = "", 0, 74
-        current += ch
-        size += n
-    parts.append(current)
-    return "\r\n ".join(parts) + "\r\n"
-
-
 def vcard(row: ExportRow) -> str:
     p = row.postal
     return vcard_of(
@@ -261,55 +230,6 @@ def vcard(row: ExportRow) -> str:
         language=row.language,
         updated_at=row.updated_at,
     )
-
-
-def vcard_of(
-    *,
-    kind: str,
-    id: int | str,
-    person: bool,
-    honorific: str,
-    given_name: str,
-    family_name: str,
-    display_name: str,
-    native_name: str,
-    organisation: str,
-    title: str,
-    email: str,
-    phone: str,
-    address: tuple[str, str, str, str, str] | None,  # street, city, region, postcode, country
-    language: str,
-    updated_at: datetime | None = None,
-) -> str:
-    lines = ["BEGIN:VCARD", "VERSION:4.0"]
-    lines.append(f"KIND:{'individual' if person else 'org'}")
-    fn = display_name or organisation or native_name or "—"
-    lines.append(f"FN:{_v(fn)}")
-    if native_name and native_name != fn:
-        lines.append(f"X-NATIVE-NAME:{_v(native_name)}")
-        lines.append(f"NICKNAME:{_v(native_name)}")
-    if person:
-        lines.append(f"N:{_v(family_name)};{_v(given_name)};;{_v(honorific)};")
-    if organisation:
-        lines.append(f"ORG:{_v(organisation)}")
-    if title:
-        lines.append(f"TITLE:{_v(title)}")
-    if email:
-        lines.append(f"EMAIL;TYPE=work:{_v(email)}")
-    if phone:
-        lines.append(f"TEL;VALUE=uri;TYPE=work:tel:{phone}")
-    if address is not None:
-        # structured only: phones and mail clients lay it out themselves (a formatted LABEL
-        # would cost the country-rule formatting on every card)
-        adr = ";".join(_v(x or "") for x in ("", "", *address))
-        lines.append(f"ADR;TYPE=work:{adr}")
-    if language:
-        lines.append(f"LANG:{_v(language)}")
-    lines.append(f"UID:urn:demarche:{kind}:{id}")
-    if updated_at is not None:
-        lines.append(f"REV:{updated_at.strftime('%Y%m%dT%H%M%SZ')}")
-    lines.append("END:VCARD")
-    return "".join(_fold(line) for line in lines)
 
 
 def vcard_chunks(rows: Iterable[ExportRow]) -> Iterator[bytes]:

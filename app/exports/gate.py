@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.exports.batches import NO_EMAIL_BIT, NO_POST_BIT, POSTAL_BIT
 from app.exports.rows import ExportRow
 from app.exports.schemas import Excluded, ExportRequest
 
@@ -16,9 +17,6 @@ DO_NOT_POST = "do not post"
 DO_NOT_EMAIL = "do not email"
 NO_ADDRESS = "no postal address"
 TWICE = "already listed (holds an office in the list)"
-
-# A row's flags as one small number (``flat`` computes it in SQL): see ``Gate.by_code``.
-NO_POST_BIT, NO_EMAIL_BIT, POSTAL_BIT = 1, 2, 4
 
 
 @dataclass

@@ -7,77 +7,16 @@ from __future__ import annotations
 import csv
 import io
 import threading
-from datetime import date, timedelta
 
 import pytest
 import vobject
 from sqlalchemy.orm import Session
 
-from app.contacts import service as contacts_service
-from app.contacts.schemas import ContactPointCreate
 from app.exports import flat, formats, service
 from app.exports.schemas import COLUMNS, ExportRequest
-from tests.exports.conftest import Directory, email, postal
-from tests.factories import make_organisation, make_person, make_position
+from tests.exports.conftest import Directory
 
 FLAT_COLUMNS = [c for c in COLUMNS if c in flat.COLUMNS]
-
-
-def _point(session: Session, **data: object) -> None:
-    contacts_service.create_contact_point(
-        session, data=ContactPointCreate.model_validate(data), actor=None
-    )
-
-
-@pytest.fixture
-def tricky(db: Session, directory: Directory) -> list[int]:
-    """People whose rows take each branch: two current positions, ended and future positions,
-    contact points of their organisation, a preferred point after an older one, flags and
-    languages that come from the organisation."""
-    today = date.today()
-    embassy = make_organisation(
-        db,
-        "Embassy of Tajikistan in Berlin",
-        country="TJK",
-        preferred_language="ru",
-        no_email=True,
-        tags=[directory.tag],
-    )
-    postal(
-        db, org=embassy, street="Perleberger Str. 43", city="Berlin", code="DE", postcode="10559"
-    )
-    _point(db, kind="email", organisation_id=embassy.id, value="-embassy@example.org")
-    _point(db, kind="phone", organisation_id=embassy.id, value="+49 30 347 9300")
-
-    holder = make_person(db, given_name="Zarina", family_name="Holder", tags=[directory.tag])
-    make_position(db, holder, embassy, title="Counsellor", start_date=today - timedelta(days=30))
-    mission = make_organisation(db, "Permanent Mission of Tajikistan in Geneva", country="TJK")
-    make_position(
-        db,
-        holder,
-        mission,  # not in the segment: the holder is listed in person
-        title="Ambassador-at-large",
-        is_office_holder=True,
-        start_date=date(2015, 1, 1),
-    )
-    latest = make_person(db, given_name="Rustam", family_name="Latest", tags=[directory.tag])
-    make_position(db, latest, directory.ministry, title="Adviser", start_date=date(2012, 5, 1))
-    make_position(db, latest, embassy, title="First Secretary", start_date=date(2019, 9, 1))
-    make_position(db, latest, embassy, title="Intern")  # no start date: oldest
-    former = make_person(db, given_name="Olim", family_name="Former", tags=[directory.tag])
-    make_position(
-        db,
-        former,
-        embassy,
-        title="Attaché",
-        start_date=date(2001, 1, 1),
-        end_date=date(2003, 1, 1),
-    )
-    make_position(db, former, embassy, title="Next", start_date=today + timedelta(days=10))
-    choosy = make_person(db, given_name="Nodira", family_name="Choosy", tags=[directory.tag])
-    email(db, choosy, "older@example.org")
-    _point(db, kind="email", person_id=choosy.id, value="preferred@example.org", preferred=True)
-    return [holder.id, latest.id, former.id, choosy.id]
 
 
 def _both(session: Session, req: ExportRequest, selection: service.Selection) -> tuple[str, str]:
