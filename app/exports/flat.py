@@ -1,6 +1,7 @@
 """The fast lane for people in CSV and vCard exports: one SQL query per batch of 5,000 people
 returns each person's cells as the file needs them, and the driver's rows go to ``csv.writer``
-as they are (``batches.render``). On a SQLite file, a helper process renders every other batch.
+as they are (``batches.render``). A helper renders every other batch: a process on a SQLite
+file, a second connection on PostgreSQL.
 
 The query addresses a person exactly as ``rows._row`` does, which tests pin against the general
 path for both formats:
@@ -30,13 +31,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.exports import formats
@@ -203,9 +205,10 @@ def handles(columns: Sequence[str], *, merge_same_address: bool) -> bool:
 
 
 class _Reader:
-    """The plans of a list of people's batches, and their rendering: in this process, the next
-    batch in a thread while this one is written; or, on a SQLite file, every other batch in a
-    helper process (``batches``)."""
+    """The plans of a list of people's batches, and their rendering: every other batch by a
+    helper when one sees what this connection sees (on a SQLite file, a process; on
+    PostgreSQL, a second connection in a thread), else the next batch in a thread while this
+    one is written."""
 
     def __init__(self, session: Session, spec: Spec, fields: Sequence[str], *, on: date) -> None:
         connection = session.connection()
@@ -224,6 +227,7 @@ class _Reader:
         self.sql = f"SELECT {', '.join(cells)}, {_CODE}, p.id, o.id\n" + self.from_
         self.connection = connection.connection
         self.database = _shared_file(connection)
+        self.engine = _shared_engine(connection)
 
     def plan(self, chunk: Sequence[int]) -> Plan:
         lo, hi = min(chunk), max(chunk)
@@ -241,9 +245,12 @@ class _Reader:
         """Each batch rendered, in order. ``twice`` (the gate's check for someone listed
         already) keeps every batch in this process, where the gate is."""
         plans = [self.plan(ids[start : start + BATCH]) for start in range(0, len(ids), BATCH)]
-        helper = None
-        if twice is None and self.database is not None and len(plans) > 1:
-            helper = _Helper.start(self.database, self.spec, plans[1::2])
+        helper: _Helper | None = None
+        if twice is None and len(plans) > 1:
+            if self.database is not None:
+                helper = _HelperProcess.start(self.database, self.spec, plans[1::2])
+            elif self.engine is not None:
+                helper = _HelperConnection.start(self.engine, self.spec, plans[1::2])
         if helper is None:
             yield from self._read_ahead(plans, twice)
             return
@@ -312,8 +319,76 @@ def _shared_file(connection: Connection) -> str | None:
     return os.path.abspath(url.database)
 
 
+def _shared_engine(connection: Connection) -> Engine | None:
+    """The PostgreSQL engine whose other connections see what this connection sees: it reads
+    outside a transaction (autocommit, idle)."""
+    if connection.dialect.name != "postgresql":
+        return None
+    raw = connection.connection.dbapi_connection
+    info = getattr(raw, "info", None)
+    if not getattr(raw, "autocommit", False) or info is None:
+        return None
+    if info.transaction_status.name != "IDLE":  # psycopg.pq.TransactionStatus
+        return None
+    return connection.engine
+
+
 class HelperError(Exception):
     pass
+
+
+class _Helper(Protocol):
+    """Renders its share of the batches, in order; ``next`` raises ``HelperError`` when it
+    cannot, and the batches left are rendered here."""
+
+    def next(self) -> Rendered: ...
+
+    def close(self) -> None: ...
+
+
+class _HelperConnection:
+    """A second connection that renders its batches in a thread, one ahead. PostgreSQL runs
+    each connection's query in a process of its own, so two batches are read at once."""
+
+    def __init__(self, connection: Connection, spec: Spec, plans: list[Plan]) -> None:
+        self.connection = connection
+        self.cursor = connection.connection.cursor()
+        self.spec = spec
+        self.plans = iter(plans)
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="export-helper")
+        self.pending = self._submit()
+
+    @classmethod
+    def start(cls, engine: Engine, spec: Spec, plans: list[Plan]) -> _HelperConnection | None:
+        """The helper at work; None when the pool has no connection to spare."""
+        try:
+            connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except SQLAlchemyError as error:
+            log.warning("no export helper: %s", error)
+            return None
+        return cls(connection, spec, plans)
+
+    def _submit(self) -> Future[Rendered] | None:
+        plan = next(self.plans, None)
+        return None if plan is None else self.pool.submit(render, self.cursor, plan, self.spec)
+
+    def next(self) -> Rendered:
+        if self.pending is None:
+            raise HelperError("no batch left")
+        try:
+            done = self.pending.result()
+        except Exception as error:  # the connection broke, say: the batches go back
+            self.pending = None
+            self.connection.invalidate()
+            raise HelperError(str(error).strip().splitlines()[0]) from error
+        self.pending = self._submit()
+        return done
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)  # waits for a read in progress: it holds the cursor
+        with suppress(Exception):  # a broken connection has nothing left to close
+            self.cursor.close()
+        self.connection.close()
 
 
 _SERVE = (
@@ -322,7 +397,7 @@ _SERVE = (
 _ROOT = str(Path(__file__).resolve().parent.parent.parent)  # the folder that holds ``app``
 
 
-class _Helper:
+class _HelperProcess:
     """A helper process that renders batches from its own connection (``batches.serve``)."""
 
     def __init__(self, process: subprocess.Popen[bytes], batches: int) -> None:
@@ -332,7 +407,7 @@ class _Helper:
         self.remaining = batches
 
     @classmethod
-    def start(cls, database: str, spec: Spec, plans: list[Plan]) -> _Helper | None:
+    def start(cls, database: str, spec: Spec, plans: list[Plan]) -> _HelperProcess | None:
         """The helper at work on ``plans``; None when no process can be started here."""
         try:
             process = subprocess.Popen(

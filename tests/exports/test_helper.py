@@ -1,9 +1,11 @@
-"""On a SQLite file, a helper process renders every other batch of a CSV or vCard export
-(``app.exports.batches``): the file comes out as this process alone would write it, a helper
-that stops is replaced by this process, and a dropped download leaves no helper behind.
+"""A helper renders every other batch of a CSV or vCard export: on a SQLite file a helper
+process (``app.exports.batches``), on PostgreSQL a second connection in a thread. The file
+comes out as this process alone would write it, a helper that breaks is replaced by this
+process, and a dropped download leaves no helper behind.
 
-These tests use a SQLite file of their own with committed data (the helper has its own
-connection, so it cannot see a test's transaction), whichever database the suite runs on."""
+A helper has its own connection, so it cannot see a test's transaction: these tests use a
+database of their own (a SQLite file, or a new PostgreSQL database in the PostgreSQL pass) with
+committed data."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import app.db
@@ -23,27 +26,27 @@ from app.exports.batches import Plan, Spec
 from app.exports.gate import Tally
 from app.exports.schemas import ExportRequest
 from app.models.base import Base
-from tests.exports.conftest import Directory, build_directory, build_tricky, email
+from tests.exports.conftest import build_directory, build_tricky, email
 from tests.factories import make_person
+from tests.support import databases
 
 
 @dataclass
-class FileDirectory:
+class OwnDatabase:
+    url: str
     engine: Engine
-    path: Path
-    directory: Directory
+    maker: sessionmaker[Session]
 
 
-@pytest.fixture
-def on_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FileDirectory]:
-    """The export test directory, committed to a SQLite file that the app's sessions use, with
-    batches of three people, so that a small directory makes many batches."""
-    path = tmp_path / "exports.sqlite3"
-    engine = app.db.make_engine(f"sqlite:///{path}")
+@pytest.fixture(scope="module")
+def own_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnDatabase]:
+    """The export test directory and a dozen more people, committed to a database of the
+    suite's kind."""
+    url = databases.create_database(tmp_path_factory.mktemp("helper"), "exports_helper")
+    engine = app.db.make_engine(url)
     Base.metadata.create_all(engine)
     maker = sessionmaker(bind=engine, expire_on_commit=False)
-    monkeypatch.setattr(app.db, "session_factory", lambda: maker)
-    with app.db.transaction() as session:
+    with maker() as session:
         reference.load(session)
         directory = build_directory(session)
         build_tricky(session, directory)
@@ -52,24 +55,37 @@ def on_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FileDir
                 session, given_name=f"Extra {n}", no_email=n % 5 == 0, tags=[directory.tag]
             )
             email(session, person, f"extra{n}@example.org")
-    monkeypatch.setattr(flat, "BATCH", 3)
-    yield FileDirectory(engine, path, directory)
+        session.commit()
+    yield OwnDatabase(url, engine, maker)
     engine.dispose()
+    databases.drop_database(url)
 
 
 @pytest.fixture
-def helpers(monkeypatch: pytest.MonkeyPatch) -> list[flat._Helper]:
-    """Every helper started, as it was started."""
-    started: list[flat._Helper] = []
-    start = flat._Helper.start
+def own(own_database: OwnDatabase, monkeypatch: pytest.MonkeyPatch) -> OwnDatabase:
+    """The app's sessions on that database, in batches of three people, so that a small
+    directory makes many batches."""
+    monkeypatch.setattr(app.db, "session_factory", lambda: own_database.maker)
+    monkeypatch.setattr(flat, "BATCH", 3)
+    return own_database
 
-    def recording(database: str, spec: Spec, plans: list[Plan]) -> flat._Helper | None:
-        helper = start(database, spec, plans)
+
+HELPER = flat._HelperProcess if databases.BACKEND == "sqlite" else flat._HelperConnection
+
+
+@pytest.fixture
+def helpers(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every helper started, as it was started."""
+    started: list[Any] = []
+    start = HELPER.start
+
+    def recording(*args: Any) -> Any:
+        helper = start(*args)
         if helper is not None:
             started.append(helper)
         return helper
 
-    monkeypatch.setattr(flat._Helper, "start", staticmethod(recording))
+    monkeypatch.setattr(HELPER, "start", staticmethod(recording))
     return started
 
 
@@ -105,13 +121,20 @@ def _counts(tally: Tally) -> tuple[object, ...]:
     )
 
 
+def _finished(helper: Any) -> bool:
+    """Did the helper render all its batches and end?"""
+    if isinstance(helper, flat._HelperProcess):
+        return (helper.remaining, helper.process.returncode) == (0, 0)
+    return helper.pending is None and helper.connection.closed
+
+
 @pytest.mark.parametrize(
     ("fmt", "include_do_not_contact", "delimiter"),
     [("csv", False, ","), ("csv", True, ";"), ("vcard", False, ","), ("vcard", True, ",")],
 )
 def test_a_helper_renders_what_this_process_renders(
-    on_file: FileDirectory,
-    helpers: list[flat._Helper],
+    own: OwnDatabase,
+    helpers: list[Any],
     monkeypatch: pytest.MonkeyPatch,
     fmt: str,
     include_do_not_contact: bool,
@@ -125,8 +148,7 @@ def test_a_helper_renders_what_this_process_renders(
         delimiter=delimiter,
     )
     with_helper, helped = _export(req)
-    assert len(helpers) == 1  # one helper for the export, and it finished its batches
-    assert (helpers[0].remaining, helpers[0].process.returncode) == (0, 0)
+    assert len(helpers) == 1 and _finished(helpers[0])
     general, general_tally = _general(req)
     assert with_helper == general
     assert _counts(helped) == _counts(general_tally)
@@ -135,39 +157,55 @@ def test_a_helper_renders_what_this_process_renders(
         assert helped.excluded["do not email"] >= 3
 
     monkeypatch.setattr(flat, "_shared_file", lambda connection: None)
+    monkeypatch.setattr(flat, "_shared_engine", lambda connection: None)
     alone, alone_tally = _export(req)
     assert len(helpers) == 1  # no helper this time
     assert alone == with_helper
     assert _counts(alone_tally) == _counts(helped)
 
 
-def test_a_helper_that_stops_is_replaced_by_this_process(
-    on_file: FileDirectory,
-    helpers: list[flat._Helper],
+def _break(helper: Any, own: OwnDatabase) -> None:
+    """The helper process killed, or the helper connection's server process ended."""
+    if isinstance(helper, flat._HelperProcess):
+        helper.process.kill()
+        return
+    pid = helper.connection.connection.dbapi_connection.info.backend_pid
+    with own.engine.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        connection.commit()
+
+
+def test_a_helper_that_breaks_is_replaced_by_this_process(
+    own: OwnDatabase,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     req = ExportRequest(source="search", filters={"kind": "person"}, format="csv")
     expected, expected_tally = _general(req)
-    start = flat._Helper.start
+    start = HELPER.start
+    broken: list[Any] = []
 
-    def killed(database: str, spec: Spec, plans: list[Plan]) -> flat._Helper | None:
-        helper = start(database, spec, plans)
+    def breaking(*args: Any) -> Any:
+        helper = start(*args)
         assert helper is not None
-        helper.process.kill()
+        _break(helper, own)
+        broken.append(helper)
         return helper
 
-    monkeypatch.setattr(flat._Helper, "start", staticmethod(killed))
+    monkeypatch.setattr(HELPER, "start", staticmethod(breaking))
     with caplog.at_level(logging.WARNING, logger="app.exports.flat"):
         data, tally = _export(req)
+    assert broken
     assert data == expected
     assert _counts(tally) == _counts(expected_tally)
     assert "export helper stopped" in caplog.text
 
 
-def test_a_helper_says_why_it_stopped(on_file: FileDirectory, tmp_path: Path) -> None:
+def test_a_helper_process_says_why_it_stopped(tmp_path: Path) -> None:
     missing = tmp_path / "elsewhere" / "missing.sqlite3"
-    helper = flat._Helper.start(str(missing), Spec("csv", 1, [None] * 8), [Plan("SELECT 1", [])])
+    helper = flat._HelperProcess.start(
+        str(missing), Spec("csv", 1, [None] * 8), [Plan("SELECT 1", [])]
+    )
     assert helper is not None
     with pytest.raises(flat.HelperError, match="unable to open database file"):
         helper.next()
@@ -175,32 +213,39 @@ def test_a_helper_says_why_it_stopped(on_file: FileDirectory, tmp_path: Path) ->
     assert not missing.parent.exists()  # it only reads: nothing was created
 
 
-def test_a_dropped_download_leaves_no_helper_behind(
-    on_file: FileDirectory, helpers: list[flat._Helper]
-) -> None:
+def test_a_dropped_download_leaves_no_helper_behind(own: OwnDatabase, helpers: list[Any]) -> None:
     req = ExportRequest(source="search", filters={"kind": "person"}, format="csv")
     with service.reading_session() as session:
         selection = service.select_contacts(session, req)
         chunks = service.text_rows(session, req, selection, Tally())
         assert next(chunks).startswith(b"Name,")
         assert b"@example.org" in next(chunks)
-        chunks.close()
+        chunks.close()  # type: ignore[attr-defined]
     assert len(helpers) == 1
-    assert helpers[0].process.returncode is not None  # stopped and reaped
+    helper = helpers[0]
+    if isinstance(helper, flat._HelperProcess):
+        assert helper.process.returncode is not None  # stopped and reaped
+    else:
+        assert helper.connection.closed and helper.pool._shutdown
 
 
-def test_a_connection_in_a_transaction_keeps_its_batches(on_file: FileDirectory) -> None:
+def test_only_a_connection_outside_a_transaction_gets_a_helper(own: OwnDatabase) -> None:
     """A helper would not see what a transaction sees (its own changes, its snapshot)."""
-    with on_file.engine.connect() as connection, connection.begin():
-        connection.exec_driver_sql("SELECT 1")
-        assert flat._shared_file(connection) is None
+
+    def shared(connection: Any) -> object:
+        return flat._shared_file(connection) or flat._shared_engine(connection)
+
+    with own.engine.connect() as connection, connection.begin():
+        connection.execute(text("SELECT 1"))
+        assert shared(connection) is None
     with service.reading_session() as session:
-        assert flat._shared_file(session.connection()) == str(on_file.path)
+        assert shared(session.connection()) is not None
+
+
+def test_the_tests_own_connection_and_memory_get_no_helper(db: Session) -> None:
+    assert flat._shared_file(db.connection()) is None
+    assert flat._shared_engine(db.connection()) is None
     memory = app.db.make_engine("sqlite://")
     with memory.connect() as connection:
         assert flat._shared_file(connection) is None
     memory.dispose()
-
-
-def test_the_tests_own_connection_is_never_shared(db: Session) -> None:
-    assert flat._shared_file(db.connection()) is None
