@@ -24,7 +24,6 @@ getters cost about ten times what the database and ``csv.writer`` cost on their 
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import QueuePool
 
 from app.exports import formats
 from app.exports.batches import (
@@ -360,7 +360,11 @@ class _HelperConnection:
 
     @classmethod
     def start(cls, engine: Engine, spec: Spec, plans: list[Plan]) -> _HelperConnection | None:
-        """The helper at work; None when the pool has no connection to spare."""
+        """The helper at work; None when the pool has no connection to spare (every one of
+        its size in use: it would wait for one, or take one that requests are waiting for)."""
+        pool = engine.pool
+        if isinstance(pool, QueuePool) and pool.checkedout() >= pool.size():
+            return None
         try:
             connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         except SQLAlchemyError as error:
@@ -420,7 +424,9 @@ class _HelperProcess:
             log.warning("no export helper: %s", error)
             return None
         helper = cls(process, len(plans))
-        with suppress(AttributeError, OSError):  # Linux: room for a whole batch in the pipe
+        with suppress(ImportError, AttributeError, OSError):  # Linux: room for a whole batch
+            import fcntl
+
             fcntl.fcntl(helper.out.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
         request = {
             "database": database,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import app.db
@@ -249,3 +249,16 @@ def test_the_tests_own_connection_and_memory_get_no_helper(db: Session) -> None:
     with memory.connect() as connection:
         assert flat._shared_file(connection) is None
     memory.dispose()
+
+
+def test_a_helper_connection_is_not_taken_from_a_busy_pool(own: OwnDatabase) -> None:
+    """With every connection of the pool's size in use, the export reads alone rather than
+    wait for one or take one from the overflow that requests need."""
+    engine = create_engine(own.url, pool_size=1, max_overflow=5)
+    spec, plans = Spec("csv", 1, [None] * 8), list[Plan]()
+    with engine.connect():
+        assert flat._HelperConnection.start(engine, spec, plans) is None
+    helper = flat._HelperConnection.start(engine, spec, plans)
+    assert helper is not None
+    helper.close()
+    engine.dispose()
