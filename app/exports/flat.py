@@ -275,18 +275,12 @@ class _Reader:
                 helper.close()
 
     def _read_ahead(self, plans: list[Plan], twice: Twice | None) -> Iterator[Rendered]:
-        cursor = self.connection.cursor()
-        pool = ThreadPoolExecutor(1, thread_name_prefix="export-reader")
+        ahead = _Ahead(self.connection.cursor(), self.spec, plans, twice)
         try:
-            pending = pool.submit(render, cursor, plans[0], self.spec, twice)
-            for following in plans[1:]:
-                done = pending.result()
-                pending = pool.submit(render, cursor, following, self.spec, twice)
-                yield done
-            yield pending.result()
+            for _ in plans:
+                yield ahead.next()
         finally:
-            pool.shutdown(cancel_futures=True)  # waits for a read in progress: it holds the cursor
-            cursor.close()
+            ahead.close()
 
     def _in(self, count: int) -> str:
         return f"IN ({', '.join([self.mark] * count)})"
@@ -346,17 +340,46 @@ class _Helper(Protocol):
     def close(self) -> None: ...
 
 
+class _Ahead:
+    """Batches rendered with ``cursor`` in a thread, each one while the one before is used."""
+
+    def __init__(
+        self, cursor: Any, spec: Spec, plans: list[Plan], twice: Twice | None = None
+    ) -> None:
+        self.cursor = cursor
+        self.spec = spec
+        self.twice = twice
+        self.plans = iter(plans)
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="export-reader")
+        self.pending = self._submit()
+
+    def _submit(self) -> Future[Rendered] | None:
+        plan = next(self.plans, None)
+        if plan is None:
+            return None
+        return self.pool.submit(render, self.cursor, plan, self.spec, self.twice)
+
+    def next(self) -> Rendered:
+        """The next batch; raises what rendering it raised."""
+        pending, self.pending = self.pending, None
+        if pending is None:
+            raise LookupError("no batch left")
+        done = pending.result()
+        self.pending = self._submit()
+        return done
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)  # waits for a read in progress: it holds the cursor
+        self.cursor.close()
+
+
 class _HelperConnection:
     """A second connection that renders its batches in a thread, one ahead. PostgreSQL runs
     each connection's query in a process of its own, so two batches are read at once."""
 
     def __init__(self, connection: Connection, spec: Spec, plans: list[Plan]) -> None:
         self.connection = connection
-        self.cursor = connection.connection.cursor()
-        self.spec = spec
-        self.plans = iter(plans)
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="export-helper")
-        self.pending = self._submit()
+        self.ahead = _Ahead(connection.connection.cursor(), spec, plans)
 
     @classmethod
     def start(cls, engine: Engine, spec: Spec, plans: list[Plan]) -> _HelperConnection | None:
@@ -372,26 +395,16 @@ class _HelperConnection:
             return None
         return cls(connection, spec, plans)
 
-    def _submit(self) -> Future[Rendered] | None:
-        plan = next(self.plans, None)
-        return None if plan is None else self.pool.submit(render, self.cursor, plan, self.spec)
-
     def next(self) -> Rendered:
-        if self.pending is None:
-            raise HelperError("no batch left")
         try:
-            done = self.pending.result()
+            return self.ahead.next()
         except Exception as error:  # the connection broke, say: the batches go back
-            self.pending = None
             self.connection.invalidate()
             raise HelperError(str(error).strip().splitlines()[0]) from error
-        self.pending = self._submit()
-        return done
 
     def close(self) -> None:
-        self.pool.shutdown(cancel_futures=True)  # waits for a read in progress: it holds the cursor
-        with suppress(Exception):  # a broken connection has nothing left to close
-            self.cursor.close()
+        with suppress(Exception):  # a broken connection has no cursor left to close
+            self.ahead.close()
         self.connection.close()
 
 
@@ -406,7 +419,7 @@ class _HelperProcess:
 
     def __init__(self, process: subprocess.Popen[bytes], batches: int) -> None:
         self.process = process
-        assert process.stdout is not None and process.stdin is not None
+        assert process.stdout is not None
         self.out = process.stdout
         self.remaining = batches
 

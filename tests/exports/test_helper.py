@@ -125,7 +125,7 @@ def _finished(helper: Any) -> bool:
     """Did the helper render all its batches and end?"""
     if isinstance(helper, flat._HelperProcess):
         return (helper.remaining, helper.process.returncode) == (0, 0)
-    return helper.pending is None and helper.connection.closed
+    return helper.ahead.pending is None and helper.connection.closed
 
 
 @pytest.mark.parametrize(
@@ -226,7 +226,7 @@ def test_a_dropped_download_leaves_no_helper_behind(own: OwnDatabase, helpers: l
     if isinstance(helper, flat._HelperProcess):
         assert helper.process.returncode is not None  # stopped and reaped
     else:
-        assert helper.connection.closed and helper.pool._shutdown
+        assert helper.connection.closed and helper.ahead.pool._shutdown
 
 
 def test_only_a_connection_outside_a_transaction_gets_a_helper(own: OwnDatabase) -> None:
