@@ -23,6 +23,7 @@ LANGUAGES: dict[str, str] = {
     "es": "Español",
     "ru": "Русский",
     "ar": "العربية",
+    "zh": "中文",
 }
 # International correspondence in English writes "25 March 2010".
 LOCALES = {"en": "en_GB"}
@@ -35,6 +36,7 @@ LABELS: dict[str, dict[str, str]] = {
     "es": {"reference": "Nuestra ref.", "page": "Página", "of": "de", "subject": "Asunto"},
     "ru": {"reference": "Наш исх. №", "page": "Страница", "of": "из", "subject": "Тема"},
     "ar": {"reference": "المرجع", "page": "صفحة", "of": "من", "subject": "الموضوع"},
+    "zh": {"reference": "我方编号", "page": "第", "of": "页，共", "subject": "事由"},
 }
 
 
