@@ -7,6 +7,7 @@ cut off at a size limit, so a runaway loop fails instead of filling memory.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -184,6 +185,15 @@ def check_source(source: str) -> None:
 def _compiled(source: str) -> Template:
     """Compiled once per worker: a merge renders the same few sources hundreds of times."""
     return ENV.from_string(source)
+
+
+_DELIMITER = re.compile(r"\{(?=[{%#])")
+
+
+def literal_text(rendered: str) -> str:
+    """Filled-in output made safe to store as a template: rendering it again gives the same
+    text, because a "{" that opens a Jinja delimiter becomes the character reference "&#123;"."""
+    return _DELIMITER.sub("&#123;", rendered)
 
 
 def render_capped(source: str, context: dict[str, Any], *, max_chars: int) -> Markup:

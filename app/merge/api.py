@@ -231,3 +231,15 @@ def letter_pdf_download(letter_id: int, session: SessionDep, _user: ApiUser) -> 
     letter = service.get_letter(session, letter_id)
     path = service.letter_pdf(session, letter)
     return _attachment(path, service.pdf_filename(letter), "application/pdf")
+
+
+@router.post(
+    "/letters/{letter_id:int}/remerge",
+    response_model=LetterRead,
+    summary="Replace a draft letter's own text with its template filled in again",
+)
+def remerge_letter(letter_id: int, session: SessionDep, user: ApiUser) -> LetterRead:
+    """A letter prints its own text (the merge's output or a hand edit) for ever; this is the one
+    way back to the template. The replaced text is kept in the audit log."""
+    letter = service.get_letter(session, letter_id)
+    return read_letter(service.remerge(session, letter=letter, actor=user))

@@ -33,6 +33,7 @@ from app.letters import render
 from app.letters import service as letters_service
 from app.letters.context import build_context, sender_from_profile
 from app.letters.render import LetterJob, RenderedLetter, RenderError
+from app.letters.sandbox import literal_text
 from app.merge.schemas import MergeCreate, MergeSource, RecipientRow
 from app.models import (
     BatchStatus,
@@ -734,26 +735,35 @@ def batch_dir(batch_id: int) -> Path:
     return files_root() / "merges" / str(batch_id)
 
 
-def letter_job(session: Session, letter: Letter) -> LetterJob:
-    """The letter's render job from its stored template version and frozen context."""
-    version = template_version(session, letter)
-    if version is None:
-        raise Conflict("This letter has no template version to render from.")
-    template = session.get(LetterTemplate, version.template_id)
-    layout = template.layout if template is not None else "a4"
-    variant = ""
-    batch = session.get(MergeBatch, letter.batch_id) if letter.batch_id else None
-    if batch is not None:
-        variant = str(batch.source.get("pdf_variant", ""))
+def _source(letter: Letter, version: TemplateVersion) -> tuple[str, str]:
+    """What a letter prints: its own subject and text once it has them (the merge's output or a
+    hand edit), the template version's only for a letter not yet merged. Re-merging from the
+    template is a separate, explicit act (``remerge``)."""
+    if letter.body_html.strip():
+        return letter.subject, letter.body_html
+    return version.subject, version.body
+
+
+def _job(letter: Letter, version: TemplateVersion, layout: str, variant: str) -> LetterJob:
+    subject, body = _source(letter, version)
     return LetterJob(
-        body=version.body,
-        subject=version.subject,
+        body=body,
+        subject=subject,
         context=letter.context,
         language=letter.language,
         layout=layout,
         pdf_variant=variant or None,
         limits=render.default_limits(),
     )
+
+
+def letter_job(session: Session, letter: Letter) -> LetterJob:
+    """The letter's render job: its own text (or its template version's before the first
+    render) with its frozen context."""
+    jobs = _jobs_for(session, [letter])
+    if letter.id not in jobs:
+        raise Conflict("This letter has no template version to render from.")
+    return jobs[letter.id]
 
 
 def _jobs_for(session: Session, letters: Sequence[Letter]) -> dict[int, LetterJob]:
@@ -775,17 +785,69 @@ def _jobs_for(session: Session, letters: Sequence[Letter]) -> dict[int, LetterJo
         version = versions.get(letter.template_version_id or 0)
         if version is None:
             continue
-        variant = str(letter.batch.source.get("pdf_variant", "")) if letter.batch else ""
-        jobs[letter.id] = LetterJob(
-            body=version.body,
-            subject=version.subject,
-            context=letter.context,
-            language=letter.language,
-            layout=templates[version.template_id].layout,
-            pdf_variant=variant or None,
-            limits=render.default_limits(),
-        )
+        batch = session.get(MergeBatch, letter.batch_id) if letter.batch_id else None
+        variant = str(batch.source.get("pdf_variant", "")) if batch is not None else ""
+        jobs[letter.id] = _job(letter, version, templates[version.template_id].layout, variant)
     return jobs
+
+
+def keep_text(letter: Letter, subject: str, body: str) -> None:
+    """A letter's first render becomes its own text; later renders never write over it (a hand
+    edit stays the letter). The filled-in text is stored so that rendering it again prints it
+    as it is: a brace that came from the directory ("{{ 7*7 }}" in a name) is not a field."""
+    if letter.body_html.strip():
+        return
+    letter.subject = literal_text(subject)[:500]
+    letter.body_html = literal_text(body)
+
+
+def remerge_preview(session: Session, letter: Letter) -> tuple[str, str]:
+    """The subject and text a re-merge would give this letter (from its template version and
+    frozen context), to show beside its own text before anyone confirms."""
+    version = template_version(session, letter)
+    if version is None:
+        raise Conflict("This letter has no template version to merge again from.")
+    job = letter_job(session, letter)
+    fresh = LetterJob(
+        body=version.body,
+        subject=version.subject,
+        context=job.context,
+        language=job.language,
+        layout=job.layout,
+        limits=job.limits,
+    )
+    try:
+        rendered = render.render_isolated(fresh)  # bounded in time, like every web render
+    except RenderError as exc:
+        raise InvalidInput(f"The template could not be filled in: {exc}") from exc
+    return rendered.subject, rendered.body
+
+
+def remerge(session: Session, *, letter: Letter, actor: User | None) -> Letter:
+    """Replace a draft letter's own text with its template filled in again: the one path that
+    reads the template after the first render, asked for by a person and audit-logged with the
+    text it replaced."""
+    if letter.status != LetterStatus.draft:
+        raise Conflict(
+            f"Letter {letter.reference} is {letter.status.value}; only a draft can be merged "
+            "again from its template."
+        )
+    subject, body = remerge_preview(session, letter)
+    before = {"subject": letter.subject, "body_html": letter.body_html}
+    letter.subject = literal_text(subject)[:500]
+    letter.body_html = literal_text(body)
+    letter.pdf_path, letter.pages, letter.render_error = "", 0, ""
+    session.flush()
+    audit.record(
+        session,
+        user=actor,
+        action="letter.remerge",
+        entity_type="letter",
+        entity_id=letter.id,
+        summary=f"{letter.reference}: text merged again from the template",
+        details={"replaced": before},
+    )
+    return letter
 
 
 def rerender(session: Session, letter: Letter) -> RenderedLetter:
@@ -816,8 +878,7 @@ def letter_pdf(session: Session, letter: Letter) -> Path:
     path.write_bytes(rendered.pdf)
     letter.pdf_path = str(path.relative_to(files_root()))
     letter.pages = rendered.pages
-    letter.subject = rendered.subject[:500]
-    letter.body_html = rendered.body
+    keep_text(letter, rendered.subject, rendered.body)
     letter.render_error = ""
     session.flush()
     return path
@@ -879,8 +940,7 @@ class _Progress:
                         letter.render_error = ""
                         letter.pdf_path = str(r.path.relative_to(root))
                         letter.pages = r.pages
-                        letter.subject = r.subject[:500]
-                        letter.body_html = r.body
+                        keep_text(letter, r.subject, r.body)
                 session.flush()
             rendered, failed = _counts(session, self.batch_id)
             session.execute(

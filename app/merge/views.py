@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.auth.deps import WebCoordinator, WebUser
 from app.campaigns import service as campaigns_service
 from app.db import SessionDep
-from app.errors import DomainError
+from app.errors import Conflict, DomainError
 from app.letters import service as letters_service
 from app.merge import service
 from app.merge.schemas import DEFAULT_PATTERN, MergeCreate
@@ -322,3 +322,29 @@ def letter_preview(
     letter = service.get_letter(session, letter_id)
     html = service.letter_html(session, letter)
     return HTMLResponse(html, headers=FRAMED_PREVIEW_HEADERS)
+
+
+@router.get("/letters/{letter_id:int}/remerge", name="letter_remerge_confirm")
+def letter_remerge_confirm(
+    request: Request, session: SessionDep, user: WebUser, letter_id: int
+) -> Response:
+    """What merging the letter again from its template would replace, before anyone confirms."""
+    letter = service.get_letter(session, letter_id)
+    subject, body = service.remerge_preview(session, letter)
+    ctx = {"letter": letter, "fresh_subject": subject, "fresh_body": body}
+    return render(request, "merge/remerge.html", ctx)
+
+
+@router.post("/letters/{letter_id:int}/remerge", name="letter_remerge")
+def letter_remerge(
+    request: Request, session: SessionDep, user: WebUser, form: FormDep, letter_id: int
+) -> Response:
+    letter = service.get_letter(session, letter_id)
+    if str(form.get("version", "")) != str(letter.version):
+        raise Conflict("The letter changed since you looked at it; nothing was replaced. Reload.")
+    service.remerge(session, letter=letter, actor=user)
+    return redirect(
+        request,
+        request.url_for("letter_detail", letter_id=letter_id).path,
+        message="The letter's text was merged again from its template.",
+    )
