@@ -157,7 +157,7 @@ def follow_up(letter_id: int, session: SessionDep, user: ApiUser) -> LetterState
     summary="Send every approved email letter of a batch or campaign (on the task queue)",
 )
 def send_approved(
-    body: SendApproved, session: SessionDep, user: ApiCoordinator, background: BackgroundTasks
+    body: SendApproved, session: SessionDep, user: ApiUser, background: BackgroundTasks
 ) -> BatchSendRead:
     outcome = service.send_approved(
         session, actor=user, batch_id=body.batch_id, campaign_id=body.campaign_id

@@ -346,6 +346,16 @@ def approve(session: Session, *, letter_id: int, actor: User, version: int | Non
         raise _refuse(letter, "approved")
     if not letter.subject.strip() or not letter.body_html.strip():
         raise InvalidInput(f"Letter {letter.reference} has no subject or no text to approve.")
+    from app.letters.fields import empty_marks, placeholder
+
+    if empty := empty_marks(letter.subject, letter.body_html):
+        marks = ", ".join(placeholder(name) for name in empty)
+        raise InvalidInput(
+            f"Letter {letter.reference} has empty merge fields ({marks}). Fill them in the "
+            "letter's text, or mark them optional in the template with | default(...), then "
+            "approve it.",
+            errors=[{"field": "body_html", "message": f"empty merge fields: {marks}"}],
+        )
     now = utcnow()
     if needs_second_approval(session, letter):
         if letter.approved_by_id is None:

@@ -23,6 +23,7 @@ from app.correspondence.schemas import (
 )
 from app.db import SessionDep
 from app.errors import DomainError, NotFound
+from app.letters.fields import empty_marks
 from app.models import Channel, Role
 from app.web.forms import FormDep, validate
 from app.web.pagination import Page
@@ -43,6 +44,9 @@ CHANNEL_OPTIONS = [(c.value, service.CHANNEL_LABELS[c].capitalize()) for c in Ch
 templates.env.globals["letter_status"] = service.display_status
 templates.env.globals["letter_channels"] = CHANNEL_OPTIONS
 templates.env.globals["letter_today"] = date.today
+templates.env.globals["letter_empty_fields"] = lambda letter: empty_marks(
+    letter.subject, letter.body_html
+)
 
 
 def _next(form: dict[str, Any], default: str) -> str:
@@ -299,7 +303,7 @@ def follow_up(
 def send_approved(
     request: Request,
     session: SessionDep,
-    user: WebCoordinator,
+    user: WebUser,
     form: FormDep,
     background: BackgroundTasks,
 ) -> Response:

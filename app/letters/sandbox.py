@@ -221,3 +221,62 @@ def render_capped(source: str, context: dict[str, Any], *, max_chars: int) -> Ma
     except (TypeError, ValueError, ArithmeticError, LookupError, OverflowError) as exc:
         raise TemplateProblem(f"Template error: {type(exc).__name__}: {exc}") from exc
     return Markup("".join(out))  # noqa: S704 - autoescaped sandbox output
+
+
+def _fields_in(node: nodes.Node, guarded: frozenset[str], out: dict[str, None]) -> None:
+    if isinstance(node, nodes.Filter) and node.name == "default":
+        return  # marked optional: `{{ x | default("…") }}`
+    path = _dotted(node)
+    if path is not None:
+        name = ".".join(path[:2])
+        if name in FIELDS and name not in guarded:
+            out[name] = None
+        return
+    for child in node.iter_child_nodes():
+        _fields_in(child, guarded, out)
+
+
+def _tested(test: nodes.Node) -> frozenset[str]:
+    names = set()
+    found: list[nodes.Node] = [test, *test.find_all((nodes.Getattr, nodes.Getitem))]
+    for node in found:
+        path = _dotted(node)
+        if path is not None:
+            names.add(".".join(path[:2]))
+    return frozenset(names)
+
+
+def _walk_required(node: nodes.Node, guarded: frozenset[str], out: dict[str, None]) -> None:
+    if isinstance(node, nodes.Output):
+        for expr in node.nodes:
+            if not isinstance(expr, nodes.TemplateData):
+                _fields_in(expr, guarded, out)
+        return
+    if isinstance(node, nodes.If):
+        inner = guarded | _tested(node.test)
+        branches: list[tuple[list[nodes.Node], frozenset[str]]] = [
+            (list(node.body), inner),
+            ([*node.elif_, *node.else_], guarded),
+        ]
+        for body, names in branches:
+            for part in body:
+                _walk_required(part, names, out)
+        return
+    if isinstance(node, nodes.For):
+        # A loop over an empty list prints nothing; its items are not fields of their own.
+        return
+    for child in node.iter_child_nodes():
+        _walk_required(child, guarded, out)
+
+
+@lru_cache(maxsize=256)
+def required_fields(source: str) -> tuple[str, ...]:
+    """Merge fields the template prints unconditionally and without ``| default(...)``: when one
+    is empty for a recipient, the letter has a gap."""
+    try:
+        tree = ENV.parse(source)
+    except TemplateSyntaxError:
+        return ()
+    out: dict[str, None] = {}
+    _walk_required(tree, frozenset(), out)
+    return tuple(out)

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from app.auth.deps import ApiCoordinator, ApiUser
+from app.auth.deps import ApiUser
 from app.db import SessionDep
 from app.merge import service
 from app.merge.schemas import LetterRead, MergeCreate, MergeRead, RecipientRow
@@ -107,7 +107,7 @@ def _attachment(path: Any, filename: str, media_type: str) -> FileResponse:
     status_code=201,
     summary="Draft a merge: one letter per recipient, rendered in the background (coordinator)",
 )
-def create_merge(body: MergeCreate, session: SessionDep, user: ApiCoordinator) -> MergeRead:
+def create_merge(body: MergeCreate, session: SessionDep, user: ApiUser) -> MergeRead:
     return read_batch(session, service.create_merge(session, data=body, actor=user))
 
 
@@ -152,7 +152,7 @@ def get_merge(batch_id: int, session: SessionDep, _user: ApiUser) -> MergeRead:
 @router.post(
     "/merges/{batch_id:int}/cancel", response_model=MergeRead, summary="Cancel (coordinator)"
 )
-def cancel_merge(batch_id: int, session: SessionDep, user: ApiCoordinator) -> MergeRead:
+def cancel_merge(batch_id: int, session: SessionDep, user: ApiUser) -> MergeRead:
     return read_batch(session, service.request_cancel(session, batch_id=batch_id, actor=user))
 
 
@@ -161,7 +161,7 @@ def cancel_merge(batch_id: int, session: SessionDep, user: ApiCoordinator) -> Me
     response_model=MergeRead,
     summary="Run again: letters for new recipients only, PDFs that are missing (coordinator)",
 )
-def rerun_merge(batch_id: int, session: SessionDep, user: ApiCoordinator) -> MergeRead:
+def rerun_merge(batch_id: int, session: SessionDep, user: ApiUser) -> MergeRead:
     return read_batch(session, service.rerun(session, batch_id=batch_id, actor=user))
 
 

@@ -49,6 +49,27 @@ class MergeCreate(BaseModel):
     reference_pattern: str = Field(default=DEFAULT_PATTERN, min_length=1, max_length=120)
     channel: Literal["post", "email"] = "post"
     pdf_variant: Literal["", "pdf/a-3b", "pdf/a-2b"] = ""
+    language: str = Field(
+        default="recipient",
+        max_length=20,
+        description=(
+            '"recipient": each recipient\'s preferred language (the default); or one language '
+            "code (en, fr, es, ru, ar, zh) for every letter. A language the template has no "
+            "text in falls back to the template's default language, shown per recipient in the "
+            "preview."
+        ),
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        from app.letters.context import LANGUAGES
+
+        value = value.strip().lower() or "recipient"
+        if value != "recipient" and value not in LANGUAGES:
+            choices = ", ".join(LANGUAGES)
+            raise ValueError(f'Give "recipient" or one of {choices}')
+        return value
 
     @field_validator("letter_date")
     @classmethod
@@ -64,6 +85,13 @@ class RecipientRow(BaseModel):
     country: str
     language: str
     reason: str = ""
+    language_note: str = Field(
+        default="", description="Why the letter is not in the language asked for, if it is not"
+    )
+    empty_fields: list[str] = Field(
+        default_factory=list,
+        description="Merge fields the template prints that are empty for this recipient",
+    )
 
 
 class MergeRead(BaseModel):

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
@@ -32,8 +33,9 @@ from app.letters import batch as letters_batch
 from app.letters import render
 from app.letters import service as letters_service
 from app.letters.context import build_context, sender_from_profile
+from app.letters.fields import empty_in, with_placeholders
 from app.letters.render import LetterJob, RenderedLetter, RenderError
-from app.letters.sandbox import literal_text
+from app.letters.sandbox import literal_text, required_fields
 from app.merge.schemas import MergeCreate, MergeSource, RecipientRow
 from app.models import (
     BatchStatus,
@@ -150,6 +152,8 @@ class Candidate:
     organisation_id: int | None
     recipient: contacts_service.Recipient
     reason: str = ""  # why it gets no letter (excluded) or what to watch (flagged)
+    language_note: str = ""  # why the letter is not in the language asked for
+    empty_fields: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -208,9 +212,18 @@ def _source_error(field_name: str, message: str) -> InvalidInput:
 
 
 def plan_recipients(
-    session: Session, *, source: MergeSource, campaign: Campaign | None, channel: str
+    session: Session,
+    *,
+    source: MergeSource,
+    campaign: Campaign | None,
+    channel: str,
+    on: date | None = None,
+    language: str = "recipient",
 ) -> RecipientPlan:
-    """Who gets a letter, and who is shown as excluded or flagged (never silently dropped)."""
+    """Who gets a letter, and who is shown as excluded or flagged (never silently dropped).
+
+    An office is addressed to whoever held it on the letter's date ``on``; with nobody known to
+    hold it that day, to the office itself (never to a later or earlier holder)."""
     plan = RecipientPlan()
     seen: set[str] = set()
     for kind, ident in _source_ids(session, source, campaign):
@@ -222,6 +235,8 @@ def plan_recipients(
             session,
             person_id=ident if kind == "person" else None,
             organisation_id=ident if kind == "organisation" else None,
+            on=on,
+            language=None if language == "recipient" else language,
         )
         cand = Candidate(key, rec.person_id if kind == "person" else None, None, rec)
         if kind == "organisation":
@@ -250,9 +265,30 @@ def recipient_rows(candidates: Iterable[Candidate]) -> list[RecipientRow]:
             country=c.recipient.country_name,
             language=c.recipient.language,
             reason=c.reason,
+            language_note=c.language_note,
+            empty_fields=c.empty_fields,
         )
         for c in candidates
     ]
+
+
+def choose_version(template: LetterTemplate, wanted: str) -> tuple[TemplateVersion, str]:
+    """The template text for a letter in ``wanted``, and the rule applied when the template
+    has none in that language (its default language, else its first)."""
+    version = letters_service.pick_version(template, wanted)
+    asked = (wanted or "").split("-")[0].split("_")[0].lower()
+    if version.language == asked:
+        return version, ""
+    english = Locale.parse("en").languages
+    rule = (
+        "the template's default language"
+        if version.language == template.default_language
+        else "the only language the template has"
+    )
+    return version, (
+        f"no {english.get(asked, asked or 'preferred-language')} text in this template: "
+        f"written in {english.get(version.language, version.language)}, {rule}"
+    )
 
 
 # ----------------------------------------------------------------------------- context
@@ -403,7 +439,27 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
     check_pattern(data.reference_pattern)
     template = _template(session, data.template_id)
     campaign = _campaign(session, data.campaign_id)
-    plan = plan_recipients(session, source=data.source, campaign=campaign, channel=data.channel)
+    letter_date = data.letter_date or date.today()
+    plan = plan_recipients(
+        session,
+        source=data.source,
+        campaign=campaign,
+        channel=data.channel,
+        on=letter_date,
+        language=data.language,
+    )
+    treaty = data.treaty or (campaign.treaty.short_name if campaign and campaign.treaty else "")
+    builder = _ContextBuilder(session, campaign=campaign, treaty=treaty, letter_date=letter_date)
+    countries: dict[str, int | None] = {}
+    for cand in plan.letters:
+        version, cand.language_note = choose_version(template, cand.recipient.language)
+        iso3 = cand.recipient.country_iso3
+        if iso3 not in countries:
+            countries[iso3] = _country_id(session, iso3)
+        ctx = builder.context(
+            cand.recipient, language=version.language, reference="…", country_id=countries[iso3]
+        )
+        cand.empty_fields = empty_in(ctx, _required(version))
     return MergePreview(
         template=template,
         letters=recipient_rows(plan.letters),
@@ -418,12 +474,19 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
     template = _template(session, data.template_id)
     campaign = _campaign(session, data.campaign_id)
     treaty = data.treaty or (campaign.treaty.short_name if campaign and campaign.treaty else "")
-    plan = plan_recipients(session, source=data.source, campaign=campaign, channel=data.channel)
+    letter_date = data.letter_date or date.today()
+    plan = plan_recipients(
+        session,
+        source=data.source,
+        campaign=campaign,
+        channel=data.channel,
+        on=letter_date,
+        language=data.language,
+    )
     if not plan.letters:
         raise _source_error(
             "source", "No recipient can receive this letter (see the excluded list)."
         )
-    letter_date = data.letter_date or date.today()
     batch = MergeBatch(
         name=data.name or f"{template.name} — {letter_date.isoformat()}",
         campaign_id=campaign.id if campaign else None,
@@ -433,6 +496,7 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
             "treaty": treaty,
             "channel": data.channel,
             "pdf_variant": data.pdf_variant,
+            "language": data.language,
         },
         reference_pattern=data.reference_pattern,
         letter_date=letter_date,
@@ -491,7 +555,7 @@ def _add_letters(
                 reference = format_reference(pattern, values, _next_numbers(session, key, 1))
                 clash = _taken(session, [reference])
             rec = cand.recipient
-            version = letters_service.pick_version(template, rec.language)
+            version, cand.language_note = choose_version(template, rec.language)
             iso3 = rec.country_iso3
             if iso3 not in countries:
                 countries[iso3] = _country_id(session, iso3)
@@ -535,7 +599,14 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
         {k: v for k, v in batch.source.items() if k in MergeSource.model_fields}
     )
     channel = str(batch.source.get("channel", "post"))
-    plan = plan_recipients(session, source=source, campaign=campaign, channel=channel)
+    plan = plan_recipients(
+        session,
+        source=source,
+        campaign=campaign,
+        channel=channel,
+        on=batch.letter_date or date.today(),
+        language=str(batch.source.get("language", "recipient")),
+    )
     builder = _ContextBuilder(
         session,
         campaign=campaign,
@@ -735,21 +806,28 @@ def batch_dir(batch_id: int) -> Path:
     return files_root() / "merges" / str(batch_id)
 
 
-def _source(letter: Letter, version: TemplateVersion) -> tuple[str, str]:
+def _source(letter: Letter, version: TemplateVersion) -> tuple[str, str, bool]:
     """What a letter prints: its own subject and text once it has them (the merge's output or a
-    hand edit), the template version's only for a letter not yet merged. Re-merging from the
-    template is a separate, explicit act (``remerge``)."""
+    hand edit), the template version's only for a letter not yet merged (then True). Re-merging
+    from the template is a separate, explicit act (``remerge``)."""
     if letter.body_html.strip():
-        return letter.subject, letter.body_html
-    return version.subject, version.body
+        return letter.subject, letter.body_html, False
+    return version.subject, version.body, True
+
+
+def _required(version: TemplateVersion) -> tuple[str, ...]:
+    return required_fields(version.subject) + required_fields(version.body)
 
 
 def _job(letter: Letter, version: TemplateVersion, layout: str, variant: str) -> LetterJob:
-    subject, body = _source(letter, version)
+    subject, body, first = _source(letter, version)
+    context = letter.context
+    if first:  # an empty field shows as a mark to fill in
+        context = with_placeholders(context, _required(version))
     return LetterJob(
         body=body,
         subject=subject,
-        context=letter.context,
+        context=context,
         language=letter.language,
         layout=layout,
         pdf_variant=variant or None,

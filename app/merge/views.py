@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel import Locale
 from fastapi import Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from app.auth.deps import WebCoordinator, WebUser
+from app.auth.deps import WebUser
 from app.campaigns import service as campaigns_service
 from app.db import SessionDep
 from app.errors import Conflict, DomainError
 from app.letters import service as letters_service
+from app.letters.context import LANGUAGES
 from app.merge import service
 from app.merge.schemas import DEFAULT_PATTERN, MergeCreate
 from app.models import BatchStatus, LetterStatus, OrganisationType, Role, User
@@ -25,6 +27,7 @@ from app.web.routing import web_router
 from app.web.templating import redirect, render
 
 router = web_router()
+LANGUAGE_LABELS = {code: Locale.parse("en").languages[code] for code in LANGUAGES}
 # The letter page shows its preview in a sandboxed frame: framing by this site only.
 FRAMED_PREVIEW_HEADERS = {
     "Content-Security-Policy": letters_service.PREVIEW_HEADERS["Content-Security-Policy"].replace(
@@ -73,6 +76,7 @@ def _payload(form: dict[str, Any]) -> dict[str, Any]:
         "reference_pattern": form.get("reference_pattern") or DEFAULT_PATTERN,
         "channel": form.get("channel", "post"),
         "pdf_variant": form.get("pdf_variant", ""),
+        "language": form.get("language") or "recipient",
     }
 
 
@@ -117,6 +121,8 @@ def _form_page(
         "office_options": [(t.value, ORGANISATION_TYPE_LABELS[t]) for t in OrganisationType],
         "channel_options": [("post", "Post (print the PDFs)"), ("email", "Email")],
         "variant_options": [("", "PDF"), ("pdf/a-3b", "PDF/A-3b (archiving)")],
+        "language_options": [("recipient", "Each recipient's preferred language")]
+        + [(code, f"{LANGUAGE_LABELS[code]} for every letter") for code in LANGUAGES],
     }
     return render(request, "merge/new.html", ctx, status_code=422 if errors else 200)
 
@@ -137,7 +143,7 @@ def merges_home(request: Request, session: SessionDep, user: WebUser, page: int 
 
 @router.get("/merges/new", name="merge_new")
 def merge_new(
-    request: Request, session: SessionDep, user: WebCoordinator, campaign_id: int | None = None
+    request: Request, session: SessionDep, user: WebUser, campaign_id: int | None = None
 ) -> Response:
     values = {
         "source_kind": "segment",
@@ -145,14 +151,13 @@ def merge_new(
         "campaign_id": campaign_id or "",
         "channel": "post",
         "organisation_type": "head_of_state_office",
+        "language": "recipient",
     }
     return _form_page(request, session, values)
 
 
 @router.post("/merges/preview", name="merge_preview")
-def merge_preview(
-    request: Request, session: SessionDep, user: WebCoordinator, form: FormDep
-) -> Response:
+def merge_preview(request: Request, session: SessionDep, user: WebUser, form: FormDep) -> Response:
     """The recipient list for the form as it stands (htmx fragment)."""
     data, errors = validate(MergeCreate, _payload(form))
     ctx: dict[str, Any] = {"preview": None, "problems": _flat_errors(errors)}
@@ -165,9 +170,7 @@ def merge_preview(
 
 
 @router.post("/merges", name="merge_create")
-def merge_create(
-    request: Request, session: SessionDep, user: WebCoordinator, form: FormDep
-) -> Response:
+def merge_create(request: Request, session: SessionDep, user: WebUser, form: FormDep) -> Response:
     data, errors = validate(MergeCreate, _payload(form))
     if data is None:
         return _form_page(request, session, dict(form), _flat_errors(errors))
@@ -214,17 +217,13 @@ def merge_progress(request: Request, session: SessionDep, user: WebUser, batch_i
 
 
 @router.post("/merges/{batch_id:int}/cancel", name="merge_cancel")
-def merge_cancel(
-    request: Request, session: SessionDep, user: WebCoordinator, batch_id: int
-) -> Response:
+def merge_cancel(request: Request, session: SessionDep, user: WebUser, batch_id: int) -> Response:
     service.request_cancel(session, batch_id=batch_id, actor=user)
     return redirect(request, f"/merges/{batch_id}", message="Cancelling the merge.")
 
 
 @router.post("/merges/{batch_id:int}/rerun", name="merge_rerun")
-def merge_rerun(
-    request: Request, session: SessionDep, user: WebCoordinator, batch_id: int
-) -> Response:
+def merge_rerun(request: Request, session: SessionDep, user: WebUser, batch_id: int) -> Response:
     service.rerun(session, batch_id=batch_id, actor=user)
     return redirect(request, f"/merges/{batch_id}", message="Running the merge again.")
 

@@ -25,12 +25,17 @@ def _body(world: dict[str, Any], **extra: Any) -> dict[str, Any]:
     }
 
 
-def test_campaigner_cannot_draft_a_merge(
+def test_a_campaigner_drafts_a_merge_but_cannot_approve_its_letters(
     client: TestClient, db: Session, world: dict[str, Any]
 ) -> None:
-    resp = client.post("/api/v1/merges", json=_body(world), headers=api_headers(db, make_user(db)))
-    assert resp.status_code == 403
-    assert resp.headers["content-type"].startswith("application/problem+json")
+    headers = api_headers(db, make_user(db))
+    resp = client.post("/api/v1/merges", json=_body(world), headers=headers)
+    assert resp.status_code == 201, resp.text
+    letters = client.get(f"/api/v1/letters?batch_id={resp.json()['id']}", headers=headers)
+    letter_id = letters.json()["items"][0]["id"]
+    refused = client.post(f"/api/v1/letters/{letter_id}/approve", headers=headers)
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/problem+json")
 
 
 def test_merge_progress_cancel_and_letters(

@@ -1,0 +1,200 @@
+"""Merges pick the right person on the letter's date and the language asked for, and show the
+fields that would print empty (which then block approval)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor
+from datetime import date
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.correspondence import service as correspondence_service
+from app.errors import InvalidInput
+from app.letters import service as letters_service
+from app.letters.schemas import TemplateCreate
+from app.merge import service
+from app.merge.schemas import MergeCreate
+from app.models import BatchStatus, Letter, Organisation, Role
+from tests.factories import (
+    api_headers,
+    login,
+    make_organisation,
+    make_person,
+    make_position,
+    make_user,
+)
+
+OLD_DATE = date(2010, 5, 1)
+
+
+def _pakistan_mfa(db: Session) -> Organisation:
+    return db.scalars(
+        select(Organisation).where(Organisation.name == "Ministry of Foreign Affairs of Pakistan")
+    ).one()
+
+
+def _data(template_id: int, **extra: Any) -> MergeCreate:
+    return MergeCreate.model_validate({"template_id": template_id, **extra})
+
+
+def test_an_office_is_addressed_to_its_holder_on_the_letter_date(
+    db: Session, world: dict[str, Any]
+) -> None:
+    mfa = _pakistan_mfa(db)
+    source = {"kind": "contacts", "organisation_ids": [mfa.id]}
+    today = service.preview_merge(db, data=_data(world["template"].id, source=source))
+    then = service.preview_merge(
+        db, data=_data(world["template"].id, source=source, letter_date=OLD_DATE)
+    )
+    # The minister in office since 2024 receives today's letter, not the one dated 2010.
+    holder_now = today.letters[0].name
+    assert holder_now != then.letters[0].name
+    assert then.letters[0].name == mfa.office_title or "Minister" in then.letters[0].name
+
+    earlier = make_person(db, given_name="Shah Mahmood", family_name="Qureshi", gender="masculine")
+    make_position(
+        db,
+        person=earlier,
+        organisation=mfa,
+        title="Minister of Foreign Affairs",
+        is_office_holder=True,
+        start_date=date(2008, 3, 31),
+        end_date=date(2011, 2, 11),
+    )
+    then = service.preview_merge(
+        db, data=_data(world["template"].id, source=source, letter_date=OLD_DATE)
+    )
+    assert "Qureshi" in then.letters[0].name
+
+
+def test_one_language_for_every_letter_with_the_fallback_shown(
+    db: Session, world: dict[str, Any], pool: ProcessPoolExecutor
+) -> None:
+    source = {"kind": "segment", "segment_id": world["segment"].id}
+    preview = service.preview_merge(
+        db, data=_data(world["template"].id, source=source, language="fr", treaty="CCM")
+    )
+    assert preview.letters and all(r.language == "fr" for r in preview.letters)
+    assert not any(r.language_note for r in preview.letters)
+
+    only_en = letters_service.create(
+        db,
+        data=TemplateCreate(
+            slug="english-only",
+            name="English only",
+            language="en",
+            subject="Hello",
+            body="<p>{{ recipient.salutation }}</p>",
+        ),
+        actor=None,
+    )
+    preview = service.preview_merge(
+        db, data=_data(only_en.id, source=source, language="ru", letter_date=OLD_DATE)
+    )
+    notes = {r.language_note for r in preview.letters}
+    assert notes == {
+        "no Russian text in this template: written in English, the template's default language"
+    }
+    batch = service.create_merge(
+        db,
+        data=_data(only_en.id, source=source, language="ru", letter_date=OLD_DATE),
+        actor=None,
+    )
+    assert batch.source["language"] == "ru"
+    languages = set(db.scalars(select(Letter.language).where(Letter.batch_id == batch.id)))
+    assert languages == {"en"}
+
+    with pytest.raises(ValueError, match="recipient"):
+        _data(only_en.id, source=source, language="xx")
+
+
+def test_empty_fields_are_listed_marked_and_block_approval(
+    db: Session, world: dict[str, Any], pool: ProcessPoolExecutor
+) -> None:
+    template = letters_service.create(
+        db,
+        data=TemplateCreate(
+            slug="with-gaps",
+            name="With gaps",
+            language="en",
+            subject="On the {{ treaty.name }}",
+            body=(
+                "<p>Ahead of the {{ milestone.name }} ({{ milestone.date }}).</p>"
+                "<p>{{ treaty.signature_date | default('not yet signed', true) }}</p>"
+                "{% if campaign.goal %}<p>{{ campaign.goal }}</p>{% endif %}"
+            ),
+        ),
+        actor=None,
+    )
+    office = make_organisation(db, "Office of the President of Testland", country="TJK")
+    source = {"kind": "contacts", "organisation_ids": [office.id]}
+    # No treaty: treaty and milestone fields are empty; the optional and guarded ones are not.
+    preview = service.preview_merge(db, data=_data(template.id, source=source))
+    assert preview.letters[0].empty_fields == ["treaty.name", "milestone.name", "milestone.date"]
+
+    batch = service.create_merge(db, data=_data(template.id, source=source), actor=None)
+    assert service.run_batch(batch.id, pool=pool) == BatchStatus.done
+    db.expire_all()
+    letter = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).one()
+    assert "«milestone.name»" in letter.body_html and "not yet signed" in letter.body_html
+    assert letter.subject == "On the «treaty.name»"
+    coordinator = make_user(db, Role.coordinator)
+    with pytest.raises(InvalidInput, match="milestone.name"):
+        correspondence_service.approve(db, letter_id=letter.id, actor=coordinator)
+
+    filled = letter.body_html.replace("«milestone.name»", "First Meeting of States Parties")
+    filled = filled.replace("«milestone.date»", "9 November 2010")
+    correspondence_service.edit_text(
+        db,
+        letter_id=letter.id,
+        subject="On the Convention on Cluster Munitions",
+        body_html=filled,
+        actor=coordinator,
+    )
+    approved = correspondence_service.approve(db, letter_id=letter.id, actor=coordinator)
+    assert approved.status.value == "approved"
+
+
+def test_a_campaigner_drafts_a_merge_in_one_language_on_the_web_and_the_api(
+    db: Session, world: dict[str, Any], client: TestClient
+) -> None:
+    campaigner = make_user(db, Role.campaigner)
+    token = login(client, campaigner)
+    form = client.get("/merges/new")
+    assert form.status_code == 200 and 'name="language"' in form.text
+    fields = {
+        "csrf_token": token,
+        "template_id": str(world["template"].id),
+        "source_kind": "segment",
+        "segment_id": str(world["segment"].id),
+        "treaty": "CCM",
+        "letter_date": "2010-05-01",
+        "language": "es",
+    }
+    preview = client.post("/merges/preview", data=fields)
+    assert preview.status_code == 200 and "<td>es" in preview.text
+    created = client.post("/merges", data=fields, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    bad = client.post("/merges", data={**fields, "language": "klingon"})
+    assert bad.status_code == 422 and "recipient" in bad.text
+
+    resp = client.post(
+        "/api/v1/merges",
+        headers=api_headers(db, campaigner),
+        json={
+            "template_id": world["template"].id,
+            "source": {"kind": "segment", "segment_id": world["segment"].id},
+            "treaty": "CCM",
+            "letter_date": "2010-05-01",
+            "language": "zh",
+        },
+    )
+    assert resp.status_code == 201, resp.text
+    batch_id = resp.json()["id"]
+    assert resp.json()["total"] > 0
+    languages = set(db.scalars(select(Letter.language).where(Letter.batch_id == batch_id)))
+    assert len(languages) == 1
