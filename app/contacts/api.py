@@ -15,7 +15,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.auth.deps import ApiCoordinator, ApiUser
-from app.contacts import segments, service
+from app.contacts import names, segments, service
 from app.contacts.schemas import (
     LANGUAGE_PATTERN,
     ContactPointCreate,
@@ -87,6 +87,7 @@ def person_read(person: Person) -> PersonDetail:
         given_name=person.given_name,
         family_name=person.family_name,
         native_name=person.native_name,
+        name_forms=names.person_forms_dict(person.name_forms),
         gender=person.gender,
         preferred_language=person.preferred_language,
         notes=person.notes,
@@ -114,6 +115,7 @@ def organisation_read(org: Organisation) -> OrganisationDetail:
         host_city=org.host_city,
         un_location=org.un_location,
         office_title=org.office_title,
+        name_forms=names.organisation_forms_of(org.name_forms),
         preferred_language=org.preferred_language,
         website=org.website,
         notes=org.notes,

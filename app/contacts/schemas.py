@@ -3,15 +3,56 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
+from app.contacts.names import NAME_PART_MAX, ORGANISATION_FORM_MAX
 from app.models.contacts import ContactKind, Gender, OrganisationType, UnLocation
 
 LANGUAGE_PATTERN = r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$"
+# The languages a name may be stored in besides its Latin form (addressing.NAME_FORM_LANGUAGES).
+NameLanguage = Literal["en", "fr", "es", "ru", "ar", "zh"]
+
+
+class NameFormIn(BaseModel):
+    """A person's name in one language's script."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    given: str = Field(default="", max_length=NAME_PART_MAX)
+    patronymic: str = Field(default="", max_length=NAME_PART_MAX)
+    family: str = Field(default="", max_length=NAME_PART_MAX)
+
+    @field_validator("given", "patronymic", "family")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+
+def _person_forms(value: dict[NameLanguage, NameFormIn]) -> dict[NameLanguage, NameFormIn]:
+    """Languages with no part given are left out."""
+    return {k: v for k, v in value.items() if v.given or v.patronymic or v.family}
+
+
+def _organisation_forms(value: dict[NameLanguage, str]) -> dict[NameLanguage, str]:
+    return {k: v.strip() for k, v in value.items() if v.strip()}
+
+
+PersonNameForms = Annotated[dict[NameLanguage, NameFormIn], AfterValidator(_person_forms)]
+OrganisationNameForms = Annotated[
+    dict[NameLanguage, Annotated[str, Field(max_length=ORGANISATION_FORM_MAX)]],
+    AfterValidator(_organisation_forms),
+]
 
 
 def _blank_to_none(value: Any) -> Any:
@@ -49,6 +90,9 @@ class OrganisationBase(BaseModel):
     host_city: str = Field(default="", max_length=120)
     un_location: UnLocation | None = None
     office_title: str = Field(default="", max_length=200)
+    name_forms: OrganisationNameForms = Field(
+        default_factory=dict, description="The name per language (en fr es ru ar zh)"
+    )
     preferred_language: str = Field(default="en", pattern=LANGUAGE_PATTERN, max_length=20)
     website: str = Field(default="", max_length=200)
     notes: str = Field(default="", max_length=10_000)
@@ -80,6 +124,10 @@ class PersonBase(BaseModel):
     given_name: str = Field(default="", max_length=120)
     family_name: str = Field(default="", max_length=120)
     native_name: str = Field(default="", max_length=200)
+    name_forms: PersonNameForms = Field(
+        default_factory=dict,
+        description='Per language (en fr es ru ar zh): {"given", "patronymic", "family"}',
+    )
     gender: Gender = Gender.unspecified
     preferred_language: str = Field(default="en", pattern=LANGUAGE_PATTERN, max_length=20)
     notes: str = Field(default="", max_length=10_000)
@@ -220,6 +268,7 @@ class OrganisationRead(BaseModel):
     host_city: str
     un_location: UnLocation | None
     office_title: str
+    name_forms: dict[str, str]
     preferred_language: str
     website: str
     notes: str
@@ -236,6 +285,7 @@ class PersonRead(BaseModel):
     given_name: str
     family_name: str
     native_name: str
+    name_forms: dict[str, dict[str, str]]
     gender: Gender
     preferred_language: str
     notes: str
@@ -381,6 +431,18 @@ class RecipientRead(BaseModel):
     email: str
     no_email: bool
     no_post: bool
+    honorific: str
+    given_name: str
+    family_name: str
+    native_name: str
+    gender: Literal["m", "f", ""]
+    organisation_type: str
+    has_holder: bool
+    office_title: str
+    postal: dict[str, str] | None
+    postal_lines: list[str]
+    name_forms: dict[str, dict[str, str]]
+    organisation_name_forms: dict[str, str]
 
 
 class MergeRequest(BaseModel):

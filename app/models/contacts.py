@@ -123,6 +123,8 @@ class Organisation(TimestampMixin, Base):
     )
     # The office as addressed regardless of who holds it: "Minister of Foreign Affairs".
     office_title: Mapped[str200] = mapped_column(default="")
+    # The name in other languages: {"ru": "Министерство иностранных дел ...", "zh": ...}.
+    name_forms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     preferred_language: Mapped[str] = mapped_column(String(20), default="en")
     website: Mapped[str200] = mapped_column(default="")
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -166,6 +168,9 @@ class Person(TimestampMixin, Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     # {"en": "Dear Mr President,", ...}: replaces the generated salutation for that language.
     salutation_overrides: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The name in other scripts, per language: {"ru": {"given": "Эмомали", "patronymic":
+    # "Шарипович", "family": "Рахмон"}, "zh": {...}}; the Latin name is given/family_name.
+    name_forms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     no_email: Mapped[bool] = mapped_column(default=False)
     no_post: Mapped[bool] = mapped_column(default=False)
     is_sample: Mapped[bool] = mapped_column(default=False)
