@@ -156,11 +156,15 @@ def render_batch(
     return report
 
 
-def combine_pdfs(paths: Iterable[Path], target: Path, *, chunk: int = 50) -> int:
+def combine_pdfs(
+    paths: Iterable[Path], target: Path, *, chunk: int = 50, recto: bool = False
+) -> int:
     """One print-ready PDF: letters joined in chunks on disk, then the chunks joined.
 
+    With ``recto`` every letter starts on a right-hand page when printed on both sides: a blank
+    page (the size of the letter's last page) follows each letter with an odd page count.
     Each chunk writer is released before the next starts, so memory holds one chunk of letters
-    plus the final writer's page references. Returns the number of pages.
+    plus the final writer's page references. Returns the number of pages, blanks included.
     """
     from pypdf import PdfWriter
 
@@ -173,7 +177,11 @@ def combine_pdfs(paths: Iterable[Path], target: Path, *, chunk: int = 50) -> int
             return
         writer = PdfWriter()
         for path in batch:
+            before = len(writer.pages)
             writer.append(str(path))
+            if recto and (len(writer.pages) - before) % 2:
+                last = writer.pages[-1].mediabox
+                writer.add_blank_page(width=last.width, height=last.height)
         chunk_path = target.with_name(f".{target.stem}.part{len(chunk_paths):05d}.pdf")
         with chunk_path.open("wb") as fh:
             writer.write(fh)

@@ -28,7 +28,7 @@ from jinja2 import FileSystemLoader, TemplateError
 from markupsafe import Markup
 
 from app.config import get_settings
-from app.letters import rtl_lines
+from app.letters import page, rtl_lines
 from app.letters.context import LABELS, RTL_LANGUAGES, language_or_default
 from app.letters.fetcher import LetterheadFetcher
 from app.letters.sandbox import TemplateProblem, make_environment, render_capped
@@ -36,10 +36,16 @@ from app.letters.sandbox import TemplateProblem, make_environment, render_capped
 rtl_lines.apply()
 
 LAYOUTS: dict[str, str] = {
-    "a4": "A4 letterhead",
-    "us-letter": "US Letter letterhead",
+    "a4": "A4 letterhead (DIN 5008 form B: C5, C6/5 and DL window envelopes)",
+    "a4-form-a": "A4 letterhead, high address field (DIN 5008 form A)",
+    "us-letter": "US Letter letterhead (#10 window envelope)",
 }
 PDF_VARIANTS = ("pdf/a-3b", "pdf/a-2b")
+# Print options a letter may ask for: "fold_marks" prints fold and punch marks on the left edge.
+PRINT_OPTIONS = ("fold_marks",)
+PAGE_MARGIN_LEFT = 25.0  # mm; print.css sets the same
+# Words after the page count ("第 1 页，共 2 页"), for languages that have them.
+PAGE_LABEL_END = {"zh": "页"}
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class LetterJob:
     layout: str = "a4"
     pdf_variant: str | None = None
     limits: RenderLimits = field(default_factory=RenderLimits)
+    options: tuple[str, ...] = ()  # see PRINT_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -179,6 +186,26 @@ def time_limit(seconds: float) -> Iterator[None]:
 # ----------------------------------------------------------------------------- rendering
 
 
+def _runs(context: dict[str, Any]) -> dict[str, Any]:
+    """The writing direction of each value the layout prints, so a Latin run (a street, a
+    website, a reference) keeps its order inside a right-to-left letter."""
+    sender = context.get("sender") or {}
+    letter = context.get("letter") or {}
+    values = {
+        "sender_name": sender.get("name"),
+        "email": sender.get("email"),
+        "website": sender.get("website"),
+        "city": sender.get("city"),
+        "date": letter.get("date"),
+        "reference": letter.get("reference"),
+    }
+    runs: dict[str, Any] = {k: page.text_dir(str(v or "")) for k, v in values.items()}
+    runs["sender_lines"] = [
+        {"text": str(x), "dir": page.text_dir(str(x))} for x in sender.get("address_lines") or []
+    ]
+    return runs
+
+
 def _layout_context(job: LetterJob, body: Markup, subject: str) -> dict[str, Any]:
     lang = language_or_default(job.language)
     return {
@@ -188,6 +215,10 @@ def _layout_context(job: LetterJob, body: Markup, subject: str) -> dict[str, Any
         "lang": lang,
         "dir": "rtl" if lang in RTL_LANGUAGES else "ltr",
         "labels": LABELS.get(lang, LABELS["en"]),
+        "page_label_end": PAGE_LABEL_END.get(lang, ""),
+        "page": page.layout_geometry(job.layout, job.context, PAGE_MARGIN_LEFT),
+        "runs": _runs(job.context),
+        "options": list(job.options),
     }
 
 
@@ -209,6 +240,9 @@ def render_parts(job: LetterJob) -> tuple[str, str, str]:
     """The filled-in subject, body and full letter HTML."""
     if job.layout not in LAYOUTS:
         raise RenderError(f"Unknown layout '{job.layout}'")
+    unknown = [o for o in job.options if o not in PRINT_OPTIONS]
+    if unknown:
+        raise RenderError(f"Unknown print option '{unknown[0]}'")
     limit = job.limits.max_html_chars
     try:
         subject = str(render_capped(job.subject, job.context, max_chars=1000))
