@@ -1,0 +1,375 @@
+"""Forms of address by diplomatic protocol, in the six UN languages, driven by data tables.
+
+`address(who, lang, style)` gives the name lines of the address block, the salutation, the
+complimentary close and the way running text names the addressee; `office_title()` gives an
+office's title in a language by grammatical case; `role_of()` reads a role from a stored title.
+Nothing here touches the database. The wording lives in `app/letters/data/protocol_*.csv`, each row
+with its source (see docs/protocol.md):
+
+- protocol_roles.csv      role key, rank group, treatment, and the pattern `role_of()` matches
+- protocol_titles.csv     per role and language: office title by case, short title, in-text forms
+- protocol_treatments.csv per treatment (rank) and language: courtesy line, honour, pronoun
+- protocol_words.csv      per language: Mr/Ms, господину/госпоже, Estimado señor, المحترم …
+- protocol_phrases.csv    per language, style and holder/no holder: layout, salutation, close, text
+
+Template syntax in those tables: `{slot}` is filled from the addressee; `a||b` offers alternatives,
+the first whose slots are all filled wins; `masc|fem|neutral` picks by grammatical gender (with two
+forms only, an unknown gender gets neither, so the next alternative is tried); ` / ` separates
+lines.
+An alternative whose gendered form is missing is skipped, which is how unknown genders end up with
+the neutral constructions ("Excellency,", "Madame, Monsieur,", "Ваше Превосходительство!").
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+from pytrovich.enums import Case, NamePart
+from pytrovich.enums import Gender as PetrovichGender
+from pytrovich.maker import PetrovichDeclinationMaker
+
+STYLES = ("formal", "personal")
+LANGUAGES = ("en", "fr", "es", "ru", "ar", "zh")
+GENDERS = ("m", "f", "")
+ROLES = (
+    "head_of_state",
+    "monarch",
+    "head_of_government",
+    "minister",
+    "foreign_minister",
+    "defence_minister",
+    "ambassador",
+    "charge_d_affaires",
+    "permanent_representative",
+    "secretary_general",
+    "director_general",
+    "organisation_president",
+    "official",
+    "unknown",
+)
+# The cases office_title() can return, as named in protocol_titles.csv (office_<case>).
+CASES = ("nominative", "dative", "genitive")
+
+DATA = Path(__file__).parent / "data"
+_SLOT = re.compile(r"\{(\??)([a-z_]+)\}")
+_ALTERNATIVES = "||"
+_GENDERED = "|"
+_LINES = " / "
+_EXCELLENCY_HONORIFIC = re.compile(r"^\s*(h\.?\s*e\.?|his excellency|her excellency)\s*$", re.I)
+# Honorifics as stored in the directory that tell the grammatical gender when none is recorded.
+_HONORIFIC_GENDER = {
+    "mr": "m",
+    "m": "m",
+    "monsieur": "m",
+    "sr": "m",
+    "señor": "m",
+    "г-н": "m",
+    "господин": "m",
+    "ms": "f",
+    "mrs": "f",
+    "miss": "f",
+    "mme": "f",
+    "madame": "f",
+    "sra": "f",
+    "señora": "f",
+    "г-жа": "f",
+    "госпожа": "f",
+}
+_HAN = re.compile(r"^[\u3400-\u9fff]+$")
+
+
+@dataclass(frozen=True)
+class Addressee:
+    role: str | None
+    gender: str  # "m", "f" or "" (unknown)
+    given_name: str  # in the letter's script
+    family_name: str
+    patronymic: str = ""
+    honorific: str = ""  # as stored: "H.E.", "Mr", "Ms", "Dr", "Prof."
+    office: Mapping[str, str] = field(default_factory=dict)  # by case, from office_title()
+    has_holder: bool = True  # False: the letter goes to an office with no named holder
+
+
+@dataclass(frozen=True)
+class Forms:
+    name_lines: list[str]
+    salutation: str
+    closing: str
+    in_text: str
+    missing: list[str]
+
+
+# --- data -----------------------------------------------------------------------------------
+
+
+def _read(name: str) -> list[dict[str, str]]:
+    with (DATA / name).open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@cache
+def _role_patterns() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
+    return tuple(
+        (row["role"], row["treatment"], re.compile(row["pattern"], re.I))
+        for row in _read("protocol_roles.csv")
+    )
+
+
+@cache
+def _treatment_of_role() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for role, treatment, _ in _role_patterns():
+        out.setdefault(role, treatment)
+    return out
+
+
+@cache
+def _titles() -> dict[tuple[str, str], dict[str, str]]:
+    return {(row["role"], row["lang"]): row for row in _read("protocol_titles.csv")}
+
+
+@cache
+def _treatments() -> dict[tuple[str, str], dict[str, str]]:
+    return {(row["treatment"], row["lang"]): row for row in _read("protocol_treatments.csv")}
+
+
+@cache
+def _words() -> dict[tuple[str, str], str]:
+    return {(row["lang"], row["word"]): row["value"] for row in _read("protocol_words.csv")}
+
+
+@cache
+def _phrases() -> dict[tuple[str, str, bool], dict[str, str]]:
+    return {
+        (row["lang"], row["style"], row["holder"] == "yes"): row
+        for row in _read("protocol_phrases.csv")
+    }
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+def _gendered(value: str, gender: str) -> str:
+    forms = value.split(_GENDERED)
+    if len(forms) == 1:
+        return forms[0]
+    if gender == "m":
+        return forms[0]
+    if gender == "f":
+        return forms[1]
+    return forms[2] if len(forms) > 2 else ""
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r" +([,.:!،])", r"\1", text)
+    return text.strip()
+
+
+def _render(template: str, values: Mapping[str, str], gender: str) -> str | None:
+    """The first alternative whose gendered form exists and whose slots are all filled."""
+    if not template.strip():
+        return ""
+    for alternative in template.split(_ALTERNATIVES):
+        text = _gendered(alternative.strip(), gender)
+        if not text:
+            continue
+        filled = True
+
+        def slot(match: re.Match[str]) -> str:
+            nonlocal filled
+            value = values.get(match.group(2), "")
+            if not value:
+                filled = False
+            return "" if match.group(1) else value
+
+        out = _SLOT.sub(slot, text)
+        if filled:
+            return _tidy(out)
+    return None
+
+
+def _slots(template: str) -> set[str]:
+    return {m.group(2) for m in _SLOT.finditer(template)}
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+@cache
+def _petrovich() -> PetrovichDeclinationMaker:
+    return PetrovichDeclinationMaker()
+
+
+def _decline(text: str, part: NamePart, gender: str, case: Case) -> str:
+    """A Russian name part in a case; with unknown gender only if both genders agree."""
+    if not text:
+        return ""
+    if not gender:
+        masc = _decline(text, part, "m", case)
+        return masc if masc == _decline(text, part, "f", case) else ""
+    sex = PetrovichGender.MALE if gender == "m" else PetrovichGender.FEMALE
+    words = [
+        _petrovich().make(part, sex, case, word) if re.search("[а-яё]", word, re.I) else word
+        for word in text.split()
+    ]
+    return " ".join(words)
+
+
+def _initials(*names: str) -> str:
+    return "".join(f"{n[0]}." for n in names if n)
+
+
+def _full_name(who: Addressee, lang: str) -> str:
+    given, family = who.given_name.strip(), who.family_name.strip()
+    if lang == "zh" and given and family:
+        # A Chinese name (one- or two-character parts) is written family name first, unbroken;
+        # a transliterated foreign name given·family with the interpunct.
+        if _HAN.match(given) and _HAN.match(family) and len(given) <= 2 and len(family) <= 2:
+            return family + given
+        return f"{given}·{family}"
+    return " ".join(p for p in (given, family) if p)
+
+
+def _gender(who: Addressee) -> str:
+    if who.gender in ("m", "f"):
+        return who.gender
+    return _HONORIFIC_GENDER.get(who.honorific.strip().lower().rstrip("."), "")
+
+
+# --- public API -----------------------------------------------------------------------------
+
+
+def role_of(title: str) -> str | None:
+    """The role key for a position or office title as stored in the directory."""
+    for role, _, pattern in _role_patterns():
+        if title and pattern.search(title):
+            return role
+    return None
+
+
+def office_title(
+    role: str | None,
+    lang: str,
+    *,
+    country: Mapping[str, str],
+    title_en: str = "",
+    gender: str = "",
+) -> dict[str, str]:
+    """The office's title in `lang` by case, with the country's (or organisation's) name slotted in.
+
+    `country` holds the forms the language's templates ask for (docs/protocol.md): en
+    "nominative"; fr and es "de"; ru "genitive"; ar "nominative" and "li"; zh "nominative"; and,
+    for ambassadors, chargés d'affaires and permanent representatives, "to" (the receiving State
+    or organisation, worded for the language). An unknown gender gives the office's conventional
+    (masculine) title. {} when the table has no such title; English only for English.
+    """
+    _check_language(lang)
+    row = _titles().get((role or "", lang))
+    out: dict[str, str] = {}
+    if row:
+        for case in CASES:
+            template = row.get(f"office_{case}", "")
+            text = _render(template, country, gender or "m") if template else None
+            if text:
+                out[case] = text
+    if not out and lang == "en" and title_en.strip():
+        out["nominative"] = title_en.strip()
+    return out
+
+
+def address(who: Addressee, lang: str, style: str = "formal") -> Forms:
+    """Name lines, salutation, complimentary close and in-text name for `who` in `lang`."""
+    _check_language(lang)
+    if style not in STYLES:
+        raise ValueError(f"unknown style {style!r}; expected one of {STYLES}")
+    holder = who.has_holder
+    gender = _gender(who) if holder else ""
+    role = who.role if who.role in ROLES else "unknown"
+    treatment = _treatment_of_role().get(role, "none")
+    if role == "unknown" and _EXCELLENCY_HONORIFIC.match(who.honorific):
+        treatment = "excellency"
+    values = _values(who, lang, role, gender, holder)
+    missing: list[str] = []
+    if holder and not values["name"]:
+        missing.append("name")
+
+    treat = _treatments().get((treatment, lang), {})
+    for slot in ("courtesy", "honour", "honour_personal", "pron"):
+        values[slot] = _render(treat.get(slot, ""), values, gender) or ""
+    person = _lines(treat.get("person", ""), values, gender) if holder else []
+
+    phrase = _phrases()[(lang, style, holder)]
+    name_lines: list[str] = []
+    for line in phrase["name_lines"].split(_LINES):
+        if line.strip() == "{person}":
+            name_lines.extend(person)
+            continue
+        text = _render(line, values, gender)
+        if text:
+            name_lines.append(text)
+        elif _slots(line) & {"office", "office_dative"} and "office title" not in missing:
+            missing.append("office title")
+    salutation = _render(phrase["salutation"], values, gender) or ""
+    closing = _render(phrase["closing"], values, gender) or ""
+    in_text = _render(phrase["in_text"], values, gender) or ""
+    for label, text in (
+        ("salutation", salutation),
+        ("closing", closing),
+        ("in-text name", in_text),
+    ):
+        if not text:
+            missing.append(label)
+    return Forms(name_lines, salutation, closing, in_text, missing)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _check_language(lang: str) -> None:
+    if lang not in LANGUAGES:
+        raise ValueError(f"no forms of address for language {lang!r}; expected one of {LANGUAGES}")
+
+
+def _lines(template: str, values: Mapping[str, str], gender: str) -> list[str]:
+    out = []
+    for line in template.split(_LINES):
+        text = _render(line, values, gender)
+        if text:
+            out.append(text)
+    return out
+
+
+def _values(who: Addressee, lang: str, role: str, gender: str, holder: bool) -> dict[str, str]:
+    values: dict[str, str] = {}
+    title = _titles().get((role, lang), {})
+    for slot in ("short", "in_text", "vocative"):
+        values[slot] = _gendered(title.get(slot, ""), gender)
+    values["office_ref"] = _gendered(title.get("office_ref", ""), gender or "m")
+    values["office"] = who.office.get("nominative", "")
+    values["office_dative"] = who.office.get("dative", "")
+    for (word_lang, word), value in _words().items():
+        if word_lang == lang and (word == "mister_dat" or not word.startswith("mister_")):
+            values[word] = _gendered(value, gender) if holder else ""
+    honorific = who.honorific.strip().lower().rstrip(".")
+    academic = _words().get((lang, f"mister_{honorific}"))
+    if academic and holder:
+        values["mister"] = academic
+    if not holder:
+        return values
+    given, family = who.given_name.strip(), who.family_name.strip()
+    values["name"] = _full_name(who, lang)
+    values["family"] = family
+    values["surname"] = family or values["name"]
+    if lang == "ru":
+        values["initials"] = _initials(given, who.patronymic.strip())
+        values["family_dat"] = _decline(family, NamePart.LASTNAME, gender, Case.DATIVE)
+        given_dat = _decline(given, NamePart.FIRSTNAME, gender, Case.DATIVE)
+        if (not given or given_dat) and (not family or values["family_dat"]):
+            values["name_dat"] = " ".join(p for p in (given_dat, values["family_dat"]) if p)
+    return values
