@@ -174,3 +174,19 @@ def test_other_languages_are_not_inflected() -> None:
 
 def test_unknown_case_leaves_text_alone() -> None:
     assert inflect("Республика Таджикистан", "vocative", "ru") == "Республика Таджикистан"
+
+
+@pytest.mark.parametrize(
+    ("text", "accusative"),
+    [
+        (
+            "Постоянный представитель Республики Таджикистан",
+            "Постоянного представителя Республики Таджикистан",
+        ),
+        ("Государственный секретарь", "Государственного секретаря"),
+        ("Посольство Республики Таджикистан", "Посольство Республики Таджикистан"),
+        ("Объединенные Арабские Эмираты", "Объединенные Арабские Эмираты"),
+    ],
+)
+def test_accusative_follows_the_animacy_of_the_head(text: str, accusative: str) -> None:
+    assert inflect(text, "accusative", "ru") == accusative

@@ -62,16 +62,16 @@ def _nominative_parse(word: str, pos: set[str]) -> Parse | None:
     return candidates[0]
 
 
-def _inflect_word(word: str, case: str, parse: Parse) -> str:
+def _inflect_word(word: str, case: str, parse: Parse, animacy: str = "inan") -> str:
     if "Fixd" in parse.tag:
         return word
     target = {GRAMMEME[case]}
     form = None
-    if case == "accusative" and not (
-        {"femn", "neut"} & parse.tag.grammemes and "sing" in parse.tag
-    ):
-        # Country and treaty names are inanimate: "Соединенные Штаты", not "Соединенных Штатов".
-        form = parse.inflect(target | {"inan"})
+    singular_fn = {"femn", "neut"} & parse.tag.grammemes and "sing" in parse.tag
+    if case == "accusative" and parse.tag.POS != "NOUN" and not singular_fn:
+        # An adjective takes the animacy of its noun: "Соединенные Штаты" (inanimate),
+        # "Постоянного представителя" (animate).
+        form = parse.inflect(target | {animacy})
     form = form or parse.inflect(target)
     return _restore_case(word, form.word) if form else word
 
@@ -85,6 +85,15 @@ def _reading(token: str, pos: set[str]) -> Parse | None:
     return _nominative_parse(token, pos) if token and token[0].isalpha() else None
 
 
+def _head_animacy(words: list[str]) -> str:
+    """ "anim" when the phrase's first noun names a person ("представитель"), else "inan"."""
+    for word in words:
+        noun = _reading(word, {"NOUN"})
+        if noun is not None:
+            return "anim" if "anim" in noun.tag else "inan"
+    return "inan"
+
+
 @lru_cache(maxsize=4096)
 def inflect_phrase(text: str, case: str) -> str:
     """`text` (nominative) in `case`; unchanged when nothing can be inflected."""
@@ -94,6 +103,7 @@ def inflect_phrase(text: str, case: str) -> str:
     if text in exceptions:
         return exceptions[text][case]
     words = text.split(" ")
+    animacy = _head_animacy(words)
     out: list[str] = []
     head_seen = False
     expect_coordinated = False
@@ -125,7 +135,7 @@ def inflect_phrase(text: str, case: str) -> str:
             noun is None or _reading(nxt, {"NOUN", "ADJF", "PRTF"}) is not None
         ):
             # "Великое Герцогство": an adjective before a noun, though "Великое" is also a place.
-            out.append(_inflect_word(word, case, adjective))
+            out.append(_inflect_word(word, case, adjective, animacy))
             continue
         if noun is not None:
             out.append(_inflect_token(word, case, noun))
