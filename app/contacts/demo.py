@@ -1,8 +1,9 @@
 """Demo directory (`demarche demo`): states' offices, ministries, desks and embassies,
 international organisations and coalition members. Idempotent: looks before it inserts.
 
-Only H.E. Emomali Rahmon is a real office holder; every other person is invented and marked
-as sample data."""
+The heads of state of Tajikistan, Kazakhstan, Kyrgyzstan and Uzbekistan are real office holders,
+with their names in Russian, Arabic and Chinese; every other person is invented and marked as
+sample data."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.contacts.service import person_search_text
+from app.contacts.service import organisation_search_text, person_search_text
 from app.contacts.text import search_text
 from app.countries import service as countries_service
 from app.models import (
@@ -505,6 +506,7 @@ def load(session: Session) -> None:
             )
             _hold(session, officer, desk, "Head, Disarmament Division", date(2023, 1, 9))
     _tajikistan(session)
+    _heads_of_state(session)
     _pakistan(session)
     for name, short, kind, street, city, area, postcode, cc, title in INTERNATIONAL:
         org = _org(
@@ -565,6 +567,101 @@ def _tajikistan(session: Session) -> None:
         country_code="TJ",
     )
     _point(session, office, ContactKind.phone, "+992372216000", "Reception")
+
+
+# iso3 -> given, family, in office since, their names in Russian, Arabic and Chinese
+HEADS_OF_STATE: dict[str, tuple[str, str, date, dict[str, dict[str, str]]]] = {
+    "TJK": (
+        "Emomali",
+        "Rahmon",
+        date(1994, 11, 16),
+        {
+            "ru": {"given": "Эмомали", "patronymic": "Шарипович", "family": "Рахмон"},
+            "ar": {"given": "إمام علي", "family": "رحمان"},
+            "zh": {"given": "埃莫马利", "family": "拉赫蒙"},
+        },
+    ),
+    "KAZ": (
+        "Kassym-Jomart",
+        "Tokayev",
+        date(2019, 3, 20),
+        {
+            "ru": {"given": "Касым-Жомарт", "patronymic": "Кемелевич", "family": "Токаев"},
+            "ar": {"given": "قاسم جومارت", "family": "توكاييف"},
+            "zh": {"given": "卡瑟姆-若马尔特", "family": "托卡耶夫"},
+        },
+    ),
+    "KGZ": (
+        "Sadyr",
+        "Japarov",
+        date(2021, 1, 28),
+        {
+            "ru": {"given": "Садыр", "patronymic": "Нургожоевич", "family": "Жапаров"},
+            "ar": {"given": "صادر", "family": "جباروف"},
+            "zh": {"given": "萨德尔", "family": "扎帕罗夫"},
+        },
+    ),
+    "UZB": (
+        "Shavkat",
+        "Mirziyoyev",
+        date(2016, 12, 14),
+        {
+            "ru": {"given": "Шавкат", "patronymic": "Миромонович", "family": "Мирзиёев"},
+            "ar": {"given": "شوكت", "family": "ميرضيايف"},
+            "zh": {"given": "沙夫卡特", "family": "米尔济约耶夫"},
+        },
+    ),
+}
+# the offices and ministries of those states in Russian, Arabic and Chinese
+OFFICE_FORMS: dict[str, dict[str, str]] = {
+    "Executive Office of the President of the Republic of Tajikistan": {
+        "ru": "Исполнительный аппарат Президента Республики Таджикистан",
+        "ar": "المكتب التنفيذي لرئيس جمهورية طاجيكستان",
+        "zh": "塔吉克斯坦共和国总统执行办公室",
+    },
+    "Ministry of Foreign Affairs of Tajikistan": {
+        "ru": "Министерство иностранных дел Республики Таджикистан",
+        "ar": "وزارة خارجية جمهورية طاجيكستان",
+        "zh": "塔吉克斯坦共和国外交部",
+    },
+    "Administration of the President of Kazakhstan": {
+        "ru": "Администрация Президента Республики Казахстан",
+        "ar": "إدارة رئيس جمهورية كازاخستان",
+        "zh": "哈萨克斯坦共和国总统办公厅",
+    },
+    "Ministry of Foreign Affairs of Kazakhstan": {
+        "ru": "Министерство иностранных дел Республики Казахстан",
+        "ar": "وزارة خارجية جمهورية كازاخستان",
+        "zh": "哈萨克斯坦共和国外交部",
+    },
+}
+
+
+def _heads_of_state(session: Session) -> None:
+    """Real heads of state holding their states' offices, with their names in other scripts
+    (set on every run: the same values each time)."""
+    for iso3, (given, family, since, forms) in HEADS_OF_STATE.items():
+        office_name = next(s[1] for s in STATES if s[0] == iso3)
+        title = next(s[2] for s in STATES if s[0] == iso3)
+        office = session.scalar(select(Organisation).where(Organisation.name == office_name))
+        assert office is not None
+        person = _person(
+            session,
+            given,
+            family,
+            honorific="H.E.",
+            gender=Gender.masculine,
+            preferred_language="ru",
+            is_sample=False,
+        )
+        person.name_forms = forms
+        person.search_text = person_search_text(person)
+        _hold(session, person, office, title, since)
+    for name, org_forms in OFFICE_FORMS.items():
+        org = session.scalar(select(Organisation).where(Organisation.name == name))
+        if org is not None:
+            org.name_forms = org_forms
+            org.search_text = organisation_search_text(org)
 
 
 def _pakistan(session: Session) -> None:

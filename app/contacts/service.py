@@ -330,8 +330,8 @@ def display_person(person: Person) -> str:
 # --- organisations -----------------------------------------------------------------------------
 
 
-def _refresh_org_search(org: Organisation, country_name: str = "") -> None:
-    org.search_text = search_text(
+def organisation_search_text(org: Organisation) -> str:
+    return search_text(
         org.name,
         org.short_name,
         org.native_name,
@@ -339,6 +339,10 @@ def _refresh_org_search(org: Organisation, country_name: str = "") -> None:
         org.host_city,
         *names.name_form_texts(None, org.name_forms),
     )
+
+
+def _refresh_org_search(org: Organisation) -> None:
+    org.search_text = organisation_search_text(org)
 
 
 def _apply_org(session: Session, org: Organisation, data: OrganisationBase) -> dict[str, Any]:

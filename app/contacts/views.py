@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.auth.deps import WebCoordinator, WebUser
-from app.contacts import addressing, segments, service
+from app.contacts import addressing, names, segments, service
 from app.contacts.schemas import (
     TREATY_STATUS_LABELS,
     ContactPointCreate,
@@ -50,6 +50,16 @@ router = web_router(prefix="/contacts")
 PER_PAGE = 25
 FILTER_FIELDS = tuple(SearchFilters.model_fields)
 SALUTATION_LANGUAGES = addressing.LANGUAGES
+NAME_LANGUAGES = names.NAME_FORM_LANGUAGES
+NAME_LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "French",
+    "es": "Spanish",
+    "ru": "Russian",
+    "ar": "Arabic",
+    "zh": "Chinese",
+}
+FORM_PREFIX = "name_forms."  # form fields name_forms.<language>[.<part>], as errors name them
 Owner = Literal["person", "organisation"]
 
 
@@ -241,8 +251,53 @@ def segment_delete(
 # --- people -------------------------------------------------------------------------------------
 
 
+def _forms_payload(form: dict[str, Any]) -> dict[str, Any]:
+    """The name-forms table's fields as the schemas take them: {"ru": {"given": ...}} for a
+    person, {"ru": "..."} for an organisation."""
+    out: dict[str, Any] = {}
+    for key, value in form.items():
+        if not key.startswith(FORM_PREFIX):
+            continue
+        lang, _, part = key.removeprefix(FORM_PREFIX).partition(".")
+        text = value if isinstance(value, str) else ""
+        if part:
+            out.setdefault(lang, {})[part] = text
+        else:
+            out[lang] = text
+    return out
+
+
+def _forms_values(raw: dict[str, Any] | None, person: bool) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if person:
+        for lang, form in names.person_forms_dict(raw).items():
+            for part, text in form.items():
+                values[f"{FORM_PREFIX}{lang}.{part}"] = text
+    else:
+        for lang, text in names.organisation_forms_of(raw).items():
+            values[f"{FORM_PREFIX}{lang}"] = text
+    return values
+
+
+def _forms_errors(errors: dict[str, str] | None, fields: set[str]) -> dict[str, str]:
+    """A name-forms message with no field of its own in the table (a language not offered,
+    say) is shown above the table."""
+    out = dict(errors or {})
+    for key, message in (errors or {}).items():
+        if key.startswith(FORM_PREFIX) and key not in fields:
+            out.setdefault("name_forms", f"{key.removeprefix(FORM_PREFIX)}: {message}")
+    return out
+
+
+PERSON_FORM_FIELDS = {
+    f"{FORM_PREFIX}{lang}.{part}" for lang in NAME_LANGUAGES for part in names.NAME_PARTS
+}
+ORG_FORM_FIELDS = {f"{FORM_PREFIX}{lang}" for lang in NAME_LANGUAGES}
+
+
 def _person_payload(form: dict[str, Any]) -> dict[str, Any]:
-    data = {k: v for k, v in form.items() if not k.startswith("salutation_")}
+    data = {k: v for k, v in form.items() if not k.startswith(("salutation_", FORM_PREFIX))}
+    data["name_forms"] = _forms_payload(form)
     data["tags"] = _tags_list(form.get("tags"))
     data["salutation_overrides"] = {
         lang: form.get(f"salutation_{lang}", "") for lang in SALUTATION_LANGUAGES
@@ -267,6 +322,7 @@ def _person_values(person: Person) -> dict[str, Any]:
     }
     for lang in SALUTATION_LANGUAGES:
         values[f"salutation_{lang}"] = (person.salutation_overrides or {}).get(lang, "")
+    values.update(_forms_values(person.name_forms, person=True))
     return values
 
 
@@ -279,9 +335,12 @@ def _person_form(
     ctx = {
         "person": person,
         "values": values,
-        "errors": errors or {},
+        "errors": _forms_errors(errors, PERSON_FORM_FIELDS),
         "gender_options": [(g.value, g.value.title()) for g in Gender],
         "languages": SALUTATION_LANGUAGES,
+        "name_languages": NAME_LANGUAGE_NAMES,
+        "name_parts": [("given", "Given name"), ("patronymic", "Patronymic")]
+        + [("family", "Family name")],
     }
     return render(request, "contacts/person_form.html", ctx, status_code=422 if errors else 200)
 
@@ -339,6 +398,7 @@ def _detail_common(
         "timeline": service.timeline(session, kind=kind, entity_id=entity_id),
         "kind_options": [(k.value, k.value.title()) for k in ContactKind],
         "language_names": addressing.LANGUAGE_NAMES,
+        "name_languages": NAME_LANGUAGE_NAMES,
     }
 
 
@@ -580,7 +640,8 @@ def point_delete(
 
 
 def _org_payload(form: dict[str, Any]) -> dict[str, Any]:
-    return {**form, "tags": _tags_list(form.get("tags"))}
+    data = {k: v for k, v in form.items() if not k.startswith(FORM_PREFIX)}
+    return {**data, "name_forms": _forms_payload(form), "tags": _tags_list(form.get("tags"))}
 
 
 def _org_values(org: Organisation) -> dict[str, Any]:
@@ -603,6 +664,7 @@ def _org_values(org: Organisation) -> dict[str, Any]:
         "is_sample": org.is_sample,
         "tags": ", ".join(sorted(t.name for t in org.tags)),
         "version": org.version,
+        **_forms_values(org.name_forms, person=False),
     }
 
 
@@ -617,13 +679,14 @@ def _org_form(
     ctx = {
         "org": org,
         "values": values,
-        "errors": errors or {},
+        "errors": _forms_errors(errors, ORG_FORM_FIELDS),
         "type_options": [(t.value, t.label) for t in OrganisationType],
         "country_options": countries,
         "parent_options": [("", "—")]
         + [(i, n) for i, n in service.list_organisation_choices(session) if not org or i != org.id],
         "un_options": [("", "—"), (UnLocation.new_york.value, "New York")]
         + [(UnLocation.geneva.value, "Geneva")],
+        "name_languages": NAME_LANGUAGE_NAMES,
     }
     return render(
         request, "contacts/organisation_form.html", ctx, status_code=422 if errors else 200

@@ -9,7 +9,7 @@ while this process renders the rest; both go through ``render``, so the bytes ar
 whoever made them.
 
 Only the standard library is imported here: the helper starts with ``python -I -S`` and
-imports nothing of the application but this module."""
+imports nothing of the application but this module and ``app.contacts.names``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
+
+from app.contacts.names import NAME_FORM_LANGUAGES, name_forms_of, organisation_forms_of
 
 # A row's flags as one small number, computed in SQL (``flat._CODE``); see ``gate.Gate.by_code``.
 NO_POST_BIT, NO_EMAIL_BIT, POSTAL_BIT = 1, 2, 4
@@ -116,7 +118,16 @@ CARD_FIELDS = (
     "postal_code",
     "country_code",
     "language",
+    "name_forms",
+    "organisation_forms",
 )
+
+
+def _forms(value: Any) -> Any:
+    """Stored name forms, as JSON text (none: "{}", or "" with no organisation)."""
+    if not value or value == "{}":
+        return None
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _card(r: Sequence[Any], code: int) -> str:
@@ -135,6 +146,8 @@ def _card(r: Sequence[Any], code: int) -> str:
         phone=r[9],
         address=(r[10], r[11], r[12], r[13], r[14]) if r[code] & POSTAL_BIT else None,
         language=r[15],
+        name_forms=_forms(r[16]),
+        organisation_forms=_forms(r[17]),
     )
 
 
@@ -190,18 +203,37 @@ def vcard_of(
     address: tuple[str, str, str, str, str] | None,  # street, city, region, postcode, country
     language: str,
     updated_at: datetime | None = None,
+    name_forms: Any = None,
+    organisation_forms: Any = None,
 ) -> str:
+    """A vCard 4.0. Names in other scripts (``name_forms``, ``organisation_forms``) are
+    alternatives of FN, N and ORG (RFC 6350 5.4: the same ALTID, each with its LANGUAGE)."""
+    forms = name_forms_of(name_forms) if person and name_forms else {}
+    org_forms = organisation_forms_of(organisation_forms) if organisation_forms else {}
+    alt = ";ALTID=1" if forms else ""
     lines = ["BEGIN:VCARD", "VERSION:4.0"]
     lines.append(f"KIND:{'individual' if person else 'org'}")
     fn = display_name or organisation or native_name or "—"
-    lines.append(f"FN:{_v(fn)}")
+    lines.append(f"FN{alt}:{_v(fn)}")
+    for lang in NAME_FORM_LANGUAGES:
+        if lang in forms:
+            lines.append(f"FN;ALTID=1;LANGUAGE={lang}:{_v(forms[lang].full())}")
     if native_name and native_name != fn:
         lines.append(f"X-NATIVE-NAME:{_v(native_name)}")
         lines.append(f"NICKNAME:{_v(native_name)}")
     if person:
-        lines.append(f"N:{_v(family_name)};{_v(given_name)};;{_v(honorific)};")
+        lines.append(f"N{alt}:{_v(family_name)};{_v(given_name)};;{_v(honorific)};")
+        for lang in NAME_FORM_LANGUAGES:
+            if lang in forms:
+                f = forms[lang]
+                lines.append(
+                    f"N;ALTID=1;LANGUAGE={lang}:{_v(f.family)};{_v(f.given)};{_v(f.patronymic)};;"
+                )
     if organisation:
-        lines.append(f"ORG:{_v(organisation)}")
+        lines.append(f"ORG{';ALTID=1' if org_forms else ''}:{_v(organisation)}")
+        for lang in NAME_FORM_LANGUAGES:
+            if lang in org_forms:
+                lines.append(f"ORG;ALTID=1;LANGUAGE={lang}:{_v(org_forms[lang])}")
     if title:
         lines.append(f"TITLE:{_v(title)}")
     if email:

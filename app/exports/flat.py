@@ -102,8 +102,11 @@ EXPRESSIONS: dict[str, tuple[str, bool]] = {
     "no_email": (f"CASE WHEN {_flag('no_email')} THEN 'yes' ELSE '' END", False),
     "no_post": (f"CASE WHEN {_flag('no_post')} THEN 'yes' ELSE '' END", False),
     "merged": ("'1'", False),
+    # for vCards: the stored JSON as text
+    "name_forms": ("CAST(p.name_forms AS TEXT)", False),
+    "organisation_forms": ("COALESCE(CAST(o.name_forms AS TEXT), '')", False),
 }
-COLUMNS = frozenset(EXPRESSIONS)
+COLUMNS = frozenset(EXPRESSIONS) - {"name_forms", "organisation_forms"}  # the CSV's
 _SINCE = {  # the start date as ISO text
     "sqlite": "COALESCE(pos.start_date, '')",
     "postgresql": "COALESCE(to_char(pos.start_date, 'YYYY-MM-DD'), '')",

@@ -229,6 +229,8 @@ def vcard(row: ExportRow) -> str:
         else None,
         language=row.language,
         updated_at=row.updated_at,
+        name_forms=row.name_forms,
+        organisation_forms=row.organisation_forms,
     )
 
 
