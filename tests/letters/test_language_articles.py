@@ -37,6 +37,8 @@ CCM_ES = "Convención sobre Municiones en Racimo"
         ("Cuba", "en", "à Cuba"),
         ("Israël", None, "Israël"),
         ("Israël", "de", "d'Israël"),
+        ("Israël", "en", "en Israël"),
+        ("Madagascar", "en", "à Madagascar"),
         ("Laos", "en", "au Laos"),
         ("États-Unis", "à", "aux États-Unis"),
         ("République du Tadjikistan", "à", "à la République du Tadjikistan"),

@@ -8,7 +8,7 @@ Input longer than ``MAX_TEXT`` characters is returned untouched, and the work is
     {{ treaty.name | article("de") }}             fr: de la Convention …   es: de la Convención …
     {{ milestone.days_left | days }}              ru: 192 дня   fr: 192 jours   zh: 192天
     {{ 3 | count("month") }}                      es: 3 meses
-    {{ treaty.eif_date_iso | local_date }}        fr: 1er août 2010
+    {{ "2010-08-01" | local_date }}               fr: 1er août 2010
 """
 
 from collections.abc import Callable, Mapping

@@ -107,9 +107,10 @@ def _french(text: str, article: str, preposition: str | None) -> str:
         forms = {"le": f"au {text}", "les": f"aux {text}"}
         default = f"à {text}"
     elif prep == "en":
-        # Place: en France, en Afghanistan, au Tadjikistan, aux Philippines, à Cuba.
+        # Place: en France, en Afghanistan, au Tadjikistan, aux Philippines, à Cuba; a name
+        # without article but with a vowel takes "en" too (en Israël, en Haïti, en Oman).
         forms = {"la": f"en {text}", "l'": f"en {text}", "le": f"au {text}", "les": f"aux {text}"}
-        default = f"à {text}"
+        default = f"en {text}" if elided else f"à {text}"
     else:
         forms = {}
         default = f"{prep} {text}"
