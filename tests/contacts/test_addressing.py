@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from app.contacts.addressing import Addressee, address_lines, salutation
+from app.contacts.addressing import (
+    Addressee,
+    Postal,
+    address_block,
+    address_lines,
+    postal_lines,
+    salutation,
+)
 from app.models import Gender, OrganisationType
 
 
@@ -161,3 +168,55 @@ def test_plain_honorific(language: str, gender: Gender, expected: str) -> None:
         organisation_type=OrganisationType.embassy,
     )
     assert salutation(who, language) == expected
+
+
+@pytest.mark.parametrize(
+    ("country", "parts", "line"),
+    [
+        # "%C-%S" with no state
+        ("BR", {"city": "Brasília", "postal_code": "70170-900"}, "BRASÍLIA"),
+        ("BR", {"city": "Brasília", "country_area": "DF"}, "BRASÍLIA-DF"),
+        # "CH-%Z %C" with no postal code
+        ("CH", {"city": "Bern"}, "Bern"),
+        # "%C, %S %Z" with no state: the separator after the city stays
+        ("US", {"city": "Washington", "postal_code": "20008"}, "WASHINGTON, 20008"),
+        ("US", {"country_area": "DC", "postal_code": "20008"}, "DC 20008"),
+        # "%C-%Z" with no postal code
+        ("PK", {"city": "Islamabad"}, "ISLAMABAD"),
+        # "%Z %C%n%S" with no postal code
+        ("AR", {"city": "Buenos Aires", "country_area": "CABA"}, "BUENOS AIRES"),
+        ("TR", {"postal_code": "06100", "country_area": "Ankara"}, "06100 Ankara"),
+    ],
+)
+def test_a_missing_part_takes_its_separator_with_it(
+    country: str, parts: dict[str, str], line: str
+) -> None:
+    postal = Postal(street_address="1 Main Street", country_code=country, **parts)
+    lines = postal_lines(postal, language="en")
+    assert line in lines
+    assert not any(x.endswith(("-", ",", "/")) or x.startswith(("-", ",")) for x in lines)
+
+
+def test_japanese_block_keeps_the_postal_mark_only_with_a_postal_code() -> None:
+    with_code = Postal(street_address="2-2-1", country_area="東京都", postal_code="100-8919")
+    without = Postal(street_address="2-2-1", country_area="東京都")
+    jp = {"country_code": "JP"}
+    assert postal_lines(Postal(**{**with_code.as_dict(), **jp}), language="ja")[0] == "〒100-8919"
+    lines = postal_lines(Postal(**{**without.as_dict(), **jp}), language="ja")
+    assert not any("〒" in x for x in lines)
+
+
+def test_protocol_name_lines_go_where_the_country_puts_the_recipient() -> None:
+    names = ["His Excellency", "Mr Emomali Rahmon", "President of the Republic of Tajikistan"]
+    tj = Postal(street_address="80 Rudaki Avenue", city="Dushanbe", postal_code="734023")
+    tj = Postal(**{**tj.as_dict(), "country_code": "TJ"})
+    assert address_block(names, tj, language="en") == [
+        *names,
+        "80 Rudaki Avenue",
+        "734023 DUSHANBE",
+        "TAJIKISTAN",
+    ]
+    kz = Postal(street_address="пр. Мәңгілік Ел, 8", city="Астана", postal_code="010000")
+    kz = Postal(**{**kz.as_dict(), "country_code": "KZ"})
+    # Kazakhstan's format writes the recipient last
+    assert address_block(names, kz, language="ru")[-len(names) - 1 : -1] == names
