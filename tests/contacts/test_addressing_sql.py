@@ -3,7 +3,9 @@ forms give, on this run's database."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,15 +15,21 @@ from sqlalchemy.orm import Session
 from app.contacts import addressing
 from app.contacts import service as contacts_service
 from app.contacts.schemas import ContactPointCreate
-from app.models import ContactKind
+from app.models import ContactKind, ContactPoint
 from tests.factories import make_organisation, make_person, make_position
 
 name = st.sampled_from(["", "Emomali", "Рахмон", "إمام علي", "O'Neil", "Jean-Luc", "a b"])
 language = st.sampled_from(["", "en", "ru", "fr-CA", "zh"])
 
 
-def how_many_preferred(points: object) -> int:
-    return sum(1 for p in points if p.preferred)  # type: ignore[attr-defined]
+def how_many_preferred(points: Sequence[ContactPoint]) -> int:
+    return sum(1 for p in points if p.preferred)
+
+
+def _one(cursor: Any) -> Any:
+    row = cursor.fetchone()
+    assert row is not None
+    return row
 
 
 def _mark(db: Session) -> str:
@@ -76,7 +84,7 @@ def test_names_language_and_flags_in_sql_are_the_python_rules(
     ]
     cursor = db.connection().connection.cursor()
     cursor.execute(sql, params)
-    display, lang, flag = cursor.fetchone()
+    display, lang, flag = _one(cursor)
     assert display == addressing.display_person(honorific, given_name, family_name, native_name)
     assert lang == addressing.language_of(None, person_language, org_language)
     assert bool(flag) == (no_post[0] or (with_org and org_post))
@@ -122,7 +130,7 @@ def test_position_ranking_in_sql_is_the_python_ranking(
     on = today.isoformat() if db.connection().dialect.name == "sqlite" else today
     cursor = db.connection().connection.cursor()
     cursor.execute(sql, [person.id, on, on])
-    assert chosen is not None and cursor.fetchone()[0] == chosen.id
+    assert chosen is not None and _one(cursor)[0] == chosen.id
 
 
 @pytest.mark.parametrize(
@@ -171,4 +179,4 @@ def test_best_point_in_sql_is_the_python_choice(
     )
     cursor = db.connection().connection.cursor()
     cursor.execute(sql, [person.id, org.id])
-    assert (cursor.fetchone()[0] or "") == how.email
+    assert (_one(cursor)[0] or "") == how.email
