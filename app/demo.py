@@ -10,6 +10,7 @@ from app import reference
 from app.auth import service as auth_service
 from app.campaigns import demo as campaigns_demo
 from app.config import get_settings
+from app.letters.context import SAMPLE_TRANSLATIONS
 from app.models import Role
 from app.settings_admin import service as profile_service
 from app.settings_admin.schemas import ProfileUpdate
@@ -44,6 +45,10 @@ def load_profile_and_users(session: Session) -> None:
             actor=None,
         )
         profile.logo_filename = "logo.svg"
+    if profile.name == "Cluster Munition Coalition" and not profile.translations:
+        profile.translations = {
+            lang: dict(forms) for lang, forms in SAMPLE_TRANSLATIONS.items() if lang != "en"
+        }
     password = get_settings().demo_password
     for email, name, role in DEMO_USERS:
         if auth_service.get_by_email(session, email=email) is None:

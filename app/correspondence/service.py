@@ -876,6 +876,7 @@ def follow_up(
 ) -> Letter:
     """One step: a draft reminder from the follow-up template, addressed like the original,
     its context carried over (new reference and date, the next milestone)."""
+    from app.letters import localise
     from app.letters import service as letters_service
     from app.letters.context import build_context, local_date
 
@@ -908,9 +909,14 @@ def follow_up(
         original_date=local_date(original.sent_on or original.letter_date, lang),
     )
     context["letter"] = letter_ctx
-    milestone = _milestone_context(session, original, today, lang)
-    if milestone is not None:
-        context["milestone"] = milestone
+    # The treaty's next meeting, named in the letter's language; without one, the campaign's
+    # next milestone in English letters (its title is English).
+    treaty_key = str((context.get("treaty") or {}).get("key") or "")
+    facts = letters_service.next_meeting_facts(session, treaty_key, today) if treaty_key else {}
+    if facts:
+        context["milestone"] = localise.milestone(facts, lang, today)
+    elif lang == "en" and (milestone := _milestone_context(session, original, today, lang)):
+        context["milestone"] = {**(context.get("milestone") or {}), **milestone}
     letter = Letter(
         reference=reference,
         campaign_id=original.campaign_id,
@@ -924,17 +930,17 @@ def follow_up(
         country_id=original.country_id,
         recipient_name=original.recipient_name,
         context=context,
-        subject=version.subject,
-        body_html=version.body,
+        subject="",
+        body_html="",
         letter_date=today,
         status=LetterStatus.draft,
         channel=original.channel,
         email_to=original.email_to,
     )
+    # Its own text from the start, filled in from the carried-over context (gaps marked).
+    letter.subject, letter.body_html = letters_service.fill(version.subject, version.body, context)
     session.add(letter)
     session.flush()
-    # The text must fill in from the carried-over context before anyone approves it.
-    rendered_body(letter)
     _record(
         session,
         letter,

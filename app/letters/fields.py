@@ -21,56 +21,160 @@ class MergeField:
 
 _GROUPS: dict[str, list[tuple[str, str, Any]]] = {
     "recipient": [
-        ("name", "Full name of the addressee", "Emomali Rahmon"),
-        ("honorific", "Honorific or style", "H.E."),
-        ("salutation", "Opening salutation, in the letter's language", "Dear Mr President,"),
+        (
+            "name",
+            "Full name, in the letter's script where the directory holds it",
+            "Emomali Rahmon",
+        ),
+        ("honorific", "Honorific or style as stored", "H.E."),
+        ("salutation", "Opening salutation, by protocol, in the letter's language", "Excellency,"),
+        (
+            "closing",
+            "Complimentary close, by protocol, in the letter's language",
+            "Please accept, Excellency, the assurances of my highest consideration.",
+        ),
+        (
+            "in_text",
+            "How running text names the addressee (the office when nobody holds it)",
+            "President Rahmon",
+        ),
         (
             "address_block",
-            "Postal address as a list of lines (use a for loop)",
-            ["H.E. Emomali Rahmon", "President of the Republic of Tajikistan", "Dushanbe"],
+            "Address block: protocol name lines and the postal address (use a for loop)",
+            [
+                "His Excellency Emomali Rahmon",
+                "President of the Republic of Tajikistan",
+                "Rudaki Avenue 80",
+                "734023 Dushanbe",
+                "TAJIKISTAN",
+            ],
         ),
-        ("position", "Position held", "President of the Republic of Tajikistan"),
-        ("organisation", "Organisation or institution", "Office of the President"),
-        ("country", "Country name", "Tajikistan"),
-        ("language", "Preferred language code", "en"),
+        (
+            "position",
+            "Office title in the letter's language",
+            "President of the Republic of Tajikistan",
+        ),
+        (
+            "organisation",
+            "Organisation, in the letter's language where held",
+            "Executive Office of the President",
+        ),
+        ("country", "The recipient's state, short name in the letter's language", "Tajikistan"),
+        ("language", "Language of the letter", "en"),
+        ("email", "The recipient's email address", "info@president.tj"),
+        ("phone", "The recipient's telephone", "+992 37 221 34 14"),
     ],
     "organisations": [],  # filled below: a list of addressees for joint letters
+    "country": [
+        ("name", "The recipient's state, short name", "Tajikistan"),
+        ("formal_name", "Formal name (UNTERM)", "Republic of Tajikistan"),
+        ("name_with_article", "French/Spanish: with its article (le Tadjikistan)", "Tajikistan"),
+        (
+            "formal_name_with_article",
+            "French/Spanish: formal name with its article",
+            "Republic of Tajikistan",
+        ),
+        ("iso3", "ISO 3166 code", "TJK"),
+    ],
     "treaty": [
-        ("name", "Full treaty name", "Convention on Cluster Munitions"),
-        ("short_name", "Short name", "CCM"),
-        ("status", "The recipient country's status", "not signed"),
-        ("signature_date", "Date the country signed, written the local way", ""),
-        ("ratification_date", "Date the country ratified or acceded", ""),
+        ("name", "Full treaty name in the letter's language", "Convention on Cluster Munitions"),
+        ("short_name", "Short title in the letter's language", "Convention on Cluster Munitions"),
+        ("abbreviation", "Abbreviation where the language has one (empty otherwise)", "CCM"),
+        ("key", "The treaty's key in Demarche", "CCM"),
+        ("status", "The recipient state's status, as running text says it", "not a signatory"),
+        ("signature_date", "Date the state signed, written the local way", ""),
+        ("ratification_date", "Date the state ratified or acceded", ""),
         ("eif_date", "Entry-into-force date of the treaty", "1 August 2010"),
+        ("days_to_eif", "Days from the letter date to entry into force (0 once in force)", 92),
     ],
     "campaign": [
         ("name", "Campaign name", "Universalise the CCM"),
         ("goal", "Campaign goal", "Every state joins the Convention on Cluster Munitions"),
     ],
     "milestone": [
-        ("name", "The next milestone", "First Meeting of States Parties, Vientiane"),
-        ("date", "Milestone date, written the local way", "9 November 2010"),
-        ("days_left", "Days from the letter date to the milestone", 218),
+        (
+            "name",
+            "The next meeting's name in the letter's language",
+            "First Meeting of States Parties to the Convention on Cluster Munitions",
+        ),
+        ("short_name", "Its short name", "1MSP"),
+        ("city", "Host city, in the letter's language", "Vientiane"),
+        ("host_country", "Host state, short name in the letter's language", "Laos"),
+        ("host_country_with_article", "French/Spanish: host state with its article", "Laos"),
+        ("date", "Opening date, written the local way", "9 November 2010"),
+        ("end_date", "Closing date", "12 November 2010"),
+        ("dates", "Opening to closing date", "9–12 November 2010"),
+        ("days_left", "Days from the letter date to the opening", 192),
     ],
     "sender": [
-        ("name", "Sending organisation", "Cluster Munition Coalition"),
+        ("name", "Sending organisation, in the letter's language", "Cluster Munition Coalition"),
+        (
+            "own_name",
+            "Sending organisation as registered (letterhead)",
+            "Cluster Munition Coalition",
+        ),
         ("short_name", "Short name", "CMC"),
         ("address_lines", "Postal address as a list of lines", ["1 Rue de Varembé", "Geneva"]),
-        ("city", "City the letter is written from", "Geneva"),
+        ("city", "City the letter is written from, in the letter's language", "Geneva"),
         ("email", "Contact email", "info@stopclustermunitions.org"),
         ("phone", "Telephone", "+41 22 920 03 25"),
         ("website", "Website", "www.stopclustermunitions.org"),
     ],
     "signatory": [
-        ("name", "Who signs the letter", "Thomas Nash"),
-        ("title", "The signatory's title", "Coordinator"),
+        ("name", "Who signs the letter, in the letter's script", "Thomas Nash"),
+        ("title", "The signatory's title, in the letter's language", "Coordinator"),
     ],
     "letter": [
         ("reference", "The letter's reference number", "CMC/2010/TJK/0001"),
-        ("date", "The letter date, written the local way", "25 March 2010"),
+        ("date", "The letter date, written the local way", "1 May 2010"),
+        ("date_line", "Place and date, the local way", "Geneva, 1 May 2010"),
         ("language", "Language of the letter", "en"),
     ],
 }
+
+# The filters a template may apply to fields, with examples (shown in the editor and the API).
+FILTERS: list[tuple[str, str, dict[str, str]]] = [
+    (
+        'case("dative")',
+        "Russian: the name in a grammatical case (genitive, dative, accusative, instrumental, "
+        "prepositional); other languages unchanged",
+        {"ru": '{{ treaty.name | case("dative") }} → Конвенции по кассетным боеприпасам'},
+    ),
+    (
+        "article",
+        'French/Spanish: with its article, or contracted with a preposition: article("de"), '
+        'article("à"), article("a")',
+        {
+            "fr": '{{ country.name | article("à") }} → au Tadjikistan',
+            "es": '{{ treaty.name | article("de") }} → de la Convención sobre Municiones en Racimo',
+        },
+    ),
+    (
+        "days",
+        "A number of days with the language's plural agreement",
+        {
+            "en": "{{ milestone.days_left | days }} → 192 days",
+            "ru": "{{ milestone.days_left | days }} → 192 дня",
+            "es": "{{ treaty.days_to_eif | days }} → 92 días",
+        },
+    ),
+    (
+        'count("week")',
+        "A number of days, weeks, months or years with plural agreement",
+        {"fr": '{{ 3 | count("month") }} → 3 mois'},
+    ),
+    (
+        "local_date",
+        "A date (ISO text) written the letter language's way",
+        {"fr": '{{ "2010-05-01" | local_date }} → 1er mai 2010'},
+    ),
+    (
+        'default("…", true)',
+        "Marks a field optional: the text given prints when the field is empty, and the letter "
+        "is not held back for it",
+        {"en": '{{ treaty.signature_date | default("not yet", true) }}'},
+    ),
+]
 
 ORGANISATION_ITEM_FIELDS = ("name", "country")
 
@@ -102,18 +206,6 @@ def groups() -> list[tuple[str, list[MergeField]]]:
     for field in FIELDS.values():
         out.setdefault(field.name.split(".")[0], []).append(field)
     return list(out.items())
-
-
-def sample_values() -> dict[str, Any]:
-    """A nested context made of every field's example (used to preview templates)."""
-    ctx: dict[str, Any] = {}
-    for field in FIELDS.values():
-        group, _, leaf = field.name.partition(".")
-        if not leaf:
-            ctx[group] = field.example
-        else:
-            ctx.setdefault(group, {})[leaf] = field.example
-    return ctx
 
 
 # ----------------------------------------------------------------------------- empty fields

@@ -174,12 +174,13 @@ def address_fits(lines: list[str], layout: str) -> bool:
 
 
 def return_line(sender: Mapping[str, Any]) -> str:
-    """ "Sender · street · postcode city", from the sender's name, address and city."""
+    """ "Sender · street · postcode city", from the sender's name and postal address (as the
+    post reads it, whatever the letter's language); the city alone when there is no address."""
     lines = [str(x).strip() for x in sender.get("address_lines") or [] if str(x).strip()]
     city = str(sender.get("city") or "").strip()
-    if city and not any(city.casefold() in x.casefold() for x in lines):
+    if city and not lines:
         lines.append(city)
-    parts = [str(sender.get("name") or "").strip(), *lines]
+    parts = [str(sender.get("own_name") or sender.get("name") or "").strip(), *lines]
     return " · ".join(p for p in parts if p)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import base64
 import concurrent.futures as cf
+import html
 import io
 import os
 import signal
@@ -192,7 +193,7 @@ def _runs(context: dict[str, Any]) -> dict[str, Any]:
     sender = context.get("sender") or {}
     letter = context.get("letter") or {}
     values = {
-        "sender_name": sender.get("name"),
+        "sender_name": sender.get("own_name") or sender.get("name"),
         "email": sender.get("email"),
         "website": sender.get("website"),
         "city": sender.get("city"),
@@ -245,7 +246,8 @@ def render_parts(job: LetterJob) -> tuple[str, str, str]:
         raise RenderError(f"Unknown print option '{unknown[0]}'")
     limit = job.limits.max_html_chars
     try:
-        subject = str(render_capped(job.subject, job.context, max_chars=1000))
+        # The subject is plain text: the layout, the PDF's title and the email escape it once.
+        subject = html.unescape(str(render_capped(job.subject, job.context, max_chars=1000)))
         body = render_capped(job.body, job.context, max_chars=limit)
     except TemplateProblem as exc:
         raise RenderError(str(exc)) from exc

@@ -19,6 +19,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from app.letters.fields import FIELDS, LIST_ITEMS, ROOTS
+from app.letters.language.filters import FILTERS as LANGUAGE_FILTERS
 
 MAX_SOURCE_CHARS = 200_000
 # Globals a letter may use; Jinja's cycler/joiner/namespace/range/dict/lipsum are removed.
@@ -79,6 +80,8 @@ def make_environment(**options: Any) -> LetterSandbox:
     # str.format and friends are refused by the sandbox; drop filters that reach objects.
     for name in ("attr", "map", "selectattr", "rejectattr", "groupby", "format", "xmlattr"):
         env.filters.pop(name, None)
+    # The grammar of the letter's language: cases, articles, counts, dates (bounded, cached).
+    env.filters.update(LANGUAGE_FILTERS)
     return env
 
 
@@ -191,9 +194,14 @@ _DELIMITER = re.compile(r"\{(?=[{%#])")
 
 
 def literal_text(rendered: str) -> str:
-    """Filled-in output made safe to store as a template: rendering it again gives the same
+    """Filled-in HTML made safe to store as a template: rendering it again gives the same
     text, because a "{" that opens a Jinja delimiter becomes the character reference "&#123;"."""
     return _DELIMITER.sub("&#123;", rendered)
+
+
+def literal_plain(text: str) -> str:
+    """The same for plain text (a subject): such a "{" becomes an expression printing "{"."""
+    return _DELIMITER.sub("{{ '{' }}", text)
 
 
 def render_capped(source: str, context: dict[str, Any], *, max_chars: int) -> Markup:

@@ -8,7 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.letters.context import LANGUAGES
 from app.letters.render import LAYOUTS
 
-Language = Literal["en", "fr", "es", "ru", "ar"]
+Language = Literal["en", "fr", "es", "ru", "ar", "zh"]
+Style = Literal["formal", "personal"]
 
 
 def _check_layout(value: str) -> str:
@@ -29,6 +30,11 @@ class TemplateCreate(VariantSave):
     description: str = Field(default="", max_length=2000)
     layout: str = "a4"
     language: Language = "en"
+    style: Style = Field(
+        default="formal",
+        description='"formal": diplomatic protocol ("Excellency,"); "personal": "Dear President '
+        'Rahmon,"',
+    )
 
     _layout = field_validator("layout")(_check_layout)
 
@@ -37,6 +43,7 @@ class TemplateUpdate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=2000)
     layout: str = "a4"
+    style: Style = "formal"
     version: int = Field(ge=1, description="The version you edited (optimistic locking)")
 
     _layout = field_validator("layout")(_check_layout)
@@ -62,6 +69,7 @@ class TemplateRead(BaseModel):
     name: str
     description: str
     layout: str
+    style: str
     default_language: str
     is_builtin: bool
     version: int
@@ -99,6 +107,15 @@ class PreviewRequest(BaseModel):
     pdf_variant: Literal["pdf/a-3b", "pdf/a-2b"] | None = None
     context: dict[str, Any] | None = Field(
         default=None, description="Optional plain-data context; the sample context by default"
+    )
+    person_id: int | None = Field(
+        default=None, ge=1, le=2**31 - 1, description="Preview addressed to this person"
+    )
+    organisation_id: int | None = Field(
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="Preview addressed to this organisation's office (its holder today)",
     )
 
 

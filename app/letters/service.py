@@ -3,9 +3,11 @@ previewed in the sandboxed renderer. The built-in library is loaded from ``lette
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +148,7 @@ def create(session: Session, *, data: TemplateCreate, actor: User | None) -> Let
         name=data.name,
         description=data.description,
         layout=data.layout,
+        style=data.style,
         default_language=data.language,
     )
     session.add(template)
@@ -227,6 +230,7 @@ def update(
     template.name = data.name
     template.description = data.description
     template.layout = data.layout
+    template.style = data.style
     try:
         session.flush()
     except StaleDataError as exc:
@@ -263,6 +267,28 @@ def job_for(
     )
 
 
+def _directory_recipient(
+    session: Session, person_id: int | None, organisation_id: int | None, lang: str, style: str
+) -> dict[str, Any]:
+    """The recipient and country groups for a contact from the directory, as a merge makes
+    them (its holder today for an office)."""
+    from app.contacts import service as contacts_service
+    from app.letters import localise
+    from app.letters.addressee import recipient_group
+
+    if person_id is not None and organisation_id is not None:
+        raise InvalidInput("Give a person or an organisation to preview for, not both.")
+    try:
+        rec = contacts_service.recipient(
+            session, person_id=person_id, organisation_id=organisation_id, language=lang
+        )
+    except NotFound as exc:
+        raise InvalidInput(f"No such contact to preview for: {exc}") from exc
+    group = recipient_group(rec, language=lang, style=style)
+    group.pop("missing", None)
+    return {"recipient": group, "country": localise.country(rec.country_iso3, lang)}
+
+
 @dataclass(frozen=True)
 class Preview:
     content: bytes
@@ -279,8 +305,11 @@ def preview(
     fmt: str = "pdf",
     context: dict[str, Any] | None = None,
     pdf_variant: str | None = None,
+    person_id: int | None = None,
+    organisation_id: int | None = None,
 ) -> Preview:
-    """Render a template with the sample context (or a given plain-data one) as HTML or PDF."""
+    """Render a template with the sample context as HTML or PDF: addressed to a real person or
+    office from the directory when one is given, with parts of a plain-data context over it."""
     template = get(session, template_id)
     if version_id is not None:
         version = get_version(session, version_id)
@@ -288,10 +317,17 @@ def preview(
             raise NotFound(f"Version {version_id} does not belong to this template.")
     else:
         version = pick_version(template, language)
+    overrides = dict(context or {})
+    if person_id is not None or organisation_id is not None:
+        overrides = {
+            **_directory_recipient(
+                session, person_id, organisation_id, version.language, template.style
+            ),
+            **overrides,
+        }
     try:
-        job = job_for(
-            template, version, sample_context(version.language, context), pdf_variant=pdf_variant
-        )
+        sample = sample_context(version.language, overrides, style=template.style)
+        job = job_for(template, version, sample, pdf_variant=pdf_variant)
         if fmt == "html":
             html = render.render_html_isolated(job)
             return Preview(html.encode(), "text/html; charset=utf-8", version)
@@ -336,6 +372,7 @@ def load_builtin(session: Session) -> int:
                 name=entry["name"],
                 description=entry["description"],
                 layout=entry["layout"],
+                style=entry.get("style", "formal"),
                 default_language="en",
                 is_builtin=True,
             )
@@ -344,6 +381,9 @@ def load_builtin(session: Session) -> int:
             template = get(session, template.id)
             added += 1
         current = current_versions(template)
+        untouched = all(v.note == BUILTIN_NOTE for v in current.values())
+        if template.is_builtin and untouched:
+            template.style = entry.get("style", "formal")
         for lang, (subject, body) in entry["variants"].items():
             check_source(subject)
             check_source(body)
@@ -359,3 +399,53 @@ def load_builtin(session: Session) -> int:
                 number=previous.number + 1 if previous else 1,
             )
     return added
+
+
+# ----------------------------------------------------------------------------- letters
+
+
+def meeting_facts(meeting: Any, treaty: str) -> dict[str, Any]:
+    """A meeting record as the language-neutral facts a letter's ``milestone`` is written
+    from: kind and number read from its name ("1MSP (First Meeting of States Parties)"), host
+    city and state, dates. A meeting the names data does not cover keeps its record's name."""
+    from app.letters.language import parse_meeting
+
+    ref = parse_meeting(meeting.name)
+    facts: dict[str, Any] = {
+        "city": meeting.city,
+        "country_iso3": meeting.country_iso3,
+        "date": meeting.start_date,
+        "end_date": meeting.end_date,
+    }
+    if ref is not None:
+        facts.update(treaty=treaty, kind=ref.kind, number=ref.number)
+    else:
+        facts["name"] = meeting.name
+    return facts
+
+
+def next_meeting_facts(session: Session, treaty: str, since: date) -> dict[str, Any]:
+    """The facts of the treaty's next meeting from ``since``; {} without one."""
+    from app.treaties import service as treaties_service
+
+    try:
+        found = treaties_service.get_by_short_name(session, treaty)
+    except NotFound:
+        return {}
+    meetings = treaties_service.list_meetings(session, treaty_id=found.id, since=since)
+    return meeting_facts(meetings[0], found.short_name) if meetings else {}
+
+
+def fill(subject: str, body: str, context: dict[str, Any]) -> tuple[str, str]:
+    """A template's subject and text filled in from a context, as a letter keeps them: an empty
+    required field prints as its «mark», and the result renders to itself again."""
+    from app.letters.fields import with_placeholders
+    from app.letters.sandbox import literal_plain, literal_text, render_capped, required_fields
+
+    marked = with_placeholders(context, required_fields(subject) + required_fields(body))
+    try:
+        filled_subject = html.unescape(str(render_capped(subject, marked, max_chars=1000)))
+        filled_body = str(render_capped(body, marked, max_chars=400_000))
+    except TemplateProblem as exc:
+        raise InvalidInput(f"The template could not be filled in: {exc}") from exc
+    return literal_plain(filled_subject)[:500], literal_text(filled_body)

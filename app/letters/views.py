@@ -22,6 +22,10 @@ from app.web.routing import web_router
 from app.web.templating import redirect, render
 
 router = web_router(prefix="/templates")
+STYLES = [
+    ("formal", "Formal protocol (“Excellency,”)"),
+    ("personal", "Personal (“Dear President Rahmon,”)"),
+]
 PER_PAGE = 25
 
 
@@ -53,6 +57,7 @@ def index(
             "page": Page(page=page, per_page=PER_PAGE, total=total),
             "page_query": urlencode({"q": q}) if q else "",
             "layouts": LAYOUTS,
+            "styles": STYLES,
         },
         block="results",
     )
@@ -66,6 +71,7 @@ def _form_page(request: Request, values: dict[str, Any], errors: dict[str, str])
             "values": values,
             "errors": errors,
             "layouts": LAYOUTS,
+            "styles": STYLES,
             "languages": LANGUAGES,
             "field_groups": groups(),
         },
@@ -115,6 +121,7 @@ def _detail(
             "history": service.history(template, lang),
             "languages": LANGUAGES,
             "layouts": LAYOUTS,
+            "styles": STYLES,
             "errors": errors or {},
             "values": values or {},
         },

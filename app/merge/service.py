@@ -30,12 +30,14 @@ from app.contacts.schemas import SearchFilters
 from app.db import transaction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.letters import batch as letters_batch
+from app.letters import language as lx
 from app.letters import render
 from app.letters import service as letters_service
+from app.letters.addressee import recipient_group
 from app.letters.context import build_context, sender_from_profile
 from app.letters.fields import empty_in, with_placeholders
 from app.letters.render import LetterJob, RenderedLetter, RenderError
-from app.letters.sandbox import literal_text, required_fields
+from app.letters.sandbox import literal_plain, literal_text, required_fields
 from app.merge.schemas import MergeCreate, MergeSource, RecipientRow
 from app.models import (
     BatchStatus,
@@ -298,10 +300,17 @@ class _ContextBuilder:
     """Per-merge caches of what every letter shares (sender, treaty, milestone, states)."""
 
     def __init__(
-        self, session: Session, *, campaign: Campaign | None, treaty: str, letter_date: date
+        self,
+        session: Session,
+        *,
+        campaign: Campaign | None,
+        treaty: str,
+        letter_date: date,
+        style: str = "formal",
     ) -> None:
         self.session = session
         self.letter_date = letter_date
+        self.style = style
         profile = profile_service.get_profile(session)
         self.sender, self.signatory = sender_from_profile(profile)
         self.code = profile.reference_prefix or profile.short_name or "REF"
@@ -319,14 +328,9 @@ class _ContextBuilder:
         self.eif: date | None = None
         if self.treaty is not None:
             self.eif = treaties_service.treaty_eif(session, self.treaty)
-            meetings = treaties_service.list_meetings(
-                session, treaty_id=self.treaty.id, since=letter_date
+            self.milestone = letters_service.next_meeting_facts(
+                session, self.treaty.short_name, letter_date
             )
-            if meetings:
-                m = meetings[0]
-                title = m.name.split("(", 1)[1].rstrip(")") if "(" in m.name else m.name
-                name = f"{title}, {m.city}" if m.city else title
-                self.milestone = {"name": name, "date": m.start_date}
         self._states: dict[int, dict[str, Any]] = {}
 
     def _state(self, country_id: int | None) -> dict[str, Any]:
@@ -337,18 +341,23 @@ class _ContextBuilder:
             self._states[country_id] = summary.get(self.treaty.short_name, {})
         return self._states[country_id]
 
-    def treaty_data(self, country_id: int | None) -> dict[str, Any]:
+    def treaty_data(self, country_id: int | None, language: str) -> dict[str, Any]:
+        """The treaty's facts; names come from the shipped data for the treaties it covers,
+        else (a treaty added by hand, named in English only) in English letters only."""
         if self.treaty is None:
             return {}
         state = self._state(country_id)
-        return {
-            "name": self.treaty.name,
-            "short_name": self.treaty.short_name,
-            "status": str(state.get("status_label", "")).lower(),
+        facts: dict[str, Any] = {
+            "status": str(state.get("status", "")),
             "signature_date": state.get("signed_on"),
             "ratification_date": state.get("ratified_on"),
             "eif_date": self.eif,
         }
+        if lx.treaty_name(self.treaty.short_name, "en"):
+            facts["key"] = self.treaty.short_name
+        elif language == "en":
+            facts.update(name=self.treaty.name, short_name=self.treaty.short_name)
+        return facts
 
     def values(self, rec: contacts_service.Recipient) -> dict[str, Any]:
         return {
@@ -369,30 +378,22 @@ class _ContextBuilder:
         reference: str,
         country_id: int | None,
     ) -> dict[str, Any]:
+        overrides: dict[str, str] = {}
         if rec.person_id is not None:
-            name = f"{rec.given_name} {rec.family_name}".strip() or rec.display_name
-        else:
-            name = rec.display_name
-        recipient = {
-            "name": name,
-            "honorific": rec.honorific,
-            "salutation": rec.salutations.get(language) or rec.salutation,
-            "address_block": list(rec.address_lines),
-            "position": rec.title,
-            "organisation": rec.organisation_name,
-            "country": rec.country_name,
-            "language": language,
-        }
+            person = contacts_service.get_person(self.session, rec.person_id)
+            overrides = {k: str(v) for k, v in (person.salutation_overrides or {}).items() if v}
+        recipient = recipient_group(rec, language=language, style=self.style, overrides=overrides)
         return build_context(
             language=language,
             letter_date=self.letter_date,
             reference=reference,
             recipient=recipient,
-            treaty=self.treaty_data(country_id),
+            treaty=self.treaty_data(country_id, language),
             campaign=self.campaign,
             milestone=self.milestone,
             sender=self.sender,
             signatory=self.signatory,
+            country_iso3=rec.country_iso3,
         )
 
 
@@ -449,7 +450,9 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
         language=data.language,
     )
     treaty = data.treaty or (campaign.treaty.short_name if campaign and campaign.treaty else "")
-    builder = _ContextBuilder(session, campaign=campaign, treaty=treaty, letter_date=letter_date)
+    builder = _ContextBuilder(
+        session, campaign=campaign, treaty=treaty, letter_date=letter_date, style=template.style
+    )
     countries: dict[str, int | None] = {}
     for cand in plan.letters:
         version, cand.language_note = choose_version(template, cand.recipient.language)
@@ -505,7 +508,9 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
     )
     session.add(batch)
     session.flush()
-    builder = _ContextBuilder(session, campaign=campaign, treaty=treaty, letter_date=letter_date)
+    builder = _ContextBuilder(
+        session, campaign=campaign, treaty=treaty, letter_date=letter_date, style=template.style
+    )
     added = _add_letters(session, batch, template, plan.letters, builder)
     batch.total = added
     batch.report = {
@@ -612,6 +617,7 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
         campaign=campaign,
         treaty=str(batch.source.get("treaty", "")),
         letter_date=batch.letter_date or date.today(),
+        style=template.style,
     )
     added = _add_letters(session, batch, template, plan.letters, builder)
     batch.total = session.scalar(select(func.count()).where(Letter.batch_id == batch.id)) or 0
@@ -912,7 +918,7 @@ def remerge(session: Session, *, letter: Letter, actor: User | None) -> Letter:
         )
     subject, body = remerge_preview(session, letter)
     before = {"subject": letter.subject, "body_html": letter.body_html}
-    letter.subject = literal_text(subject)[:500]
+    letter.subject = literal_plain(subject)[:500]
     letter.body_html = literal_text(body)
     letter.pdf_path, letter.pages, letter.render_error = "", 0, ""
     session.flush()

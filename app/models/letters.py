@@ -19,6 +19,9 @@ class LetterTemplate(TimestampMixin, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     layout: Mapped[str] = mapped_column(String(20), default="a4")
     default_language: Mapped[str] = mapped_column(String(8), default="en")
+    # How letters address their recipient: "formal" (diplomatic protocol: "Excellency,") or
+    # "personal" ("Dear President Rahmon,").
+    style: Mapped[str] = mapped_column(String(12), default="formal", server_default="formal")
     is_builtin: Mapped[bool] = mapped_column(Boolean, default=False)
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import String, Text
+from sqlalchemy import JSON, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, TimestampMixin, intpk, str200, str320
@@ -23,3 +23,8 @@ class OrganisationProfile(TimestampMixin, Base):
     signatory_name: Mapped[str200] = mapped_column(default="")
     signatory_title: Mapped[str200] = mapped_column(default="")
     reference_prefix: Mapped[str] = mapped_column(String(20), default="")
+    # The name, signatory and title in each letter language: {"fr": {"name": "Coalition contre
+    # les sous-munitions", "signatory_title": "Coordinateur", ...}, ...}
+    translations: Mapped[dict[str, dict[str, str]]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )

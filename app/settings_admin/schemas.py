@@ -1,6 +1,11 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+LETTER_LANGUAGES = ("en", "fr", "es", "ru", "ar", "zh")
+TRANSLATED = ("name", "signatory_name", "signatory_title")
 
 
 class ProfileBase(BaseModel):
@@ -14,6 +19,35 @@ class ProfileBase(BaseModel):
     signatory_name: str = Field(default="", max_length=200)
     signatory_title: str = Field(default="", max_length=200)
     reference_prefix: str = Field(default="", max_length=20)
+    translations: dict[str, dict[str, str]] = Field(
+        default_factory=dict,
+        description="The name, signatory_name and signatory_title in each letter language "
+        '(en fr es ru ar zh), e.g. {"fr": {"name": "Coalition contre les '
+        'sous-munitions"}}',
+    )
+
+    @field_validator("translations", mode="before")
+    @classmethod
+    def _translations(cls, value: Any) -> dict[str, dict[str, str]]:
+        if not isinstance(value, dict):
+            raise ValueError("give an object of languages")
+        out: dict[str, dict[str, str]] = {}
+        for lang, forms in value.items():
+            if lang not in LETTER_LANGUAGES:
+                raise ValueError(f"unknown language {lang!r}; use {', '.join(LETTER_LANGUAGES)}")
+            if not isinstance(forms, dict):
+                raise ValueError(f"{lang}: give an object of names")
+            kept = {}
+            for key, text in forms.items():
+                if key not in TRANSLATED:
+                    raise ValueError(f"{lang}: unknown field {key!r}; use {', '.join(TRANSLATED)}")
+                if not isinstance(text, str) or len(text) > 200:
+                    raise ValueError(f"{lang}.{key}: text of at most 200 characters")
+                if text.strip():
+                    kept[key] = text.strip()
+            if kept:
+                out[lang] = kept
+        return out
 
 
 class ProfileUpdate(ProfileBase):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from babel import Locale
 from fastapi import Request
 from fastapi.responses import Response
 
@@ -12,7 +15,7 @@ from app.auth.schemas import UserCreate
 from app.db import SessionDep
 from app.errors import Conflict
 from app.settings_admin import service
-from app.settings_admin.schemas import ProfileUpdate
+from app.settings_admin.schemas import LETTER_LANGUAGES, ProfileUpdate
 from app.web.forms import FormDep, validate
 from app.web.routing import web_router
 from app.web.templating import redirect, render
@@ -28,10 +31,26 @@ def _page(request: Request, session: SessionDep, **extra: object) -> Response:
         "profile_errors": {},
         "user_errors": {},
         "new_user": {},
+        "letter_languages": [
+            (code, Locale.parse("en").languages[code]) for code in LETTER_LANGUAGES
+        ],
+        "values": {},
     }
     ctx.update(extra)
     status = 422 if extra.get("profile_errors") or extra.get("user_errors") else 200
     return render(request, "settings/index.html", ctx, status_code=status)
+
+
+def _with_translations(form: dict[str, Any]) -> dict[str, Any]:
+    """The form's per-language cells (``tr-fr-name``) as the schema's ``translations``."""
+    out: dict[str, Any] = {k: v for k, v in form.items() if not k.startswith("tr-")}
+    translations: dict[str, dict[str, str]] = {}
+    for key, value in form.items():
+        parts = key.split("-", 2)
+        if len(parts) == 3 and parts[0] == "tr" and isinstance(value, str):
+            translations.setdefault(parts[1], {})[parts[2]] = value
+    out["translations"] = translations
+    return out
 
 
 @router.get("", name="admin_home")
@@ -41,9 +60,9 @@ def settings_home(request: Request, session: SessionDep, _admin: WebAdmin) -> Re
 
 @router.post("/profile", name="admin_profile")
 def save_profile(request: Request, session: SessionDep, admin: WebAdmin, form: FormDep) -> Response:
-    data, errors = validate(ProfileUpdate, form)
+    data, errors = validate(ProfileUpdate, _with_translations(form))
     if data is None:
-        return _page(request, session, profile_errors=errors)
+        return _page(request, session, profile_errors=errors, values=dict(form))
     service.update_profile(session, data=data, actor=admin)
     return redirect(request, "/settings", message="Organisation profile saved.")
 

@@ -33,7 +33,11 @@ def _items(count: int, *, bad: set[int] | None = None) -> list[batch.BatchItem]:
         name = names[i % len(names)]
         reference = f"CMC/2010/TJK/{i + 1:04d}"
         ctx = sample_context(
-            "en", {"recipient": {"name": name}, "letter": {"reference": reference}}
+            "en",
+            {
+                "recipient": {"name": name, "address_block": [name, "Dushanbe"]},
+                "letter": {"reference": reference},
+            },
         )
         text = "{{ 'x' * 10000000 }}" if bad and i in bad else body
         out.append(

@@ -29,7 +29,7 @@ def _job(slug: str, lang: str, **overrides: object) -> LetterJob:
     return LetterJob(
         body=body,
         subject=subject,
-        context=sample_context(lang, overrides or None),  # type: ignore[arg-type]
+        context=sample_context(lang, overrides or None, style=LIBRARY[slug]["style"]),  # type: ignore[arg-type]
         language=lang,
         layout=LIBRARY[slug]["layout"],
     )
@@ -43,15 +43,17 @@ def _text(pdf: bytes) -> tuple[PdfReader, str]:
 def test_appeal_pdf_has_recipient_salutation_reference_countdown_and_metadata() -> None:
     rendered = render_pdf(_job("appeal-head-of-state", "en"))
     reader, text = _text(rendered.pdf)
-    assert rendered.pages == len(reader.pages) >= 1
-    assert "Emomali Rahmon" in text
-    assert "Dear Mr President," in text
+    text = " ".join(text.split())  # lines joined; no-break spaces read as spaces
+    assert rendered.pages == len(reader.pages) == 1
+    assert "His Excellency Emomali Rahmon" in text
+    assert "Dear President Rahmon," in text  # the built-in appeal is in the personal style
     assert "CMC/2010/TJK/0001" in text
-    assert "only 229 days from today" in text
-    assert "1 August 2010" in text and "25 March 2010" in text
+    assert "In the 92 days counting down to entry into force" in text
+    assert "(1MSP) in Vientiane from 9–12 November 2010, 192 days from" in text
+    assert "1 August 2010" in text and "Geneva, 1 May 2010" in text
     meta = reader.metadata
     assert meta is not None
-    assert meta.title == "Joining the Convention on Cluster Munitions before 9 November 2010"
+    assert meta.title == "Joining the Convention on Cluster Munitions before 9\xa0November 2010"
     assert meta.author == "Cluster Munition Coalition"
     assert meta.subject is not None and "CMC/2010/TJK/0001" in meta.subject
 
@@ -71,13 +73,19 @@ def test_long_letter_numbers_pages_and_repeats_reference_on_continuation_pages()
     assert "Emomali Rahmon" not in second.split("Page 2")[0][:40]
 
 
-@pytest.mark.parametrize("lang", ["fr", "es", "ru", "ar"])
+@pytest.mark.parametrize("lang", ["fr", "es", "ru", "ar", "zh"])
 def test_language_variants_render_with_local_dates(lang: str) -> None:
     rendered = render_pdf(_job("appeal-head-of-state", lang))
     _, text = _text(rendered.pdf)
     assert "CMC/2010/TJK/0001" in text
-    month = {"fr": "mars", "es": "marzo", "ru": "марта", "ar": "مارس"}[lang]
-    assert month in text
+    date_line = {
+        "fr": "Genève, le 1er\xa0mai 2010",
+        "es": "Ginebra, 1\xa0de\xa0mayo de 2010",
+        "ru": "Женева, 1\xa0мая 2010\xa0г.",
+        "ar": "مايو",
+        "zh": "2010年5月1日于日内瓦",
+    }[lang]
+    assert date_line in text
 
 
 def test_arabic_letter_is_right_to_left() -> None:
@@ -93,6 +101,7 @@ def test_us_letter_layout_uses_letter_paper() -> None:
     box = reader.pages[0].mediabox
     assert (round(float(box.width)), round(float(box.height))) == (612, 792)
     assert "Ministry of Defence" in text  # every addressed organisation is listed
+    assert "To:" in text
 
 
 def test_pdf_a_variant() -> None:
@@ -107,10 +116,12 @@ def test_pdf_a_variant() -> None:
 
 def test_dates_are_written_the_local_way() -> None:
     day = date(2010, 8, 1)
-    assert local_date(day, "en") == "1 August 2010"
-    assert local_date(day, "fr") == "1 août 2010"
-    assert local_date(day, "es") == "1 de agosto de 2010"
-    assert local_date(day, "ru") == "1 августа 2010\u202fг."  # narrow no-break space (CLDR)
+    # no-break spaces where a line must not break ("1 août", "2010 г.")
+    assert local_date(day, "en") == "1\xa0August 2010"
+    assert local_date(day, "fr") == "1er\xa0août 2010"
+    assert local_date(day, "es") == "1\xa0de\xa0agosto de 2010"
+    assert local_date(day, "ru") == "1\xa0августа 2010\xa0г."
+    assert local_date(day, "zh") == "2010年8月1日"
 
 
 def test_build_context_is_plain_data_with_countdown() -> None:
@@ -119,12 +130,18 @@ def test_build_context_is_plain_data_with_countdown() -> None:
         letter_date=date(2010, 3, 25),
         reference="CMC/2010/TJK/0001",
         recipient={"name": "Emomali Rahmon", "address_block": ["A", "B"]},
-        milestone={"name": "1MSP", "date": "2010-11-09"},
-        treaty={"eif_date": "2010-08-01"},
+        milestone={"treaty": "CCM", "kind": "msp", "number": 1, "date": "2010-11-09"},
+        treaty={"key": "CCM", "eif_date": "2010-08-01", "status": "non_signatory"},
+        country_iso3="TJK",
     )
     assert ctx["milestone"]["days_left"] == 229
-    assert ctx["milestone"]["date"] == "9 novembre 2010"
-    assert ctx["treaty"]["eif_date"] == "1 août 2010"
+    assert ctx["milestone"]["date"] == "9\xa0novembre 2010"
+    assert ctx["milestone"]["name"].startswith("première Assemblée des États parties")
+    assert ctx["treaty"]["eif_date"] == "1er\xa0août 2010"
+    assert ctx["treaty"]["name"] == "Convention sur les armes à sous-munitions"
+    assert ctx["treaty"]["status"] == "non signataire"
+    assert ctx["treaty"]["days_to_eif"] == 129
+    assert ctx["country"]["name_with_article"] == "le Tadjikistan"
     assert ctx["recipient"]["address_block"] == ["A", "B"]
 
     def plain(value: object) -> bool:

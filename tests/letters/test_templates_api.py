@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.letters import render, service
 from app.models import Role
-from tests.factories import api_headers, make_user
+from tests.factories import api_headers, make_organisation, make_person, make_position, make_user
 
 NEW = {
     "slug": "budget-appeal",
@@ -30,7 +30,7 @@ def test_builtin_library_is_listed_and_searchable(client: TestClient, db: Sessio
     slugs = {t["slug"] for t in listing["items"]}
     assert {"appeal-head-of-state", "joint-open-letter", "follow-up-reminder"} <= slugs
     appeal = next(t for t in listing["items"] if t["slug"] == "appeal-head-of-state")
-    assert appeal["languages"] == ["en", "fr", "es", "ru", "ar"]
+    assert appeal["languages"] == ["en", "fr", "es", "ru", "ar", "zh"]
     found = client.get("/api/v1/templates?q=thank", headers=headers).json()
     assert [t["slug"] for t in found["items"]] == ["thank-you-ratification"]
 
@@ -107,13 +107,48 @@ def test_pdf_preview_with_a_given_recipient(client: TestClient, db: Session) -> 
         json={
             "language": "fr",
             "format": "pdf",
-            "context": {"recipient": {"name": "Ivana Horvat", "salutation": "Madame la Ministre,"}},
+            "context": {
+                "recipient": {
+                    "salutation": "Madame la Ministre,",
+                    "address_block": ["Madame Ivana Horvat", "Zagreb"],
+                }
+            },
         },
         headers=headers,
     )
     assert resp.status_code == 200 and resp.headers["content-type"] == "application/pdf"
     text = PdfReader(io.BytesIO(resp.content)).pages[0].extract_text()
     assert "Ivana Horvat" in text and "Madame la Ministre," in text
+
+
+def test_preview_addressed_to_a_contact_from_the_directory(client: TestClient, db: Session) -> None:
+    headers = api_headers(db, make_user(db))
+    appeal = service.get_by_slug(db, "appeal-head-of-state")
+    assert appeal is not None
+    ministry = make_organisation(db, "Ministry of Foreign Affairs of Testland", country="KAZ")
+    person = make_person(
+        db,
+        given_name="Ivana",
+        family_name="Horvat",
+        gender="feminine",
+        name_forms={"ru": {"given": "Ивана", "family": "Хорват"}},
+    )
+    make_position(db, person=person, organisation=ministry, title="Minister for Foreign Affairs")
+    resp = client.post(
+        f"/api/v1/templates/{appeal.id}/preview",
+        json={"language": "ru", "format": "html", "person_id": person.id},
+        headers=headers,
+    )
+    assert resp.status_code == 200, resp.text
+    assert "госпоже И. Хорват" in resp.text  # the dative, in Cyrillic
+    assert "Министру иностранных дел Республики Казахстан" in resp.text
+    assert "Уважаемая госпожа Министр!" in resp.text
+    missing = client.post(
+        f"/api/v1/templates/{appeal.id}/preview",
+        json={"language": "ru", "person_id": 2_000_000_000},
+        headers=headers,
+    )
+    assert missing.status_code == 422
 
 
 def test_stale_edit_of_details_is_a_conflict(client: TestClient, db: Session) -> None:

@@ -58,10 +58,21 @@ def test_one_draft_letter_per_recipient_in_their_language(
     assert version.template_id == world["template"].id
     ctx = rahmon.context
     assert ctx["letter"]["reference"] == "CMC/2010/TJK/0001"
-    assert ctx["recipient"]["name"] == "Emomali Rahmon"
-    assert ctx["treaty"]["short_name"] == "CCM"
-    assert ctx["treaty"]["eif_date"].startswith("1 августа 2010")
-    assert "Vientiane" in ctx["milestone"]["name"]
+    # Everything in the letter's language: the name as the directory holds it in Cyrillic,
+    # the treaty, the meeting and its city from the shipped names, the address in the dative.
+    assert ctx["recipient"]["name"] == "Эмомали Шарипович Рахмон"
+    assert ctx["recipient"]["address_block"][:3] == [
+        "Его Превосходительству",
+        "господину Э.Ш. Рахмону",
+        "Президенту Республики Таджикистан",
+    ]
+    assert ctx["recipient"]["salutation"] == "Уважаемый господин Президент!"  # personal style
+    assert ctx["treaty"]["name"] == "Конвенция по кассетным боеприпасам"
+    assert ctx["treaty"]["status"] == "не подписавшее государство"
+    assert ctx["treaty"]["eif_date"] == "1\xa0августа 2010\xa0г."
+    assert ctx["milestone"]["name"].startswith("первое Совещание государств — участников")
+    assert ctx["milestone"]["city"] == "Вьентьян" and ctx["milestone"]["host_country"] == "Лаос"
+    assert ctx["country"]["name"] == "Таджикистан"
     assert ctx["milestone"]["days_left"] == (date(2010, 11, 9) - LETTER_DATE).days
     pakistan = next(x for x in letters if "PAK" in x.reference)
     assert pakistan.language == "en"
@@ -141,17 +152,17 @@ def test_render_reads_back_with_pypdf_and_rerun_adds_nothing(
     rahmon = next(x for x in letters if "TJK" in x.reference)
     reader, text = pdf_text((service.files_root() / rahmon.pdf_path).read_bytes())
     assert len(reader.pages) == 1
-    assert "Emomali Rahmon" in text
+    assert "господину Э.Ш. Рахмону" in text
     assert rahmon.context["recipient"]["salutation"] in text
     assert "CMC/2010/TJK/0001" in text
-    assert "1 августа 2010" in text
+    assert "1 августа 2010 г." in text
     meta = reader.metadata
     assert meta is not None and meta.author == "Cluster Munition Coalition"
     assert meta.title == rahmon.subject and rahmon.subject.startswith("О присоединении")
     assert "CMC/2010/TJK/0001" in (meta.subject or "")
     pakistan = next(x for x in letters if "PAK" in x.reference)
     _, en_text = pdf_text((service.files_root() / pakistan.pdf_path).read_bytes())
-    assert "First Meeting of States Parties, Vientiane" in en_text
+    assert "First Meeting of States Parties to the Convention on Cluster Munitions" in en_text
     assert "1 August 2010" in en_text
 
     db.refresh(batch)

@@ -1,0 +1,289 @@
+"""Every built-in template, in every language, for recipients in nine states (offices with and
+without a holder, men and women, Latin and Cyrillic names): the letter is in its language
+throughout. No English name in another language, no Latin word in a Russian, Arabic or Chinese
+text other than the reference, no empty field, no stray separator."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date
+
+import pytest
+
+from app.contacts import addressing
+from app.contacts import service as contacts_service
+from app.letters import language as lx
+from app.letters.addressee import recipient_group
+from app.letters.context import SAMPLE_TRANSLATIONS, build_context
+from app.letters.fields import with_placeholders
+from app.letters.render import LetterJob, render_parts
+from app.letters.sandbox import required_fields
+from app.letters.service import read_library
+
+LIBRARY = {entry["slug"]: entry for entry in read_library()}
+LANGUAGES = ("en", "fr", "es", "ru", "ar", "zh")
+LETTER_DATE = date(2010, 5, 1)
+REFERENCE = "CMC/2010/XXX/0001"
+
+
+def _recipient(
+    iso3: str,
+    office: str,
+    org_type: str,
+    *,
+    given: str = "",
+    family: str = "",
+    gender: str = "",
+    forms: dict[str, dict[str, str]] | None = None,
+    postal: addressing.Postal | None = None,
+) -> contacts_service.Recipient:
+    holder = bool(family)
+    return contacts_service.Recipient(
+        person_id=1 if holder else None,
+        organisation_id=2,
+        display_name=f"{given} {family}".strip() or f"The {office}",
+        honorific="H.E." if holder else "",
+        given_name=given,
+        family_name=family,
+        native_name="",
+        title=office,
+        organisation_name=f"Office of the {office}",
+        country_iso3=iso3,
+        country_name=iso3,
+        language="en",
+        salutation="",
+        address_lines=(),
+        email="",
+        no_email=False,
+        no_post=False,
+        gender=gender,
+        organisation_type=org_type,
+        has_holder=holder,
+        office_title=office,
+        postal=postal,
+        name_forms=forms or {},
+    )
+
+
+RECIPIENTS = {
+    "Rahmon (TJK, president, Cyrillic name)": _recipient(
+        "TJK",
+        "President of the Republic of Tajikistan",
+        "head_of_state_office",
+        given="Emomali",
+        family="Rahmon",
+        gender="m",
+        forms={
+            "ru": {"given": "Эмомали", "patronymic": "Шарипович", "family": "Рахмон"},
+            "ar": {"given": "إمام علي", "family": "رحمان"},
+            "zh": {"given": "埃莫马利", "family": "拉赫蒙"},
+        },
+        postal=addressing.Postal("Rudaki Avenue 80", "Dushanbe", "", "734023", "", "TJ"),
+    ),
+    "Tokayev (KAZ, president)": _recipient(
+        "KAZ",
+        "President of the Republic of Kazakhstan",
+        "head_of_state_office",
+        given="Kassym-Jomart",
+        family="Tokayev",
+        gender="m",
+        forms={
+            "ru": {"given": "Касым-Жомарт", "patronymic": "Кемелевич", "family": "Токаев"},
+            "ar": {"given": "قاسم جومارت", "family": "توكاييف"},
+            "zh": {"given": "卡西姆-若马尔特", "family": "托卡耶夫"},
+        },
+        postal=addressing.Postal("Akorda", "Astana", "", "010000", "", "KZ"),
+    ),
+    "South Africa's presidency, no holder": _recipient(
+        "ZAF", "President of the Republic of South Africa", "head_of_state_office"
+    ),
+    "Pakistan's foreign ministry, no holder": _recipient(
+        "PAK", "Minister of Foreign Affairs", "ministry"
+    ),
+    "Norway's foreign minister, a woman": _recipient(
+        "NOR",
+        "Minister of Foreign Affairs",
+        "ministry",
+        given="Anniken",
+        family="Huitfeldt",
+        gender="f",
+        forms={
+            "ru": {"given": "Анникен", "family": "Хуитфельдт"},
+            "ar": {"given": "أنيكين", "family": "هويتفيلدت"},
+            "zh": {"given": "安妮肯", "family": "怀特费尔德"},
+        },
+        postal=addressing.Postal("7. juni-plassen 1", "Oslo", "", "0032", "", "NO"),
+    ),
+    "Mexico's foreign minister, a woman": _recipient(
+        "MEX",
+        "Secretary of Foreign Affairs",
+        "ministry",
+        given="Alicia",
+        family="Bárcena",
+        gender="f",
+        forms={
+            "ru": {"given": "Алисия", "family": "Барсена"},
+            "ar": {"given": "أليسيا", "family": "بارسينا"},
+            "zh": {"given": "艾丽西亚", "family": "巴尔塞纳"},
+        },
+    ),
+    "Laos's prime minister": _recipient(
+        "LAO",
+        "Prime Minister of the Lao People's Democratic Republic",
+        "government",
+        given="Bouasone",
+        family="Bouphavanh",
+        gender="m",
+        forms={
+            "ru": {"given": "Буасон", "family": "Буппхаван"},
+            "ar": {"given": "بواسون", "family": "بوفافان"},
+            "zh": {"given": "波松", "family": "布帕万"},
+        },
+    ),
+    "Uzbekistan's ambassador": _recipient(
+        "UZB",
+        "Ambassador of the Republic of Uzbekistan",
+        "embassy",
+        given="Bakhtiyor",
+        family="Saidov",
+        gender="m",
+        forms={
+            "ru": {"given": "Бахтиёр", "family": "Саидов"},
+            "ar": {"given": "بختيار", "family": "سعيدوف"},
+            "zh": {"given": "巴赫季约尔", "family": "赛义多夫"},
+        },
+    ),
+    "Egypt's presidency, no holder": _recipient(
+        "EGY", "President of the Arab Republic of Egypt", "head_of_state_office"
+    ),
+}
+
+TREATY = {"key": "CCM", "status": "non_signatory", "eif_date": date(2010, 8, 1)}
+MEETING = {
+    "treaty": "CCM",
+    "kind": "msp",
+    "number": 1,
+    "city": "Vientiane",
+    "country_iso3": "LAO",
+    "date": date(2010, 11, 9),
+    "end_date": date(2010, 11, 12),
+}
+SENDER = {
+    "name": "Cluster Munition Coalition",
+    "short_name": "CMC",
+    "address_lines": ["Maison de la Paix", "1202 Geneva", "Switzerland"],
+    "city": "Geneva",
+    "email": "info@cmc.example",
+    "website": "https://www.stopclustermunitions.example",
+    "translations": SAMPLE_TRANSLATIONS,
+}
+SIGNATORY = {"name": "Thomas Nash", "title": "Coordinator", "translations": SAMPLE_TRANSLATIONS}
+
+# English words that name something: none may appear in a letter in another language.
+ENGLISH_NAMES = (
+    "Convention on Cluster Munitions",
+    "Meeting of States Parties",
+    "Cluster Munition Coalition",
+    "President",
+    "Minister",
+    "Excellency",
+    "Geneva",
+    "Dear",
+    "Please accept",
+)
+COUNTRIES = ("TJK", "KAZ", "ZAF", "PAK", "NOR", "MEX", "UZB", "EGY", "LAO")
+
+
+def _english_names(lang: str) -> list[str]:
+    """The English names, less a state's name where the language writes it the same way
+    (le Kazakhstan)."""
+    same = {
+        lx.country_name(code, "en")
+        for code in COUNTRIES
+        if lx.country_name(code, "en") == lx.country_name(code, lang)
+    }
+    states = [lx.country_name(code, "en") for code in COUNTRIES]
+    return [n for n in (*ENGLISH_NAMES, *states) if n not in same]
+
+
+STRAY = re.compile(r"\(\s*\)|\s,|,,|,\s*\.|\.\.|\s{2,}|«|»\s*$|\bNone\b|^\s*[,;:]")
+
+
+def _text(markup: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
+
+
+def _letter(slug: str, lang: str, rec: contacts_service.Recipient) -> tuple[str, str]:
+    entry = LIBRARY[slug]
+    subject, body = entry["variants"][lang]
+    recipient = recipient_group(rec, language=lang, style=entry["style"])
+    context = build_context(
+        language=lang,
+        letter_date=LETTER_DATE,
+        reference=REFERENCE,
+        recipient=recipient,
+        treaty=TREATY,
+        milestone=MEETING,
+        sender=SENDER,
+        signatory=SIGNATORY,
+        country_iso3=rec.country_iso3,
+    )
+    marked = with_placeholders(context, required_fields(subject) + required_fields(body))
+    job = LetterJob(body=body, subject=subject, context=marked, language=lang)
+    filled_subject, filled_body, _ = render_parts(job)
+    return filled_subject, _text(filled_body)
+
+
+def test_every_template_has_all_six_languages() -> None:
+    for slug, entry in LIBRARY.items():
+        assert sorted(entry["variants"]) == sorted(LANGUAGES), slug
+
+
+@pytest.mark.parametrize(("slug", "lang"), [(s, lang) for s in LIBRARY for lang in LANGUAGES])
+def test_the_letter_is_in_its_language_for_every_recipient(slug: str, lang: str) -> None:
+    for who, rec in RECIPIENTS.items():
+        subject, body = _letter(slug, lang, rec)
+        where = f"{slug} {lang} {who}"
+        for text in (subject, body):
+            assert "«" not in text, f"{where}: an empty field in {text!r}"
+            assert not STRAY.search(text), f"{where}: stray separator in {text!r}"
+        if lang != "en":
+            for name in _english_names(lang):
+                found = re.search(rf"\b{re.escape(name)}\b", subject + " " + body)
+                assert not found, f"{where}: {name!r} in {body!r}"
+        if lang in ("ru", "ar", "zh"):
+            latin = re.findall(r"[A-Za-z]+", (subject + " " + body).replace(REFERENCE, ""))
+            assert not latin, f"{where}: Latin words {latin} in {body!r}"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_named_holder_is_addressed_in_person_and_an_office_by_its_title(lang: str) -> None:
+    appeal = "appeal-head-of-state"  # the personal style: "Dear President Rahmon,"
+    formal = "ministry-policy-request"  # formal protocol: "Excellency,"
+    rahmon = RECIPIENTS["Rahmon (TJK, president, Cyrillic name)"]
+    nobody = RECIPIENTS["South Africa's presidency, no holder"]
+    _, personal = _letter(appeal, lang, rahmon)
+    opening = {
+        "en": "Dear President Rahmon,",
+        "fr": "Monsieur le Président,",
+        "es": "Señor Presidente:",
+        "ru": "Уважаемый господин Президент!",
+        "ar": "فخامة الرئيس رحمان المحترم،",
+        "zh": "尊敬的拉赫蒙总统：",
+    }[lang]
+    assert personal.startswith(opening), personal[:80]
+    _, office = _letter(formal, lang, nobody)
+    # an office without a holder is never written to as "The President of …"
+    assert "The President" not in office and "Президент Южно" not in office
+    woman = RECIPIENTS["Norway's foreign minister, a woman"]
+    _, to_her = _letter(appeal, lang, woman)
+    feminine = {
+        "en": "Dear Minister Huitfeldt",
+        "fr": "Madame la Ministre",
+        "es": "Señora Ministra",
+        "ru": "Уважаемая госпожа Министр",
+        "ar": "معالي الوزيرة",
+        "zh": "尊敬的怀特费尔德外长",
+    }[lang]
+    assert feminine in to_her, to_her[:200]
