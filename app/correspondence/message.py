@@ -1,11 +1,14 @@
 """What a letter looks like when it leaves: its text with the merge fields filled in, its PDF,
-and the email that carries both (HTML and plain text, Reply-To with the reference)."""
+and the email that carries both: from the organisation, in the letter's language, signed by its
+signatory, with the reference in its footer and in the Reply-To address."""
 
 from __future__ import annotations
 
 import html
 import re
+from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import parseaddr
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -15,8 +18,16 @@ from sqlalchemy.orm import Session
 from app.config import get_settings
 from app.correspondence.addressing import address_token, reply_address
 from app.errors import InvalidInput
+from app.letters.context import (
+    LABELS,
+    RTL_LANGUAGES,
+    _in_language,
+    language_or_default,
+    sender_from_profile,
+)
 from app.mail import service as mail_service
 from app.models import Letter
+from app.settings_admin import service as profile_service
 
 
 def _render_text(source: str, context: dict[str, Any], max_chars: int) -> str:
@@ -99,23 +110,75 @@ def letter_pdf(session: Session, letter: Letter) -> bytes:
         raise InvalidInput(f"Letter {letter.reference} could not be rendered: {exc}") from exc
 
 
+def sender_address(session: Session, letter: Letter) -> str:
+    """The From of a letter's email: the organisation's name in the letter's language (its
+    registered name when the profile has none in that language) and the profile's email address;
+    the configured ``mail_from`` address when the profile has no usable one."""
+    sender, _ = sender_from_profile(profile_service.get_profile(session))
+    lang = language_or_default(letter.language)
+    name = _in_language(sender, "name", sender["name"], lang) or sender["name"]
+    name = " ".join(name.split())  # one line, whatever the profile holds
+    for candidate in (sender["email"], get_settings().mail_from):
+        address = parseaddr(candidate)[1]
+        if "@" not in address:
+            continue
+        try:
+            return str(Address(display_name=name, addr_spec=address))
+        except (ValueError, IndexError):  # an address the email package cannot write
+            continue
+    raise InvalidInput(
+        "No sender address: give the organisation an email address in Settings "
+        "(or configure DEMARCHE_MAIL_FROM)."
+    )
+
+
+def signature_lines(letter: Letter) -> list[str]:
+    """Who signs the email, from the letter's frozen context (already in its language): the
+    signatory's name and title and the organisation, leaving out what is blank."""
+    context = letter.context or {}
+    signatory = context.get("signatory") or {}
+    sender = context.get("sender") or {}
+    organisation = sender.get("name") or sender.get("own_name") or ""
+    lines = [signatory.get("name"), signatory.get("title"), organisation]
+    return [str(line).strip() for line in lines if line and str(line).strip()]
+
+
+def footer_text(letter: Letter) -> str:
+    """ "Our reference: …" in the letter's language (the layouts' labels hold the wording)."""
+    lang = language_or_default(letter.language)
+    wording = LABELS.get(lang, LABELS["en"])["email_footer"]
+    reference = letter.reference
+    if lang in RTL_LANGUAGES:  # the Latin reference keeps its order inside right-to-left text
+        reference = f"\u2066{reference}\u2069"
+    return wording.replace("{reference}", reference)
+
+
 def build_email(session: Session, letter: Letter) -> EmailMessage:
-    """The email for a letter: PDF attached, HTML and plain text, Reply-To with the reference."""
+    """The email for a letter: from the organisation, PDF attached, HTML and plain text in the
+    letter's language ending with the signatory, Reply-To with the reference."""
+    lang = language_or_default(letter.language)
     body = rendered_body(letter)
     subject = rendered_subject(letter)
     text = html_to_text(body)
     token = address_token(letter.reference)
-    footer = f"Our reference: {letter.reference}. Please quote it in your reply."
+    footer = footer_text(letter)
+    signature = signature_lines(letter)
+    direction = "rtl" if lang in RTL_LANGUAGES else "ltr"
+    signature_html = "<br>".join(html.escape(line) for line in signature)
     page = (
-        f'<!doctype html><html lang="{html.escape(letter.language)}"><body>'
-        f"{body}<hr><p><small>{html.escape(footer)}</small></p></body></html>"
+        f'<!doctype html><html lang="{html.escape(lang)}" dir="{direction}"><body>'
+        f"{body}"
+        + (f'<p class="signature">{signature_html}</p>' if signature else "")
+        + f"<hr><p><small>{html.escape(footer)}</small></p></body></html>"
     )
+    signed = text.rstrip("\n") + ("\n\n" + "\n".join(signature) if signature else "")
     attachment = mail_service.Attachment(f"{token}.pdf", letter_pdf(session, letter))
     message = mail_service.build_message(
         to=[letter.email_to],
         subject=subject,
-        text=f"{text}\n--\n{footer}\n",
+        text=f"{signed}\n\n--\n{footer}\n",
         html=page,
+        sender=sender_address(session, letter),
         reply_to=reply_address(letter.reference),
         attachments=[attachment],
         headers={"X-Demarche-Reference": letter.reference},

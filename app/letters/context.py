@@ -30,14 +30,51 @@ LANGUAGES: dict[str, str] = {
 LOCALES = {"en": "en_GB"}
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 
-# Words the layouts print around the merge fields, per language.
+# Words the layouts print around the merge fields, per language; "email_footer" ends a
+# letter's email ({reference} is replaced by the letter's reference).
 LABELS: dict[str, dict[str, str]] = {
-    "en": {"reference": "Our ref.", "page": "Page", "of": "of", "subject": "Subject"},
-    "fr": {"reference": "Notre réf.", "page": "Page", "of": "sur", "subject": "Objet"},
-    "es": {"reference": "Nuestra ref.", "page": "Página", "of": "de", "subject": "Asunto"},
-    "ru": {"reference": "Наш исх. №", "page": "Страница", "of": "из", "subject": "Тема"},
-    "ar": {"reference": "المرجع", "page": "صفحة", "of": "من", "subject": "الموضوع"},
-    "zh": {"reference": "我方编号", "page": "第", "of": "页，共", "subject": "事由"},
+    "en": {
+        "reference": "Our ref.",
+        "page": "Page",
+        "of": "of",
+        "subject": "Subject",
+        "email_footer": "Our reference: {reference}. Please quote it in your reply.",
+    },
+    "fr": {
+        "reference": "Notre réf.",
+        "page": "Page",
+        "of": "sur",
+        "subject": "Objet",
+        "email_footer": "Notre référence : {reference}. Merci de la rappeler dans votre réponse.",
+    },
+    "es": {
+        "reference": "Nuestra ref.",
+        "page": "Página",
+        "of": "de",
+        "subject": "Asunto",
+        "email_footer": "Nuestra referencia: {reference}. Le rogamos que la cite en su respuesta.",
+    },
+    "ru": {
+        "reference": "Наш исх. №",
+        "page": "Страница",
+        "of": "из",
+        "subject": "Тема",
+        "email_footer": "Наш исходящий номер: {reference}. Просим ссылаться на него в ответе.",
+    },
+    "ar": {
+        "reference": "المرجع",
+        "page": "صفحة",
+        "of": "من",
+        "subject": "الموضوع",
+        "email_footer": "مرجعنا: {reference}. يرجى ذكره في ردكم.",
+    },
+    "zh": {
+        "reference": "我方编号",
+        "page": "第",
+        "of": "页，共",
+        "subject": "事由",
+        "email_footer": "我方编号：{reference}。请在回复中注明。",
+    },
 }
 
 

@@ -56,6 +56,8 @@ def build_message(
     attachments: Sequence[Attachment] = (),
     headers: dict[str, str] | None = None,
 ) -> EmailMessage:
+    """An email ready for the outbox. ``sender`` is the From (the configured ``mail_from`` when
+    not given); the SMTP envelope sender is always the configured one (see ``enqueue``)."""
     settings = get_settings()
     msg = EmailMessage()
     msg["From"] = sender or settings.mail_from
@@ -92,7 +94,8 @@ def enqueue(
         message_id=str(message["Message-ID"]),
         subject_type=subject_type,
         subject_id=subject_id,
-        sender=_address(str(message["From"])),
+        # The envelope sender (bounces) is the configured one, whoever the From names.
+        sender=_address(get_settings().mail_from),
         recipients=",".join(_address(r) for r in recipients),
         subject=str(message["Subject"] or "")[:500],
         raw=message.as_bytes(),

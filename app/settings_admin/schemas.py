@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, field_validator
 
 LETTER_LANGUAGES = ("en", "fr", "es", "ru", "ar", "zh")
 TRANSLATED = ("name", "signatory_name", "signatory_title")
+_EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
 
 
 class ProfileBase(BaseModel):
@@ -51,7 +52,17 @@ class ProfileBase(BaseModel):
 
 
 class ProfileUpdate(ProfileBase):
-    pass
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        """Letters' emails are sent from this address: it must be one (or left blank)."""
+        value = value.strip()
+        if not value:
+            return ""
+        try:
+            return _EMAIL.validate_python(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an email address") from None
 
 
 class ProfileRead(ProfileBase):
