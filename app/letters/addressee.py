@@ -121,3 +121,52 @@ def recipient_group(
         "phone": getattr(rec, "phone", ""),
         "missing": list(forms.missing),
     }
+
+
+# Several addressees at once (a joint letter or memo): the collective salutation and close of
+# the language, as conference and circular letters use them.
+COLLECTIVE: dict[str, tuple[str, str]] = {
+    "en": (
+        "Excellencies, Ladies and Gentlemen,",
+        "Please accept the assurances of our highest consideration.",
+    ),
+    "fr": (
+        "Excellences, Mesdames et Messieurs,",
+        "Veuillez agréer l'assurance de notre très haute considération.",
+    ),
+    "es": (
+        "Excelencias, señoras y señores:",
+        "Les reiteramos las seguridades de nuestra más alta consideración.",
+    ),
+    "ru": (
+        "Ваши Превосходительства, дамы и господа!",
+        "Примите уверения в нашем самом высоком уважении.",
+    ),
+    "ar": ("أصحاب المعالي والسعادة، السيدات والسادة،", "وتفضلوا بقبول فائق الاحترام والتقدير."),
+    "zh": ("各位阁下，女士们、先生们：", "顺致崇高的敬意。"),
+}
+
+
+def addressee_item(rec: contacts_service.Recipient, language: str) -> dict[str, str]:
+    """One addressee of a joint letter: the organisation (or the person) as the letter's
+    language names it where the directory holds it, and the state's short name."""
+    lang = language if language in protocol.LANGUAGES else "en"
+    if rec.organisation_name:
+        name = rec.organisation_name_forms.get(lang) or rec.organisation_name
+    else:
+        name = rec.name_in(lang).full() or rec.display_name
+    state = lx.country_name(rec.country_iso3, lang, "short") if rec.country_iso3 else ""
+    return {"name": name, "country": state}
+
+
+def collective_group(language: str, emails: list[str]) -> dict[str, Any]:
+    """The ``recipient`` group of a letter to several addressees at once."""
+    lang = language if language in COLLECTIVE else "en"
+    salutation, closing = COLLECTIVE[lang]
+    return {
+        "salutation": salutation,
+        "closing": closing,
+        "address_block": [],
+        "language": lang,
+        "email": ", ".join(emails),
+    }

@@ -288,3 +288,15 @@ def required_fields(source: str) -> tuple[str, ...]:
     out: dict[str, None] = {}
     _walk_required(tree, frozenset(), out)
     return tuple(out)
+
+
+@lru_cache(maxsize=256)
+def used_roots(source: str) -> frozenset[str]:
+    """The context groups a template reads (``organisations``, ``recipient``…)."""
+    try:
+        tree = ENV.parse(source)
+    except TemplateSyntaxError:
+        return frozenset()
+    return frozenset(
+        node.name for node in tree.find_all(nodes.Name) if node.ctx == "load" and node.name in ROOTS
+    )

@@ -49,6 +49,12 @@ class MergeCreate(BaseModel):
     reference_pattern: str = Field(default=DEFAULT_PATTERN, min_length=1, max_length=120)
     channel: Literal["post", "email"] = "post"
     pdf_variant: Literal["", "pdf/a-3b", "pdf/a-2b"] = ""
+    mode: Literal["per_recipient", "one_letter"] = Field(
+        default="per_recipient",
+        description='"per_recipient": one letter each; "one_letter": a single letter whose '
+        "addressee list (the organisations field) names every recipient, as joint letters and "
+        "memos are written",
+    )
     language: str = Field(
         default="recipient",
         max_length=20,

@@ -33,11 +33,11 @@ from app.letters import batch as letters_batch
 from app.letters import language as lx
 from app.letters import render
 from app.letters import service as letters_service
-from app.letters.addressee import recipient_group
+from app.letters.addressee import addressee_item, collective_group, recipient_group
 from app.letters.context import build_context, sender_from_profile
 from app.letters.fields import empty_in, with_placeholders
 from app.letters.render import LetterJob, RenderedLetter, RenderError
-from app.letters.sandbox import literal_plain, literal_text, required_fields
+from app.letters.sandbox import literal_plain, literal_text, required_fields, used_roots
 from app.merge.schemas import MergeCreate, MergeSource, RecipientRow
 from app.models import (
     BatchStatus,
@@ -397,6 +397,60 @@ class _ContextBuilder:
         )
 
 
+def _joint_context(
+    builder: _ContextBuilder,
+    candidates: Sequence[Candidate],
+    *,
+    language: str,
+    reference: str,
+    iso3: str,
+    country_id: int | None,
+) -> dict[str, Any]:
+    """One letter to every recipient: the addressee list in the letter's language, a
+    collective salutation and close."""
+    emails = [c.recipient.email for c in candidates if c.recipient.email]
+    return build_context(
+        language=language,
+        letter_date=builder.letter_date,
+        reference=reference,
+        recipient=collective_group(language, emails),
+        treaty=builder.treaty_data(country_id, language),
+        campaign=builder.campaign,
+        milestone=builder.milestone,
+        sender=builder.sender,
+        signatory=builder.signatory,
+        organisations=[addressee_item(c.recipient, language) for c in candidates],
+        country_iso3=iso3,
+    )
+
+
+def default_mode(session: Session, template_id: int | None) -> str:
+    """A template that lists its addressees (the organisations field) is written as one letter
+    to all of them; any other as one letter per recipient."""
+    if template_id is None or template_id < 1:
+        return "per_recipient"
+    template = session.get(LetterTemplate, template_id)
+    if template is None:
+        return "per_recipient"
+    bodies = letters_service.current_versions(letters_service.get(session, template.id))
+    joint = any("organisations" in used_roots(v.body) for v in bodies.values())
+    return "one_letter" if joint else "per_recipient"
+
+
+def _joint_language(template: LetterTemplate, candidates: Sequence[Candidate], wanted: str) -> str:
+    """The one letter's language: the one asked for, else the one every recipient prefers,
+    else the template's default."""
+    if wanted != "recipient":
+        return wanted
+    preferred = {(c.recipient.language or "en").split("-")[0].lower() for c in candidates}
+    return preferred.pop() if len(preferred) == 1 else template.default_language
+
+
+def _common_state(candidates: Sequence[Candidate]) -> str:
+    states = {c.recipient.country_iso3 for c in candidates if c.recipient.country_iso3}
+    return states.pop() if len(states) == 1 else ""
+
+
 def _country_id(session: Session, iso3: str) -> int | None:
     if not iso3:
         return None
@@ -417,6 +471,7 @@ class MergePreview:
     letters: list[RecipientRow]
     flagged: list[RecipientRow]
     excluded: list[RecipientRow]
+    one_letter: bool = False  # a single letter naming every recipient
 
 
 def _campaign(session: Session, campaign_id: int | None) -> Campaign | None:
@@ -453,6 +508,29 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
     builder = _ContextBuilder(
         session, campaign=campaign, treaty=treaty, letter_date=letter_date, style=template.style
     )
+    if data.mode == "one_letter":
+        _check_joint(plan.letters, data.channel)
+        lang = _joint_language(template, plan.letters, data.language)
+        version, note = choose_version(template, lang)
+        iso3 = _common_state(plan.letters)
+        ctx = _joint_context(
+            builder,
+            plan.letters,
+            language=version.language,
+            reference="…",
+            iso3=iso3,
+            country_id=_country_id(session, iso3),
+        )
+        gaps = empty_in(ctx, _required(version)) + _layout_gaps(builder, ctx)
+        for cand in plan.letters:
+            cand.language_note, cand.empty_fields = note, gaps
+        return MergePreview(
+            template=template,
+            letters=recipient_rows(plan.letters),
+            flagged=recipient_rows(plan.flagged),
+            excluded=recipient_rows(plan.excluded),
+            one_letter=True,
+        )
     countries: dict[str, int | None] = {}
     for cand in plan.letters:
         version, cand.language_note = choose_version(template, cand.recipient.language)
@@ -462,7 +540,7 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
         ctx = builder.context(
             cand.recipient, language=version.language, reference="…", country_id=countries[iso3]
         )
-        cand.empty_fields = empty_in(ctx, _required(version))
+        cand.empty_fields = empty_in(ctx, _required(version)) + _layout_gaps(builder, ctx)
     return MergePreview(
         template=template,
         letters=recipient_rows(plan.letters),
@@ -500,6 +578,7 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
             "channel": data.channel,
             "pdf_variant": data.pdf_variant,
             "language": data.language,
+            "mode": data.mode,
         },
         reference_pattern=data.reference_pattern,
         letter_date=letter_date,
@@ -511,7 +590,11 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
     builder = _ContextBuilder(
         session, campaign=campaign, treaty=treaty, letter_date=letter_date, style=template.style
     )
-    added = _add_letters(session, batch, template, plan.letters, builder)
+    if data.mode == "one_letter":
+        _check_joint(plan.letters, data.channel)
+        added = _add_joint_letter(session, batch, template, plan.letters, builder, data.language)
+    else:
+        added = _add_letters(session, batch, template, plan.letters, builder)
     batch.total = added
     batch.report = {
         "excluded": [r.model_dump() for r in recipient_rows(plan.excluded)],
@@ -529,6 +612,78 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
     )
     enqueue_after_commit(session, batch.id)
     return batch
+
+
+MAX_JOINT = 200
+
+
+def _check_joint(candidates: Sequence[Candidate], channel: str) -> None:
+    if len(candidates) > MAX_JOINT:
+        raise _source_error(
+            "mode",
+            f"{len(candidates)} addressees; one letter names at most {MAX_JOINT} "
+            "(use one letter per recipient)",
+        )
+    emails = ", ".join(c.recipient.email for c in candidates if c.recipient.email)
+    if channel == "email" and len(emails) > 320:
+        raise _source_error(
+            "mode", "Too many email addresses for one email; send it by post or per recipient"
+        )
+
+
+def _add_joint_letter(
+    session: Session,
+    batch: MergeBatch,
+    template: LetterTemplate,
+    candidates: Sequence[Candidate],
+    builder: _ContextBuilder,
+    language: str,
+) -> int:
+    """The one letter of a "one letter for all recipients" merge (once per batch)."""
+    if session.scalar(select(Letter.id).where(Letter.batch_id == batch.id)) is not None:
+        return 0
+    version, _ = choose_version(template, _joint_language(template, candidates, language))
+    iso3 = _common_state(candidates)
+    values = {**builder.values(candidates[0].recipient), "iso3": iso3 or "INT"}
+    values["iso2"] = iso3[:2] if iso3 else "IN"
+    key = counter_key(batch.reference_pattern, values)
+    reference = format_reference(batch.reference_pattern, values, _next_numbers(session, key, 1))
+    while _taken(session, [reference]):
+        reference = format_reference(
+            batch.reference_pattern, values, _next_numbers(session, key, 1)
+        )
+    country_id = _country_id(session, iso3)
+    channel = Channel(batch.source.get("channel", "post"))
+    context = _joint_context(
+        builder,
+        candidates,
+        language=version.language,
+        reference=reference,
+        iso3=iso3,
+        country_id=country_id,
+    )
+    session.add(
+        Letter(
+            reference=reference,
+            campaign_id=batch.campaign_id,
+            batch_id=batch.id,
+            template_version_id=version.id,
+            language=version.language,
+            recipient_key="all",
+            person_id=None,
+            organisation_id=None,
+            country_id=country_id,
+            recipient_name=f"{len(candidates)} addressees: "
+            + "; ".join(c.recipient.display_name for c in candidates)[:260],
+            context=context,
+            letter_date=builder.letter_date,
+            status=LetterStatus.draft,
+            channel=channel,
+            email_to=context["recipient"]["email"] if channel == Channel.email else "",
+        )
+    )
+    session.flush()
+    return 1
 
 
 def _add_letters(
@@ -619,7 +774,11 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
         letter_date=batch.letter_date or date.today(),
         style=template.style,
     )
-    added = _add_letters(session, batch, template, plan.letters, builder)
+    if batch.source.get("mode") == "one_letter":
+        language = str(batch.source.get("language", "recipient"))
+        added = _add_joint_letter(session, batch, template, plan.letters, builder, language)
+    else:
+        added = _add_letters(session, batch, template, plan.letters, builder)
     batch.total = session.scalar(select(func.count()).where(Letter.batch_id == batch.id)) or 0
     batch.status = BatchStatus.queued
     batch.cancel_requested = False
@@ -823,6 +982,14 @@ def _source(letter: Letter, version: TemplateVersion) -> tuple[str, str, bool]:
 
 def _required(version: TemplateVersion) -> tuple[str, ...]:
     return required_fields(version.subject) + required_fields(version.body)
+
+
+def _layout_gaps(builder: _ContextBuilder, context: dict[str, Any]) -> list[str]:
+    """The signature block's parts the profile has in English but not in the letter's
+    language (Settings → each letter language)."""
+    stored = {"signatory.name": builder.signatory.get("name"), "signatory.title": ""}
+    stored["signatory.title"] = builder.signatory.get("title")
+    return [name for name in empty_in(context, list(stored)) if stored[name]]
 
 
 def _job(letter: Letter, version: TemplateVersion, layout: str, variant: str) -> LetterJob:

@@ -77,6 +77,7 @@ def _payload(form: dict[str, Any]) -> dict[str, Any]:
         "channel": form.get("channel", "post"),
         "pdf_variant": form.get("pdf_variant", ""),
         "language": form.get("language") or "recipient",
+        "mode": form.get("mode") or "per_recipient",
     }
 
 
@@ -121,6 +122,10 @@ def _form_page(
         "office_options": [(t.value, ORGANISATION_TYPE_LABELS[t]) for t in OrganisationType],
         "channel_options": [("post", "Post (print the PDFs)"), ("email", "Email")],
         "variant_options": [("", "PDF"), ("pdf/a-3b", "PDF/A-3b (archiving)")],
+        "mode_options": [
+            ("per_recipient", "One letter per recipient"),
+            ("one_letter", "One letter for all recipients (joint letter, memo)"),
+        ],
         "language_options": [("recipient", "Each recipient's preferred language")]
         + [(code, f"{LANGUAGE_LABELS[code]} for every letter") for code in LANGUAGES],
     }
@@ -143,9 +148,15 @@ def merges_home(request: Request, session: SessionDep, user: WebUser, page: int 
 
 @router.get("/merges/new", name="merge_new")
 def merge_new(
-    request: Request, session: SessionDep, user: WebUser, campaign_id: int | None = None
+    request: Request,
+    session: SessionDep,
+    user: WebUser,
+    campaign_id: int | None = None,
+    template_id: int | None = None,
 ) -> Response:
     values = {
+        "template_id": template_id or "",
+        "mode": service.default_mode(session, template_id),
         "source_kind": "segment",
         "reference_pattern": DEFAULT_PATTERN,
         "campaign_id": campaign_id or "",
