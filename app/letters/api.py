@@ -10,8 +10,8 @@ from fastapi.responses import Response
 from app.auth.deps import ApiCoordinator, ApiUser
 from app.db import SessionDep
 from app.letters import service
-from app.letters.fields import FIELDS
 from app.letters.schemas import (
+    DiffLineRead,
     FieldRead,
     Language,
     PreviewRequest,
@@ -21,6 +21,7 @@ from app.letters.schemas import (
     TemplateSummary,
     TemplateUpdate,
     VariantSave,
+    VersionDiffRead,
     VersionRead,
 )
 from app.models import LetterTemplate
@@ -70,12 +71,13 @@ def list_templates(
     return TemplateList(items=items, total=total, page=paging.page, per_page=paging.per_page)
 
 
-@router.get("/fields", response_model=list[FieldRead], summary="The documented merge fields")
+@router.get(
+    "/fields",
+    response_model=list[FieldRead],
+    summary="The documented merge fields and filters, with examples in every language",
+)
 def list_fields(_user: ApiUser) -> list[FieldRead]:
-    return [
-        FieldRead(name=f.name, description=f.description, example=f.example)
-        for f in FIELDS.values()
-    ]
+    return [FieldRead(**item) for item in service.field_catalogue()]
 
 
 @router.post("", response_model=TemplateRead, status_code=201, summary="Create (coordinator)")
@@ -128,6 +130,40 @@ def versions(
     template = service.get(session, template_id)
     rows = sorted(template.versions, key=lambda v: (v.language, -v.number))
     return [VersionRead.model_validate(v) for v in rows if language in (None, v.language)]
+
+
+@router.get(
+    "/{template_id:int}/versions/{version_id:int}/diff",
+    response_model=VersionDiffRead,
+    summary="A version's line diff against the previous version of its language",
+)
+def version_diff(
+    template_id: int, version_id: int, session: SessionDep, _user: ApiUser
+) -> VersionDiffRead:
+    diff = service.version_diff(session, template_id=template_id, version_id=version_id)
+    return VersionDiffRead(
+        version=VersionRead.model_validate(diff.version),
+        previous=VersionRead.model_validate(diff.previous) if diff.previous else None,
+        subject_changed=diff.subject_changed,
+        added=diff.added,
+        removed=diff.removed,
+        lines=[
+            DiffLineRead(kind=ln.kind, old=ln.old, new=ln.new, text=ln.text) for ln in diff.lines
+        ],
+    )
+
+
+@router.post(
+    "/{template_id:int}/versions/{version_id:int}/restore",
+    response_model=VersionRead,
+    status_code=201,
+    summary="Restore an old version's text as a new version (coordinator)",
+)
+def restore_version(
+    template_id: int, version_id: int, session: SessionDep, user: ApiCoordinator
+) -> VersionRead:
+    version = service.restore(session, template_id=template_id, version_id=version_id, actor=user)
+    return VersionRead.model_validate(version)
 
 
 @router.post(

@@ -95,9 +95,30 @@ class TemplateList(BaseModel):
 
 
 class FieldRead(BaseModel):
-    name: str
+    name: str = Field(description='A merge field ("recipient.salutation") or a filter\'s usage')
     description: str
-    example: Any
+    example: Any = Field(description="The English example")
+    kind: Literal["field", "filter"] = "field"
+    examples: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The example in each language, from the preview's sample letter",
+    )
+
+
+class DiffLineRead(BaseModel):
+    kind: Literal["same", "add", "del", "gap"]
+    old: int | None = Field(description="Line number in the previous version")
+    new: int | None = Field(description="Line number in this version")
+    text: str
+
+
+class VersionDiffRead(BaseModel):
+    version: VersionRead
+    previous: VersionRead | None
+    subject_changed: bool
+    added: int
+    removed: int
+    lines: list[DiffLineRead]
 
 
 class PreviewRequest(BaseModel):

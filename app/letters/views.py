@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import Response
 
 from app.auth.deps import WebCoordinator, WebUser
+from app.contacts import service as contacts_service
+from app.contacts.schemas import SearchFilters
 from app.db import SessionDep
 from app.errors import Conflict, InvalidInput, NotFound
 from app.letters import service
 from app.letters.context import LANGUAGES
-from app.letters.fields import groups
+from app.letters.fields import LIST_ITEMS, groups
 from app.letters.render import LAYOUTS
 from app.letters.schemas import TemplateCreate, TemplateUpdate, VariantSave
 from app.web.forms import FormDep, validate
@@ -27,6 +29,17 @@ STYLES = [
     ("personal", "Personal (“Dear President Rahmon,”)"),
 ]
 PER_PAGE = 25
+HISTORY_PER_PAGE = 20
+PICKER_PER_PAGE = 8
+ContactId = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
+# What clicking a list field inserts: the loop that prints it.
+LIST_SNIPPETS = {
+    name: "{% for line in " + name + " %}{{ line }}<br>{% endfor %}"
+    for name in ("recipient.address_block", "sender.address_lines")
+} | {
+    "organisations": "{% for org in organisations %}{{ org.name }} ({{ org.country }})<br>"
+    "{% endfor %}"
+}
 
 
 def _errors(exc: InvalidInput | Conflict) -> dict[str, str]:
@@ -63,6 +76,37 @@ def index(
     )
 
 
+def _sidebar(lang: str) -> dict[str, Any]:
+    """The field sidebar's data: fields with their example in ``lang`` and what a click
+    inserts, and the filters with their examples."""
+    examples = service.field_examples(lang)
+    field_groups = [
+        (
+            group,
+            [
+                {
+                    "name": f.name,
+                    "description": f.description,
+                    "example": examples[f.name],
+                    "insert": LIST_SNIPPETS.get(f.name, "{{ " + f.name + " }}"),
+                    "is_list": f.name in LIST_ITEMS,
+                }
+                for f in fields
+            ],
+        )
+        for group, fields in groups()
+    ]
+    filters = [
+        {"usage": usage, "description": description, "example": example}
+        for usage, description, example in service.filter_examples(lang)
+    ]
+    return {
+        "field_groups": field_groups,
+        "filters": filters,
+        "example_language": service.english_language_name(lang),
+    }
+
+
 def _form_page(request: Request, values: dict[str, Any], errors: dict[str, str]) -> Response:
     return render(
         request,
@@ -73,7 +117,7 @@ def _form_page(request: Request, values: dict[str, Any], errors: dict[str, str])
             "layouts": LAYOUTS,
             "styles": STYLES,
             "languages": LANGUAGES,
-            "field_groups": groups(),
+            **_sidebar(str(values.get("language") or "en")),
         },
         status_code=422 if errors else 200,
     )
@@ -107,10 +151,14 @@ def _detail(
     lang: str | None,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
+    page: int = 1,
 ) -> Response:
     template = service.get(session, template_id)
     current = service.current_versions(template)
     lang = lang if lang in current else template.default_language
+    versions = service.history(template, lang)
+    paging = Page(page=max(1, min(page, 100_000)), per_page=HISTORY_PER_PAGE, total=len(versions))
+    shown = versions[(paging.page - 1) * HISTORY_PER_PAGE : paging.page * HISTORY_PER_PAGE]
     return render(
         request,
         "letters/detail.html",
@@ -118,7 +166,12 @@ def _detail(
             "template": template,
             "current": current,
             "lang": lang,
-            "history": service.history(template, lang),
+            "history": shown,
+            "authors": service.authors(session, shown),
+            "page": paging,
+            "page_query": urlencode({"lang": lang}),
+            "stale": service.stale_languages(template),
+            "language_names": {code: service.english_language_name(code) for code in LANGUAGES},
             "languages": LANGUAGES,
             "layouts": LAYOUTS,
             "styles": STYLES,
@@ -131,9 +184,14 @@ def _detail(
 
 @router.get("/{template_id:int}", name="template_detail")
 def detail(
-    request: Request, session: SessionDep, _user: WebUser, template_id: int, lang: str = ""
+    request: Request,
+    session: SessionDep,
+    _user: WebUser,
+    template_id: int,
+    lang: str = "",
+    page: int = 1,
 ) -> Response:
-    return _detail(request, session, template_id, lang or None)
+    return _detail(request, session, template_id, lang or None, page=page)
 
 
 @router.post("/{template_id:int}", name="template_update")
@@ -174,7 +232,7 @@ def _editor(
             "current": current,
             "values": values,
             "errors": errors or {},
-            "field_groups": groups(),
+            **_sidebar(lang),
         },
         status_code=422 if errors else 200,
     )
@@ -220,15 +278,103 @@ def preview(
     template_id: int,
     lang: str,
     fmt: str,
-    version: int | None = None,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    person_id: ContactId = None,
+    organisation_id: ContactId = None,
 ) -> Response:
+    """The sample letter, or the letter addressed to a person or office from the directory."""
     if fmt not in ("pdf", "html"):
         raise NotFound("Previews are available as .pdf or .html.")
     result = service.preview(
-        session, template_id=template_id, language=_language(lang), version_id=version, fmt=fmt
+        session,
+        template_id=template_id,
+        language=_language(lang),
+        version_id=version,
+        fmt=fmt,
+        person_id=person_id,
+        organisation_id=organisation_id,
     )
     headers = {
         "Content-Disposition": f'inline; filename="preview-{template_id}-{lang}.{fmt}"',
         **service.PREVIEW_HEADERS,
     }
     return Response(result.content, media_type=result.media_type, headers=headers)
+
+
+@router.get("/{template_id:int}/recipients/{lang}", name="template_recipients")
+def recipients(
+    request: Request,
+    session: SessionDep,
+    _user: WebUser,
+    template_id: int,
+    lang: str,
+    q: str = "",
+) -> Response:
+    """The preview's recipient picker: people and organisations from the directory matching
+    ``q``, each with links to the preview addressed to them."""
+    template = service.get(session, template_id)
+    lang = _language(lang)
+    q = q.strip()[:200]
+    hits = (
+        contacts_service.search(session, SearchFilters(q=q), per_page=PICKER_PER_PAGE)
+        if q
+        else None
+    )
+    return render(
+        request,
+        "letters/_recipients.html",
+        {"template": template, "lang": lang, "q": q, "hits": hits},
+    )
+
+
+def _diff_page(
+    request: Request,
+    session: SessionDep,
+    template_id: int,
+    version_id: int,
+    error: str = "",
+    status_code: int = 200,
+) -> Response:
+    diff = service.version_diff(session, template_id=template_id, version_id=version_id)
+    current = service.current_versions(diff.template).get(diff.version.language)
+    versions = [diff.version] + ([diff.previous] if diff.previous else [])
+    return render(
+        request,
+        "letters/diff.html",
+        {
+            "diff": diff,
+            "template": diff.template,
+            "lang": diff.version.language,
+            "is_current": current is not None and current.id == diff.version.id,
+            "authors": service.authors(session, versions),
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/{template_id:int}/versions/{version_id:int}/diff", name="template_diff")
+def diff(
+    request: Request, session: SessionDep, _user: WebUser, template_id: int, version_id: int
+) -> Response:
+    return _diff_page(request, session, template_id, version_id)
+
+
+@router.post("/{template_id:int}/versions/{version_id:int}/restore", name="template_restore")
+def restore(
+    request: Request, session: SessionDep, user: WebCoordinator, template_id: int, version_id: int
+) -> Response:
+    try:
+        version = service.restore(
+            session, template_id=template_id, version_id=version_id, actor=user
+        )
+    except (Conflict, InvalidInput) as exc:
+        return _diff_page(request, session, template_id, version_id, exc.detail, exc.status)
+    url = request.url_for("template_detail", template_id=template_id).include_query_params(
+        lang=version.language
+    )
+    return redirect(
+        request,
+        str(url),
+        message=f"{version.note} as version {version.number} ({version.language}).",
+    )

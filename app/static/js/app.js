@@ -65,3 +65,54 @@
     if (evt.target.classList && evt.target.classList.contains("feed-url")) evt.target.select();
   });
 })();
+
+// Letter template editor: line numbers beside the code, merge fields inserted at the cursor.
+(function () {
+  "use strict";
+  function withLineNumbers(area) {
+    var wrap = document.createElement("div");
+    wrap.className = "code-editor";
+    var gutter = document.createElement("div");
+    gutter.className = "line-gutter";
+    gutter.setAttribute("aria-hidden", "true");
+    area.parentNode.insertBefore(wrap, area);
+    wrap.appendChild(gutter);
+    wrap.appendChild(area);
+    var shown = 0;
+    function sync() {
+      var lines = area.value.split("\n").length;
+      if (lines !== shown) {
+        var numbers = [];
+        for (var i = 1; i <= lines; i++) numbers.push(i);
+        gutter.textContent = numbers.join("\n");
+        shown = lines;
+      }
+      gutter.scrollTop = area.scrollTop;
+    }
+    area.addEventListener("input", sync);
+    area.addEventListener("scroll", function () { gutter.scrollTop = area.scrollTop; });
+    sync();
+  }
+  // The field a click inserts into: the subject or body the user was last in, else the body.
+  var lastTarget = null;
+  document.addEventListener("focusin", function (evt) {
+    if (evt.target.hasAttribute && evt.target.hasAttribute("data-insert-target")) {
+      lastTarget = evt.target;
+    }
+  });
+  document.addEventListener("click", function (evt) {
+    var button = evt.target.closest("[data-insert]");
+    if (!button) return;
+    evt.preventDefault();
+    var field = lastTarget && document.body.contains(lastTarget)
+      ? lastTarget : document.querySelector("textarea[data-insert-target]");
+    if (!field) return;
+    var start = field.selectionStart, end = field.selectionEnd;
+    field.setRangeText(button.getAttribute("data-insert"), start, end, "end");
+    field.focus();
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("textarea[data-line-numbers]").forEach(withLineNumbers);
+  });
+})();
