@@ -76,6 +76,15 @@ def index(
     )
 
 
+def _example_text(value: Any) -> str:
+    """An example as the sidebar shows it: list items (address lines, organisations) joined."""
+    if isinstance(value, dict):
+        return ", ".join(str(v) for v in value.values() if v not in ("", None))
+    if isinstance(value, (list, tuple)):
+        return " / ".join(_example_text(v) for v in value)
+    return "" if value is None else str(value)
+
+
 def _sidebar(lang: str) -> dict[str, Any]:
     """The field sidebar's data: fields with their example in ``lang`` and what a click
     inserts, and the filters with their examples."""
@@ -87,7 +96,7 @@ def _sidebar(lang: str) -> dict[str, Any]:
                 {
                     "name": f.name,
                     "description": f.description,
-                    "example": examples[f.name],
+                    "example": _example_text(examples[f.name]),
                     "insert": LIST_SNIPPETS.get(f.name, "{{ " + f.name + " }}"),
                     "is_list": f.name in LIST_ITEMS,
                 }
