@@ -1,4 +1,5 @@
-"""The only way a letter can load a resource: ``data:`` URLs and the letterhead assets folder.
+"""The only way a letter can load a resource: ``data:`` URLs, the letterhead assets folder and
+the organisation's uploaded logo and signature images.
 
 No network, no redirects, no other files. Anything else raises, and WeasyPrint renders the
 letter without the resource.
@@ -16,6 +17,10 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 
 MAX_DATA_URL_BYTES = 5 * 1024 * 1024
 MAX_ASSET_BYTES = 5 * 1024 * 1024
+# The uploaded images a letter may show (``app.settings_admin.images``): these names in the
+# uploads folder, PNG or JPEG by their first bytes.
+UPLOADED_NAMES = frozenset({"logo", "signature"})
+UPLOADED_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
 class BlockedResource(PermissionError):
@@ -23,7 +28,7 @@ class BlockedResource(PermissionError):
 
 
 class LetterheadFetcher(URLFetcher):
-    def __init__(self, assets_dir: Path) -> None:
+    def __init__(self, assets_dir: Path, uploads_dir: Path | None = None) -> None:
         super().__init__(
             timeout=1,
             allowed_protocols=("data", "file"),
@@ -31,6 +36,7 @@ class LetterheadFetcher(URLFetcher):
             fail_on_errors=False,
         )
         self.root = assets_dir.resolve()
+        self.uploads = uploads_dir.resolve() if uploads_dir is not None else None
         self.base_url = path2url(str(self.root)) + "/"
 
     def fetch(self, url: str, headers: object = None) -> URLFetcherResponse:
@@ -61,9 +67,30 @@ class LetterheadFetcher(URLFetcher):
         if parsed.netloc not in ("", "localhost"):
             raise BlockedResource("remote file URL")
         path = Path(url2pathname(unquote(parsed.path))).resolve()
+        if self._uploaded(path):
+            return self._upload(path)
         if not path.is_relative_to(self.root) or not path.is_file():
             raise BlockedResource("only letterhead assets may be loaded")
         if path.stat().st_size > MAX_ASSET_BYTES:
             raise BlockedResource("letterhead asset too large")
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return URLFetcherResponse(path2url(str(path)), path.read_bytes(), {"Content-Type": mime})
+
+    def _uploaded(self, path: Path) -> bool:
+        # ``path`` is resolved: a link planted in the uploads folder points elsewhere and fails.
+        return (
+            self.uploads is not None
+            and path.parent == self.uploads
+            and (path.name in UPLOADED_NAMES)
+        )
+
+    def _upload(self, path: Path) -> URLFetcherResponse:
+        if not path.is_file():
+            raise BlockedResource("no such uploaded image")
+        if path.stat().st_size > MAX_ASSET_BYTES:
+            raise BlockedResource("uploaded image too large")
+        body = path.read_bytes()
+        mime = next((t for magic, t in UPLOADED_TYPES.items() if body.startswith(magic)), None)
+        if mime is None:
+            raise BlockedResource("uploaded images must be PNG or JPEG")
+        return URLFetcherResponse(path2url(str(path)), body, {"Content-Type": mime})

@@ -27,12 +27,14 @@ from typing import Any, cast
 
 from jinja2 import FileSystemLoader, TemplateError
 from markupsafe import Markup
+from weasyprint.urls import path2url
 
 from app.config import get_settings
 from app.letters import page, rtl_lines
 from app.letters.context import LABELS, RTL_LANGUAGES, language_or_default
 from app.letters.fetcher import LetterheadFetcher
 from app.letters.sandbox import TemplateProblem, make_environment, render_capped
+from app.settings_admin import service as profile_service
 
 rtl_lines.apply()
 
@@ -117,12 +119,13 @@ def assets_dir() -> Path:
 
 
 @lru_cache(maxsize=4)
-def _fetcher(root: Path) -> LetterheadFetcher:
-    return LetterheadFetcher(root)
+def _fetcher(root: Path, uploads: Path) -> LetterheadFetcher:
+    return LetterheadFetcher(root, uploads)
 
 
 def fetcher() -> LetterheadFetcher:
-    return _fetcher(assets_dir())
+    """The assets folder and the organisation's uploaded logo and signature, nothing else."""
+    return _fetcher(assets_dir(), profile_service.letterhead_dir())
 
 
 @lru_cache(maxsize=4)
@@ -207,9 +210,28 @@ def _runs(context: dict[str, Any]) -> dict[str, Any]:
     return runs
 
 
-def _layout_context(job: LetterJob, body: Markup, subject: str) -> dict[str, Any]:
+def _images(inline: bool) -> dict[str, Any]:
+    """Where the letterhead finds its logo and the signature block its signature image: the
+    organisation's uploads (file URLs the fetcher allows, or ``data:`` URLs for a browser),
+    else the built-in logo and no signature image."""
+    uploaded = profile_service.letterhead_images()
+    out: dict[str, Any] = {"own_logo": uploaded["logo"] is not None}
+    for kind, image in uploaded.items():
+        if image is None:
+            out[kind] = ""
+        else:
+            out[kind] = image.data_url() if inline else path2url(str(image.path))
+    if not out["logo"]:
+        out["logo"] = _logo_data_url() if inline else "logo.svg"
+    return out
+
+
+def _layout_context(
+    job: LetterJob, body: Markup, subject: str, *, inline_images: bool = False
+) -> dict[str, Any]:
     lang = language_or_default(job.language)
     return {
+        "images": _images(inline_images),
         **job.context,
         "body": body,
         "subject": subject,
@@ -227,8 +249,8 @@ def render_html(job: LetterJob) -> str:
     """The full letter as HTML (body rendered in the sandbox, then placed in its layout).
 
     Shown in a browser with a preview's CSP (images only as ``data:``) and no base URL, the
-    letterhead's logo travels inside the page."""
-    return render_parts(job)[2].replace('src="logo.svg"', f'src="{_logo_data_url()}"', 1)
+    logo and signature images travel inside the page."""
+    return render_parts(job, inline_images=True)[2]
 
 
 @lru_cache(maxsize=1)
@@ -237,8 +259,9 @@ def _logo_data_url() -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(logo.read_bytes()).decode()
 
 
-def render_parts(job: LetterJob) -> tuple[str, str, str]:
-    """The filled-in subject, body and full letter HTML."""
+def render_parts(job: LetterJob, *, inline_images: bool = False) -> tuple[str, str, str]:
+    """The filled-in subject, body and full letter HTML (images as ``data:`` URLs with
+    ``inline_images``, else as URLs for the PDF's fetcher)."""
     if job.layout not in LAYOUTS:
         raise RenderError(f"Unknown layout '{job.layout}'")
     unknown = [o for o in job.options if o not in PRINT_OPTIONS]
@@ -253,7 +276,8 @@ def render_parts(job: LetterJob) -> tuple[str, str, str]:
         raise RenderError(str(exc)) from exc
     try:
         template = layout_env().get_template(f"{job.layout}.html")
-        return subject, str(body), str(template.render(_layout_context(job, body, subject)))
+        context = _layout_context(job, body, subject, inline_images=inline_images)
+        return subject, str(body), str(template.render(context))
     except TemplateError as exc:
         raise RenderError(f"The layout could not be filled in: {exc}") from exc
 

@@ -69,3 +69,18 @@ class ProfileRead(ProfileBase):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
+
+
+class ImageRead(BaseModel):
+    """An uploaded logo or signature image."""
+
+    kind: str = Field(description="logo or signature")
+    content_type: str = Field(description="image/png or image/jpeg")
+    width: int
+    height: int
+    bytes: int = Field(description="The file's size")
+
+
+class ImagesRead(BaseModel):
+    logo: ImageRead | None = Field(description="None: letters show the built-in logo")
+    signature: ImageRead | None = Field(description="None: letters leave space to sign by hand")

@@ -7,14 +7,15 @@ from typing import Any
 from babel import Locale
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.datastructures import UploadFile
 
 from app.audit import service as audit_service
 from app.auth import service as auth_service
 from app.auth.deps import WebAdmin
 from app.auth.schemas import UserCreate
 from app.db import SessionDep
-from app.errors import Conflict
-from app.settings_admin import service
+from app.errors import Conflict, InvalidInput, NotFound
+from app.settings_admin import images, service
 from app.settings_admin.schemas import LETTER_LANGUAGES, ProfileUpdate
 from app.web.forms import FormDep, validate
 from app.web.routing import web_router
@@ -35,9 +36,17 @@ def _page(request: Request, session: SessionDep, **extra: object) -> Response:
             (code, Locale.parse("en").languages[code]) for code in LETTER_LANGUAGES
         ],
         "values": {},
+        "images": [
+            (kind, images.KIND_LABELS[kind], image.data_url() if image else "")
+            for kind, image in service.letterhead_images().items()
+        ],
+        "image_errors": {},
+        "max_image_kb": images.MAX_BYTES // 1024,
+        "max_image_side": images.MAX_SIDE,
     }
     ctx.update(extra)
-    status = 422 if extra.get("profile_errors") or extra.get("user_errors") else 200
+    failed = ("profile_errors", "user_errors", "image_errors")
+    status = 422 if any(extra.get(key) for key in failed) else 200
     return render(request, "settings/index.html", ctx, status_code=status)
 
 
@@ -65,6 +74,32 @@ def save_profile(request: Request, session: SessionDep, admin: WebAdmin, form: F
         return _page(request, session, profile_errors=errors, values=dict(form))
     service.update_profile(session, data=data, actor=admin)
     return redirect(request, "/settings", message="Organisation profile saved.")
+
+
+@router.post("/images/{kind}", name="admin_image_upload")
+def upload_image(
+    request: Request, session: SessionDep, admin: WebAdmin, form: FormDep, kind: str
+) -> Response:
+    if kind not in images.KINDS:
+        raise NotFound(f"No image called {kind!r}.")
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _page(request, session, image_errors={kind: "Choose a PNG or JPEG file."})
+    try:
+        service.upload_image(
+            session, kind=kind, data=upload.file.read(images.MAX_BYTES + 1), actor=admin
+        )
+    except InvalidInput as exc:
+        return _page(request, session, image_errors={kind: exc.detail})
+    label = images.KIND_LABELS[kind]
+    return redirect(request, "/settings", message=f"The {label} image is in place.")
+
+
+@router.post("/images/{kind}/delete", name="admin_image_delete")
+def delete_image(request: Request, session: SessionDep, admin: WebAdmin, kind: str) -> Response:
+    service.remove_image(session, kind=kind, actor=admin)
+    label = images.KIND_LABELS[kind]
+    return redirect(request, "/settings", message=f"The {label} image was removed.")
 
 
 @router.post("/users", name="admin_user_create")
