@@ -13,6 +13,7 @@ is used ("Madame, Monsieur,", "De mi consideración:", "Уважаемый(-ая
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -577,6 +578,15 @@ def _is_latin(language: str) -> bool:
     return language.split("-")[0].lower() in LATIN_LANGUAGES
 
 
+def _written_in_latin(postal: Postal) -> bool:
+    """Whether the address parts are written in Latin letters: such an address takes the
+    country's latin format (with its spaces and order) whatever the reader's language."""
+    letters = [
+        ch for name in _FIELDS.values() for ch in str(getattr(postal, name, "")) if ch.isalpha()
+    ]
+    return bool(letters) and all(unicodedata.name(ch, "").startswith("LATIN") for ch in letters)
+
+
 def _clean(value: str) -> str:
     return value.strip()
 
@@ -631,7 +641,7 @@ def address_block(name_lines: Sequence[str], postal: Postal | None, *, language:
     names = [s for s in (x.strip() for x in name_lines) if s]
     if postal is None:
         return names
-    fmt = _format(postal.country_code, _is_latin(language))
+    fmt = _format(postal.country_code, _is_latin(language) or _written_in_latin(postal))
     values = {}
     for code, name in _FIELDS.items():
         value = _clean(getattr(postal, name, ""))

@@ -66,9 +66,14 @@ def test_jp_address_is_latinised_for_an_english_reader_and_local_order_otherwise
         "postal_code": "100-8919",
     }
     english = address_lines(name_lines=["Jane Doe"], country_code="JP", language="en", **fields)
-    japanese = address_lines(name_lines=["Jane Doe"], country_code="JP", language="ja", **fields)
     assert english[0] == "Jane Doe" and english[-1] == "JAPAN"
-    assert japanese[0] == "〒100-8919" and japanese[-2] == "Jane Doe"
+    # Written in Latin letters, the address keeps the latin order for any reader; written in
+    # the country's script, it takes the local order (postcode first, the addressee last).
+    latin = address_lines(name_lines=["Jane Doe"], country_code="JP", language="ja", **fields)
+    assert latin == english
+    local = {"street_address": "霞が関2-2-1", "country_area": "東京都", "postal_code": "100-8919"}
+    japanese = address_lines(name_lines=["山田花子"], country_code="JP", language="ja", **local)
+    assert japanese[0] == "〒100-8919" and japanese[-2] == "山田花子"
 
 
 def test_unknown_country_code_falls_back_to_a_plain_block() -> None:
