@@ -489,7 +489,8 @@ def field_examples(language: str) -> dict[str, Any]:
     }
 
 
-def filter_examples(language: str) -> list[tuple[str, str, str]]:
+@lru_cache(maxsize=len(LANGUAGES))
+def filter_examples(language: str) -> tuple[tuple[str, str, str], ...]:
     """The filters as (usage, description, example) with the example worked out in the sample
     letter of ``language``: the registry's expression for that language, else its first one."""
     from app.letters.sandbox import render_capped
@@ -505,7 +506,7 @@ def filter_examples(language: str) -> list[tuple[str, str, str]]:
             out.append((usage, description, given))
             continue
         out.append((usage, description, f"{expression} → {result}"))
-    return out
+    return tuple(out)
 
 
 def field_catalogue() -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from app.contacts.schemas import SearchFilters
 from app.db import SessionDep
 from app.errors import Conflict, InvalidInput, NotFound
 from app.letters import service
-from app.letters.context import LANGUAGES
+from app.letters.context import LANGUAGES, language_or_default
 from app.letters.fields import LIST_ITEMS, groups
 from app.letters.render import LAYOUTS
 from app.letters.schemas import TemplateCreate, TemplateUpdate, VariantSave
@@ -126,7 +126,7 @@ def _form_page(request: Request, values: dict[str, Any], errors: dict[str, str])
             "layouts": LAYOUTS,
             "styles": STYLES,
             "languages": LANGUAGES,
-            **_sidebar(str(values.get("language") or "en")),
+            **_sidebar(language_or_default(str(values.get("language") or "en"))),
         },
         status_code=422 if errors else 200,
     )

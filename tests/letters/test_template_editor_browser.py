@@ -20,7 +20,7 @@ FIELD = "{{ recipient.salutation }}"
 def test_coordinator_inserts_a_field_saves_compares_and_restores(
     tmp_path: Path, artifacts: Path
 ) -> None:
-    from playwright.sync_api import expect
+    from playwright.sync_api import Dialog, expect
 
     url = create_database(tmp_path, "browser_letter_editor")
     env = live_env(url, tmp_path / "data")
@@ -67,7 +67,7 @@ def test_coordinator_inserts_a_field_saves_compares_and_restores(
 
             prompts: list[str] = []
 
-            def accept(dialog):  # type: ignore[no-untyped-def]
+            def accept(dialog: Dialog) -> None:
                 prompts.append(dialog.message)
                 dialog.accept()
 
