@@ -7,10 +7,13 @@ service  = ``app.letters.render.render_pdf``: sandbox, size cap, time limit, pag
 merge    = the mail merge end to end (``app.merge.service``): a merge batch drafted for N
            recipients in a scratch SQLite database, then the render job (letters → PDFs on the
            process pool, progress written to the database), then the combined PDF and the zip.
+names    = the letter with its names localised (context from facts, grammar filters) against the
+           same letter with the names as plain strings, per language.
 
-Figures: per-letter service/raw (target <= 1.10), batch throughput with W workers against
-0.8 x W x the raw single-process rate (200 and 1,000 letters), worker memory growth from letter
-100 to letter 1,000 (<= 10 MB), Cyrillic and Arabic letters against a Latin one (<= 1.15).
+Figures: per-letter service/raw (target <= 1.10), localised names/plain (<= 1.05), batch
+throughput with W workers against 0.8 x W x the raw single-process rate (200 and 1,000
+letters), worker memory growth from letter 100 to letter 1,000 (<= 10 MB), Cyrillic and Arabic
+letters against a Latin one (<= 1.15).
 Written to bench/results/letters.json.
 """
 
@@ -129,6 +132,50 @@ def per_letter() -> dict[str, Any]:
         "arabic_vs_latin": round(med["ar"] / med["service"], 3),
         "raw_rate_per_s": round(1 / med["raw"], 2),
     }
+
+
+def _plain_job(lang: str) -> Any:
+    """The same letter with its names already written out: a body without fields or filters
+    and a context made once (the service as it rendered before names were localised)."""
+    from app.letters.render import LetterJob, render_parts
+
+    job = _job(lang)
+    subject, body, _ = render_parts(job)
+    return LetterJob(
+        body=body, subject=subject, context=job.context, language=lang, layout=job.layout
+    )
+
+
+def names() -> dict[str, Any]:
+    """Per-letter time with the names localised (the context built from facts for each letter:
+    the recipient by protocol, treaty, meeting and state names, Russian cases and French
+    articles through the filters) against the same letter with plain strings, interleaved."""
+    from app.letters.render import render_pdf, warm_up
+
+    warm_up()
+    out: dict[str, Any] = {"samples": SAMPLES}
+    worst = 0.0
+    for lang in ("en", "fr", "ru", "ar", "zh"):
+        plain = _plain_job(lang)
+        render_pdf(plain)
+        render_pdf(_job(lang))
+        times: dict[str, list[float]] = {"plain": [], "names": []}
+        for i in range(SAMPLES):
+            # Interleaved: the names side builds the letter's context and renders it.
+            for name in ("plain", "names") if i % 2 else ("names", "plain"):
+                start = time.perf_counter()
+                render_pdf(plain if name == "plain" else _job(lang))
+                times[name].append(time.perf_counter() - start)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        ratio = med["names"] / med["plain"]
+        worst = max(worst, ratio)
+        out[lang] = {
+            "plain_ms": round(med["plain"] * 1000, 2),
+            "names_ms": round(med["names"] * 1000, 2),
+            "names_vs_plain": round(ratio, 3),
+        }
+    out["worst_names_vs_plain"] = round(worst, 3)
+    return out
 
 
 def _rss_kb() -> int:
@@ -344,18 +391,21 @@ def main() -> dict[str, Any]:
     started = time.perf_counter()
     load_before = os.getloadavg()
     single = per_letter()
+    localised = names()
     batches = batch_runs()
     result = {
         "template": SLUG,
         "cpu_count": os.cpu_count(),
         "harfbuzz_subset": harfbuzz_subset_available(),
         "per_letter": single,
+        "names": localised,
         "batch": batches,
         "targets": {
             "service_vs_raw_max": 1.10,
             "batch_vs_target_min": 1.0,
             "memory_growth_mb_max": 10,
             "script_vs_latin_max": 1.15,
+            "names_vs_plain_max": 1.05,
         },
         "bench_seconds": round(time.perf_counter() - started, 1),
         # The machine is shared: the load average says how much the figures can be trusted.
