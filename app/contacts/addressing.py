@@ -1,13 +1,8 @@
-"""Forms of address: salutations per language and postal address blocks per destination country.
+"""How a contact is addressed: who (a person, or an office's holder on a date), the best contact
+points, the name lines, the postal address block per destination country, and the salutation.
 
-Salutation rules (the same for every language, worded per language):
-1. A manual override for the person and language wins.
-2. "H.E." heading a head-of-state office is addressed "Excellency," (and its equivalents).
-3. A recognised role in the position title (President, Prime Minister, Minister, Ambassador,
-   Secretary-General, Director General) gives "Dear President Rahmon," / "Monsieur le Président,".
-4. Otherwise the honorific (Mr, Ms, Dr...) and family name, or the full name.
-French, Spanish and Russian need a grammatical gender; when it is unspecified the neutral form
-is used ("Madame, Monsieur,", "De mi consideración:", "Уважаемый(-ая) ...").
+The salutation follows the protocol table in six languages (``app.letters.protocol``), the rule
+letters use too; a manual override for the person and language wins over it.
 """
 
 from __future__ import annotations
@@ -32,75 +27,17 @@ from app.models.contacts import (
     Position,
 )
 
-LANGUAGES = ("en", "fr", "es", "ru")
-LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish", "ru": "Russian", "ar": "Arabic"}
-
-# role key -> language -> (masculine, feminine) title; the en form is also the neutral one.
-ROLES: dict[str, dict[str, tuple[str, str]]] = {
-    "secretary-general": {
-        "en": ("Secretary-General", "Secretary-General"),
-        "fr": ("Monsieur le Secrétaire général", "Madame la Secrétaire générale"),
-        "es": ("Señor Secretario General", "Señora Secretaria General"),
-        "ru": (
-            "Уважаемый господин Генеральный секретарь",
-            "Уважаемая госпожа Генеральный секретарь",
-        ),
-    },
-    "prime minister": {
-        "en": ("Prime Minister", "Prime Minister"),
-        "fr": ("Monsieur le Premier ministre", "Madame la Première ministre"),
-        "es": ("Señor Primer Ministro", "Señora Primera Ministra"),
-        "ru": ("Уважаемый господин Премьер-министр", "Уважаемая госпожа Премьер-министр"),
-    },
-    "president": {
-        "en": ("President", "President"),
-        "fr": ("Monsieur le Président", "Madame la Présidente"),
-        "es": ("Señor Presidente", "Señora Presidenta"),
-        "ru": ("Уважаемый господин Президент", "Уважаемая госпожа Президент"),
-    },
-    "minister": {
-        "en": ("Minister", "Minister"),
-        "fr": ("Monsieur le Ministre", "Madame la Ministre"),
-        "es": ("Señor Ministro", "Señora Ministra"),
-        "ru": ("Уважаемый господин Министр", "Уважаемая госпожа Министр"),
-    },
-    "ambassador": {
-        "en": ("Ambassador", "Ambassador"),
-        "fr": ("Monsieur l'Ambassadeur", "Madame l'Ambassadrice"),
-        "es": ("Señor Embajador", "Señora Embajadora"),
-        "ru": ("Уважаемый господин Посол", "Уважаемая госпожа Посол"),
-    },
-    "director general": {
-        "en": ("Director General", "Director General"),
-        "fr": ("Monsieur le Directeur général", "Madame la Directrice générale"),
-        "es": ("Señor Director General", "Señora Directora General"),
-        "ru": ("Уважаемый господин Генеральный директор", "Уважаемая госпожа Генеральный директор"),
-    },
+# The letter languages, each with its forms of address (app.letters.protocol).
+LANGUAGES = ("en", "fr", "es", "ru", "ar", "zh")
+LANGUAGE_NAMES = {
+    "en": "English",
+    "fr": "French",
+    "es": "Spanish",
+    "ru": "Russian",
+    "ar": "Arabic",
+    "zh": "Chinese",
 }
-# Neutral forms when the gender is not known, per language.
-NEUTRAL_ROLE = {
-    "fr": "Madame, Monsieur",
-    "es": "De mi consideración",
-    "ru": "Уважаемый(-ая) {name}",
-}
-EXCELLENCY = {
-    "en": "Excellency,",
-    "fr": "Excellence,",
-    "es": "Excelencia:",
-    "ru": "Ваше Превосходительство!",
-}
-_ROLE_PATTERNS = [
-    (key, re.compile(r"\b" + re.escape(key).replace(r"\ ", r"[\s-]+") + r"\b", re.I))
-    for key in ROLES
-]
-_HE = re.compile(r"^\s*(h\.?\s*e\.?|his excellency|her excellency)\s*$", re.I)
-_PLAIN_HONORIFICS = {
-    "mr": ("Mr", "M.", "Sr.", "господин"),
-    "mrs": ("Mrs", "Mme", "Sra.", "госпожа"),
-    "ms": ("Ms", "Mme", "Sra.", "госпожа"),
-    "dr": ("Dr", "Dr", "Dr.", "доктор"),
-    "prof": ("Professor", "Professeur", "Profesor", "профессор"),
-}
+GENDER_CODES = {Gender.masculine: "m", Gender.feminine: "f"}
 
 
 @dataclass(frozen=True)
@@ -111,74 +48,34 @@ class Addressee:
     gender: Gender
     title: str
     organisation_type: OrganisationType | None
+    country_iso3: str = ""
+    name_forms: Mapping[str, Any] | None = None  # the person's names in other scripts
+    has_holder: bool = True  # False: an office addressed with nobody holding it
 
 
-def is_excellency(honorific: str) -> bool:
-    return bool(_HE.match(honorific or ""))
+def salutation(who: Addressee, language: str, style: str = "formal") -> str:
+    """The opening salutation in ``language`` by the protocol table (the same rule letters
+    use), the name in the language's script where the directory holds it."""
+    from app.contacts.names import name_in
+    from app.letters import protocol
 
-
-def role_of(title: str) -> str | None:
-    for key, pattern in _ROLE_PATTERNS:
-        if pattern.search(title or ""):
-            return key
-    return None
-
-
-def _closing(language: str) -> str:
-    return ":" if language == "es" else ","
-
-
-def salutation(who: Addressee, language: str) -> str:
     lang = language.split("-")[0].lower()
-    if lang not in LANGUAGES:
-        lang = "en"
-    name = " ".join(p for p in (who.given_name, who.family_name) if p)
-    if (
-        is_excellency(who.honorific)
-        and who.organisation_type == OrganisationType.head_of_state_office
-    ):
-        return EXCELLENCY[lang]
-    role = role_of(who.title)
-    end = _closing(lang)
-    if role:
-        masc, fem = ROLES[role][lang]
-        if lang == "en":
-            return " ".join(p for p in ("Dear", masc, who.family_name or name) if p) + end
-        if who.gender == Gender.masculine:
-            return f"{masc}{end}"
-        if who.gender == Gender.feminine:
-            return f"{fem}{end}"
-        return NEUTRAL_ROLE[lang].format(name=name or who.title) + end
-    plain = _PLAIN_HONORIFICS.get((who.honorific or "").lower().rstrip("."))
-    if lang == "en":
-        if plain and (who.family_name or name):
-            return f"Dear {plain[0]} {who.family_name or name},"
-        if is_excellency(who.honorific):
-            return f"Dear Excellency{end}"
-        return f"Dear {name}," if name else "Dear Sir or Madam,"
-    if lang == "fr":
-        if who.gender == Gender.masculine:
-            return "Monsieur,"
-        if who.gender == Gender.feminine:
-            return "Madame,"
-        return "Madame, Monsieur,"
-    if lang == "es":
-        if who.gender == Gender.masculine:
-            return f"Estimado señor {who.family_name}:" if who.family_name else "Estimado señor:"
-        if who.gender == Gender.feminine:
-            return f"Estimada señora {who.family_name}:" if who.family_name else "Estimada señora:"
-        return "De mi consideración:"
-    # ru
-    if who.gender == Gender.masculine:
-        return (
-            f"Уважаемый господин {who.family_name}," if who.family_name else "Уважаемый господин,"
-        )
-    if who.gender == Gender.feminine:
-        return f"Уважаемая госпожа {who.family_name}," if who.family_name else "Уважаемая госпожа,"
-    return f"Уважаемый(-ая) {name}," if name else "Уважаемые дамы и господа,"
-
-
-# --- rankings, each once: in Python and as SQL -------------------------------------------------
+    lang = lang if lang in LANGUAGES else "en"
+    holder = who.has_holder and bool(who.given_name or who.family_name)
+    name = name_in(who.name_forms, lang, given=who.given_name, family=who.family_name)
+    forms, _ = protocol.forms_for(
+        title=who.title,
+        gender=GENDER_CODES.get(who.gender, ""),
+        given_name=name.given,
+        family_name=name.family,
+        patronymic=name.patronymic,
+        honorific=who.honorific,
+        country_iso3=who.country_iso3,
+        has_holder=holder,
+        lang=lang,
+        style=style,
+    )
+    return forms.salutation
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,7 +48,6 @@ from app.models import (
     ContactKind,
     ContactPoint,
     Country,
-    Gender,
     Organisation,
     Person,
     Position,
@@ -1016,7 +1015,7 @@ def search_ids(session: Session, filters: SearchFilters) -> tuple[list[int], lis
 # --- recipients --------------------------------------------------------------------------------
 
 
-GENDER_CODES = {Gender.masculine: "m", Gender.feminine: "f"}
+GENDER_CODES = addressing.GENDER_CODES
 
 
 @dataclass(frozen=True)
@@ -1153,6 +1152,7 @@ def _build_recipient(
         points=lambda owner, kind: addressing.best_point(points[owner], kind),
     )
     lang = how.language
+    country = org.country if org is not None else None
     who = addressing.Addressee(
         honorific=person.honorific if person else "",
         given_name=person.given_name if person else "",
@@ -1160,6 +1160,9 @@ def _build_recipient(
         gender=person.gender if person else addressing.Gender.unspecified,
         title=title,
         organisation_type=org.type if org else None,
+        country_iso3=country.iso3 if country else "",
+        name_forms=person.name_forms if person else None,
+        has_holder=person is not None,
     )
     overrides = (person.salutation_overrides or {}) if person else {}
     salutations = {
@@ -1175,7 +1178,6 @@ def _build_recipient(
     postal_lines = (
         addressing.postal_lines(how.postal, language=lang) if how.postal is not None else []
     )
-    country = org.country if org is not None else None
     return Recipient(
         person_id=person.id if person else None,
         organisation_id=org.id if org else None,

@@ -84,6 +84,9 @@ class ExportRow:
             gender=self.gender,
             title=self.title,
             organisation_type=self.organisation_type,
+            country_iso3=self.country_iso3,
+            name_forms=self.name_forms,
+            has_holder=self.person_id is not None,
         )
         return addressing.salutation(who, lang)
 

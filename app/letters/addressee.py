@@ -14,57 +14,10 @@ from typing import Any
 from app.contacts import service as contacts_service
 from app.letters import language as lx
 from app.letters import protocol
-from app.letters.language.data import CASES
 
 # Offices whose holder's title already says where they sit: the address block needs no line for
 # the organisation ("Office of the President") between the title and the street.
 _TITLED = {"head_of_state_office", "government", "ministry", "embassy", "permanent_mission"}
-_ARTICLED = ("Republic", "Kingdom", "United", "Federal", "Islamic", "State", "Commonwealth")
-
-
-def _english_formal(short: str, formal: str) -> str:
-    """ "the Republic of Tajikistan", "Japan", "the United Kingdom of …"."""
-    if not formal:
-        return short
-    if formal.startswith("the "):
-        return formal
-    if formal != short or formal.split(" ")[0] in _ARTICLED:
-        return f"the {formal}"
-    return formal
-
-
-def _arabic_li(name: str) -> str:
-    """The name after the preposition لـ ("to/of"): ل + ال contracts to لل."""
-    if name.startswith("ال"):
-        return "لل" + name[2:]
-    return "ل" + name if name else ""
-
-
-def country_forms(iso3: str, lang: str) -> dict[str, str]:
-    """The forms of a state's formal name that office titles slot in (see protocol.office_title):
-    en "nominative" ("the Republic of Tajikistan"), fr/es "de", ru "genitive" (and the other
-    cases), ar "nominative" and "li", zh "nominative". The short name stands in where the data
-    has no formal name in that language."""
-    code = (iso3 or "").upper()
-    if not code:
-        return {}
-    short = lx.country_name(code, lang, "short")
-    formal = lx.country_name(code, lang, "formal") or short
-    if not formal:
-        return {}
-    if lang == "en":
-        return {"nominative": _english_formal(short, lx.country_name(code, "en", "formal"))}
-    if lang in ("fr", "es"):
-        return {
-            "nominative": lx.with_article(formal, lang),
-            "de": lx.with_article(formal, lang, "de"),
-        }
-    if lang == "ru":
-        base = "formal" if lx.country_name(code, "ru", "formal") else "short"
-        return {case: lx.country_name(code, "ru", base, case) for case in CASES}
-    if lang == "ar":
-        return {"nominative": formal, "li": _arabic_li(formal)}
-    return {"nominative": formal}
 
 
 def recipient_group(
@@ -77,24 +30,19 @@ def recipient_group(
     """The ``recipient`` group of a letter's context in ``language`` and ``style``, plus
     ``missing``: what the protocol could not form in that language (shown at drafting)."""
     lang = language if language in protocol.LANGUAGES else "en"
-    title = rec.title or rec.office_title
-    role = protocol.role_of(title)
     name = rec.name_in(lang) if rec.person_id is not None else None
-    gender = rec.gender if rec.person_id is not None else ""
-    office = protocol.office_title(
-        role, lang, country=country_forms(rec.country_iso3, lang), title_en=title, gender=gender
-    )
-    who = protocol.Addressee(
-        role=role,
-        gender=gender,
+    forms, office = protocol.forms_for(
+        title=rec.title or rec.office_title,
+        gender=rec.gender,
         given_name=name.given if name else "",
         family_name=name.family if name else "",
         patronymic=name.patronymic if name else "",
         honorific=rec.honorific,
-        office=office,
+        country_iso3=rec.country_iso3,
         has_holder=rec.person_id is not None,
+        lang=lang,
+        style=style,
     )
-    forms = protocol.address(who, lang, style)
     name_lines = list(forms.name_lines)
     # In running text the organisation is named in the letter's language or not at all; the
     # address block may keep the name as the directory holds it (postal lines are not prose).

@@ -373,3 +373,91 @@ def _values(who: Addressee, lang: str, role: str, gender: str, holder: bool) -> 
         if (not given or given_dat) and (not family or values["family_dat"]):
             values["name_dat"] = " ".join(p for p in (given_dat, values["family_dat"]) if p)
     return values
+
+
+# --- a contact's forms from the directory's facts -------------------------------------------
+
+# English formal names that take "the" ("the Republic of Tajikistan", "the United Kingdom …").
+_ARTICLED = ("Republic", "Kingdom", "United", "Federal", "Islamic", "State", "Commonwealth")
+
+
+def _english_formal(short: str, formal: str) -> str:
+    if not formal:
+        return short
+    if formal.startswith("the "):
+        return formal
+    if formal != short or formal.split(" ")[0] in _ARTICLED:
+        return f"the {formal}"
+    return formal
+
+
+def _arabic_li(name: str) -> str:
+    """The name after the preposition لـ ("to/of"): ل + ال contracts to لل."""
+    if name.startswith("ال"):
+        return "لل" + name[2:]
+    return "ل" + name if name else ""
+
+
+def country_forms(iso3: str, lang: str) -> dict[str, str]:
+    """The forms of a state's formal name that office titles slot in (see office_title): en
+    "nominative" ("the Republic of Tajikistan"), fr/es "nominative" and "de", ru every case,
+    ar "nominative" and "li", zh "nominative". The short name stands in where the names data
+    has no formal name in that language."""
+    from app.letters import language as lx
+    from app.letters.language.data import CASES as NAME_CASES
+
+    code = (iso3 or "").upper()
+    if not code or lang not in LANGUAGES:
+        return {}
+    short = lx.country_name(code, lang, "short")
+    formal = lx.country_name(code, lang, "formal") or short
+    if not formal:
+        return {}
+    if lang == "en":
+        return {"nominative": _english_formal(short, lx.country_name(code, "en", "formal"))}
+    if lang in ("fr", "es"):
+        return {
+            "nominative": lx.with_article(formal, lang),
+            "de": lx.with_article(formal, lang, "de"),
+        }
+    if lang == "ru":
+        base = "formal" if lx.country_name(code, "ru", "formal") else "short"
+        return {case: lx.country_name(code, "ru", base, case) for case in NAME_CASES}
+    if lang == "ar":
+        return {"nominative": formal, "li": _arabic_li(formal)}
+    return {"nominative": formal}
+
+
+def forms_for(
+    *,
+    title: str,
+    gender: str,
+    given_name: str,
+    family_name: str,
+    patronymic: str = "",
+    honorific: str = "",
+    country_iso3: str = "",
+    has_holder: bool = True,
+    lang: str,
+    style: str = "formal",
+) -> tuple[Forms, dict[str, str]]:
+    """A contact's forms of address in ``lang`` from what the directory holds (the title as
+    stored, the name in the letter's script, the state): the protocol's Forms and the office
+    title by case. The one rule letters, exports and the contact page use."""
+    lang = lang if lang in LANGUAGES else "en"
+    role = role_of(title)
+    holder_gender = gender if has_holder else ""
+    office = office_title(
+        role, lang, country=country_forms(country_iso3, lang), title_en=title, gender=holder_gender
+    )
+    who = Addressee(
+        role=role,
+        gender=holder_gender,
+        given_name=given_name if has_holder else "",
+        family_name=family_name if has_holder else "",
+        patronymic=patronymic if has_holder else "",
+        honorific=honorific,
+        office=office,
+        has_holder=has_holder,
+    )
+    return address(who, lang, style), office
