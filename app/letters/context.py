@@ -17,6 +17,7 @@ from babel.core import Locale
 from app.letters import language as lx
 from app.letters import localise
 from app.letters.fields import FIELDS
+from app.letters.language.notes import institution_forms, note_formulas
 
 LANGUAGES: dict[str, str] = {
     "en": "English",
@@ -31,7 +32,8 @@ LOCALES = {"en": "en_GB"}
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 
 # Words the layouts print around the merge fields, per language; "email_footer" ends a
-# letter's email ({reference} is replaced by the letter's reference).
+# letter's email ({reference} is replaced by the letter's reference); "to", "from", "date" and
+# "re" head a memo (the memo layout's To/From/Date/RE block).
 LABELS: dict[str, dict[str, str]] = {
     "en": {
         "reference": "Our ref.",
@@ -39,6 +41,10 @@ LABELS: dict[str, dict[str, str]] = {
         "of": "of",
         "subject": "Subject",
         "email_footer": "Our reference: {reference}. Please quote it in your reply.",
+        "to": "To",
+        "from": "From",
+        "date": "Date",
+        "re": "RE",
     },
     "fr": {
         "reference": "Notre réf.",
@@ -46,6 +52,10 @@ LABELS: dict[str, dict[str, str]] = {
         "of": "sur",
         "subject": "Objet",
         "email_footer": "Notre référence : {reference}. Merci de la rappeler dans votre réponse.",
+        "to": "À",
+        "from": "De",
+        "date": "Date",
+        "re": "Objet",
     },
     "es": {
         "reference": "Nuestra ref.",
@@ -53,6 +63,10 @@ LABELS: dict[str, dict[str, str]] = {
         "of": "de",
         "subject": "Asunto",
         "email_footer": "Nuestra referencia: {reference}. Le rogamos que la cite en su respuesta.",
+        "to": "A",
+        "from": "De",
+        "date": "Fecha",
+        "re": "Asunto",
     },
     "ru": {
         "reference": "Наш исх. №",
@@ -60,6 +74,10 @@ LABELS: dict[str, dict[str, str]] = {
         "of": "из",
         "subject": "Тема",
         "email_footer": "Наш исходящий номер: {reference}. Просим ссылаться на него в ответе.",
+        "to": "Кому",
+        "from": "От кого",
+        "date": "Дата",
+        "re": "Тема",
     },
     "ar": {
         "reference": "المرجع",
@@ -67,6 +85,10 @@ LABELS: dict[str, dict[str, str]] = {
         "of": "من",
         "subject": "الموضوع",
         "email_footer": "مرجعنا: {reference}. يرجى ذكره في ردكم.",
+        "to": "إلى",
+        "from": "من",
+        "date": "التاريخ",
+        "re": "الموضوع",
     },
     "zh": {
         "reference": "我方编号",
@@ -74,6 +96,10 @@ LABELS: dict[str, dict[str, str]] = {
         "of": "页，共",
         "subject": "事由",
         "email_footer": "我方编号：{reference}。请在回复中注明。",
+        "to": "致",
+        "from": "发自",
+        "date": "日期",
+        "re": "事由",
     },
 }
 
@@ -223,6 +249,36 @@ def _signatory_out(signatory: Mapping[str, Any] | None, lang: str) -> dict[str, 
     return out
 
 
+# Between the addressees of a memo's To line.
+_LIST_SEPARATOR = {"ar": "، ", "zh": "、"}
+MEMO_FROM_MAX = 300
+
+
+def _note_group(sender_name: str, institution: str, lang: str) -> dict[str, str]:
+    """A note verbale's formulas and the institutions named the way its sentences need them."""
+    to = institution_forms(institution, lang)
+    return {
+        **note_formulas(sender_name, institution, lang),
+        "institution": to["subject"],
+        "to_institution": to["to"],
+        "sender": institution_forms(sender_name, lang)["subject"],
+    }
+
+
+def _memo_to(organisations: list[dict[str, Any]], recipient: Mapping[str, Any], lang: str) -> str:
+    """The memo's To line: every addressee (with its state where two share a name), or the one
+    recipient's organisation, else their name."""
+    if not organisations:
+        return str(recipient.get("organisation") or recipient.get("name") or "")
+    names = [str(o.get("name") or "") for o in organisations]
+    shown = []
+    for org, name in zip(organisations, names, strict=True):
+        country = str(org.get("country") or "")
+        twice = names.count(name) > 1 and country
+        shown.append(f"{name} ({country})" if twice else name)
+    return _LIST_SEPARATOR.get(lang, ", ").join(n for n in shown if n)
+
+
 def build_context(
     *,
     language: str,
@@ -236,6 +292,7 @@ def build_context(
     signatory: Mapping[str, Any] | None = None,
     organisations: list[Mapping[str, Any]] | None = None,
     country_iso3: str = "",
+    memo_from: str = "",
 ) -> dict[str, Any]:
     """The merge context: only str, int, list and dict values, every registered field present.
 
@@ -243,7 +300,8 @@ def build_context(
     treaty key such as "CCM", a meeting's kind and number, ISO dates), written here in the
     letter's language; ``recipient`` is the letter's view of the addressee
     (``addressee.recipient_group``); ``country_iso3`` is the recipient's state. Counts run from
-    ``letter_date``.
+    ``letter_date``. ``memo_from`` is a memo's From line as the merge gives it (default: the
+    sender's name in the letter's language).
     """
     lang = language_or_default(language)
     recipient_out = _strings(recipient, _leaves("recipient"))
@@ -251,9 +309,16 @@ def build_context(
     iso3 = country_iso3 or str((recipient or {}).get("country_iso3") or "")
     sender_out = _sender_out(sender, lang)
     city_en = localise.city_key(str((sender or {}).get("city") or ""))
+    addressees = [_strings(org, ["name", "country"]) for org in (organisations or [])]
+    institution = str(recipient_out.get("organisation") or "")
     return {
         "recipient": recipient_out,
-        "organisations": [_strings(org, ["name", "country"]) for org in (organisations or [])],
+        "organisations": addressees,
+        "note": _note_group(sender_out["name"], institution, lang),
+        "memo": {
+            "from": " ".join(memo_from.split())[:MEMO_FROM_MAX] or sender_out["name"],
+            "to": _memo_to(addressees, recipient_out, lang),
+        },
         "country": localise.country(iso3, lang),
         "treaty": localise.treaty(treaty or {}, lang, letter_date),
         "campaign": _strings(campaign, _leaves("campaign")),
@@ -302,6 +367,25 @@ SAMPLE_TRANSLATIONS: dict[str, dict[str, str]] = {
 }
 
 
+# The President's executive office in the six languages (the ru/ar/zh forms are the demo
+# directory's), and two ministries for joint letters and memos.
+SAMPLE_OFFICE: dict[str, str] = {
+    "fr": "Cabinet du Président de la République du Tadjikistan",
+    "es": "Oficina Ejecutiva del Presidente de la República de Tayikistán",
+    "ru": "Исполнительный аппарат Президента Республики Таджикистан",
+    "ar": "المكتب التنفيذي لرئيس جمهورية طاجيكستان",
+    "zh": "塔吉克斯坦共和国总统执行办公室",
+}
+SAMPLE_MINISTRIES: dict[str, tuple[str, str]] = {
+    "en": ("Ministry of Foreign Affairs", "Ministry of Defence"),
+    "fr": ("Ministère des Affaires étrangères", "Ministère de la Défense"),
+    "es": ("Ministerio de Relaciones Exteriores", "Ministerio de Defensa"),
+    "ru": ("Министерство иностранных дел", "Министерство обороны"),
+    "ar": ("وزارة الخارجية", "وزارة الدفاع"),
+    "zh": ("外交部", "国防部"),
+}
+
+
 def sample_recipient() -> Any:
     """President Rahmon as the directory holds him (names in four scripts), for previews."""
     from app.contacts import addressing
@@ -317,6 +401,7 @@ def sample_recipient() -> Any:
         native_name="Эмомалӣ Раҳмон",
         title="President of the Republic of Tajikistan",
         organisation_name="Executive Office of the President of the Republic of Tajikistan",
+        organisation_name_forms=SAMPLE_OFFICE,
         country_iso3="TJK",
         country_name="Tajikistan",
         language="ru",
@@ -389,8 +474,8 @@ def sample_context(
             "translations": SAMPLE_TRANSLATIONS,
         },
         organisations=[
-            {"name": "Ministry of Foreign Affairs", "country": "Tajikistan"},
-            {"name": "Ministry of Defence", "country": "Tajikistan"},
+            {"name": name, "country": lx.country_name("TJK", lang)}
+            for name in SAMPLE_MINISTRIES[lang]
         ],
         country_iso3="TJK",
     )

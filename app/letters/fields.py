@@ -124,6 +124,53 @@ _GROUPS: dict[str, list[tuple[str, str, Any]]] = {
         ("name", "Who signs the letter, in the letter's script", "Thomas Nash"),
         ("title", "The signatory's title, in the letter's language", "Coordinator"),
     ],
+    # A note verbale names its sender and recipient as institutions, in the third person
+    # (app/letters/language/notes.py); the recipient is their organisation in the letter's
+    # language, and every form is empty where that name is not held in the language.
+    "note": [
+        (
+            "opening",
+            'Note verbale: the opening formula, up to "has the honour" (the text goes on '
+            '"to request …", "de solliciter …", "просить …", "بطلب …", "请…")',
+            "The Cluster Munition Coalition presents its compliments to the Ministry of Foreign "
+            "Affairs of the Republic of Tajikistan and has the honour",
+        ),
+        (
+            "closing",
+            "Note verbale: the closing formula (renewing the assurances of consideration)",
+            "The Cluster Munition Coalition avails itself of this opportunity to renew to the "
+            "Ministry of Foreign Affairs of the Republic of Tajikistan the assurances of its "
+            "highest consideration.",
+        ),
+        (
+            "institution",
+            "The recipient's institution with its article (le Ministère …, el Ministerio …)",
+            "the Ministry of Foreign Affairs of the Republic of Tajikistan",
+        ),
+        (
+            "to_institution",
+            'The institution after "to": au Ministère …, à l\'Ambassade …, al Ministerio …, '
+            "the Russian dative, Arabic لـ",
+            "to the Ministry of Foreign Affairs of the Republic of Tajikistan",
+        ),
+        (
+            "sender",
+            "The sending organisation with its article, in the letter's language",
+            "the Cluster Munition Coalition",
+        ),
+    ],
+    "memo": [
+        (
+            "from",
+            "A memo's From line: the merge's \"From\" text, else the sender's name",
+            "Cluster Munition Coalition",
+        ),
+        (
+            "to",
+            "A memo's To line: every addressee of a joint memo, else the recipient's organisation",
+            "Ministry of Foreign Affairs, Ministry of Defence",
+        ),
+    ],
     "letter": [
         ("reference", "The letter's reference number", "CMC/2010/TJK/0001"),
         ("date", "The letter date, written the local way", "1 May 2010"),

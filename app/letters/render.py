@@ -42,6 +42,9 @@ LAYOUTS: dict[str, str] = {
     "a4": "A4 letterhead (DIN 5008 form B: C5, C6/5 and DL window envelopes)",
     "a4-form-a": "A4 letterhead, high address field (DIN 5008 form A)",
     "us-letter": "US Letter letterhead (#10 window envelope)",
+    "note-verbale": "Note verbale, A4: third person, unsigned (stamp and initials), place and date "
+    "at the end, no subject line",
+    "memo": "Memo / joint appeal, A4: To/From/Date/RE block naming every addressee, no signature",
 }
 PDF_VARIANTS = ("pdf/a-3b", "pdf/a-2b")
 # Print options a letter may ask for: "fold_marks" prints fold and punch marks on the left edge.

@@ -38,6 +38,8 @@ def _recipient(
     forms: dict[str, dict[str, str]] | None = None,
     postal: addressing.Postal | None = None,
 ) -> contacts_service.Recipient:
+    """An office holder (or an office without one); the office's own name in every language
+    comes from ``ORGANISATIONS`` (notes verbales are addressed to it)."""
     holder = bool(family)
     return contacts_service.Recipient(
         person_id=1 if holder else None,
@@ -63,7 +65,77 @@ def _recipient(
         office_title=office,
         postal=postal,
         name_forms=forms or {},
+        organisation_name_forms=ORGANISATIONS.get(iso3, {}),
     )
+
+
+# The offices' names in the letter languages, as a directory holds them (English is the
+# organisation's stored name, "Office of the …").
+ORGANISATIONS: dict[str, dict[str, str]] = {
+    "TJK": {
+        "fr": "Cabinet du Président de la République du Tadjikistan",
+        "es": "Oficina Ejecutiva del Presidente de la República de Tayikistán",
+        "ru": "Исполнительный аппарат Президента Республики Таджикистан",
+        "ar": "المكتب التنفيذي لرئيس جمهورية طاجيكستان",
+        "zh": "塔吉克斯坦共和国总统执行办公室",
+    },
+    "KAZ": {
+        "fr": "Administration du Président de la République du Kazakhstan",
+        "es": "Administración del Presidente de la República de Kazajstán",
+        "ru": "Администрация Президента Республики Казахстан",
+        "ar": "إدارة رئيس جمهورية كازاخستان",
+        "zh": "哈萨克斯坦共和国总统办公厅",
+    },
+    "ZAF": {
+        "fr": "Présidence de la République sud-africaine",
+        "es": "Presidencia de la República de Sudáfrica",
+        "ru": "Администрация Президента Южно-Африканской Республики",
+        "ar": "رئاسة جمهورية جنوب أفريقيا",
+        "zh": "南非共和国总统府",
+    },
+    "PAK": {
+        "fr": "Ministère des Affaires étrangères du Pakistan",
+        "es": "Ministerio de Relaciones Exteriores del Pakistán",
+        "ru": "Министерство иностранных дел Пакистана",
+        "ar": "وزارة خارجية باكستان",
+        "zh": "巴基斯坦外交部",
+    },
+    "NOR": {
+        "fr": "Ministère des Affaires étrangères du Royaume de Norvège",
+        "es": "Ministerio de Asuntos Exteriores de Noruega",
+        "ru": "Министерство иностранных дел Норвегии",
+        "ar": "وزارة خارجية النرويج",
+        "zh": "挪威外交部",
+    },
+    "MEX": {
+        "fr": "Secrétariat aux Relations extérieures du Mexique",
+        "es": "Secretaría de Relaciones Exteriores de México",
+        "ru": "Министерство иностранных дел Мексики",
+        "ar": "وزارة خارجية المكسيك",
+        "zh": "墨西哥外交部",
+    },
+    "LAO": {
+        "fr": "Cabinet du Premier Ministre de la République démocratique populaire lao",
+        "es": "Oficina del Primer Ministro de la República Democrática Popular Lao",
+        "ru": "Аппарат Премьер-министра Лаосской Народно-Демократической Республики",
+        "ar": "مكتب رئيس وزراء جمهورية لاو الديمقراطية الشعبية",
+        "zh": "老挝人民民主共和国总理府",
+    },
+    "UZB": {
+        "fr": "Ambassade de la République d'Ouzbékistan",
+        "es": "Embajada de la República de Uzbekistán",
+        "ru": "Посольство Республики Узбекистан",
+        "ar": "سفارة جمهورية أوزبكستان",
+        "zh": "乌兹别克斯坦共和国大使馆",
+    },
+    "EGY": {
+        "fr": "Présidence de la République arabe d'Égypte",
+        "es": "Presidencia de la República Árabe de Egipto",
+        "ru": "Администрация Президента Арабской Республики Египет",
+        "ar": "رئاسة جمهورية مصر العربية",
+        "zh": "阿拉伯埃及共和国总统府",
+    },
+}
 
 
 RECIPIENTS = {

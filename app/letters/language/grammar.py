@@ -148,3 +148,13 @@ def with_article(text: str, lang: str, preposition: str | None = None) -> str:
     if lang == "fr":
         return _french(text, article, preposition)
     return _spanish(text, article, preposition)
+
+
+def with_given_article(text: str, lang: str, article: str, preposition: str | None = None) -> str:
+    """with_article() for a name whose article the caller knows rather than the data (an
+    institution's head noun): fr ("le", "la", "l'", "les" or ""), es ("el", "la", …)."""
+    if lang == "fr":
+        return _french(text, article, preposition)
+    if lang == "es":
+        return _spanish(text, article, preposition)
+    return text
