@@ -55,6 +55,12 @@ class MergeCreate(BaseModel):
         "addressee list (the organisations field) names every recipient, as joint letters and "
         "memos are written",
     )
+    from_line: str = Field(
+        default="",
+        max_length=300,
+        description="A memo's From line, as written (\"citizens of Tajikistan from around the "
+        "world\"); default: the organisation's name in each letter's language",
+    )
     language: str = Field(
         default="recipient",
         max_length=20,
@@ -76,6 +82,13 @@ class MergeCreate(BaseModel):
             choices = ", ".join(LANGUAGES)
             raise ValueError(f'Give "recipient" or one of {choices}')
         return value
+
+    @field_validator("from_line")
+    @classmethod
+    def _from_line(cls, value: str) -> str:
+        if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+            raise ValueError("Give the From line as one line of text")
+        return " ".join(value.split())
 
     @field_validator("letter_date")
     @classmethod

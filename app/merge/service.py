@@ -307,10 +307,12 @@ class _ContextBuilder:
         treaty: str,
         letter_date: date,
         style: str = "formal",
+        from_line: str = "",
     ) -> None:
         self.session = session
         self.letter_date = letter_date
         self.style = style
+        self.from_line = from_line  # a memo's From line, as the merge gives it
         profile = profile_service.get_profile(session)
         self.sender, self.signatory = sender_from_profile(profile)
         self.code = profile.reference_prefix or profile.short_name or "REF"
@@ -394,6 +396,7 @@ class _ContextBuilder:
             sender=self.sender,
             signatory=self.signatory,
             country_iso3=rec.country_iso3,
+            memo_from=self.from_line,
         )
 
 
@@ -421,19 +424,22 @@ def _joint_context(
         signatory=builder.signatory,
         organisations=[addressee_item(c.recipient, language) for c in candidates],
         country_iso3=iso3,
+        memo_from=builder.from_line,
     )
 
 
 def default_mode(session: Session, template_id: int | None) -> str:
-    """A template that lists its addressees (the organisations field) is written as one letter
-    to all of them; any other as one letter per recipient."""
+    """A memo, or a template that lists its addressees (the organisations field), is written as
+    one letter to all of them; any other as one letter per recipient."""
     if template_id is None or template_id < 1:
         return "per_recipient"
     template = session.get(LetterTemplate, template_id)
     if template is None:
         return "per_recipient"
     bodies = letters_service.current_versions(letters_service.get(session, template.id))
-    joint = any("organisations" in used_roots(v.body) for v in bodies.values())
+    joint = template.layout == "memo" or any(
+        "organisations" in used_roots(v.body) for v in bodies.values()
+    )
     return "one_letter" if joint else "per_recipient"
 
 
@@ -506,7 +512,12 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
     )
     treaty = data.treaty or (campaign.treaty.short_name if campaign and campaign.treaty else "")
     builder = _ContextBuilder(
-        session, campaign=campaign, treaty=treaty, letter_date=letter_date, style=template.style
+        session,
+        campaign=campaign,
+        treaty=treaty,
+        letter_date=letter_date,
+        style=template.style,
+        from_line=data.from_line,
     )
     if data.mode == "one_letter":
         _check_joint(plan.letters, data.channel)
@@ -579,6 +590,7 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
             "pdf_variant": data.pdf_variant,
             "language": data.language,
             "mode": data.mode,
+            "from_line": data.from_line,
         },
         reference_pattern=data.reference_pattern,
         letter_date=letter_date,
@@ -588,7 +600,12 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
     session.add(batch)
     session.flush()
     builder = _ContextBuilder(
-        session, campaign=campaign, treaty=treaty, letter_date=letter_date, style=template.style
+        session,
+        campaign=campaign,
+        treaty=treaty,
+        letter_date=letter_date,
+        style=template.style,
+        from_line=data.from_line,
     )
     if data.mode == "one_letter":
         _check_joint(plan.letters, data.channel)
@@ -773,6 +790,7 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
         treaty=str(batch.source.get("treaty", "")),
         letter_date=batch.letter_date or date.today(),
         style=template.style,
+        from_line=str(batch.source.get("from_line", "")),
     )
     if batch.source.get("mode") == "one_letter":
         language = str(batch.source.get("language", "recipient"))

@@ -78,6 +78,7 @@ def _payload(form: dict[str, Any]) -> dict[str, Any]:
         "pdf_variant": form.get("pdf_variant", ""),
         "language": form.get("language") or "recipient",
         "mode": form.get("mode") or "per_recipient",
+        "from_line": form.get("from_line", ""),
     }
 
 
