@@ -420,6 +420,14 @@ def edit_text(
     _check_version(letter, version)
     if letter.status not in {LetterStatus.draft, LetterStatus.approved} or is_sending(letter):
         raise _refuse(letter, "edited")
+    if letter.approved_by_id is not None and not actor.role.at_least(Role.coordinator):
+        from app.errors import Forbidden
+
+        # Campaigners edit drafts; an approved text changes only with a coordinator, whose
+        # edit withdraws the approval.
+        raise Forbidden(
+            f"Letter {letter.reference} is approved; only a coordinator can change its text."
+        )
     if not subject.strip() or not body_html.strip():
         raise InvalidInput(
             "A letter needs a subject and a text.",

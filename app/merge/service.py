@@ -31,7 +31,7 @@ from app.db import transaction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.letters import batch as letters_batch
 from app.letters import language as lx
-from app.letters import render
+from app.letters import page, render
 from app.letters import service as letters_service
 from app.letters.addressee import addressee_item, collective_group, recipient_group
 from app.letters.context import build_context, sender_from_profile
@@ -457,6 +457,19 @@ def _common_state(candidates: Sequence[Candidate]) -> str:
     return states.pop() if len(states) == 1 else ""
 
 
+def _check_window(cand: Candidate, context: dict[str, Any], layout: str, channel: Channel) -> None:
+    """A letter for the post whose address block cannot fit the envelope window even at the
+    smallest type is flagged at drafting (too many lines, or a line too long)."""
+    lines = [str(x) for x in (context.get("recipient") or {}).get("address_block") or []]
+    if channel != Channel.post or not lines or layout not in page.WINDOWS:
+        return
+    if page.address_fits(lines, layout):
+        return
+    note = f"the address ({len(lines)} lines) does not fit the envelope window"
+    if note not in cand.reason:
+        cand.reason = "; ".join(p for p in (cand.reason, note) if p)
+
+
 def _country_id(session: Session, iso3: str) -> int | None:
     if not iso3:
         return None
@@ -551,6 +564,7 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
         ctx = builder.context(
             cand.recipient, language=version.language, reference="…", country_id=countries[iso3]
         )
+        _check_window(cand, ctx, template.layout, Channel(data.channel))
         cand.empty_fields = empty_in(ctx, _required(version)) + _layout_gaps(builder, ctx)
     return MergePreview(
         template=template,
@@ -740,6 +754,7 @@ def _add_letters(
             ctx = builder.context(
                 rec, language=version.language, reference=reference, country_id=country_id
             )
+            _check_window(cand, ctx, template.layout, channel)
             session.add(
                 Letter(
                     reference=reference,

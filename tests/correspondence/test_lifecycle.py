@@ -71,6 +71,24 @@ def test_editing_an_approved_letter_withdraws_the_approval(db: Session) -> None:
     assert {"letter.withdraw_approval", "letter.edit"} <= actions
 
 
+def test_campaigners_edit_drafts_but_not_approved_letters(db: Session) -> None:
+    from app.errors import Forbidden
+
+    campaigner = make_user(db, Role.campaigner)
+    letter = make_letter(db)
+    # a draft, whoever made it
+    service.edit_text(
+        db, letter_id=letter.id, subject="Draft subject", body_html="<p>Draft</p>", actor=campaigner
+    )
+    assert letter.subject == "Draft subject"
+    service.approve(db, letter_id=letter.id, actor=make_user(db, Role.coordinator))
+    with pytest.raises(Forbidden, match="only a coordinator"):
+        service.edit_text(
+            db, letter_id=letter.id, subject="Sneaked", body_html="<p>Sneaked</p>", actor=campaigner
+        )
+    assert letter.status == LetterStatus.approved and letter.subject == "Draft subject"
+
+
 def test_editing_anywhere_withdraws_the_approval(db: Session) -> None:
     letter = make_letter(db)
     service.approve(db, letter_id=letter.id, actor=make_user(db, Role.coordinator))

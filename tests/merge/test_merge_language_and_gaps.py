@@ -198,3 +198,34 @@ def test_a_campaigner_drafts_a_merge_in_one_language_on_the_web_and_the_api(
     assert resp.json()["total"] > 0
     languages = set(db.scalars(select(Letter.language).where(Letter.batch_id == batch_id)))
     assert len(languages) == 1
+
+
+def test_an_address_that_cannot_fit_the_window_is_flagged_at_drafting(
+    db: Session, world: dict[str, Any]
+) -> None:
+    from app.contacts import service as contacts_service
+    from app.contacts.schemas import ContactPointCreate
+
+    office = make_organisation(db, "Office of the President of Testland", country="TJK")
+    contacts_service.create_contact_point(
+        db,
+        data=ContactPointCreate(
+            kind="postal",
+            organisation_id=office.id,
+            street_address="Building of the Executive Office, Rudaki Avenue "
+            + "and the long embankment of the river Varzob, entrance by the eastern gate " * 3,
+            city="Dushanbe",
+            country_code="TJ",
+        ),
+        actor=None,
+    )
+    data = _data(
+        world["template"].id,
+        source={"kind": "contacts", "organisation_ids": [office.id]},
+        letter_date=OLD_DATE,
+    )
+    preview = service.preview_merge(db, data=data)
+    assert "does not fit the envelope window" in preview.letters[0].reason
+    assert preview.flagged and preview.flagged[0].key == preview.letters[0].key
+    by_email = service.preview_merge(db, data=data.model_copy(update={"channel": "email"}))
+    assert "envelope window" not in by_email.letters[0].reason
