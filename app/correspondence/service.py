@@ -404,6 +404,13 @@ def withdraw_approval(
     return letter
 
 
+def can_edit(letter: Letter, role: Role) -> bool:
+    """Drafts are edited by anyone who drafts letters; an approved text only by a coordinator."""
+    if letter.status not in {LetterStatus.draft, LetterStatus.approved} or is_sending(letter):
+        return False
+    return letter.approved_by_id is None or role.at_least(Role.coordinator)
+
+
 def edit_text(
     session: Session,
     *,

@@ -139,7 +139,7 @@ def _letter_page(
         "render_problem": render_problem,
         "outbox": outbox,
         "original": original,
-        "editable": letter.status.value in {"draft", "approved"} and not service.is_sending(letter),
+        "editable": service.can_edit(letter, request.state.user.role),
         "values": values
         or {"subject": letter.subject, "body_html": letter.body_html, "version": letter.version},
         "errors": errors or {},

@@ -3,10 +3,10 @@ progress, cancel and downloads, and the letters list and letter page."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from babel import Locale
-from fastapi import Request
+from fastapi import Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -154,11 +154,17 @@ def merge_new(
     user: WebUser,
     campaign_id: int | None = None,
     template_id: int | None = None,
+    person_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    organisation_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
+    """The merge form; from a contact's page ("Write a letter") it drafts one letter to them."""
+    single = person_id is not None or organisation_id is not None
     values = {
         "template_id": template_id or "",
         "mode": service.default_mode(session, template_id),
-        "source_kind": "segment",
+        "source_kind": "contacts" if single else "segment",
+        "person_ids": str(person_id or ""),
+        "organisation_ids": str(organisation_id or ""),
         "reference_pattern": DEFAULT_PATTERN,
         "campaign_id": campaign_id or "",
         "channel": "post",

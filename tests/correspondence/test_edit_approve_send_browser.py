@@ -1,0 +1,134 @@
+"""In a browser, the workflow as people share it: a campaigner drafts a letter by email and edits
+it, a coordinator approves it, the campaigner sends it to a loopback SMTP server. The PDF
+attached and the PDF downloaded both carry the edit, and the email comes from the organisation."""
+
+from __future__ import annotations
+
+import email.policy
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+from pypdf import PdfReader
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import make_engine
+from app.demo import DEMO_LOGIN
+from app.models import ContactKind, ContactPoint
+from tests.support.browser import browser_page, sign_in
+from tests.support.databases import create_database, drop_database
+from tests.support.live import live_env, live_server, live_worker, run_cli
+from tests.support.smtp import Mailbox, smtp_server
+
+EDIT = "We would also welcome a meeting with your delegation in Geneva in June."
+
+
+def _text(pdf: bytes) -> str:
+    reader = PdfReader(io.BytesIO(pdf))
+    return " ".join(" ".join((p.extract_text() or "") for p in reader.pages).split())
+
+
+@pytest.fixture
+def live(tmp_path: Path, artifacts: Path) -> Iterator[tuple[str, Mailbox, int]]:
+    url = create_database(tmp_path, "edit_approve_send")
+    engine = make_engine(url)
+    try:
+        with smtp_server() as (smtp_url, box):
+            env = live_env(url, tmp_path / "data", DEMARCHE_SMTP_URL=smtp_url)
+            run_cli(env, "migrate")
+            run_cli(env, "demo")
+            with Session(engine) as session:
+                person_id = session.scalar(
+                    select(ContactPoint.person_id).where(
+                        ContactPoint.kind == ContactKind.email,
+                        ContactPoint.value == "n.baig@embassy-pk.example",
+                    )
+                )
+            assert person_id is not None
+            with (
+                live_server(env, artifacts / "edit-send-server.log") as base,
+                live_worker(env, artifacts / "edit-send-worker.log"),
+            ):
+                yield base, box, person_id
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+def _wait_for(page: Page, text: str, selector: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in page.inner_text(selector):
+        if time.monotonic() > deadline:
+            raise AssertionError(page.inner_text(selector))
+        time.sleep(1)
+        page.reload()
+
+
+@pytest.mark.browser
+def test_draft_edit_approve_and_send_as_the_organisation(
+    live: tuple[str, Mailbox, int], artifacts: Path
+) -> None:
+    base, box, person_id = live
+    with browser_page(base) as page:  # the campaigner drafts and edits
+        page.on("dialog", lambda dialog: dialog.accept())
+        sign_in(page, "campaigner@demarche.example", "demarche-demo")
+        page.goto(f"/contacts/people/{person_id}")
+        page.click("a.write-letter")
+        page.select_option(
+            "select[name=template_id]", label="Request to a ministry for its policy position"
+        )
+        page.select_option("select[name=treaty]", "CCM")
+        page.select_option("select[name=channel]", "email")
+        page.fill("input[name=letter_date]", "2024-01-15")  # she is counsellor; a meeting ahead
+        page.fill("input[name=name]", "Position request, Pakistan embassy")
+        page.wait_for_selector("#merge-preview .recipient-count")
+        page.wait_for_selector("#merge-preview table.recipients")
+        gaps = page.locator("#merge-preview table.empty-fields")
+        assert gaps.count() == 0, gaps.inner_text()
+        page.click("text=Draft the letters")
+        page.wait_for_selector("h1:has-text('Position request, Pakistan embassy')")
+        _wait_for(page, "done", ".merge-status")
+        page.click("table a[href*='/letters/']")
+        letter_url = page.url
+        letter_id = int(letter_url.rstrip("/").split("/")[-1])
+        page.goto(f"/correspondence/letters/{letter_id}")
+        page.click("text=Edit the subject and text")
+        body = page.input_value("textarea[name=body_html]")
+        page.fill("textarea[name=body_html]", body.replace("</p>", f"</p><p>{EDIT}</p>", 1))
+        page.click("button:has-text('Save text')")
+        page.wait_for_selector(".flash:has-text('Letter text saved.')")
+        assert "Approve" not in page.inner_text(".letter-actions")  # a coordinator approves
+
+    with browser_page(base) as page:  # the coordinator approves
+        page.on("dialog", lambda dialog: dialog.accept())
+        sign_in(page, DEMO_LOGIN, "demarche-demo")
+        page.goto(f"/correspondence/letters/{letter_id}")
+        page.click(".letter-actions >> button:has-text('Approve')")
+        page.wait_for_selector(".flash:has-text('Letter approved.')")
+
+    with browser_page(base) as page:  # the campaigner sends it
+        page.on("dialog", lambda dialog: dialog.accept())
+        sign_in(page, "campaigner@demarche.example", "demarche-demo")
+        page.goto(f"/correspondence/letters/{letter_id}")
+        assert page.locator("text=Edit the subject and text").count() == 0  # approved
+        page.click(".letter-actions >> button:has-text('Send by email')")
+        page.wait_for_selector(".flash:has-text('Sending by email to n.baig@embassy-pk.example')")
+        _wait_for(page, "Status: sent", ".letter-actions h2")
+        page.screenshot(path=str(artifacts / "edit-send-sent.png"), full_page=True)
+        downloaded = page.request.get(f"/letters/{letter_id}/pdf")
+        assert downloaded.ok
+        assert EDIT in _text(downloaded.body())
+
+    with box.lock:
+        assert len(box.messages) == 1
+        raw = box.messages[0].as_bytes()
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert message["From"] == "Cluster Munition Coalition <info@cmc.example>"
+    attached = next(p for p in message.walk() if p.get_content_type() == "application/pdf")
+    assert EDIT in _text(attached.get_payload(decode=True))
+    plain = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+    assert EDIT in plain.get_content()
