@@ -443,6 +443,7 @@ class RecipientRead(BaseModel):
     postal_lines: list[str]
     name_forms: dict[str, dict[str, str]]
     organisation_name_forms: dict[str, str]
+    phone: str = ""
 
 
 class MergeRequest(BaseModel):

@@ -1050,6 +1050,7 @@ class Recipient:
     postal_lines: tuple[str, ...] = ()  # the address block without the name lines
     name_forms: dict[str, dict[str, str]] = field(default_factory=dict)  # the person's
     organisation_name_forms: dict[str, str] = field(default_factory=dict)
+    phone: str = ""  # the best telephone number, as the directory holds it
 
     def name_in(self, language: str) -> names.NameForm:
         """The person's given name, patronymic and family name for ``language``'s script."""
@@ -1094,6 +1095,7 @@ class Recipient:
             "postal_lines": list(self.postal_lines),
             "name_forms": {k: dict(v) for k, v in self.name_forms.items()},
             "organisation_name_forms": dict(self.organisation_name_forms),
+            "phone": self.phone,
         }
 
 
@@ -1194,6 +1196,7 @@ def _build_recipient(
         salutation=salutation,
         address_lines=tuple(how.address_lines()),
         email=how.email,
+        phone=how.phone,
         no_email=how.no_email,
         no_post=how.no_post,
         salutations=salutations,

@@ -66,7 +66,7 @@ def recipient_group(
         "country": lx.country_name(rec.country_iso3, lang, "short") if rec.country_iso3 else "",
         "language": lang,
         "email": rec.email,
-        "phone": getattr(rec, "phone", ""),
+        "phone": rec.phone,
         "missing": list(forms.missing),
     }
 

@@ -49,6 +49,13 @@ class MergeCreate(BaseModel):
     reference_pattern: str = Field(default=DEFAULT_PATTERN, min_length=1, max_length=120)
     channel: Literal["post", "email"] = "post"
     pdf_variant: Literal["", "pdf/a-3b", "pdf/a-2b"] = ""
+    fold_marks: bool = Field(
+        default=False, description="Print fold and punch marks on the left edge of each letter"
+    )
+    recto: bool = Field(
+        default=False,
+        description="In the combined PDF, start every letter on a right-hand page (duplex)",
+    )
     mode: Literal["per_recipient", "one_letter"] = Field(
         default="per_recipient",
         description='"per_recipient": one letter each; "one_letter": a single letter whose '

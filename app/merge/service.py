@@ -602,6 +602,8 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
             "treaty": treaty,
             "channel": data.channel,
             "pdf_variant": data.pdf_variant,
+            "fold_marks": data.fold_marks,
+            "recto": data.recto,
             "language": data.language,
             "mode": data.mode,
             "from_line": data.from_line,
@@ -1025,7 +1027,13 @@ def _layout_gaps(builder: _ContextBuilder, context: dict[str, Any]) -> list[str]
     return [name for name in empty_in(context, list(stored)) if stored[name]]
 
 
-def _job(letter: Letter, version: TemplateVersion, layout: str, variant: str) -> LetterJob:
+def _job(
+    letter: Letter,
+    version: TemplateVersion,
+    layout: str,
+    variant: str,
+    options: tuple[str, ...] = (),
+) -> LetterJob:
     subject, body, first = _source(letter, version)
     context = letter.context
     if first:  # an empty field shows as a mark to fill in
@@ -1037,6 +1045,7 @@ def _job(letter: Letter, version: TemplateVersion, layout: str, variant: str) ->
         language=letter.language,
         layout=layout,
         pdf_variant=variant or None,
+        options=options,
         limits=render.default_limits(),
     )
 
@@ -1070,8 +1079,11 @@ def _jobs_for(session: Session, letters: Sequence[Letter]) -> dict[int, LetterJo
         if version is None:
             continue
         batch = session.get(MergeBatch, letter.batch_id) if letter.batch_id else None
-        variant = str(batch.source.get("pdf_variant", "")) if batch is not None else ""
-        jobs[letter.id] = _job(letter, version, templates[version.template_id].layout, variant)
+        source = batch.source if batch is not None else {}
+        variant = str(source.get("pdf_variant", ""))
+        options = ("fold_marks",) if source.get("fold_marks") else ()
+        layout = templates[version.template_id].layout
+        jobs[letter.id] = _job(letter, version, layout, variant, options)
     return jobs
 
 
@@ -1332,7 +1344,7 @@ def run_batch(batch_id: int, *, workers: int | None = None, pool: Any = None) ->
         stem = letters_batch.letter_filename(batch.name, "")[:-4] or f"merge-{batch_id}"
         if paths and not report.cancelled:
             combined = folder / f"{stem}.pdf"
-            letters_batch.combine_pdfs(paths, combined)
+            letters_batch.combine_pdfs(paths, combined, recto=bool(batch.source.get("recto")))
             archive = folder / f"{stem}.zip"
             letters_batch.zip_pdfs(paths, archive)
             batch.combined_pdf_path = str(combined.relative_to(root))

@@ -76,6 +76,8 @@ def _payload(form: dict[str, Any]) -> dict[str, Any]:
         "reference_pattern": form.get("reference_pattern") or DEFAULT_PATTERN,
         "channel": form.get("channel", "post"),
         "pdf_variant": form.get("pdf_variant", ""),
+        "fold_marks": form.get("fold_marks") == "on",
+        "recto": form.get("recto") == "on",
         "language": form.get("language") or "recipient",
         "mode": form.get("mode") or "per_recipient",
         "from_line": form.get("from_line", ""),
