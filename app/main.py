@@ -44,6 +44,8 @@ def _routers() -> list[APIRouter]:
     from app.contacts import views as contacts_views
     from app.correspondence import api as correspondence_api
     from app.correspondence import views as correspondence_views
+    from app.cosigners import api as cosigners_api
+    from app.cosigners import views as cosigners_views
     from app.dashboard import views as dashboard_views
     from app.exports import api as exports_api
     from app.exports import views as exports_views
@@ -67,8 +69,10 @@ def _routers() -> list[APIRouter]:
         auth_views.signed_in_router,
         auth_api.router,
         dashboard_views.router,
+        cosigners_views.router,
         admin_views.router,
         admin_api.router,
+        cosigners_api.router,
         treaties_api.router,
         treaties_views.router,
         campaigns_api.router,

@@ -6,7 +6,7 @@ Dates are written the local way for the letter's language with Babel.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -16,7 +16,7 @@ from babel.core import Locale
 
 from app.letters import language as lx
 from app.letters import localise
-from app.letters.fields import FIELDS
+from app.letters.fields import COSIGNER_ITEM_FIELDS, FIELDS
 from app.letters.language.notes import institution_forms, note_formulas
 
 LANGUAGES: dict[str, str] = {
@@ -293,6 +293,7 @@ def build_context(
     organisations: list[Mapping[str, Any]] | None = None,
     country_iso3: str = "",
     memo_from: str = "",
+    cosigners: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The merge context: only str, int, list and dict values, every registered field present.
 
@@ -301,7 +302,8 @@ def build_context(
     letter's language; ``recipient`` is the letter's view of the addressee
     (``addressee.recipient_group``); ``country_iso3`` is the recipient's state. Counts run from
     ``letter_date``. ``memo_from`` is a memo's From line as the merge gives it (default: the
-    sender's name in the letter's language).
+    sender's name in the letter's language). ``cosigners`` is
+    ``app.cosigners.service.cosigners_context``'s list, already in the letter's language.
     """
     lang = language_or_default(language)
     recipient_out = _strings(recipient, _leaves("recipient"))
@@ -314,6 +316,7 @@ def build_context(
     return {
         "recipient": recipient_out,
         "organisations": addressees,
+        "cosigners": [_strings(c, [*COSIGNER_ITEM_FIELDS, "logo"]) for c in (cosigners or [])],
         "note": _note_group(sender_out["name"], institution, lang),
         "memo": {
             "from": " ".join(memo_from.split())[:MEMO_FROM_MAX] or sender_out["name"],

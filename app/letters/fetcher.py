@@ -1,5 +1,5 @@
 """The only way a letter can load a resource: ``data:`` URLs, the letterhead assets folder and
-the organisation's uploaded logo and signature images.
+the organisation's uploaded logo and signature images and its co-signers' logos.
 
 No network, no redirects, no other files. Anything else raises, and WeasyPrint renders the
 letter without the resource.
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import mimetypes
+import re
 from pathlib import Path
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 from urllib.request import url2pathname
@@ -20,6 +21,8 @@ MAX_ASSET_BYTES = 5 * 1024 * 1024
 # The uploaded images a letter may show (``app.settings_admin.images``): these names in the
 # uploads folder, PNG or JPEG by their first bytes.
 UPLOADED_NAMES = frozenset({"logo", "signature"})
+# Co-signers' logos there (``app.cosigners.service``): "cosigner-<id>-<16 hex digits>".
+UPLOADED_PATTERN = re.compile(r"cosigner-[0-9]{1,10}-[0-9a-f]{16}")
 UPLOADED_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 
@@ -81,7 +84,7 @@ class LetterheadFetcher(URLFetcher):
         return (
             self.uploads is not None
             and path.parent == self.uploads
-            and (path.name in UPLOADED_NAMES)
+            and (path.name in UPLOADED_NAMES or UPLOADED_PATTERN.fullmatch(path.name) is not None)
         )
 
     def _upload(self, path: Path) -> URLFetcherResponse:

@@ -65,6 +65,7 @@ _GROUPS: dict[str, list[tuple[str, str, Any]]] = {
         ("phone", "The recipient's telephone", "+992 37 221 34 14"),
     ],
     "organisations": [],  # filled below: a list of addressees for joint letters
+    "cosigners": [],  # filled below: the organisations signing with the sender
     "country": [
         ("name", "The recipient's state, short name", "Tajikistan"),
         ("formal_name", "Formal name (UNTERM)", "Republic of Tajikistan"),
@@ -224,6 +225,7 @@ FILTERS: list[tuple[str, str, dict[str, str]]] = [
 ]
 
 ORGANISATION_ITEM_FIELDS = ("name", "country")
+COSIGNER_ITEM_FIELDS = ("name", "signatory_name", "signatory_title")
 
 FIELDS: dict[str, MergeField] = {
     f"{group}.{name}": MergeField(f"{group}.{name}", description, example)
@@ -238,12 +240,30 @@ FIELDS["organisations"] = MergeField(
         {"name": "Ministry of Defence", "country": "Tajikistan"},
     ],
 )
+FIELDS["cosigners"] = MergeField(
+    "cosigners",
+    "Co-signed letters: the organisations signing with the sender, in the letter's language "
+    "(each with .name, .signatory_name and .signatory_title; empty where not held in it)",
+    [
+        {
+            "name": "Handicap International",
+            "signatory_name": "Marion Libertucci",
+            "signatory_title": "Advocacy Manager",
+        },
+        {
+            "name": "Human Rights Watch",
+            "signatory_name": "Steve Goose",
+            "signatory_title": "Director, Arms Division",
+        },
+    ],
+)
 ROOTS = frozenset(_GROUPS)
 # Leaf fields that hold lists, and the attributes each list item has (None: plain strings).
 LIST_ITEMS: dict[str, tuple[str, ...] | None] = {
     "recipient.address_block": None,
     "sender.address_lines": None,
     "organisations": ORGANISATION_ITEM_FIELDS,
+    "cosigners": COSIGNER_ITEM_FIELDS,
 }
 
 

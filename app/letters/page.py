@@ -76,6 +76,8 @@ WINDOWS: dict[str, Window] = {
 # A note verbale travels in the same DIN 5008 form B window envelope as the A4 letter; a memo
 # prints no window but keeps the A4 letterhead's measures.
 WINDOWS["note-verbale"] = WINDOWS["memo"] = WINDOWS["a4"]
+# A co-signed letter is the A4 letter with more logos and signatories.
+WINDOWS["co-signed"] = WINDOWS["a4"]
 
 # Type sizes the address steps down through, largest first; the line height is 1.2 of the size.
 ADDRESS_SIZES = (10.0, 9.0, 8.5, 8.0, 7.5, 7.0, 6.5)

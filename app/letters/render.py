@@ -30,6 +30,7 @@ from markupsafe import Markup
 from weasyprint.urls import path2url
 
 from app.config import get_settings
+from app.cosigners import service as cosigners_service
 from app.letters import page, rtl_lines
 from app.letters.context import LABELS, RTL_LANGUAGES, language_or_default
 from app.letters.fetcher import LetterheadFetcher
@@ -45,6 +46,8 @@ LAYOUTS: dict[str, str] = {
     "note-verbale": "Note verbale, A4: third person, unsigned (stamp and initials), place and date "
     "at the end, no subject line",
     "memo": "Memo / joint appeal, A4: To/From/Date/RE block naming every addressee, no signature",
+    "co-signed": "Co-signed letter, A4: every co-signer's logo in the letterhead and its signatory "
+    "beside the sender's",
 }
 PDF_VARIANTS = ("pdf/a-3b", "pdf/a-2b")
 # Print options a letter may ask for: "fold_marks" prints fold and punch marks on the left edge.
@@ -235,6 +238,10 @@ def _layout_context(
     lang = language_or_default(job.language)
     return {
         "images": _images(inline_images),
+        # The co-signers' logos by file name (``cosigners[].logo``), as the images above.
+        "cosigner_logos": cosigners_service.logo_urls(
+            job.context.get("cosigners") or [], inline=inline_images
+        ),
         **job.context,
         "body": body,
         "subject": subject,

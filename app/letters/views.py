@@ -38,7 +38,9 @@ LIST_SNIPPETS = {
     for name in ("recipient.address_block", "sender.address_lines")
 } | {
     "organisations": "{% for org in organisations %}{{ org.name }} ({{ org.country }})<br>"
-    "{% endfor %}"
+    "{% endfor %}",
+    "cosigners": "{% for c in cosigners %}{{ c.signatory_name }}, {{ c.signatory_title }}, "
+    "{{ c.name }}<br>{% endfor %}",
 }
 
 

@@ -29,6 +29,7 @@ from app.models.correspondence import (
     ReplyLetter,
     ReplyStatus,
 )
+from app.models.cosigners import Cosigner
 from app.models.country import Country
 from app.models.exports import ExportJob, ExportStatus
 from app.models.letters import LetterTemplate, TemplateVersion
@@ -48,6 +49,7 @@ __all__ = [
     "Channel",
     "ContactKind",
     "ContactPoint",
+    "Cosigner",
     "Country",
     "DeadlineExtension",
     "ExportJob",

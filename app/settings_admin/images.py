@@ -5,6 +5,7 @@ Each is one file under ``<data dir>/files/letterhead/`` named after its kind (``
 the current one without the database. An upload is checked from its bytes — the PNG or JPEG
 signature, the pixel dimensions in its header, then a full decode — before it replaces the
 stored file in one rename. SVG is refused: it can carry scripts and links to other resources.
+Co-signers' logos (``app.cosigners``) are checked and stored the same way, in the same folder.
 """
 
 from __future__ import annotations
@@ -138,7 +139,11 @@ def check(data: bytes) -> CheckedImage:
 def stored(kind: str) -> StoredImage | None:
     """The uploaded image of this kind, or None (letters then use the built-in logo, or no
     signature image)."""
-    path = path_of(kind)
+    return stored_at(path_of(kind), kind)
+
+
+def stored_at(path: Path, kind: str) -> StoredImage | None:
+    """The PNG or JPEG image stored at ``path`` (any upload checked here), or None."""
     try:
         if path.is_symlink() or not path.is_file():
             return None
@@ -161,10 +166,14 @@ def stored(kind: str) -> StoredImage | None:
 def save(kind: str, data: bytes) -> StoredImage:
     """Check and store an upload in place of the current one (readers see the old file or the
     new one, never part of one)."""
-    target = path_of(kind)
+    return save_at(path_of(kind), kind, data)
+
+
+def save_at(target: Path, kind: str, data: bytes) -> StoredImage:
+    """Check an upload and write it to ``target`` in one rename (InvalidInput when refused)."""
     checked = check(data)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{kind}-", suffix=".upload")
+    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}-", suffix=".upload")
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)

@@ -9,6 +9,30 @@ TRANSLATED = ("name", "signatory_name", "signatory_title")
 _EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
 
 
+def clean_translations(value: Any) -> dict[str, dict[str, str]]:
+    """``{lang: {name, signatory_name, signatory_title}}`` for the letter languages, trimmed,
+    blanks left out (ValueError names what is wrong)."""
+    if not isinstance(value, dict):
+        raise ValueError("give an object of languages")
+    out: dict[str, dict[str, str]] = {}
+    for lang, forms in value.items():
+        if lang not in LETTER_LANGUAGES:
+            raise ValueError(f"unknown language {lang!r}; use {', '.join(LETTER_LANGUAGES)}")
+        if not isinstance(forms, dict):
+            raise ValueError(f"{lang}: give an object of names")
+        kept = {}
+        for key, text in forms.items():
+            if key not in TRANSLATED:
+                raise ValueError(f"{lang}: unknown field {key!r}; use {', '.join(TRANSLATED)}")
+            if not isinstance(text, str) or len(text) > 200:
+                raise ValueError(f"{lang}.{key}: text of at most 200 characters")
+            if text.strip():
+                kept[key] = text.strip()
+        if kept:
+            out[lang] = kept
+    return out
+
+
 class ProfileBase(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     short_name: str = Field(default="", max_length=40)
@@ -30,25 +54,7 @@ class ProfileBase(BaseModel):
     @field_validator("translations", mode="before")
     @classmethod
     def _translations(cls, value: Any) -> dict[str, dict[str, str]]:
-        if not isinstance(value, dict):
-            raise ValueError("give an object of languages")
-        out: dict[str, dict[str, str]] = {}
-        for lang, forms in value.items():
-            if lang not in LETTER_LANGUAGES:
-                raise ValueError(f"unknown language {lang!r}; use {', '.join(LETTER_LANGUAGES)}")
-            if not isinstance(forms, dict):
-                raise ValueError(f"{lang}: give an object of names")
-            kept = {}
-            for key, text in forms.items():
-                if key not in TRANSLATED:
-                    raise ValueError(f"{lang}: unknown field {key!r}; use {', '.join(TRANSLATED)}")
-                if not isinstance(text, str) or len(text) > 200:
-                    raise ValueError(f"{lang}.{key}: text of at most 200 characters")
-                if text.strip():
-                    kept[key] = text.strip()
-            if kept:
-                out[lang] = kept
-        return out
+        return clean_translations(value)
 
 
 class ProfileUpdate(ProfileBase):

@@ -50,7 +50,7 @@ def _page(request: Request, session: SessionDep, **extra: object) -> Response:
     return render(request, "settings/index.html", ctx, status_code=status)
 
 
-def _with_translations(form: dict[str, Any]) -> dict[str, Any]:
+def with_translations(form: dict[str, Any]) -> dict[str, Any]:
     """The form's per-language cells (``tr-fr-name``) as the schema's ``translations``."""
     out: dict[str, Any] = {k: v for k, v in form.items() if not k.startswith("tr-")}
     translations: dict[str, dict[str, str]] = {}
@@ -69,7 +69,7 @@ def settings_home(request: Request, session: SessionDep, _admin: WebAdmin) -> Re
 
 @router.post("/profile", name="admin_profile")
 def save_profile(request: Request, session: SessionDep, admin: WebAdmin, form: FormDep) -> Response:
-    data, errors = validate(ProfileUpdate, _with_translations(form))
+    data, errors = validate(ProfileUpdate, with_translations(form))
     if data is None:
         return _page(request, session, profile_errors=errors, values=dict(form))
     service.update_profile(session, data=data, actor=admin)

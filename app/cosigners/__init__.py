@@ -1,0 +1,1 @@
+"""Co-signers: organisations that sign letters jointly with the sender."""
