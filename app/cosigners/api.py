@@ -74,13 +74,7 @@ def put_logo(
 ) -> ImageRead:
     data = file.file.read(images.MAX_BYTES + 1)
     image = service.upload_logo(session, cosigner_id=cosigner_id, data=data, actor=admin)
-    return ImageRead(
-        kind=image.kind,
-        content_type=image.content_type,
-        width=image.width,
-        height=image.height,
-        bytes=image.size,
-    )
+    return ImageRead.of(image)
 
 
 @router.delete(

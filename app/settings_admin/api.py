@@ -25,13 +25,7 @@ def put_profile(body: ProfileUpdate, session: SessionDep, admin: ApiAdmin) -> Pr
 
 
 def _read(image: StoredImage) -> ImageRead:
-    return ImageRead(
-        kind=image.kind,
-        content_type=image.content_type,
-        width=image.width,
-        height=image.height,
-        bytes=image.size,
-    )
+    return ImageRead.of(image)
 
 
 @router.get(

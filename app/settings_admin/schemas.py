@@ -4,6 +4,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, TypeAdapter, field_validator
 
+from app.settings_admin.images import StoredImage
+
 LETTER_LANGUAGES = ("en", "fr", "es", "ru", "ar", "zh")
 TRANSLATED = ("name", "signatory_name", "signatory_title")
 _EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
@@ -85,6 +87,16 @@ class ImageRead(BaseModel):
     width: int
     height: int
     bytes: int = Field(description="The file's size")
+
+    @classmethod
+    def of(cls, image: StoredImage) -> ImageRead:
+        return cls(
+            kind=image.kind,
+            content_type=image.content_type,
+            width=image.width,
+            height=image.height,
+            bytes=image.size,
+        )
 
 
 class ImagesRead(BaseModel):
