@@ -49,6 +49,12 @@ class MergeCreate(BaseModel):
     reference_pattern: str = Field(default=DEFAULT_PATTERN, min_length=1, max_length=120)
     channel: Literal["post", "email"] = "post"
     pdf_variant: Literal["", "pdf/a-3b", "pdf/a-2b"] = ""
+    cosigner_ids: list[int] = Field(
+        default_factory=list,
+        max_length=12,
+        description="Co-signing organisations (Settings → Co-signers) whose names, logos and "
+        "signatories the letters carry (with a co-signed layout)",
+    )
     fold_marks: bool = Field(
         default=False, description="Print fold and punch marks on the left edge of each letter"
     )
@@ -78,6 +84,13 @@ class MergeCreate(BaseModel):
             "preview."
         ),
     )
+
+    @field_validator("cosigner_ids")
+    @classmethod
+    def _cosigners(cls, value: list[int]) -> list[int]:
+        if any(i < 1 or i > 2**31 - 1 for i in value):
+            raise ValueError("Ids are positive integers")
+        return list(dict.fromkeys(value))
 
     @field_validator("language")
     @classmethod

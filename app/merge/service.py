@@ -27,6 +27,7 @@ from app.campaigns import service as campaigns_service
 from app.config import get_settings
 from app.contacts import service as contacts_service
 from app.contacts.schemas import SearchFilters
+from app.cosigners import service as cosigners_service
 from app.db import transaction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.letters import batch as letters_batch
@@ -308,11 +309,14 @@ class _ContextBuilder:
         letter_date: date,
         style: str = "formal",
         from_line: str = "",
+        cosigner_ids: Sequence[int] = (),
     ) -> None:
         self.session = session
         self.letter_date = letter_date
         self.style = style
         self.from_line = from_line  # a memo's From line, as the merge gives it
+        self.cosigner_ids = list(cosigner_ids)
+        self._cosigners: dict[str, list[dict[str, str]]] = {}
         profile = profile_service.get_profile(session)
         self.sender, self.signatory = sender_from_profile(profile)
         self.code = profile.reference_prefix or profile.short_name or "REF"
@@ -361,6 +365,21 @@ class _ContextBuilder:
             facts.update(name=self.treaty.name, short_name=self.treaty.short_name)
         return facts
 
+    def cosigners(self, language: str) -> list[dict[str, str]]:
+        """The co-signers in the letter's language (the same for every letter in it)."""
+        if language not in self._cosigners:
+            self._cosigners[language] = (
+                cosigners_service.cosigners_context(self.session, self.cosigner_ids, language)
+                if self.cosigner_ids
+                else []
+            )
+        return self._cosigners[language]
+
+    def cosigner_gaps(self, language: str) -> list[str]:
+        if not self.cosigner_ids:
+            return []
+        return cosigners_service.cosigners_gaps(self.session, self.cosigner_ids, language)
+
     def values(self, rec: contacts_service.Recipient) -> dict[str, Any]:
         return {
             "campaign_code": self.code,
@@ -397,6 +416,7 @@ class _ContextBuilder:
             signatory=self.signatory,
             country_iso3=rec.country_iso3,
             memo_from=self.from_line,
+            cosigners=self.cosigners(language),
         )
 
 
@@ -425,6 +445,7 @@ def _joint_context(
         organisations=[addressee_item(c.recipient, language) for c in candidates],
         country_iso3=iso3,
         memo_from=builder.from_line,
+        cosigners=builder.cosigners(language),
     )
 
 
@@ -531,6 +552,7 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
         letter_date=letter_date,
         style=template.style,
         from_line=data.from_line,
+        cosigner_ids=data.cosigner_ids,
     )
     if data.mode == "one_letter":
         _check_joint(plan.letters, data.channel)
@@ -545,7 +567,11 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
             iso3=iso3,
             country_id=_country_id(session, iso3),
         )
-        gaps = empty_in(ctx, _required(version)) + _layout_gaps(builder, ctx)
+        gaps = (
+            empty_in(ctx, _required(version))
+            + _layout_gaps(builder, ctx)
+            + builder.cosigner_gaps(version.language)
+        )
         for cand in plan.letters:
             cand.language_note, cand.empty_fields = note, gaps
         return MergePreview(
@@ -565,7 +591,11 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
             cand.recipient, language=version.language, reference="…", country_id=countries[iso3]
         )
         _check_window(cand, ctx, template.layout, Channel(data.channel))
-        cand.empty_fields = empty_in(ctx, _required(version)) + _layout_gaps(builder, ctx)
+        cand.empty_fields = (
+            empty_in(ctx, _required(version))
+            + _layout_gaps(builder, ctx)
+            + builder.cosigner_gaps(version.language)
+        )
     return MergePreview(
         template=template,
         letters=recipient_rows(plan.letters),
@@ -607,6 +637,7 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
             "language": data.language,
             "mode": data.mode,
             "from_line": data.from_line,
+            "cosigner_ids": list(data.cosigner_ids),
         },
         reference_pattern=data.reference_pattern,
         letter_date=letter_date,
@@ -622,6 +653,7 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
         letter_date=letter_date,
         style=template.style,
         from_line=data.from_line,
+        cosigner_ids=data.cosigner_ids,
     )
     if data.mode == "one_letter":
         _check_joint(plan.letters, data.channel)
@@ -808,6 +840,7 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
         letter_date=batch.letter_date or date.today(),
         style=template.style,
         from_line=str(batch.source.get("from_line", "")),
+        cosigner_ids=[int(i) for i in batch.source.get("cosigner_ids", [])],
     )
     if batch.source.get("mode") == "one_letter":
         language = str(batch.source.get("language", "recipient"))

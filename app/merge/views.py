@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.deps import WebUser
 from app.campaigns import service as campaigns_service
+from app.cosigners import service as cosigners_service
 from app.db import SessionDep
 from app.errors import Conflict, DomainError
 from app.letters import service as letters_service
@@ -76,6 +77,7 @@ def _payload(form: dict[str, Any]) -> dict[str, Any]:
         "reference_pattern": form.get("reference_pattern") or DEFAULT_PATTERN,
         "channel": form.get("channel", "post"),
         "pdf_variant": form.get("pdf_variant", ""),
+        "cosigner_ids": _ids(form.get("cosigner_ids")),
         "fold_marks": form.get("fold_marks") == "on",
         "recto": form.get("recto") == "on",
         "language": form.get("language") or "recipient",
@@ -125,6 +127,7 @@ def _form_page(
         "office_options": [(t.value, ORGANISATION_TYPE_LABELS[t]) for t in OrganisationType],
         "channel_options": [("post", "Post (print the PDFs)"), ("email", "Email")],
         "variant_options": [("", "PDF"), ("pdf/a-3b", "PDF/A-3b (archiving)")],
+        "cosigner_options": [(c.id, c.name) for c in cosigners_service.all_cosigners(session)],
         "mode_options": [
             ("per_recipient", "One letter per recipient"),
             ("one_letter", "One letter for all recipients (joint letter, memo)"),
