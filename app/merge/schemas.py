@@ -68,6 +68,15 @@ class MergeCreate(BaseModel):
         "addressee list (the organisations field) names every recipient, as joint letters and "
         "memos are written",
     )
+    signatory_name: str = Field(
+        default="",
+        max_length=200,
+        description="Who signs this merge's letters, as written (default: the organisation's "
+        "signatory in each letter's language, from Settings)",
+    )
+    signatory_title: str = Field(
+        default="", max_length=200, description="The signatory's title, as written"
+    )
     from_line: str = Field(
         default="",
         max_length=300,
@@ -103,11 +112,11 @@ class MergeCreate(BaseModel):
             raise ValueError(f'Give "recipient" or one of {choices}')
         return value
 
-    @field_validator("from_line")
+    @field_validator("from_line", "signatory_name", "signatory_title")
     @classmethod
-    def _from_line(cls, value: str) -> str:
+    def _one_line(cls, value: str) -> str:
         if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
-            raise ValueError("Give the From line as one line of text")
+            raise ValueError("Give one line of text")
         return " ".join(value.split())
 
     @field_validator("letter_date")

@@ -35,6 +35,7 @@ from app.letters import language as lx
 from app.letters import page, render
 from app.letters import service as letters_service
 from app.letters.addressee import addressee_item, collective_group, recipient_group
+from app.letters.context import LANGUAGES as LETTER_LANGUAGES
 from app.letters.context import build_context, sender_from_profile
 from app.letters.fields import empty_in, with_placeholders
 from app.letters.render import LetterJob, RenderedLetter, RenderError
@@ -310,6 +311,7 @@ class _ContextBuilder:
         style: str = "formal",
         from_line: str = "",
         cosigner_ids: Sequence[int] = (),
+        signatory: tuple[str, str] = ("", ""),
     ) -> None:
         self.session = session
         self.letter_date = letter_date
@@ -319,6 +321,14 @@ class _ContextBuilder:
         self._cosigners: dict[str, list[dict[str, str]]] = {}
         profile = profile_service.get_profile(session)
         self.sender, self.signatory = sender_from_profile(profile)
+        if any(signatory):
+            # The merge's own signatory signs every letter as written (no per-language forms).
+            typed = {"signatory_name": signatory[0], "signatory_title": signatory[1]}
+            self.signatory = {
+                "name": signatory[0],
+                "title": signatory[1],
+                "translations": {lang: dict(typed) for lang in LETTER_LANGUAGES},
+            }
         self.code = profile.reference_prefix or profile.short_name or "REF"
         self.campaign = (
             {"name": campaign.name, "goal": campaign.goal} if campaign is not None else {}
@@ -553,6 +563,7 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
         style=template.style,
         from_line=data.from_line,
         cosigner_ids=data.cosigner_ids,
+        signatory=(data.signatory_name, data.signatory_title),
     )
     if data.mode == "one_letter":
         _check_joint(plan.letters, data.channel)
@@ -638,6 +649,8 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
             "mode": data.mode,
             "from_line": data.from_line,
             "cosigner_ids": list(data.cosigner_ids),
+            "signatory_name": data.signatory_name,
+            "signatory_title": data.signatory_title,
         },
         reference_pattern=data.reference_pattern,
         letter_date=letter_date,
@@ -654,6 +667,7 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
         style=template.style,
         from_line=data.from_line,
         cosigner_ids=data.cosigner_ids,
+        signatory=(data.signatory_name, data.signatory_title),
     )
     if data.mode == "one_letter":
         _check_joint(plan.letters, data.channel)
@@ -841,6 +855,10 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
         style=template.style,
         from_line=str(batch.source.get("from_line", "")),
         cosigner_ids=[int(i) for i in batch.source.get("cosigner_ids", [])],
+        signatory=(
+            str(batch.source.get("signatory_name", "")),
+            str(batch.source.get("signatory_title", "")),
+        ),
     )
     if batch.source.get("mode") == "one_letter":
         language = str(batch.source.get("language", "recipient"))

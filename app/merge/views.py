@@ -78,6 +78,8 @@ def _payload(form: dict[str, Any]) -> dict[str, Any]:
         "channel": form.get("channel", "post"),
         "pdf_variant": form.get("pdf_variant", ""),
         "cosigner_ids": _ids(form.get("cosigner_ids")),
+        "signatory_name": form.get("signatory_name", ""),
+        "signatory_title": form.get("signatory_title", ""),
         "fold_marks": form.get("fold_marks") == "on",
         "recto": form.get("recto") == "on",
         "language": form.get("language") or "recipient",

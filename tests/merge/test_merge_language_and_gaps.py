@@ -229,3 +229,21 @@ def test_an_address_that_cannot_fit_the_window_is_flagged_at_drafting(
     assert preview.flagged and preview.flagged[0].key == preview.letters[0].key
     by_email = service.preview_merge(db, data=data.model_copy(update={"channel": "email"}))
     assert "envelope window" not in by_email.letters[0].reason
+
+
+def test_a_merge_signed_by_someone_else(db: Session, world: dict[str, Any]) -> None:
+    data = _data(
+        world["template"].id,
+        source={"kind": "segment", "segment_id": world["segment"].id},
+        treaty="CCM",
+        letter_date=OLD_DATE,
+        language="ru",
+        signatory_name="Стив Гуз",
+        signatory_title="Председатель",
+    )
+    batch = service.create_merge(db, data=data, actor=None)
+    letter = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).first()
+    assert letter is not None
+    assert letter.context["signatory"] == {"name": "Стив Гуз", "title": "Председатель"}
+    preview = service.preview_merge(db, data=data)
+    assert not any("signatory" in f for r in preview.letters for f in r.empty_fields)
