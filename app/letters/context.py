@@ -411,6 +411,7 @@ def sample_recipient() -> Any:
         salutation="",
         address_lines=(),
         email="info@president.tj",
+        phone="+992 37 221 34 14",
         no_email=False,
         no_post=False,
         gender="m",
