@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import zipfile
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, delete, func, insert, select, text
+from sqlalchemy import Connection, Table, delete, func, insert, select, text
 
 import app.models  # noqa: F401 - every table registers on the metadata
 from app import __version__
@@ -87,6 +88,34 @@ def backup(path: Path) -> dict[str, int]:
     return counts
 
 
+def _parents_first(table: Table, rows: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    """Rows of a table that refers to itself (an organisation's parent) come after the rows
+    they refer to; a dump lists rows in storage order, which updates shuffle."""
+    links = [
+        (fk.parent.name, fk.column.name) for fk in table.foreign_keys if fk.column.table is table
+    ]
+    if not links:
+        yield from rows
+        return
+    pending = list(rows)
+    present: dict[str, set[Any]] = {target: set() for _, target in links}
+    while pending:
+        later = []
+        for row in pending:
+            if all(
+                row.get(col) is None or row.get(col) in present[target] for col, target in links
+            ):
+                for target in present:
+                    present[target].add(row.get(target))
+                yield row
+            else:
+                later.append(row)
+        if len(later) == len(pending):  # a reference to nothing in the dump: let it fail plainly
+            yield from later
+            return
+        pending = later
+
+
 def restore(path: Path) -> dict[str, int]:
     if not path.exists():
         raise InvalidInput(f"No backup file at {path}.")
@@ -122,8 +151,9 @@ def restore(path: Path) -> dict[str, int]:
                 batch: list[dict[str, Any]] = []
                 n = 0
                 with zf.open(name) as fh:
-                    for raw in fh:
-                        batch.append({k: _decode(v) for k, v in json.loads(raw).items()})
+                    rows = ({k: _decode(v) for k, v in json.loads(raw).items()} for raw in fh)
+                    for row in _parents_first(table, rows):
+                        batch.append(row)
                         if len(batch) >= BATCH:
                             conn.execute(insert(table), batch)
                             n += len(batch)

@@ -103,3 +103,19 @@ def test_restore_refuses_a_file_that_is_not_a_backup(env: dict[str, str], tmp_pa
     result = run_cli(env, "restore", str(bogus), "--yes", check=False)
     assert result.returncode == 1
     assert "not a Demarche backup" in result.stderr
+
+
+def test_restore_puts_parent_organisations_before_their_children() -> None:
+    from app.models import Organisation
+    from app.platform.backup import _parents_first
+
+    table = Organisation.__table__
+    rows = [
+        {"id": 3, "parent_id": 2},
+        {"id": 4, "parent_id": None},
+        {"id": 2, "parent_id": 1},
+        {"id": 1, "parent_id": None},
+    ]
+    ordered = [r["id"] for r in _parents_first(table, iter(rows))]  # type: ignore[arg-type]
+    assert sorted(ordered) == [1, 2, 3, 4]
+    assert ordered.index(1) < ordered.index(2) < ordered.index(3)
