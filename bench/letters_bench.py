@@ -70,6 +70,10 @@ class Raw:
             lstrip_blocks=True,
             loader=FileSystemLoader(str(get_settings().letter_templates_dir / "layouts")),
         )
+        from app.letters.language.filters import FILTERS
+
+        # The templates use the grammar filters; the baseline gets the same ones.
+        self.env.filters.update(FILTERS)
         self.markup = Markup
         self.layout_context = _layout_context
         self.base_url = assets_dir().as_uri() + "/"
