@@ -312,8 +312,10 @@ class _ContextBuilder:
         from_line: str = "",
         cosigner_ids: Sequence[int] = (),
         signatory: tuple[str, str] = ("", ""),
+        layout: str = "",
     ) -> None:
         self.session = session
+        self.layout = layout
         self.letter_date = letter_date
         self.style = style
         self.from_line = from_line  # a memo's From line, as the merge gives it
@@ -414,6 +416,11 @@ class _ContextBuilder:
             person = contacts_service.get_person(self.session, rec.person_id)
             overrides = {k: str(v) for k, v in (person.salutation_overrides or {}).items() if v}
         recipient = recipient_group(rec, language=language, style=self.style, overrides=overrides)
+        if self.layout == "note-verbale":
+            # A note verbale goes to the institution, not to a person: its window shows the
+            # ministry or embassy above the postal address.
+            institution = recipient["organisation"] or rec.organisation_name
+            recipient["address_block"] = rec.address_block([institution] if institution else [])
         return build_context(
             language=language,
             letter_date=self.letter_date,
@@ -564,6 +571,7 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
         from_line=data.from_line,
         cosigner_ids=data.cosigner_ids,
         signatory=(data.signatory_name, data.signatory_title),
+        layout=template.layout,
     )
     if data.mode == "one_letter":
         _check_joint(plan.letters, data.channel)
@@ -668,6 +676,7 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
         from_line=data.from_line,
         cosigner_ids=data.cosigner_ids,
         signatory=(data.signatory_name, data.signatory_title),
+        layout=template.layout,
     )
     if data.mode == "one_letter":
         _check_joint(plan.letters, data.channel)
@@ -859,6 +868,7 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
             str(batch.source.get("signatory_name", "")),
             str(batch.source.get("signatory_title", "")),
         ),
+        layout=template.layout,
     )
     if batch.source.get("mode") == "one_letter":
         language = str(batch.source.get("language", "recipient"))

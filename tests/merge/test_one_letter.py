@@ -117,3 +117,23 @@ def test_one_letter_in_the_web_form_and_the_api(
         },
     )
     assert bad.status_code == 422
+
+
+def test_a_note_verbale_is_addressed_to_the_institution(db: Session, world: dict[str, Any]) -> None:
+    note = letters_service.get_by_slug(db, "note-verbale-position")
+    assert note is not None and note.layout == "note-verbale"
+    data = MergeCreate.model_validate(
+        {
+            "template_id": note.id,
+            "source": {"kind": "segment", "segment_id": world["segment"].id},
+            "treaty": "CCM",
+            "letter_date": "2010-05-01",
+            "language": "ru",
+        }
+    )
+    batch = service.create_merge(db, data=data, actor=None)
+    letters = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).all()
+    rahmon = next(x for x in letters if "TJK" in x.reference)
+    block = rahmon.context["recipient"]["address_block"]
+    assert block[0] == "Исполнительный аппарат Президента Республики Таджикистан"
+    assert not any("Рахмону" in line for line in block)
