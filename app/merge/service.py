@@ -508,6 +508,47 @@ def _check_window(cand: Candidate, context: dict[str, Any], layout: str, channel
         cand.reason = "; ".join(p for p in (cand.reason, note) if p)
 
 
+def _options(data: MergeCreate, treaty: str) -> dict[str, Any]:
+    """What a merge keeps of its request besides the recipients (the batch's source): the
+    preview, the draft and every re-run build their letters from it."""
+    return {
+        "treaty": treaty,
+        "channel": data.channel,
+        "pdf_variant": data.pdf_variant,
+        "fold_marks": data.fold_marks,
+        "recto": data.recto,
+        "language": data.language,
+        "mode": data.mode,
+        "from_line": data.from_line,
+        "cosigner_ids": list(data.cosigner_ids),
+        "signatory_name": data.signatory_name,
+        "signatory_title": data.signatory_title,
+    }
+
+
+def _builder(
+    session: Session,
+    template: LetterTemplate,
+    campaign: Campaign | None,
+    letter_date: date,
+    options: dict[str, Any],
+) -> _ContextBuilder:
+    return _ContextBuilder(
+        session,
+        campaign=campaign,
+        treaty=str(options.get("treaty", "")),
+        letter_date=letter_date,
+        style=template.style,
+        from_line=str(options.get("from_line", "")),
+        cosigner_ids=[int(i) for i in options.get("cosigner_ids", [])],
+        signatory=(
+            str(options.get("signatory_name", "")),
+            str(options.get("signatory_title", "")),
+        ),
+        layout=template.layout,
+    )
+
+
 def _country_id(session: Session, iso3: str) -> int | None:
     if not iso3:
         return None
@@ -562,17 +603,7 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
         language=data.language,
     )
     treaty = data.treaty or (campaign.treaty.short_name if campaign and campaign.treaty else "")
-    builder = _ContextBuilder(
-        session,
-        campaign=campaign,
-        treaty=treaty,
-        letter_date=letter_date,
-        style=template.style,
-        from_line=data.from_line,
-        cosigner_ids=data.cosigner_ids,
-        signatory=(data.signatory_name, data.signatory_title),
-        layout=template.layout,
-    )
+    builder = _builder(session, template, campaign, letter_date, _options(data, treaty))
     if data.mode == "one_letter":
         _check_joint(plan.letters, data.channel)
         lang = _joint_language(template, plan.letters, data.language)
@@ -646,20 +677,7 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
         name=data.name or f"{template.name} — {letter_date.isoformat()}",
         campaign_id=campaign.id if campaign else None,
         template_id=template.id,
-        source={
-            **data.source.model_dump(mode="json"),
-            "treaty": treaty,
-            "channel": data.channel,
-            "pdf_variant": data.pdf_variant,
-            "fold_marks": data.fold_marks,
-            "recto": data.recto,
-            "language": data.language,
-            "mode": data.mode,
-            "from_line": data.from_line,
-            "cosigner_ids": list(data.cosigner_ids),
-            "signatory_name": data.signatory_name,
-            "signatory_title": data.signatory_title,
-        },
+        source={**data.source.model_dump(mode="json"), **_options(data, treaty)},
         reference_pattern=data.reference_pattern,
         letter_date=letter_date,
         status=BatchStatus.queued,
@@ -667,17 +685,7 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
     )
     session.add(batch)
     session.flush()
-    builder = _ContextBuilder(
-        session,
-        campaign=campaign,
-        treaty=treaty,
-        letter_date=letter_date,
-        style=template.style,
-        from_line=data.from_line,
-        cosigner_ids=data.cosigner_ids,
-        signatory=(data.signatory_name, data.signatory_title),
-        layout=template.layout,
-    )
+    builder = _builder(session, template, campaign, letter_date, _options(data, treaty))
     if data.mode == "one_letter":
         _check_joint(plan.letters, data.channel)
         added = _add_joint_letter(session, batch, template, plan.letters, builder, data.language)
@@ -856,20 +864,7 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
         on=batch.letter_date or date.today(),
         language=str(batch.source.get("language", "recipient")),
     )
-    builder = _ContextBuilder(
-        session,
-        campaign=campaign,
-        treaty=str(batch.source.get("treaty", "")),
-        letter_date=batch.letter_date or date.today(),
-        style=template.style,
-        from_line=str(batch.source.get("from_line", "")),
-        cosigner_ids=[int(i) for i in batch.source.get("cosigner_ids", [])],
-        signatory=(
-            str(batch.source.get("signatory_name", "")),
-            str(batch.source.get("signatory_title", "")),
-        ),
-        layout=template.layout,
-    )
+    builder = _builder(session, template, campaign, batch.letter_date or date.today(), batch.source)
     if batch.source.get("mode") == "one_letter":
         language = str(batch.source.get("language", "recipient"))
         added = _add_joint_letter(session, batch, template, plan.letters, builder, language)
