@@ -39,8 +39,8 @@ def test_fold_marks_and_recto_pages(
     letter = db.scalars(select(Letter).where(Letter.batch_id == marked.id)).first()
     other = db.scalars(select(Letter).where(Letter.batch_id == plain.id)).first()
     assert letter is not None and other is not None
-    assert "class=\"fold-mark\"" in service.letter_html(db, letter)
-    assert "class=\"fold-mark\"" not in service.letter_html(db, other)
+    assert 'class="fold-mark"' in service.letter_html(db, letter)
+    assert 'class="fold-mark"' not in service.letter_html(db, other)
 
     reader, _ = pdf_text(service.download_path(service.get_batch(db, plain.id), "pdf").read_bytes())
     duplex, _ = pdf_text(
