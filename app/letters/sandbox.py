@@ -204,6 +204,18 @@ def literal_plain(text: str) -> str:
     return _DELIMITER.sub("{{ '{' }}", text)
 
 
+SUBJECT_CHARS = 500  # the letter's subject column
+
+
+def own_text(subject: str, body: str) -> tuple[str, str]:
+    """A filled-in subject (plain text) and text (HTML) as a letter keeps them: each renders to
+    itself again, and the subject fits its column without cutting an escape in two."""
+    kept = subject[:SUBJECT_CHARS]
+    while len(literal_plain(kept)) > SUBJECT_CHARS:
+        kept = kept[:-1]
+    return literal_plain(kept), literal_text(body)
+
+
 def render_capped(source: str, context: dict[str, Any], *, max_chars: int) -> Markup:
     """Render a user template in the sandbox; stop once the output passes ``max_chars``."""
     try:

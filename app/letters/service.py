@@ -446,7 +446,7 @@ def fill(subject: str, body: str, context: dict[str, Any]) -> tuple[str, str]:
     """A template's subject and text filled in from a context, as a letter keeps them: an empty
     required field prints as its «mark», and the result renders to itself again."""
     from app.letters.fields import with_placeholders
-    from app.letters.sandbox import literal_plain, literal_text, render_capped, required_fields
+    from app.letters.sandbox import own_text, render_capped, required_fields
 
     marked = with_placeholders(context, required_fields(subject) + required_fields(body))
     try:
@@ -454,7 +454,7 @@ def fill(subject: str, body: str, context: dict[str, Any]) -> tuple[str, str]:
         filled_body = str(render_capped(body, marked, max_chars=400_000))
     except TemplateProblem as exc:
         raise InvalidInput(f"The template could not be filled in: {exc}") from exc
-    return literal_plain(filled_subject)[:500], literal_text(filled_body)
+    return own_text(filled_subject, filled_body)
 
 
 # ----------------------------------------------------------------------------- editor aids

@@ -39,7 +39,7 @@ from app.letters.context import LANGUAGES as LETTER_LANGUAGES
 from app.letters.context import build_context, sender_from_profile
 from app.letters.fields import empty_in, with_placeholders
 from app.letters.render import LetterJob, RenderedLetter, RenderError
-from app.letters.sandbox import literal_plain, literal_text, required_fields, used_roots
+from app.letters.sandbox import own_text, required_fields, used_roots
 from app.merge.schemas import MergeCreate, MergeSource, RecipientRow
 from app.models import (
     BatchStatus,
@@ -1149,8 +1149,7 @@ def keep_text(letter: Letter, subject: str, body: str) -> None:
     as it is: a brace that came from the directory ("{{ 7*7 }}" in a name) is not a field."""
     if letter.body_html.strip():
         return
-    letter.subject = literal_text(subject)[:500]
-    letter.body_html = literal_text(body)
+    letter.subject, letter.body_html = own_text(subject, body)
 
 
 def remerge_preview(session: Session, letter: Letter) -> tuple[str, str]:
@@ -1186,8 +1185,7 @@ def remerge(session: Session, *, letter: Letter, actor: User | None) -> Letter:
         )
     subject, body = remerge_preview(session, letter)
     before = {"subject": letter.subject, "body_html": letter.body_html}
-    letter.subject = literal_plain(subject)[:500]
-    letter.body_html = literal_text(body)
+    letter.subject, letter.body_html = own_text(subject, body)
     letter.pdf_path, letter.pages, letter.render_error = "", 0, ""
     session.flush()
     audit.record(

@@ -15,6 +15,9 @@ from sqlalchemy.orm import Session
 
 from app.correspondence import service as correspondence_service
 from app.errors import Conflict
+from app.letters import render
+from app.letters import service as letters_service
+from app.letters.schemas import TemplateCreate
 from app.merge import service
 from app.merge.schemas import MergeCreate
 from app.models import AuditEntry, BatchStatus, Letter, Role
@@ -112,6 +115,39 @@ def test_braces_from_the_directory_print_as_typed_after_a_render(
     _, text = pdf_text(service.letter_pdf(db, letter).read_bytes())
     assert "Lee {% if 1 %}x{% endif %}" in text
     assert "49" not in correspondence_service.rendered_body(letter)
+
+
+def test_braces_from_the_directory_in_a_subject_print_as_typed(
+    db: Session, world: dict[str, Any], pool: ProcessPoolExecutor
+) -> None:
+    template = letters_service.create(
+        db,
+        data=TemplateCreate(
+            slug="subject-with-organisation",
+            name="Subject with the organisation",
+            language="en",
+            subject="For {{ recipient.organisation }}",
+            body="<p>{{ recipient.salutation }}</p>",
+        ),
+        actor=None,
+    )
+    office = make_organisation(db, "Office {{ 7*7 }}", country="TJK")
+    data = MergeCreate.model_validate(
+        {
+            "template_id": template.id,
+            "source": {"kind": "contacts", "organisation_ids": [office.id]},
+            "letter_date": date(2010, 3, 25),
+        }
+    )
+    batch = service.create_merge(db, data=data, actor=None)
+    assert service.run_batch(batch.id, pool=pool) == BatchStatus.done
+    db.expire_all()
+    letter = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).one()
+    assert correspondence_service.rendered_subject(letter) == "For Office {{ 7*7 }}"
+    assert "&#" not in letter.subject  # a subject is plain text, not HTML
+    assert service.letter_job(db, letter).subject == letter.subject
+    _, text = pdf_text(render.render_pdf(service.letter_job(db, letter)).pdf)
+    assert "For Office {{ 7*7 }}" in text
 
 
 def test_remerge_replaces_a_draft_text_and_keeps_the_old_one_in_the_audit(
