@@ -1162,7 +1162,8 @@ def remerge_preview(session: Session, letter: Letter) -> tuple[str, str]:
     fresh = LetterJob(
         body=version.body,
         subject=version.subject,
-        context=job.context,
+        # as at the first render: an empty field shows as a mark to fill in
+        context=with_placeholders(job.context, _required(version)),
         language=job.language,
         layout=job.layout,
         limits=job.limits,

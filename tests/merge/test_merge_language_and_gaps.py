@@ -155,6 +155,18 @@ def test_empty_fields_are_listed_marked_and_block_approval(
         body_html=filled,
         actor=coordinator,
     )
+    # Merged again from the template, the gaps come back marked and hold the letter again.
+    service.remerge(db, letter=letter, actor=coordinator)
+    assert "«milestone.name»" in letter.body_html
+    with pytest.raises(InvalidInput, match="milestone.name"):
+        correspondence_service.approve(db, letter_id=letter.id, actor=coordinator)
+    correspondence_service.edit_text(
+        db,
+        letter_id=letter.id,
+        subject="On the Convention on Cluster Munitions",
+        body_html=filled,
+        actor=coordinator,
+    )
     approved = correspondence_service.approve(db, letter_id=letter.id, actor=coordinator)
     assert approved.status.value == "approved"
 
