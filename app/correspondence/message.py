@@ -21,7 +21,7 @@ from app.errors import InvalidInput
 from app.letters.context import (
     LABELS,
     RTL_LANGUAGES,
-    _in_language,
+    in_language,
     language_or_default,
     sender_from_profile,
 )
@@ -116,7 +116,7 @@ def sender_address(session: Session, letter: Letter) -> str:
     the configured ``mail_from`` address when the profile has no usable one."""
     sender, _ = sender_from_profile(profile_service.get_profile(session))
     lang = language_or_default(letter.language)
-    name = _in_language(sender, "name", sender["name"], lang) or sender["name"]
+    name = in_language(sender, "name", sender["name"], lang) or sender["name"]
     name = " ".join(name.split())  # one line, whatever the profile holds
     for candidate in (sender["email"], get_settings().mail_from):
         address = parseaddr(candidate)[1]

@@ -18,8 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.audit import service as audit
 from app.cosigners.schemas import CosignerCreate, CosignerUpdate
 from app.errors import Conflict, InvalidInput, NotFound
-from app.letters.context import _in_language as in_language  # the profile's rule, shared
-from app.letters.context import language_or_default
+from app.letters.context import in_language, language_or_default
 from app.letters.fetcher import UPLOADED_PATTERN
 from app.models import Cosigner, User
 from app.settings_admin import images

@@ -219,7 +219,7 @@ def sender_from_profile(profile: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return sender, signatory
 
 
-def _in_language(facts: Mapping[str, Any] | None, key: str, stored: str, lang: str) -> str:
+def in_language(facts: Mapping[str, Any] | None, key: str, stored: str, lang: str) -> str:
     """A profile text in the letter's language: its translation, else the stored text in
     English letters (and for a person's name, whose Latin spelling stands in any
     Latin-script letter); else "" (listed as an empty field, never English)."""
@@ -235,7 +235,7 @@ def _in_language(facts: Mapping[str, Any] | None, key: str, stored: str, lang: s
 def _sender_out(sender: Mapping[str, Any] | None, lang: str) -> dict[str, Any]:
     out = _strings(sender, _leaves("sender"))
     out["own_name"] = out.get("name", "")  # as registered: the letterhead and return address
-    out["name"] = _in_language(sender, "name", out["own_name"], lang)
+    out["name"] = in_language(sender, "name", out["own_name"], lang)
     city = localise.city_key(out.get("city", ""))
     # The city the letter is written from, in the letter's language ("Genève", "Женева").
     out["city"] = lx.city_name(city, lang) if city else ""
@@ -244,8 +244,8 @@ def _sender_out(sender: Mapping[str, Any] | None, lang: str) -> dict[str, Any]:
 
 def _signatory_out(signatory: Mapping[str, Any] | None, lang: str) -> dict[str, Any]:
     out = _strings(signatory, _leaves("signatory"))
-    out["name"] = _in_language(signatory, "signatory_name", out.get("name", ""), lang)
-    out["title"] = _in_language(signatory, "signatory_title", out.get("title", ""), lang)
+    out["name"] = in_language(signatory, "signatory_name", out.get("name", ""), lang)
+    out["title"] = in_language(signatory, "signatory_title", out.get("title", ""), lang)
     return out
 
 
