@@ -140,6 +140,22 @@ def _next_numbers(session: Session, key: str, count: int) -> int:
     raise Conflict("Reference numbers are busy; try again.")
 
 
+def _free_reference(
+    session: Session,
+    pattern: str,
+    key: str,
+    values: dict[str, Any],
+    reference: str,
+    taken: set[str],
+) -> str:
+    """The reference, or while it is taken (a number typed by hand elsewhere) the next ones
+    drawn under its counter."""
+    while reference in taken:
+        reference = format_reference(pattern, values, _next_numbers(session, key, 1))
+        taken = _taken(session, [reference])
+    return reference
+
+
 def _taken(session: Session, references: Sequence[str]) -> set[str]:
     if not references:
         return set()
@@ -481,18 +497,20 @@ def default_mode(session: Session, template_id: int | None) -> str:
     return "one_letter" if joint else "per_recipient"
 
 
-def _joint_language(template: LetterTemplate, candidates: Sequence[Candidate], wanted: str) -> str:
-    """The one letter's language: the one asked for, else the one every recipient prefers,
-    else the template's default."""
-    if wanted != "recipient":
-        return wanted
-    preferred = {(c.recipient.language or "en").split("-")[0].lower() for c in candidates}
-    return preferred.pop() if len(preferred) == 1 else template.default_language
-
-
-def _common_state(candidates: Sequence[Candidate]) -> str:
+def _joint_target(
+    session: Session, template: LetterTemplate, candidates: Sequence[Candidate], wanted: str
+) -> tuple[TemplateVersion, str, str, int | None]:
+    """The one letter's template text (with the fallback note) and state: its language is the
+    one asked for, else the one every recipient prefers, else the template's default; its state
+    the one every recipient shares, else none."""
+    language = wanted
+    if wanted == "recipient":
+        preferred = {(c.recipient.language or "en").split("-")[0].lower() for c in candidates}
+        language = preferred.pop() if len(preferred) == 1 else template.default_language
+    version, note = choose_version(template, language)
     states = {c.recipient.country_iso3 for c in candidates if c.recipient.country_iso3}
-    return states.pop() if len(states) == 1 else ""
+    iso3 = states.pop() if len(states) == 1 else ""
+    return version, note, iso3, _country_id(session, iso3)
 
 
 def _check_window(cand: Candidate, context: dict[str, Any], layout: str, channel: Channel) -> None:
@@ -504,8 +522,7 @@ def _check_window(cand: Candidate, context: dict[str, Any], layout: str, channel
     if page.address_fits(lines, layout):
         return
     note = f"the address ({len(lines)} lines) does not fit the envelope window"
-    if note not in cand.reason:
-        cand.reason = "; ".join(p for p in (cand.reason, note) if p)
+    cand.reason = "; ".join(p for p in (cand.reason, note) if p)
 
 
 def _options(data: MergeCreate, treaty: str) -> dict[str, Any]:
@@ -606,22 +623,18 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
     builder = _builder(session, template, campaign, letter_date, _options(data, treaty))
     if data.mode == "one_letter":
         _check_joint(plan.letters, data.channel)
-        lang = _joint_language(template, plan.letters, data.language)
-        version, note = choose_version(template, lang)
-        iso3 = _common_state(plan.letters)
+        version, note, iso3, country_id = _joint_target(
+            session, template, plan.letters, data.language
+        )
         ctx = _joint_context(
             builder,
             plan.letters,
             language=version.language,
             reference="…",
             iso3=iso3,
-            country_id=_country_id(session, iso3),
+            country_id=country_id,
         )
-        gaps = (
-            empty_in(ctx, _required(version))
-            + _layout_gaps(builder, ctx)
-            + builder.cosigner_gaps(version.language)
-        )
+        gaps = _gaps(builder, ctx, version)
         for cand in plan.letters:
             cand.language_note, cand.empty_fields = note, gaps
         return MergePreview(
@@ -641,11 +654,7 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
             cand.recipient, language=version.language, reference="…", country_id=countries[iso3]
         )
         _check_window(cand, ctx, template.layout, Channel(data.channel))
-        cand.empty_fields = (
-            empty_in(ctx, _required(version))
-            + _layout_gaps(builder, ctx)
-            + builder.cosigner_gaps(version.language)
-        )
+        cand.empty_fields = _gaps(builder, ctx, version)
     return MergePreview(
         template=template,
         letters=recipient_rows(plan.letters),
@@ -738,17 +747,15 @@ def _add_joint_letter(
     """The one letter of a "one letter for all recipients" merge (once per batch)."""
     if session.scalar(select(Letter.id).where(Letter.batch_id == batch.id)) is not None:
         return 0
-    version, _ = choose_version(template, _joint_language(template, candidates, language))
-    iso3 = _common_state(candidates)
+    version, _, iso3, country_id = _joint_target(session, template, candidates, language)
     values = {**builder.values(candidates[0].recipient), "iso3": iso3 or "INT"}
     values["iso2"] = iso3[:2] if iso3 else "IN"
-    key = counter_key(batch.reference_pattern, values)
-    reference = format_reference(batch.reference_pattern, values, _next_numbers(session, key, 1))
-    while _taken(session, [reference]):
-        reference = format_reference(
-            batch.reference_pattern, values, _next_numbers(session, key, 1)
-        )
-    country_id = _country_id(session, iso3)
+    pattern = batch.reference_pattern
+    key = counter_key(pattern, values)
+    reference = format_reference(pattern, values, _next_numbers(session, key, 1))
+    reference = _free_reference(
+        session, pattern, key, values, reference, _taken(session, [reference])
+    )
     channel = Channel(batch.source.get("channel", "post"))
     context = _joint_context(
         builder,
@@ -804,12 +811,8 @@ def _add_letters(
         first = _next_numbers(session, key, len(group))
         references = [format_reference(pattern, v, first + i) for i, (_, v) in enumerate(group)]
         clash = _taken(session, references)
-        extra = 0
         for (cand, values), reference in zip(group, references, strict=True):
-            while reference in clash:  # a number typed by hand elsewhere: draw the next one
-                extra += 1
-                reference = format_reference(pattern, values, _next_numbers(session, key, 1))
-                clash = _taken(session, [reference])
+            reference = _free_reference(session, pattern, key, values, reference, clash)
             rec = cand.recipient
             version, cand.language_note = choose_version(template, rec.language)
             iso3 = rec.country_iso3
@@ -1075,12 +1078,18 @@ def _required(version: TemplateVersion) -> tuple[str, ...]:
     return required_fields(version.subject) + required_fields(version.body)
 
 
-def _layout_gaps(builder: _ContextBuilder, context: dict[str, Any]) -> list[str]:
-    """The signature block's parts the profile has in English but not in the letter's
-    language (Settings → each letter language)."""
-    stored = {"signatory.name": builder.signatory.get("name"), "signatory.title": ""}
-    stored["signatory.title"] = builder.signatory.get("title")
-    return [name for name in empty_in(context, list(stored)) if stored[name]]
+def _gaps(builder: _ContextBuilder, context: dict[str, Any], version: TemplateVersion) -> list[str]:
+    """What a letter would leave empty: the template's required fields, the signature block's
+    parts the profile has in English but not in the letter's language (Settings → each letter
+    language), and co-signers without a name in it."""
+    stored = {
+        "signatory.name": builder.signatory.get("name"),
+        "signatory.title": builder.signatory.get("title"),
+    }
+    signature = [name for name in empty_in(context, list(stored)) if stored[name]]
+    return (
+        empty_in(context, _required(version)) + signature + builder.cosigner_gaps(version.language)
+    )
 
 
 def _job(
