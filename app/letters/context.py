@@ -340,6 +340,21 @@ def build_context(
 
 
 SAMPLE_LETTER_DATE = date(2010, 5, 1)
+# The treaty and meeting of the previews' sample: the CCM before entry into force, its 1MSP.
+SAMPLE_TREATY: dict[str, Any] = {
+    "key": "CCM",
+    "status": "non_signatory",
+    "eif_date": date(2010, 8, 1),
+}
+SAMPLE_MEETING: dict[str, Any] = {
+    "treaty": "CCM",
+    "kind": "msp",
+    "number": 1,
+    "city": "Vientiane",
+    "country_iso3": "LAO",
+    "date": date(2010, 11, 9),
+    "end_date": date(2010, 11, 12),
+}
 # The Coalition's name, its coordinator and his title in the six languages (the previews' sender
 # and the demo profile's).
 SAMPLE_TRANSLATIONS: dict[str, dict[str, str]] = {
@@ -448,20 +463,12 @@ def sample_context(
         letter_date=SAMPLE_LETTER_DATE,
         reference="CMC/2010/TJK/0001",
         recipient=recipient_group(sample_recipient(), language=lang, style=style),
-        treaty={"key": "CCM", "status": "non_signatory", "eif_date": date(2010, 8, 1)},
+        treaty=SAMPLE_TREATY,
         campaign={
             "name": "Universalise the CCM",
             "goal": "Every state joins the Convention on Cluster Munitions",
         },
-        milestone={
-            "treaty": "CCM",
-            "kind": "msp",
-            "number": 1,
-            "city": "Vientiane",
-            "country_iso3": "LAO",
-            "date": date(2010, 11, 9),
-            "end_date": date(2010, 11, 12),
-        },
+        milestone=SAMPLE_MEETING,
         sender={
             "name": "Cluster Munition Coalition",
             "short_name": "CMC",

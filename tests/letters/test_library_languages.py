@@ -15,7 +15,12 @@ from app.contacts import addressing
 from app.contacts import service as contacts_service
 from app.letters import language as lx
 from app.letters.addressee import recipient_group
-from app.letters.context import SAMPLE_TRANSLATIONS, build_context
+from app.letters.context import (
+    SAMPLE_MEETING,
+    SAMPLE_TRANSLATIONS,
+    SAMPLE_TREATY,
+    build_context,
+)
 from app.letters.fields import with_placeholders
 from app.letters.render import LetterJob, render_parts
 from app.letters.sandbox import required_fields
@@ -231,16 +236,8 @@ RECIPIENTS = {
     ),
 }
 
-TREATY = {"key": "CCM", "status": "non_signatory", "eif_date": date(2010, 8, 1)}
-MEETING = {
-    "treaty": "CCM",
-    "kind": "msp",
-    "number": 1,
-    "city": "Vientiane",
-    "country_iso3": "LAO",
-    "date": date(2010, 11, 9),
-    "end_date": date(2010, 11, 12),
-}
+TREATY = SAMPLE_TREATY
+MEETING = SAMPLE_MEETING
 SENDER = {
     "name": "Cluster Munition Coalition",
     "short_name": "CMC",
