@@ -444,6 +444,7 @@ class RecipientRead(BaseModel):
     name_forms: dict[str, dict[str, str]]
     organisation_name_forms: dict[str, str]
     phone: str = ""
+    salutation_overrides: dict[str, str] = {}
 
 
 class MergeRequest(BaseModel):

@@ -1051,6 +1051,7 @@ class Recipient:
     name_forms: dict[str, dict[str, str]] = field(default_factory=dict)  # the person's
     organisation_name_forms: dict[str, str] = field(default_factory=dict)
     phone: str = ""  # the best telephone number, as the directory holds it
+    salutation_overrides: dict[str, str] = field(default_factory=dict)  # the person's, by language
 
     def name_in(self, language: str) -> names.NameForm:
         """The person's given name, patronymic and family name for ``language``'s script."""
@@ -1096,6 +1097,7 @@ class Recipient:
             "name_forms": {k: dict(v) for k, v in self.name_forms.items()},
             "organisation_name_forms": dict(self.organisation_name_forms),
             "phone": self.phone,
+            "salutation_overrides": dict(self.salutation_overrides),
         }
 
 
@@ -1200,6 +1202,7 @@ def _build_recipient(
         no_email=how.no_email,
         no_post=how.no_post,
         salutations=salutations,
+        salutation_overrides={k: str(v) for k, v in overrides.items() if v},
         gender=GENDER_CODES.get(person.gender, "") if person else "",
         organisation_type=org.type.value if org else "",
         has_holder=person is not None,

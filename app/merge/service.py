@@ -427,11 +427,9 @@ class _ContextBuilder:
         reference: str,
         country_id: int | None,
     ) -> dict[str, Any]:
-        overrides: dict[str, str] = {}
-        if rec.person_id is not None:
-            person = contacts_service.get_person(self.session, rec.person_id)
-            overrides = {k: str(v) for k, v in (person.salutation_overrides or {}).items() if v}
-        recipient = recipient_group(rec, language=language, style=self.style, overrides=overrides)
+        recipient = recipient_group(
+            rec, language=language, style=self.style, overrides=rec.salutation_overrides
+        )
         if self.layout == "note-verbale":
             # A note verbale goes to the institution, not to a person: its window shows the
             # ministry or embassy above the postal address.

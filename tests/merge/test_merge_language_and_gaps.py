@@ -259,3 +259,28 @@ def test_a_merge_signed_by_someone_else(db: Session, world: dict[str, Any]) -> N
     assert letter.context["signatory"] == {"name": "Стив Гуз", "title": "Председатель"}
     preview = service.preview_merge(db, data=data)
     assert not any("signatory" in f for r in preview.letters for f in r.empty_fields)
+
+
+def test_a_manual_salutation_for_the_language_wins_in_the_letter(
+    db: Session, world: dict[str, Any]
+) -> None:
+    person = make_person(
+        db,
+        given_name="Ivana",
+        family_name="Horvat",
+        gender="feminine",
+        salutation_overrides={"ru": "Дорогая Ивана!", "fr": "Chère Ivana,"},
+    )
+    ministry = make_organisation(db, "Ministry of Foreign Affairs of Testland", country="KAZ")
+    make_position(db, person=person, organisation=ministry, title="Minister for Foreign Affairs")
+    source = {"kind": "contacts", "person_ids": [person.id]}
+    for language, expected in (("ru", "Дорогая Ивана!"), ("fr", "Chère Ivana,")):
+        batch = service.create_merge(
+            db,
+            data=_data(
+                world["template"].id, source=source, letter_date=OLD_DATE, language=language
+            ),
+            actor=None,
+        )
+        letter = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).one()
+        assert letter.context["recipient"]["salutation"] == expected
