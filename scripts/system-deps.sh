@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs the system libraries Demarche needs (HarfBuzz subsetting for fast PDF fonts, fonts with
-# Latin, Cyrillic, Arabic and Chinese coverage, Chromium for the browser tests) when it can: as root with
+# Latin, Cyrillic, Arabic and Chinese coverage, tesseract with the six UN languages and poppler's
+# pdftoppm for reading scanned replies, Chromium for the browser tests) when it can: as root with
 # apt-get. Otherwise it prints exactly what to install.
 set -u
 want_browser=${1:-}
-packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core fonts-noto-cjk fonts-dejavu-core)
+packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core fonts-noto-cjk fonts-dejavu-core
+  tesseract-ocr tesseract-ocr-eng tesseract-ocr-ara tesseract-ocr-chi-sim tesseract-ocr-fra
+  tesseract-ocr-rus tesseract-ocr-spa poppler-utils)
 [ "$want_browser" = "--browser" ] && packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do

@@ -26,6 +26,7 @@ from app.models.correspondence import (
     ReferenceCounter,
     Reply,
     ReplyAttachment,
+    ReplyKind,
     ReplyLetter,
     ReplyStatus,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "Reply",
     "ReplyAttachment",
     "ReplyLetter",
+    "ReplyKind",
     "ReplyStatus",
     "Role",
     "Segment",

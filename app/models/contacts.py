@@ -252,6 +252,9 @@ class ContactPoint(TimestampMixin, Base):
     postal_code: Mapped[str] = mapped_column(String(40), default="")
     country_area: Mapped[str] = mapped_column(String(120), default="")
     country_code: Mapped[str] = mapped_column(String(2), default="")
+    # Set when mail to this address bounced; merges warn until someone clears it.
+    failing_since: Mapped[date | None] = mapped_column(Date, default=None)
+    failure_reason: Mapped[str] = mapped_column(String(500), default="")
 
     person: Mapped[Person | None] = relationship(back_populates="contact_points", lazy="raise")
     organisation: Mapped[Organisation | None] = relationship(

@@ -53,6 +53,16 @@ class PositionStance(enum.StrEnum):
     will_consider = "will_consider"
     opposes = "opposes"
     no_position = "no_position"
+    already_party = "already_party"
+
+
+class ReplyKind(enum.StrEnum):
+    """What a message in the replies mailbox is; only a ``reply`` marks its letters replied."""
+
+    reply = "reply"
+    acknowledgement = "acknowledgement"  # "your letter has been received / forwarded"
+    auto_reply = "auto_reply"  # out of office, Auto-Submitted, X-Autoreply
+    bounce = "bounce"  # a delivery failure report
 
 
 class ReplyStatus(enum.StrEnum):
@@ -192,6 +202,10 @@ class Reply(TimestampMixin, Base):
     id: Mapped[intpk]
     status: Mapped[ReplyStatus] = mapped_column(_enum(ReplyStatus), default=ReplyStatus.logged)
     received_on: Mapped[date] = mapped_column(Date)
+    # The date the sender wrote on the reply itself, beside the day it reached us.
+    dated_on: Mapped[date | None] = mapped_column(Date, default=None)
+    kind: Mapped[ReplyKind] = mapped_column(_enum(ReplyKind), default=ReplyKind.reply)
+    language: Mapped[str] = mapped_column(String(10), default="")
     channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.post)
     sender_person_id: Mapped[int | None] = mapped_column(
         ForeignKey("people.id", ondelete="SET NULL"), default=None, index=True
@@ -238,6 +252,8 @@ class ReplyLetter(Base):
     letter_id: Mapped[int] = mapped_column(ForeignKey("letters.id", ondelete="CASCADE"), index=True)
     # How the link was made: "manual", "reference", "in-reply-to", "reply-to address", ...
     matched_by: Mapped[str] = mapped_column(String(40), default="manual")
+    # Why the letter was linked, as the matcher explained it; kept after linking.
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     reply: Mapped[Reply] = relationship(back_populates="links", lazy="raise")
 
@@ -254,6 +270,13 @@ class ReplyAttachment(TimestampMixin, Base):
     size: Mapped[int] = mapped_column(default=0)
     sha256: Mapped[str] = mapped_column(String(64))
     storage_path: Mapped[str] = mapped_column(String(500))
+    # Text recognition of a scan: "" (not a scan), queued, running, done, failed.
+    ocr_status: Mapped[str] = mapped_column(String(20), default="")
+    ocr_language: Mapped[str] = mapped_column(String(10), default="")
+    ocr_pages: Mapped[int] = mapped_column(default=0)
+    ocr_pages_done: Mapped[int] = mapped_column(default=0)
+    ocr_text: Mapped[str] = mapped_column(Text, default="")
+    ocr_error: Mapped[str] = mapped_column(String(500), default="")
 
     reply: Mapped[Reply] = relationship(back_populates="attachments", lazy="raise")
 
