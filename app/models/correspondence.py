@@ -113,6 +113,10 @@ class MergeBatch(TimestampMixin, Base):
     )
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The worker running it renews its lease; an expired lease means that worker died.
+    lease_owner: Mapped[str] = mapped_column(String(120), default="")
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
 
     letters: Mapped[list[Letter]] = relationship(
         back_populates="batch", lazy="raise", order_by="Letter.id"

@@ -44,6 +44,10 @@ class ExportJob(TimestampMixin, Base):
     size: Mapped[int] = mapped_column(default=0)
     error: Mapped[str] = mapped_column(Text, default="")
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # The worker running it renews its lease; an expired lease means that worker died.
+    lease_owner: Mapped[str] = mapped_column(String(120), default="")
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    attempts: Mapped[int] = mapped_column(default=0)
 
     owner: Mapped[User] = relationship(lazy="raise")
 

@@ -35,6 +35,9 @@ class User(TimestampMixin, Base):
         Enum(Role, native_enum=False, length=20, validate_strings=True)
     )
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Carried in the session cookie: bumping it (sign-out, password change, deactivation)
+    # ends every session the user has, wherever the cookie was copied.
+    session_version: Mapped[int] = mapped_column(default=1)
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", lazy="raise")
