@@ -14,6 +14,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import get_settings
 
 
+def _fold(method: str) -> Any:
+    def fold(value: Any) -> Any:
+        return getattr(value, method)() if isinstance(value, str) else value
+
+    return fold
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Let SQLAlchemy, not the sqlite3 module, decide where transactions begin (savepoints work).
     dbapi_connection.isolation_level = None
@@ -23,6 +30,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+    # SQLite's own lower() and upper() only know ASCII: "МИД" and "ÉTÉ" would never match their
+    # lower-case forms, as they do on PostgreSQL. Python's case mapping covers every script.
+    for name in ("lower", "upper"):
+        dbapi_connection.create_function(name, 1, _fold(name), deterministic=True)
 
 
 def _sqlite_begin(conn: Any) -> None:

@@ -21,6 +21,7 @@ from app.campaigns.schemas import (
 from app.config import get_settings
 from app.db import SessionDep
 from app.models import Campaign, CampaignStatus
+from app.validation import IsoDate
 from app.web.pagination import Paging
 from app.web.routing import api_router
 
@@ -110,7 +111,7 @@ def campaign_targets(campaign_id: int, session: SessionDep, _user: ApiUser) -> l
     summary="Custom and derived milestones with countdowns",
 )
 def campaign_milestones(
-    campaign_id: int, session: SessionDep, _user: ApiUser, today: date | None = None
+    campaign_id: int, session: SessionDep, _user: ApiUser, today: IsoDate | None = None
 ) -> list[MilestoneRead]:
     campaign = service.get(session, campaign_id)
     today = today or date.today()

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from app.models import CampaignStatus
 from app.treaties.rules import Status
+from app.validation import IsoDate
 
 
 def _list(value: Any) -> Any:
@@ -23,7 +24,7 @@ class TargetFilter(BaseModel):
     region: str = Field(default="", max_length=60)
     sub_region: str = Field(default="", max_length=60)
     statuses: list[Status] = Field(default_factory=list)
-    as_of: date | None = None
+    as_of: IsoDate | None = None
 
     @field_validator("statuses", mode="before")
     @classmethod
@@ -44,8 +45,8 @@ class CampaignBase(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     goal: str = Field(default="", max_length=5000)
     treaty: str | None = Field(default=None, max_length=20, description="Treaty short name")
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
     status: CampaignStatus = CampaignStatus.draft
     reminder_days: int = Field(default=14, ge=0, le=365)
     reply_days: int = Field(
@@ -92,7 +93,7 @@ class CampaignUpdate(CampaignBase):
 
 class MilestoneCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200)
-    due_date: date
+    due_date: IsoDate
     description: str = Field(default="", max_length=2000)
 
 

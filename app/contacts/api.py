@@ -7,7 +7,6 @@ Edits of people and organisations carry the ``version`` read; a stale one is ref
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query
@@ -44,6 +43,7 @@ from app.contacts.schemas import (
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.models import Organisation, OrganisationType, Person, Segment
+from app.validation import IsoDate
 from app.web.pagination import Paging
 from app.web.routing import api_router
 
@@ -209,7 +209,7 @@ def person_recipient(
     session: SessionDep,
     _user: ApiUser,
     language: Language = None,
-    on: date | None = None,
+    on: IsoDate | None = None,
 ) -> RecipientRead:
     return _recipient(service.recipient(session, person_id=person_id, on=on, language=language))
 
@@ -291,7 +291,7 @@ def organisation_recipient(
     session: SessionDep,
     _user: ApiUser,
     language: Language = None,
-    on: date | None = None,
+    on: IsoDate | None = None,
 ) -> RecipientRead:
     rec = service.recipient(session, organisation_id=organisation_id, on=on, language=language)
     return _recipient(rec)

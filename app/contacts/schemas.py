@@ -18,6 +18,7 @@ from pydantic import (
 
 from app.contacts.names import NAME_PART_MAX, ORGANISATION_FORM_MAX
 from app.models.contacts import ContactKind, Gender, OrganisationType, UnLocation
+from app.validation import IsoDate
 
 LANGUAGE_PATTERN = r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$"
 # The languages a name may be stored in besides its Latin form (addressing.NAME_FORM_LANGUAGES).
@@ -169,8 +170,8 @@ class PersonUpdate(PersonBase):
 
 class PositionUpdate(BaseModel):
     title: str = Field(min_length=1, max_length=200)
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
     is_office_holder: bool = False
 
     _blank = field_validator("start_date", "end_date", mode="before")(_blank_to_none)
@@ -405,7 +406,7 @@ class TagUpdate(TagCreate):
 
 
 class PositionEnd(BaseModel):
-    end_date: date
+    end_date: IsoDate
 
 
 class TimelineEventRead(BaseModel):

@@ -3,8 +3,6 @@ the overdue list. (Reading letters, GET /letters and /letters/{id}, belongs to t
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import BackgroundTasks, Query
 
 from app.auth.deps import ApiCoordinator, ApiUser
@@ -24,6 +22,7 @@ from app.correspondence.schemas import (
 )
 from app.db import SessionDep
 from app.models import Letter
+from app.validation import IsoDate
 from app.web.pagination import Paging
 from app.web.routing import api_router
 
@@ -187,7 +186,7 @@ def overdue(
     campaign_id: int | None = Query(default=None, ge=1, le=2**62),
     batch_id: int | None = Query(default=None, ge=1, le=2**62),
     q: str = Query(default="", max_length=200),
-    today: date | None = Query(default=None, description="Count as of this day"),
+    today: IsoDate | None = Query(default=None, description="Count as of this day"),
 ) -> OverdueRead:
     rows, total = service.list_overdue(
         session,

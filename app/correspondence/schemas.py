@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from app.models import Channel
+from app.validation import IsoDate
 
 
 def _blank_none(value: Any) -> Any:
@@ -27,7 +28,7 @@ class LetterAction(BaseModel):
 
 class LetterSend(LetterAction):
     channel: Channel = Channel.email
-    date: dt.date | None = Field(
+    date: IsoDate | None = Field(
         default=None, description="When it went by post, fax, hand or bag (not for email)"
     )
     note: str = Field(default="", max_length=1000)
@@ -69,7 +70,7 @@ class SendApproved(BaseModel):
 
 class MarkPosted(BaseModel):
     batch_id: int = Field(ge=1, le=2**62)
-    date: dt.date
+    date: IsoDate
     note: str = Field(default="", max_length=1000)
 
 

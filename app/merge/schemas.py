@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.contacts.schemas import SearchFilters
 from app.models import BatchStatus, Channel, LetterStatus, OrganisationType
+from app.validation import IsoDate
 
 DEFAULT_PATTERN = "{campaign_code}/{year}/{iso3}/{seq:04d}"
 SourceKind = Literal["segment", "filters", "contacts", "campaign"]
@@ -45,7 +46,7 @@ class MergeCreate(BaseModel):
     treaty: str = Field(
         default="", max_length=20, description="Treaty short name (default: the campaign's)"
     )
-    letter_date: date | None = None
+    letter_date: IsoDate | None = None
     reference_pattern: str = Field(default=DEFAULT_PATTERN, min_length=1, max_length=120)
     channel: Literal["post", "email"] = "post"
     pdf_variant: Literal["", "pdf/a-3b", "pdf/a-2b"] = ""
@@ -118,13 +119,6 @@ class MergeCreate(BaseModel):
         if any(ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
             raise ValueError("Give one line of text")
         return " ".join(value.split())
-
-    @field_validator("letter_date")
-    @classmethod
-    def _date(cls, value: date | None) -> date | None:
-        if value is not None and not 1900 <= value.year <= 2200:
-            raise ValueError("Give a letter date between 1900 and 2200")
-        return value
 
 
 class RecipientRow(BaseModel):

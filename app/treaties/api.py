@@ -24,6 +24,7 @@ from app.treaties.schemas import (
     TreatyCreate,
     TreatyRead,
 )
+from app.validation import IsoDate
 from app.web.pagination import Paging
 from app.web.routing import api_router
 
@@ -67,7 +68,7 @@ def treaty_status(
     short_name: str,
     session: SessionDep,
     _user: ApiUser,
-    on: date | None = None,
+    on: IsoDate | None = None,
     status: Status | None = None,
     region: str | None = Query(default=None, max_length=60),
     sub_region: str | None = Query(default=None, max_length=60),
@@ -97,7 +98,7 @@ def treaty_status(
 
 @router.get("/treaties/{short_name}/counts", response_model=StatusCount, summary="Status counts")
 def treaty_counts(
-    short_name: str, session: SessionDep, _user: ApiUser, on: date | None = None
+    short_name: str, session: SessionDep, _user: ApiUser, on: IsoDate | None = None
 ) -> StatusCount:
     treaty = service.get_by_short_name(session, short_name)
     on = on or date.today()
@@ -133,7 +134,7 @@ def treaty_meetings(short_name: str, session: SessionDep, _user: ApiUser) -> lis
     summary="A state's status, entry-into-force date and deadlines under each treaty",
 )
 def country_treaties(
-    code: str, session: SessionDep, _user: ApiUser, on: date | None = None
+    code: str, session: SessionDep, _user: ApiUser, on: IsoDate | None = None
 ) -> list[CountryTreatyRead]:
     country = countries_service.get_by_code(session, code)
     return [

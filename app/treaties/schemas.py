@@ -5,13 +5,14 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.treaties.rules import ActionKind, Status
+from app.validation import IsoDate
 
 
 class TreatyCreate(BaseModel):
     short_name: str = Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9_-]+$")
     name: str = Field(min_length=1, max_length=300)
-    adopted_on: date | None = None
-    signature_opened_on: date | None = None
+    adopted_on: IsoDate | None = None
+    signature_opened_on: IsoDate | None = None
     eif_trigger_count: int = Field(ge=1, le=500)
     eif_months_after: int = Field(default=6, ge=0, le=60)
     eif_rule: str = Field(default="", max_length=5000)
@@ -74,8 +75,8 @@ class StateActionCreate(BaseModel):
     country: str = Field(min_length=2, max_length=3, description="ISO 3166 alpha-3 or alpha-2")
     treaty: str = Field(min_length=1, max_length=20, description="Treaty short name, e.g. CCM")
     kind: ActionKind
-    action_date: date
-    effective_date: date | None = None
+    action_date: IsoDate
+    effective_date: IsoDate | None = None
     note: str = Field(default="", max_length=2000)
     source: str = Field(min_length=1, max_length=2000)
 
@@ -95,8 +96,8 @@ class StateActionCreate(BaseModel):
 
 class StateActionUpdate(BaseModel):
     kind: ActionKind
-    action_date: date
-    effective_date: date | None = None
+    action_date: IsoDate
+    effective_date: IsoDate | None = None
     note: str = Field(default="", max_length=2000)
     source: str = Field(min_length=1, max_length=2000)
     version: int
@@ -124,7 +125,7 @@ class ExtensionCreate(BaseModel):
     country: str = Field(min_length=2, max_length=3)
     treaty: str = Field(min_length=1, max_length=20)
     obligation_code: str = Field(min_length=1, max_length=40)
-    new_deadline: date
+    new_deadline: IsoDate
     granted_by: str = Field(min_length=1, max_length=200)
     source: str = Field(min_length=1, max_length=2000)
 

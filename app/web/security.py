@@ -70,10 +70,24 @@ class BodySizeLimitMiddleware:
                     raise _TooLarge
             return message
 
+        refused = False
+
+        async def guarded_send(message: Message) -> None:
+            # A framework may catch the error raised in receive and answer 400 ("error parsing
+            # the body"): once the cap is crossed, whatever the app answers becomes the 413.
+            nonlocal refused
+            if not too_large:
+                await send(message)
+            elif not refused:
+                refused = True
+                await self._refuse(scope, send)
+
         try:
-            await self.app(scope, limited_receive, send)
+            await self.app(scope, limited_receive, guarded_send)
         except _TooLarge:
-            await self._refuse(scope, send)
+            if not refused:
+                refused = True
+                await self._refuse(scope, send)
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
         limit_mb = self.max_bytes / (1024 * 1024)
