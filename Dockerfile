@@ -1,8 +1,10 @@
 # Demarche web and worker image.
 FROM python:3.11-slim-bookworm
 
+# Production: the server refuses to start without a strong DEMARCHE_SECRET_KEY (32+ random
+# characters, e.g. `openssl rand -hex 32`), passed at run time (docker-compose.yml does).
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    DEMARCHE_DATA_DIR=/data
+    DEMARCHE_DATA_DIR=/data DEMARCHE_ENV=production
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \

@@ -24,8 +24,18 @@ def _fail(message: str) -> None:
 
 @app.callback()
 def _check_data_dir() -> None:
-    """Every command needs a writable data directory: say so plainly when it is not."""
-    settings = get_settings()
+    """Every command needs valid settings and a writable data directory: say so plainly when
+    not (production without a strong DEMARCHE_SECRET_KEY stops here, before serving anything)."""
+    from pydantic import ValidationError
+
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        _fail(
+            "Demarche cannot start: "
+            + "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in exc.errors())
+        )
+        return
     try:
         settings.files_dir.mkdir(parents=True, exist_ok=True)
         probe = settings.data_dir / ".write-test"
@@ -133,6 +143,105 @@ def user_add(
     except DomainError as exc:
         _fail(exc.detail)
     typer.echo(f"User {email} created with the {role_value.value} role.")
+
+
+def _set_active(email: str, *, active: bool) -> None:
+    from app.auth import service
+    from app.db import transaction
+    from app.errors import DomainError
+
+    try:
+        with transaction() as session:
+            service.set_active(
+                session, service.require_user(session, email=email), active=active, actor=None
+            )
+    except DomainError as exc:
+        _fail(exc.detail)
+
+
+@user_app.command("deactivate")
+def user_deactivate(email: str) -> None:
+    """Deactivate a user: signed out everywhere at once, API tokens revoked, sign-in refused."""
+    _set_active(email, active=False)
+    typer.echo(f"User {email} deactivated: every session ended, every API token revoked.")
+
+
+@user_app.command("activate")
+def user_activate(email: str) -> None:
+    """Let a deactivated user sign in again (their old API tokens stay revoked)."""
+    _set_active(email, active=True)
+    typer.echo(f"User {email} can sign in again.")
+
+
+@user_app.command("password")
+def user_password(
+    email: str,
+    password: Annotated[str | None, typer.Option(help="Prompted for when omitted")] = None,
+) -> None:
+    """Set a user's password; every session of the user ends."""
+    from app.auth import service
+    from app.db import transaction
+    from app.errors import DomainError
+
+    if password is None:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    try:
+        with transaction() as session:
+            user = service.require_user(session, email=email)
+            service.change_password(session, user, password=password, actor=None)
+    except DomainError as exc:
+        _fail(exc.detail)
+    typer.echo(f"Password of {email} changed; their sessions have ended.")
+
+
+@token_app.command("list")
+def token_list(email: str) -> None:
+    """A user's API tokens: id, state, name, created, last used (the tokens themselves are not
+    stored, only their hashes)."""
+    from app.auth import service
+    from app.db import transaction
+    from app.errors import DomainError
+
+    try:
+        with transaction() as session:
+            user = service.require_user(session, email=email)
+            tokens = service.list_tokens(session, user_id=user.id)
+            rows = [
+                (
+                    t.id,
+                    "revoked" if t.revoked else "active",
+                    t.name or "-",
+                    t.created_at.strftime("%Y-%m-%d %H:%M"),
+                    t.last_used_at.strftime("%Y-%m-%d %H:%M") if t.last_used_at else "never",
+                )
+                for t in tokens
+            ]
+    except DomainError as exc:
+        _fail(exc.detail)
+        return
+    if not rows:
+        typer.echo(f"{email} has no API tokens.")
+        return
+    typer.echo(f"{'id':>6}  {'state':<8} {'created':<16} {'last used':<16} name")
+    for token_id, state, name, created, used in rows:
+        typer.echo(f"{token_id:>6}  {state:<8} {created:<16} {used:<16} {name}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke an API token by its id (from 'demarche token list EMAIL'); it stops at once."""
+    from app.auth import service
+    from app.db import transaction
+    from app.errors import DomainError
+
+    try:
+        with transaction() as session:
+            token = service.revoke_token(session, token_id, actor=None)
+            name = token.name
+    except DomainError as exc:
+        _fail(exc.detail)
+        return
+    typer.echo(f"API token {token_id} ({name or 'unnamed'}) revoked.")
 
 
 @token_app.command("create")

@@ -12,8 +12,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from app import __version__
+from app.auth.secret_key import session_secret
 from app.config import PROJECT_ROOT, get_settings
 from app.errors import install_error_handlers
 from app.web import templating
@@ -117,6 +119,7 @@ NAV = [
     ("Exports", "exports_home", "coordinator"),
     ("Notifications", "notifications", "campaigner"),
     ("Settings", "admin_home", "admin"),
+    ("Account", "account", "campaigner"),
 ]
 
 
@@ -157,7 +160,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=PROJECT_ROOT / "app" / "static"), name="static")
     app.add_middleware(
         SessionMiddleware,
-        secret_key=settings.secret_key,
+        secret_key=session_secret(settings),
         session_cookie="demarche_session",
         max_age=settings.session_max_age,
         same_site="lax",
@@ -169,6 +172,11 @@ def create_app() -> FastAPI:
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)
+    # Outermost: a request for another host name (a forged Host header, DNS rebinding) gets a
+    # 400 before anything reads it.
+    app.add_middleware(
+        TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts, www_redirect=False
+    )
     templates.env.globals["nav_sections"] = NAV
     templates.env.globals["app_version"] = __version__
     return app

@@ -15,6 +15,8 @@ os.environ.update(
     DEMARCHE_ENV="test",
     DEMARCHE_DATA_DIR=str(_TMP / "data"),
     DEMARCHE_SECRET_KEY="test-secret-key-0123456789abcdef0123456789",
+    # The test client's host name (live servers are reached on 127.0.0.1, always trusted).
+    DEMARCHE_TRUSTED_HOSTS="testserver",
 )
 os.environ.pop("DEMARCHE_REDIS_URL", None)
 

@@ -2,20 +2,30 @@
 
 import hmac
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from app.auth import service
+from app.config import get_settings
 from app.db import SessionDep
 from app.errors import DomainError, Forbidden, NotAuthenticated
 from app.models import Role, User
 
+# The session cookie (signed, not encrypted) carries who, which of their session versions, when
+# they signed in and when they were last seen; the server checks all four on every request.
 SESSION_USER_KEY = "uid"
+SESSION_VERSION_KEY = "sv"
+SESSION_SINCE_KEY = "since"
+SESSION_SEEN_KEY = "seen"
 SESSION_CSRF_KEY = "csrf"
+# The last-seen time is rewritten at most this often (seconds): idle expiry needs no finer grain.
+SEEN_PRECISION = 60
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -72,11 +82,58 @@ async def csrf_protect(request: Request) -> None:
         )
 
 
+def _now() -> int:
+    return int(time.time())
+
+
+def start_session(request: Request, user: User) -> None:
+    """A fresh session for this user (a new CSRF token with it): after sign-in, and to keep the
+    current session alive when a password change ends all the others."""
+    now = _now()
+    request.session.clear()
+    request.session.update(
+        {
+            SESSION_USER_KEY: user.id,
+            SESSION_VERSION_KEY: user.session_version,
+            SESSION_SINCE_KEY: now,
+            SESSION_SEEN_KEY: now,
+        }
+    )
+
+
+def session_user(request: Request, session: Session) -> User | None:
+    """The user this session belongs to while it is valid: the user exists and is active, the
+    cookie's session version is theirs (sign-out, a password change or deactivation bumps it),
+    it is younger than session_max_age and was used within session_idle_timeout."""
+    data = request.session
+    user_id, since, seen = (
+        data.get(SESSION_USER_KEY),
+        data.get(SESSION_SINCE_KEY),
+        data.get(SESSION_SEEN_KEY),
+    )
+    if not (isinstance(user_id, int) and isinstance(since, int) and isinstance(seen, int)):
+        return None
+    settings = get_settings()
+    now = _now()
+    if now - since > settings.session_max_age or now - seen > settings.session_idle_timeout:
+        return None
+    user = service.get(session, user_id)
+    if user is None or not user.is_active or data.get(SESSION_VERSION_KEY) != user.session_version:
+        return None
+    if now - seen >= SEEN_PRECISION:
+        data[SESSION_SEEN_KEY] = now
+    return user
+
+
 def web_user(request: Request, session: SessionDep) -> User:
-    user_id = request.session.get(SESSION_USER_KEY)
-    user = service.get(session, int(user_id)) if user_id else None
-    if user is None or not user.is_active:
-        request.session.pop(SESSION_USER_KEY, None)
+    user = session_user(request, session)
+    if user is None:
+        ended = SESSION_USER_KEY in request.session
+        request.session.clear()
+        if ended:
+            from app.web.templating import flash
+
+            flash(request, "Your session has ended; sign in again.", "info")
         raise LoginRequired("Sign in to continue.")
     request.state.user = UserView.of(user)
     return user

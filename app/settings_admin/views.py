@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
 from app.audit import service as audit_service
+from app.auth import passwords as auth_passwords
 from app.auth import service as auth_service
 from app.auth.deps import WebAdmin
 from app.auth.schemas import UserCreate
@@ -28,6 +29,7 @@ def _page(request: Request, session: SessionDep, **extra: object) -> Response:
     ctx = {
         "profile": service.get_profile(session),
         "users": auth_service.list_users(session),
+        "password_rules": auth_passwords.RULES,
         "roles": ["campaigner", "coordinator", "admin"],
         "profile_errors": {},
         "user_errors": {},
@@ -119,7 +121,38 @@ def add_user(request: Request, session: SessionDep, admin: WebAdmin, form: FormD
         )
     except Conflict as exc:
         return _page(request, session, user_errors={"email": exc.detail}, new_user=raw)
+    except InvalidInput as exc:
+        return _page(request, session, user_errors={"password": exc.detail}, new_user=raw)
     return redirect(request, "/settings", message=f"User {data.email} created.")
+
+
+def _set_active(
+    request: Request, session: SessionDep, admin: WebAdmin, user_id: int, *, active: bool
+) -> Response:
+    user = auth_service.get(session, user_id)
+    if user is None:
+        raise NotFound(f"No user has the id {user_id}.")
+    try:
+        auth_service.set_active(session, user, active=active, actor=admin)
+    except Conflict as exc:
+        return _page(request, session, user_errors={"users": exc.detail})
+    if active:
+        message = f"{user.email} can sign in again (their old API tokens stay revoked)."
+    else:
+        message = f"{user.email} is deactivated: signed out everywhere, API tokens revoked."
+    return redirect(request, "/settings", message=message)
+
+
+@router.post("/users/{user_id}/deactivate", name="admin_user_deactivate")
+def deactivate_user(
+    request: Request, session: SessionDep, admin: WebAdmin, user_id: int
+) -> Response:
+    return _set_active(request, session, admin, user_id, active=False)
+
+
+@router.post("/users/{user_id}/activate", name="admin_user_activate")
+def activate_user(request: Request, session: SessionDep, admin: WebAdmin, user_id: int) -> Response:
+    return _set_active(request, session, admin, user_id, active=True)
 
 
 @router.get("/audit", name="admin_audit")
