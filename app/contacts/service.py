@@ -43,6 +43,7 @@ from app.contacts.schemas import (
 )
 from app.contacts.text import search_text, terms
 from app.countries import service as countries_service
+from app.db import fold
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import (
     ContactKind,
@@ -111,7 +112,7 @@ def get_organisation(session: Session, organisation_id: int) -> Organisation:
 
 def get_organisation_by_name(session: Session, name: str) -> Organisation | None:
     return session.scalar(
-        select(Organisation).where(func.lower(Organisation.name) == name.strip().lower()).limit(1)
+        select(Organisation).where(fold(Organisation.name) == name.strip().lower()).limit(1)
     )
 
 
@@ -137,7 +138,7 @@ def _tag_name_free(session: Session, name: str, tag_id: int | None = None) -> st
     name = name.strip()
     if not name:
         raise InvalidInput("A tag needs a name.", errors=[{"field": "name", "message": "empty"}])
-    clash = session.scalar(select(Tag.id).where(func.lower(Tag.name) == name.lower()))
+    clash = session.scalar(select(Tag.id).where(fold(Tag.name) == name.lower()))
     if clash is not None and clash != tag_id:
         raise Conflict(f"A tag named {name!r} already exists.")
     return name
@@ -693,15 +694,13 @@ def _people_conditions(session: Session, filters: SearchFilters) -> list[ColumnE
             exists().where(
                 person_tags.c.person_id == Person.id,
                 person_tags.c.tag_id == Tag.id,
-                func.lower(Tag.name) == filters.tag.lower(),
+                fold(Tag.name) == filters.tag.lower(),
             )
         )
     org_conds = _org_conditions(session, filters, for_people=True)
     pos_conds: list[ColumnElement[bool]] = []
     if filters.position:
-        pos_conds += [
-            func.lower(Position.title).contains(w) for w in filters.position.lower().split()
-        ]
+        pos_conds += [fold(Position.title).contains(w) for w in filters.position.lower().split()]
     if org_conds or pos_conds:
         today = date.today()
         # IN (uncorrelated) rather than EXISTS: SQLite then starts from the matching
@@ -733,14 +732,14 @@ def _org_conditions(
                 exists().where(
                     organisation_tags.c.organisation_id == Organisation.id,
                     organisation_tags.c.tag_id == Tag.id,
-                    func.lower(Tag.name) == filters.tag.lower(),
+                    fold(Tag.name) == filters.tag.lower(),
                 )
             )
         if filters.position:
             conds.append(
                 and_(
                     *[
-                        func.lower(Organisation.office_title).contains(w)
+                        fold(Organisation.office_title).contains(w)
                         for w in filters.position.lower().split()
                     ]
                 )
