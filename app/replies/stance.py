@@ -136,8 +136,11 @@ def fold(text: str) -> str:
 
 
 def _fold_pattern(pattern: str) -> str:
-    # Only the Arabic letters: lower-casing a pattern would turn \S into \s.
-    return "".join(_ARABIC_FOLD.get(ch, ch) for ch in pattern if not ("\u064b" <= ch <= "\u065f"))
+    """A pattern as written in the data, as matched: its Arabic letters folded (only those:
+    lower-casing a pattern would turn \\S into \\s), and each space any run of white space, so
+    a phrase broken across two lines of a scan still matches."""
+    folded = "".join(_ARABIC_FOLD.get(ch, ch) for ch in pattern if not ("\u064b" <= ch <= "\u065f"))
+    return re.sub(r" \?|(?<!\\) ", lambda m: r"\s*" if m.group() == " ?" else r"\s+", folded)
 
 
 def _read(name: str) -> list[dict[str, str]]:
@@ -208,6 +211,14 @@ def _folded(text: str) -> Folded:
         if ch == "\r":
             i += 1
             continue
+        # Chinese runs on across a line break: no space where the scanner broke the line
+        if ch == "\n" and out and _is_cjk(out[-1]):
+            j = i + 1
+            while j < n and text[j] in " \t\r":
+                j += 1
+            if j < n and _is_cjk(text[j]):
+                i = j
+                continue
         folded = _fold_char(ch)
         for f in folded:
             out.append(f)
@@ -326,12 +337,21 @@ def _sentences(f: Folded) -> list[tuple[int, int]]:
     return spans
 
 
+_CJK = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t]*\n\s*(?=[{_CJK}])")
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f" or "\uff00" <= ch <= "\uffef"
+
+
 def _quote(f: Folded, span: tuple[int, int]) -> str:
     """The sentence as written: the original characters, line breaks and runs of spaces as one
     space, words broken across lines joined."""
     a, b = f.origin[span[0]], f.origin[span[1] - 1] + 1
     raw = f.original[a:b]
     raw = re.sub(r"(\w)-\n\s*(?=[a-zà-ÿа-я])", r"\1", raw)
+    raw = _CJK_BREAK.sub("", raw)
     return re.sub(r"\s+", " ", raw).strip()
 
 
@@ -469,6 +489,9 @@ class _Context:
         return max(0, bisect_right(self.starts, pos) - 1)
 
 
+_LINK_BY_KIND = {"name": LINK_NAME, "topic": LINK_TOPIC, "anaphor": LINK_ANAPHOR}
+
+
 def _link(ctx: _Context, hit: Hit, index: int) -> tuple[str, float] | None:
     """The treaty a cue speaks of and how sure that is; None when it speaks of none."""
     sentence = ctx.sentences[index]
@@ -487,8 +510,12 @@ def _link(ctx: _Context, hit: Hit, index: int) -> tuple[str, float] | None:
             chosen = before[-1]
         else:
             chosen = after[0]
-        factor = {"name": LINK_NAME, "topic": LINK_TOPIC}.get(chosen.kind, LINK_ANAPHOR)
-        return (chosen.treaty, factor) if chosen.treaty in TREATIES else None
+        if chosen.treaty not in TREATIES:
+            return None
+        # "As to the Convention on Cluster Munitions, … acceding to this Convention": the
+        # sentence names the treaty the anaphor points at
+        factor = max(_LINK_BY_KIND[m.kind] for m in here if m.treaty == chosen.treaty)
+        return chosen.treaty, factor
     earlier = [m for m in ctx.mentions if m.start < sentence[0] and m.treaty]
     if earlier:
         last = earlier[-1]
@@ -536,10 +563,13 @@ def _score(ctx: _Context, hit: Hit) -> Scored | None:
         text, sentence[0], hit.start
     ):
         strength *= CONTRAST
-    if (m := ctx.r.markers.get((lang, "citation"))) is not None and m.search(
-        text, sentence[0], sentence[1]
-    ):
-        strength *= CITATION
+    if (m := ctx.r.markers.get((lang, "citation"))) is not None:
+        # "your letter urging … to join" in the cue's own clause; not the main clause of
+        # "Further to your letter of …, the Government is studying the Convention"
+        boundary = ctx.r.markers.get((lang, "clause"))
+        lo = _clause_start(text, sentence[0], hit.start, boundary)
+        if m.search(text, lo, hit.end):
+            strength *= CITATION
     if ctx.language and ctx.language in SCRIPT_OF and lang != ctx.language and lang != "en":
         strength *= OTHER_LANGUAGE
     return Scored(treaty, PositionStance(stance), min(strength, 0.99), index, hit.start)
