@@ -4,6 +4,8 @@ from app.models.audit import AuditEntry
 from app.models.base import Base
 from app.models.campaigns import Campaign, CampaignCountry, CampaignStatus, Milestone, Notification
 from app.models.contacts import (
+    Alias,
+    AliasKind,
     ContactKind,
     ContactPoint,
     Gender,
@@ -33,6 +35,7 @@ from app.models.correspondence import (
 from app.models.cosigners import Cosigner
 from app.models.country import Country
 from app.models.exports import ExportJob, ExportStatus
+from app.models.imports import ImportBatch, ImportBatchStatus, ImportMapping
 from app.models.letters import LetterTemplate, TemplateVersion
 from app.models.mail import OutboundEmail, OutboxStatus
 from app.models.organisation_profile import OrganisationProfile
@@ -53,7 +56,12 @@ __all__ = [
     "Cosigner",
     "Country",
     "DeadlineExtension",
+    "Alias",
+    "AliasKind",
     "ExportJob",
+    "ImportBatch",
+    "ImportBatchStatus",
+    "ImportMapping",
     "ExportStatus",
     "Gender",
     "Letter",

@@ -262,6 +262,41 @@ class ContactPoint(TimestampMixin, Base):
     )
 
 
+class AliasKind(enum.StrEnum):
+    spelling = "spelling"  # Mukhriddin / Muhriddin
+    transliteration = "transliteration"
+    former = "former"  # a former name of the organisation or person
+    abbreviation = "abbreviation"  # "MFA Tajikistan"
+    merged = "merged"  # the name of a record merged into this one
+
+
+class Alias(TimestampMixin, Base):
+    """Another name a person or organisation is known by: searched, matched on import and in
+    replies, and kept from the records merged into it."""
+
+    __tablename__ = "aliases"
+    __table_args__ = (
+        Index("ix_aliases_person_id", "person_id"),
+        Index("ix_aliases_organisation_id", "organisation_id"),
+        Index("ix_aliases_folded", "folded"),
+    )
+
+    id: Mapped[intpk]
+    person_id: Mapped[int | None] = mapped_column(
+        ForeignKey("people.id", ondelete="CASCADE"), default=None
+    )
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), default=None
+    )
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[AliasKind] = mapped_column(
+        Enum(AliasKind, native_enum=False, length=20, validate_strings=True),
+        default=AliasKind.spelling,
+    )
+    # The name case-, accent- and script-folded, as search and duplicate detection compare it.
+    folded: Mapped[str] = mapped_column(String(300), default="")
+
+
 class Segment(TimestampMixin, Base):
     """A saved search, re-evaluated each time it is used."""
 
