@@ -1,135 +1,127 @@
-"""Reading incoming email (.eml uploads or an IMAP mailbox) into plain data for reply logging."""
+"""Reading incoming email (.eml uploads or an IMAP mailbox) into plain data for reply logging.
+
+Every message is scanned against the bounds of ``app.mail.limits`` on its raw bytes, then
+parsed in a child process (``app.mail.reader``) whose address space and time are capped: the
+web process and the mailbox poller never run the email package on a message from outside.
+"""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import re
-from dataclasses import dataclass, field
-from datetime import datetime
-from email.message import EmailMessage
-from email.utils import getaddresses, parseaddr, parsedate_to_datetime
-from html.parser import HTMLParser
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
 
+import app
 from app.errors import InvalidInput
+from app.mail.limits import DEFAULT_LIMITS, BoundExceeded, Limits, megabytes, prescan
+from app.mail.reader import (
+    REPLY_ADDRESS,
+    DeliveryReport,
+    InboundAttachment,
+    InboundEmail,
+    decode,
+    html_to_text,
+)
 
-MAX_EML_BYTES = 25 * 1024 * 1024
-# replies+CMC-2010-TJK-0001@domain → CMC-2010-TJK-0001 (letter references use / in print and - in
-# addresses; the matcher accepts both).
-REPLY_ADDRESS = re.compile(r"\+([A-Za-z0-9][A-Za-z0-9._-]{2,80})@", re.ASCII)
+__all__ = [
+    "MAX_EML_BYTES",
+    "REPLY_ADDRESS",
+    "DeliveryReport",
+    "EmailTooLarge",
+    "InboundAttachment",
+    "InboundEmail",
+    "UnreadableEmail",
+    "html_to_text",
+    "parse",
+]
 
+log = logging.getLogger(__name__)
 
-@dataclass(frozen=True)
-class InboundAttachment:
-    filename: str
-    content_type: str
-    content: bytes
-
-
-@dataclass(frozen=True)
-class InboundEmail:
-    message_id: str
-    subject: str
-    sender_name: str
-    sender_email: str
-    to: list[str]
-    date: datetime | None
-    in_reply_to: list[str]
-    references: list[str]
-    plus_references: list[str]  # from replies+REF@ addresses among the recipients
-    text: str
-    attachments: list[InboundAttachment] = field(default_factory=list)
-
-
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in {"script", "style", "head"}:
-            self._skip += 1
-        elif tag in {"br", "p", "div", "tr", "li", "h1", "h2", "h3"}:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in {"script", "style", "head"} and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
+MAX_EML_BYTES = DEFAULT_LIMITS.max_bytes
+# The directory holding the ``app`` package, put on the child's path (it runs isolated, -I).
+_ROOT = str(Path(app.__file__).resolve().parent.parent)
+_CHILD = "import sys; sys.path.insert(0, sys.argv.pop(1)); from app.mail.reader import main; main()"
 
 
-def html_to_text(html: str) -> str:
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    text = "".join(parser.parts)
-    return re.sub(r"\n{3,}", "\n\n", re.sub(r"[ \t]+", " ", text)).strip()
+class UnreadableEmail(InvalidInput):
+    """The email breaks a bound (structure, memory or time): it is not parsed. The mailbox
+    poller keeps such a message raw in triage; an upload is answered with this error."""
 
 
-def _ids(value: str | None) -> list[str]:
-    return re.findall(r"<[^<>\s]+>", value or "")
+class EmailTooLarge(UnreadableEmail):
+    status = 413
+    title = "Payload too large"
 
 
-def parse(raw: bytes) -> InboundEmail:
-    """Parse an RFC 5322 message; refuses what is not one with a clear message."""
-    if len(raw) > MAX_EML_BYTES:
-        raise InvalidInput(f"The email is larger than {MAX_EML_BYTES // (1024 * 1024)} MB.")
+def _refusal(exc: BoundExceeded) -> UnreadableEmail:
+    if exc.too_large:
+        return EmailTooLarge(exc.reason)
+    return UnreadableEmail(exc.reason, errors=[{"field": "file", "message": exc.reason}])
+
+
+def parse(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> InboundEmail:
+    """Parse an RFC 5322 message within ``limits``; refuses what is not one with a clear
+    message (InvalidInput) and what breaks a bound with UnreadableEmail."""
     if not raw.strip():
         raise InvalidInput("The file is empty.")
     try:
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-    except Exception as exc:  # noqa: BLE001 - the email package raises many kinds on bad input
-        raise InvalidInput(f"This is not a readable email: {exc}") from exc
-    assert isinstance(msg, EmailMessage)
-    if not msg.keys() or (msg["From"] is None and msg["Message-ID"] is None):
-        raise InvalidInput("This file is not an email: it has no From or Message-ID header.")
+        prescan(raw, limits)
+    except BoundExceeded as exc:
+        raise _refusal(exc) from None
+    out = _run_child(raw, limits)
     try:
-        sender_name, sender_email = parseaddr(str(msg["From"] or ""))
-        recipients = [
-            addr for _, addr in getaddresses([str(msg[h]) for h in ("To", "Cc") if msg[h]]) if addr
-        ]
-        subject = str(msg["Subject"] or "")
-        date_header = msg["Date"]
-    except Exception as exc:  # noqa: BLE001 - malformed headers raise from the header registry
-        raise InvalidInput(f"The email has malformed headers: {exc}") from exc
+        result = decode(out)
+    except (ValueError, KeyError, TypeError) as exc:  # a child killed while it wrote
+        raise UnreadableEmail(f"The email could not be read within the limits ({exc}).") from exc
+    if isinstance(result, InboundEmail):
+        return result
+    kind, reason = result
+    if kind == "not_email":
+        raise InvalidInput(reason)
+    raise _refusal(BoundExceeded(reason, too_large=kind == "too_large"))
+
+
+def _run_child(raw: bytes, limits: Limits) -> bytes:
+    """Run the reader in a child process; its stdout, or UnreadableEmail when it was killed
+    (address space exhausted, CPU or wall-clock time over)."""
+    command = [
+        sys.executable,
+        "-I",
+        "-c",
+        _CHILD,
+        _ROOT,
+        str(os.getpid()),
+        json.dumps(asdict(limits)),
+    ]
     try:
-        date = parsedate_to_datetime(str(date_header)) if date_header else None
-    except (TypeError, ValueError):
-        date = None
-    text = ""
-    attachments: list[InboundAttachment] = []
-    try:
-        body = msg.get_body(preferencelist=("plain", "html"))
-        if body is not None:
-            content = body.get_content()
-            text = html_to_text(content) if body.get_content_type() == "text/html" else content
-        for part in msg.iter_attachments():
-            payload = part.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                attachments.append(
-                    InboundAttachment(
-                        filename=part.get_filename() or "attachment",
-                        content_type=part.get_content_type(),
-                        content=payload,
-                    )
-                )
-    except (LookupError, ValueError, AttributeError) as exc:
-        raise InvalidInput(f"The email body cannot be read: {exc}") from exc
-    plus = [m.group(1) for addr in recipients if (m := REPLY_ADDRESS.search(addr))]
-    return InboundEmail(
-        message_id=str(msg["Message-ID"] or "").strip(),
-        subject=subject[:500],
-        sender_name=sender_name,
-        sender_email=sender_email.lower(),
-        to=recipients,
-        date=date,
-        in_reply_to=_ids(str(msg["In-Reply-To"] or "")),
-        references=_ids(str(msg["References"] or "")),
-        plus_references=plus,
-        text=text.strip(),
-        attachments=attachments,
-    )
+        done = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
+            command,
+            input=raw,
+            capture_output=True,
+            timeout=limits.timeout_seconds,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        # subprocess.run has killed the child and reaped it.
+        raise UnreadableEmail(
+            f"Reading the email took longer than {limits.timeout_seconds:g} seconds."
+        ) from None
+    if done.returncode != 0 or len(done.stdout) < 8:
+        ended = (
+            f"signal {signal.Signals(-done.returncode).name}"
+            if done.returncode < 0
+            else f"exit {done.returncode}"
+        )
+        log.warning(
+            "email reader ended (%s): %s", ended, done.stderr[-500:].decode(errors="replace")
+        )
+        raise UnreadableEmail(
+            "Reading the email needs more than the "
+            f"{megabytes(limits.memory_bytes)} and {limits.timeout_seconds:g} seconds allowed."
+        )
+    return done.stdout

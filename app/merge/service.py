@@ -40,6 +40,7 @@ from app.letters.context import build_context, sender_from_profile
 from app.letters.fields import empty_in, with_placeholders
 from app.letters.render import LetterJob, RenderedLetter, RenderError
 from app.letters.sandbox import own_text, required_fields, used_roots
+from app.mail import bounces
 from app.merge.schemas import MergeCreate, MergeSource, RecipientRow
 from app.models import (
     BatchStatus,
@@ -246,6 +247,8 @@ def plan_recipients(
     hold it that day, to the office itself (never to a later or earlier holder)."""
     plan = RecipientPlan()
     seen: set[str] = set()
+    # Addresses a bounce flagged (few): warned about, the letter still made.
+    failing = bounces.failing_addresses(session) if channel == "email" else {}
     for kind, ident in _source_ids(session, source, campaign):
         key = f"{kind}:{ident}"
         if key in seen:
@@ -272,6 +275,8 @@ def plan_recipients(
             notes.append("no postal address on file")
         if channel == "email" and not rec.email:
             notes.append("no email address on file")
+        elif rec.email.strip().lower() in failing:
+            notes.append(f"email {rec.email} {failing[rec.email.strip().lower()]}")
         cand.reason = "; ".join(notes)
         plan.letters.append(cand)
     return plan

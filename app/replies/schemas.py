@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from app.models import Channel, PositionStance, ReplyStatus
+from app.models import Channel, PositionStance, ReplyKind, ReplyStatus
 
 
 def _blank_none(value: Any) -> Any:
@@ -43,6 +43,11 @@ class PositionIn(BaseModel):
 
 class ReplyCreate(BaseModel):
     received_on: date
+    kind: ReplyKind = Field(
+        default=ReplyKind.reply,
+        description="reply, acknowledgement, auto_reply or bounce; only a reply marks its "
+        "letters replied",
+    )
     channel: Channel = Channel.post
     sender_person_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     sender_organisation_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
@@ -89,6 +94,11 @@ class ReplyUpdate(BaseModel):
     """What can be corrected after logging; letters and positions have their own actions."""
 
     received_on: date
+    kind: ReplyKind | None = Field(
+        default=None,
+        description="reply, acknowledgement, auto_reply or bounce (absent: unchanged); only a "
+        "reply marks its letters replied",
+    )
     channel: Channel = Channel.post
     sender_name: str = Field(default="", max_length=300)
     sender_reference: str = Field(default="", max_length=200)

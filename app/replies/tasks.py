@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from huey import crontab
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from app.config import get_settings
 from app.db import transaction
@@ -63,6 +64,9 @@ class PollResult:
     triage: int = 0
     duplicates: int = 0
     refused: int = 0
+    dismissed: int = 0  # auto-replies and bounces that match no letter
+    unreadable: int = 0  # broke a bound: kept raw in triage (counted in triage too)
+
 
 
 def poll(url: str, *, timeout: float = 30.0) -> PollResult:
@@ -90,25 +94,63 @@ def poll(url: str, *, timeout: float = 30.0) -> PollResult:
             if status != "OK" or not isinstance(raw, bytes):
                 continue
             result.seen += 1
-            try:
-                with transaction() as session:
-                    reply, created = service.ingest_email(session, raw=raw, actor=None)
-                    status_value = reply.status.value
-            except DomainError as exc:
-                log.warning("mailbox message %s refused: %s", uid.decode(), exc.detail)
-                result.refused += 1
-            else:
-                if not created:
-                    result.duplicates += 1
-                elif status_value == "triage":
-                    result.triage += 1
-                else:
-                    result.logged += 1
+            _count(result, _ingest(raw, uid.decode()))
             conn.uid("STORE", uid.decode(), "+FLAGS", "(\\Seen)")
     finally:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             conn.logout()
     return result
+
+
+def _ingest(raw: bytes, uid: str) -> str:
+    """Log one message; what became of it ("logged", "triage", "dismissed", "duplicate",
+    "refused", "unreadable"). Whatever the message holds, the poll goes on to the next one and
+    the message is flagged: a message that breaks a bound is kept raw in triage, one that makes
+    the reading fail in an unforeseen way too. Only the database being unreachable stops the
+    run (the message stays unseen and is read again next time)."""
+    try:
+        with transaction() as session:
+            reply, created = service.ingest_email(
+                session, raw=raw, actor=None, keep_unreadable=True
+            )
+            unreadable = reply.attachments and reply.attachments[0].content_type == (
+                service.RAW_EMAIL_TYPE
+            )
+            outcome = reply.status.value
+    except DomainError as exc:
+        log.warning("mailbox message %s refused: %s", uid, exc.detail)
+        return "refused"
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - one message must not stop the mailbox
+        log.exception("mailbox message %s could not be read", uid)
+        with transaction() as session:
+            service.keep_unreadable_email(
+                session,
+                raw=raw,
+                reason=f"Reading it failed ({type(exc).__name__}: {str(exc)[:200]}).",
+                actor=None,
+            )
+        return "unreadable"
+    if not created:
+        return "duplicate"
+    return "unreadable" if unreadable else outcome
+
+
+def _count(result: PollResult, outcome: str) -> None:
+    if outcome == "unreadable":
+        result.unreadable += 1
+        result.triage += 1
+    elif outcome == "duplicate":
+        result.duplicates += 1
+    elif outcome == "refused":
+        result.refused += 1
+    elif outcome == "triage":
+        result.triage += 1
+    elif outcome == "dismissed":
+        result.dismissed += 1
+    else:
+        result.logged += 1
 
 
 @huey.periodic_task(crontab(minute="*/5"))
