@@ -64,6 +64,8 @@ CONTRAST = 1.1
 CITATION = 0.6
 OTHER_LANGUAGE = 0.9
 CORROBORATION = 0.05  # per further cue for the same stance, at most two
+# Cues that state something positive: a negator inside them turns them too.
+POSITIVE = frozenset({"supports", "will_consider", "already_party"})
 # Characters before a cue searched for a negator.
 NEGATION_WINDOW = {"latin": 28, "cyrillic": 24, "arabic": 16, "cjk": 3}
 
@@ -456,11 +458,13 @@ def _negated(f: Folded, r: Rules, hit: Hit, sentence: tuple[int, int]) -> bool:
     lo = max(sentence[0], hit.start - window)
     lo = _clause_start(f.text, lo, hit.start, boundary)
     negator = r.markers.get((lang, "negation"))
-    if negator is not None and negator.search(f.text, lo, hit.start):
+    # a positive cue may hold its own negator ("is not studying"); a negative one always does
+    end = hit.end if hit.cue.stance in POSITIVE else hit.start
+    if negator is not None and negator.search(f.text, lo, end):
         return True
     after = r.markers.get((lang, "negation_after"))
     if after is not None:
-        hi = min(sentence[1], hit.end + 40)
+        hi = min(sentence[1], hit.end + 60)
         hi = _clause_end(f.text, hit.end, hi, boundary)
         return bool(after.search(f.text, hit.end, hi))
     return False
