@@ -133,7 +133,7 @@ def web_user(request: Request, session: SessionDep) -> User:
         if ended:
             from app.web.templating import flash
 
-            flash(request, "Your session has ended; sign in again.", "info")
+            flash(request, "Your session has ended; sign in again.", "warning")
         raise LoginRequired("Sign in to continue.")
     request.state.user = UserView.of(user)
     return user
