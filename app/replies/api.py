@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import File, Query, UploadFile
 from fastapi.responses import Response
+from pydantic import BaseModel, Field
 
 from app.auth.deps import ApiCoordinator, ApiUser
 from app.countries import service as countries_service
 from app.db import SessionDep
 from app.models import PositionStance, Reply, ReplyStatus
-from app.replies import positions, service, tracker
+from app.replies import ocr, positions, service, tracker
 from app.replies.schemas import (
     AttachmentRead,
     ContactFromSender,
@@ -181,6 +182,47 @@ def import_email(
 )
 def get_attachment(attachment_id: int, session: SessionDep, _user: ApiUser) -> Response:
     return download(session, attachment_id)
+
+
+class OcrIn(BaseModel):
+    """Read a scan again, in a chosen language ("" = detect it)."""
+
+    language: Literal["", "ar", "en", "es", "fr", "ru", "zh"] = Field(
+        default="", description="ISO 639-1 code of the letter's language, or empty to detect it"
+    )
+
+
+class OcrStateRead(BaseModel):
+    attachment_id: int
+    status: str = Field(description='"" (not a scan), queued, running, done or failed')
+    pages: int
+    pages_done: int
+    language: str
+    error: str
+    text: str
+
+
+@router.get(
+    "/attachments/{attachment_id:int}/ocr",
+    response_model=OcrStateRead,
+    summary="Text recognition of a scan: progress, language, text or the reason it failed",
+)
+def get_ocr(attachment_id: int, session: SessionDep, _user: ApiUser) -> OcrStateRead:
+    attachment, _ = service.get_attachment(session, attachment_id)
+    return OcrStateRead(**ocr.state(attachment))
+
+
+@router.post(
+    "/attachments/{attachment_id:int}/ocr",
+    response_model=OcrStateRead,
+    status_code=202,
+    summary="Read a scan's text again, in a chosen language",
+)
+def request_ocr(
+    attachment_id: int, body: OcrIn, session: SessionDep, _user: ApiUser
+) -> OcrStateRead:
+    attachment = ocr.request(session, attachment_id=attachment_id, language=body.language)
+    return OcrStateRead(**ocr.state(attachment))
 
 
 @router.get("/{reply_id:int}", response_model=ReplyRead, summary="One reply")

@@ -40,7 +40,7 @@ from app.models import (
     ReplyStatus,
     User,
 )
-from app.replies import langdetect, matching, positions
+from app.replies import langdetect, matching, ocr, positions
 from app.replies.schemas import ContactFromSender, ReplyCreate, ReplyUpdate
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
@@ -601,6 +601,7 @@ def add_attachment(
         entity_id=reply.id,
         summary=f"Attached {attachment.filename} to reply {reply.id}",
     )
+    ocr.queue_attachment(session, attachment)  # scans are read by the worker, once committed
     return attachment
 
 

@@ -16,7 +16,7 @@ from app.config import get_settings
 from app.db import transaction
 from app.errors import DomainError
 from app.queue import huey
-from app.replies import service
+from app.replies import ocr, service
 
 log = logging.getLogger(__name__)
 # Read at most this many messages per run; the next run takes the rest.
@@ -165,3 +165,10 @@ def poll_replies_mailbox() -> None:
         return
     if result.seen:
         log.info("replies mailbox: %s", result)
+
+
+@huey.task(retries=0)
+def read_scan(attachment_id: int) -> str:
+    """Read a queued scan's text into its reply (ocr.read_attachment): page by page, with
+    progress; a scan that cannot be read is marked failed with the reason, never retried."""
+    return ocr.read_attachment(attachment_id)

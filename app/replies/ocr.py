@@ -1,0 +1,776 @@
+"""Text recognition of scanned replies: PDFs and images, in six languages, bounded.
+
+A PDF's own text layer is used where a page has one; other pages are rasterised by poppler's
+``pdftoppm`` and read by ``tesseract``. Images are decoded by Pillow (only after their size is
+checked) and handed to tesseract as greyscale PNG. Every other parser of the untrusted file runs
+as a child process with a time limit, address-space and file-size limits, in its own process
+group, and dies with the worker that started it.
+
+The language is the one chosen, or detected: tesseract's script detection (``--psm 0``) settles
+Arabic, Chinese and Russian; a Latin-script page gets a first pass with the English, French and
+Spanish models together, then the language detector picks the one model the letter is read with.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import logging
+import math
+import os
+import re
+import resource
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.config import get_settings
+from app.db import transaction
+from app.errors import Conflict, DomainError, InvalidInput, NotFound
+from app.models import Reply, ReplyAttachment
+from app.replies import langdetect
+
+log = logging.getLogger(__name__)
+
+# ISO 639-1 → the tesseract models a letter in that language is read with. Our references
+# (CMC/2010/TJK/0001) are in Latin letters: the Russian model alone reads them as Cyrillic
+# look-alikes (СМС), so English goes with it; the Arabic and Chinese models read Latin digits
+# and capitals well enough, and adding English to Arabic spoils the Arabic words.
+MODELS = {
+    "ar": "ara",
+    "zh": "chi_sim",
+    "en": "eng",
+    "fr": "fra",
+    "ru": "rus+eng",
+    "es": "spa",
+}
+LANGUAGES = tuple(MODELS)
+# Tesseract's script names (--psm 0) that only one of LANGUAGES is written in.
+SCRIPTS = {"Arabic": "ar", "Cyrillic": "ru", "Han": "zh", "HanS": "zh", "HanT": "zh"}
+LATIN_MODELS = "eng+fra+spa"  # first read of a Latin-script page, to tell its language
+ANY_MODELS = "eng+fra+spa+rus"  # first read when the script could not be told
+
+MAX_BYTES = 20 * 1024 * 1024  # the attachment cap
+MAX_PAGES = 20
+# Pixels an image may claim before it is decoded (A4 at 600 dpi is 35 million): beyond this a
+# small file can still expand to gigabytes (a decompression bomb).
+MAX_PIXELS = 40_000_000
+# Pixels a page is read at: A4 at 300 dpi is 8.7 million. Larger images are scaled down (more
+# pixels only cost time); a PDF page is rasterised at the resolution that fits.
+READ_PIXELS = 12_000_000
+DPI = 300
+MIN_DPI = 30  # a PDF page so large that even this exceeds READ_PIXELS is refused
+PAGE_SECONDS = 120.0  # one child: measure, rasterise or read one page
+SCAN_SECONDS = 15 * 60.0  # the whole scan
+CHILD_MEMORY = 1024 * 1024 * 1024  # address space of each child (tesseract needs ~300 MB)
+CHILD_FILE_BYTES = 256 * 1024 * 1024  # largest file a child may write (a page image, text)
+MAX_TEXT_CHARS = 200_000  # text kept from one scan
+# A PDF page whose text layer has this many letters or digits is not read again by OCR.
+TEXT_LAYER_MIN = 40
+# A job that has said nothing for this long is taken for lost, and may be queued again.
+STALE_AFTER = timedelta(seconds=SCAN_SECONDS + 5 * 60)
+
+IMAGE_FORMATS = ["PNG", "JPEG", "TIFF", "GIF", "WEBP"]
+CONTENT_TYPES = {
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/tiff",
+    "image/gif",
+    "image/webp",
+}
+
+
+@dataclass
+class OcrResult:
+    text: str
+    language: str  # ISO 639-1 detected or the one chosen
+    pages: int
+    page_seconds: list[float] = field(default_factory=list)  # per page, text layer included
+    peak_child_kb: int = 0  # largest resident size reached by any child process
+
+
+class ScanRejected(InvalidInput):
+    """The file cannot be read: too many pages or pixels, not a PDF or image, unreadable,
+    protected by a password, or it took too long."""
+
+
+class OcrUnavailable(DomainError):
+    """The OCR programs are missing on this server (not the file's fault)."""
+
+    status = 503
+    title = "Text recognition unavailable"
+
+
+# --- child processes ------------------------------------------------------------------------
+
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass
+class _Child:
+    returncode: int
+    stdout: str
+    stderr: str
+    max_rss_kb: int
+
+
+def _limits(parent: int, seconds: float) -> Callable[[], None]:
+    """Limits set in the child between fork and exec: system calls only, nothing that locks."""
+    cpu = math.ceil(seconds) + 5
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (CHILD_FILE_BYTES, CHILD_FILE_BYTES))
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        # Killed when the thread that started it ends (the worker died), never left running.
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return apply
+
+
+def _env() -> dict[str, str]:
+    # One thread per tesseract: on a shared machine its OpenMP threads cost more than they give.
+    return {**os.environ, "OMP_THREAD_LIMIT": "1", "LC_ALL": "C.UTF-8"}
+
+
+def run_child(args: Sequence[str], *, cwd: Path, seconds: float, what: str) -> _Child:
+    """Run one child under the limits, its output in files (bounded by RLIMIT_FSIZE); killed
+    with its process group when the time is up."""
+    tag = f"{os.getpid()}-{threading.get_ident()}"
+    out_path, err_path = cwd / f".stdout-{tag}", cwd / f".stderr-{tag}"
+    with out_path.open("wb") as out, err_path.open("wb") as err:
+        try:
+            proc = subprocess.Popen(  # noqa: S603 - fixed programs; the arguments are ours
+                list(args),
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=_env(),
+                start_new_session=True,
+                preexec_fn=_limits(os.getpid(), seconds),  # noqa: PLW1509 - system calls only
+            )
+        except (FileNotFoundError, PermissionError) as exc:
+            raise OcrUnavailable(
+                f"{args[0]} is not installed on this server; scans cannot be read."
+            ) from exc
+        # os.wait4 rather than Popen.wait: it also gives the child's peak memory.
+        reaped: list[tuple[int, Any]] = []
+
+        def reap() -> None:
+            _, status, usage = os.wait4(proc.pid, 0)
+            reaped.append((status, usage))
+
+        waiter = threading.Thread(target=reap, daemon=True)
+        waiter.start()
+        waiter.join(seconds)
+        timed_out = waiter.is_alive()
+        if timed_out:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            waiter.join()
+    status, usage = reaped[0]
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    try:
+        stdout = out_path.read_bytes()[:CHILD_FILE_BYTES].decode("utf-8", "replace")
+        stderr = err_path.read_bytes()[-4000:].decode("utf-8", "replace")
+    finally:
+        out_path.unlink(missing_ok=True)
+        err_path.unlink(missing_ok=True)
+    if timed_out or proc.returncode == -signal.SIGXCPU:
+        raise ScanRejected(f"{what} took longer than {seconds:.0f} seconds; it was stopped.")
+    if proc.returncode == -signal.SIGXFSZ:
+        raise ScanRejected(f"{what} produced more than {CHILD_FILE_BYTES // 2**20} MB; stopped.")
+    if "bad_alloc" in stderr or "Cannot allocate memory" in stderr:
+        raise ScanRejected(
+            f"{what} needed more than {CHILD_MEMORY // 2**20} MB of memory; it was stopped."
+        )
+    return _Child(proc.returncode, stdout, stderr, int(usage.ru_maxrss))
+
+
+class _Work:
+    """One scan being read: its scratch folder, deadline and measures."""
+
+    def __init__(self, folder: Path, seconds: float) -> None:
+        self.folder = folder
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self.peak_kb = 0
+
+    def run(self, args: Sequence[str], what: str) -> _Child:
+        left = self.deadline - time.monotonic()
+        if left <= 1:
+            raise ScanRejected(
+                f"Reading the scan took longer than {self.seconds:.0f} seconds; it was stopped."
+            )
+        child = run_child(args, cwd=self.folder, seconds=min(PAGE_SECONDS, left), what=what)
+        self.peak_kb = max(self.peak_kb, child.max_rss_kb)
+        return child
+
+
+@contextlib.contextmanager
+def _scratch() -> Iterator[Path]:
+    """A private folder under the data directory (where the space is), removed afterwards."""
+    root = get_settings().files_dir / "ocr"
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".scan-", dir=root) as folder:
+        yield Path(folder)
+
+
+# --- PDFs -----------------------------------------------------------------------------------
+
+
+def _pdf_error(stderr: str) -> str:
+    if "password" in stderr.lower():
+        return "The PDF is protected by a password; attach a copy without the password."
+    return "The PDF is damaged or not a PDF; it cannot be opened."
+
+
+def _pdf_pages(work: _Work, pdf: Path, max_pages: int) -> list[tuple[float, float]]:
+    """Each page's (width, height) in points; the page count checked against the cap first."""
+    child = work.run(["pdfinfo", pdf.name], "Opening the PDF")
+    if child.returncode != 0 or "Pages:" not in child.stdout:
+        raise ScanRejected(_pdf_error(child.stderr))
+    found = re.search(r"^Pages:\s+(\d+)", child.stdout, re.M)
+    pages = int(found.group(1)) if found else 0
+    if pages < 1:
+        raise ScanRejected("The PDF has no pages.")
+    if pages > max_pages:
+        raise ScanRejected(
+            f"The PDF has {pages} pages; at most {max_pages} are read. "
+            "Attach the pages that matter as a shorter PDF."
+        )
+    child = work.run(["pdfinfo", "-f", "1", "-l", str(pages), pdf.name], "Measuring the pages")
+    sizes = [
+        (float(w), float(h))
+        for w, h in re.findall(r"^Page\s+\d+\s+size:\s+([\d.]+) x ([\d.]+) pts", child.stdout, re.M)
+    ]
+    if child.returncode != 0 or len(sizes) != pages:
+        raise ScanRejected("The PDF is damaged: its pages cannot be measured.")
+    return sizes
+
+
+def _pdf_text(work: _Work, pdf: Path, pages: int) -> list[str]:
+    """The text layer of each page ("" for a page that is only an image)."""
+    child = work.run(
+        ["pdftotext", "-f", "1", "-l", str(pages), "-enc", "UTF-8", pdf.name, "-"],
+        "Reading the PDF's text",
+    )
+    if child.returncode != 0:
+        return [""] * pages
+    texts = child.stdout.split("\f")
+    return [(texts[i] if i < len(texts) else "").strip() for i in range(pages)]
+
+
+def _image_ppi(work: _Work, pdf: Path, pages: int) -> dict[int, int]:
+    """The resolution of the largest image on each page that has one: a scanned page is
+    rasterised at the resolution it was scanned at, no finer (enlarging adds only noise)."""
+    child = work.run(
+        ["pdfimages", "-f", "1", "-l", str(pages), "-list", pdf.name], "Listing images"
+    )
+    best: dict[int, tuple[int, int]] = {}  # page → (pixels, ppi)
+    for line in child.stdout.splitlines()[2:]:
+        cols = line.split()
+        if len(cols) < 14 or not cols[0].isdigit() or cols[2] != "image":
+            continue
+        with contextlib.suppress(ValueError):
+            page, pixels = int(cols[0]), int(cols[3]) * int(cols[4])
+            ppi = min(int(cols[12]), int(cols[13]))
+            if pixels > best.get(page, (0, 0))[0]:
+                best[page] = (pixels, ppi)
+    return {page: ppi for page, (_, ppi) in best.items()}
+
+
+def _has_text(text: str) -> bool:
+    return sum(ch.isalnum() for ch in text) >= TEXT_LAYER_MIN
+
+
+def _page_dpi(number: int, width: float, height: float, scanned_at: int | None) -> int:
+    inches = max(width, 1.0) / 72 * max(height, 1.0) / 72
+    dpi = min(DPI, int(math.sqrt(READ_PIXELS / inches)))
+    if scanned_at and scanned_at >= 100:
+        dpi = min(dpi, scanned_at)
+    if dpi < MIN_DPI:
+        raise ScanRejected(
+            f"Page {number} of the PDF is {width / 72 * 2.54:.0f} × {height / 72 * 2.54:.0f} cm, "
+            "too large to read."
+        )
+    return dpi
+
+
+def _rasterise(work: _Work, pdf: Path, number: int, dpi: int) -> Path:
+    stem = f"page-{number:03d}"
+    child = work.run(
+        [
+            "pdftoppm",
+            *("-f", str(number), "-l", str(number)),
+            *("-r", str(dpi), "-gray", "-png", "-singlefile"),
+            pdf.name,
+            stem,
+        ],
+        f"Rasterising page {number}",
+    )
+    image = work.folder / f"{stem}.png"
+    if child.returncode != 0 or not image.is_file():
+        raise ScanRejected(f"Page {number} of the PDF cannot be rasterised; the PDF is damaged.")
+    return image
+
+
+# --- images ---------------------------------------------------------------------------------
+
+
+def _open_image(path: Path) -> Image.Image:
+    """The image, its size checked before any pixel is decoded."""
+    try:
+        image = Image.open(path, formats=IMAGE_FORMATS)
+    except Image.DecompressionBombError:
+        raise ScanRejected(_too_many_pixels()) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise ScanRejected("The file is not a readable PDF or image.") from None
+    _check_pixels(image)
+    return image
+
+
+def _too_many_pixels(width: int = 0, height: int = 0) -> str:
+    size = f" ({width:,} × {height:,} pixels)" if width else ""
+    return (
+        f"The image is too large{size}: at most {MAX_PIXELS // 1_000_000} million pixels are "
+        "read. Scan at 300 dpi."
+    )
+
+
+def _check_pixels(image: Image.Image) -> None:
+    width, height = image.size
+    if width < 1 or height < 1:
+        raise ScanRejected("The image is empty.")
+    if width * height > MAX_PIXELS:
+        raise ScanRejected(_too_many_pixels(width, height))
+
+
+def _frame_count(image: Image.Image, max_pages: int) -> int:
+    """Pages of a multipage TIFF (animations of GIF and WebP are not pages: the first only)."""
+    if image.format != "TIFF":
+        return 1
+    frames = int(getattr(image, "n_frames", 1))
+    if frames > max_pages:
+        raise ScanRejected(
+            f"The TIFF has {frames} pages; at most {max_pages} are read. "
+            "Attach the pages that matter as a shorter file."
+        )
+    return frames
+
+
+def _normalise(image: Image.Image, number: int, folder: Path) -> Path:
+    """Frame ``number`` (from 1) as a greyscale PNG at most READ_PIXELS large, upright."""
+    try:
+        image.seek(number - 1)
+        _check_pixels(image)
+        frame = ImageOps.exif_transpose(image)
+        if frame.mode in {"RGBA", "LA", "PA"} or "transparency" in frame.info:
+            # transparent parts are paper, not ink
+            rgba = frame.convert("RGBA")
+            white = Image.new("RGBA", rgba.size, "white")
+            frame = Image.alpha_composite(white, rgba)
+        frame = frame.convert("L")
+    except (OSError, ValueError, SyntaxError, EOFError):
+        raise ScanRejected(f"Page {number} of the image is damaged and cannot be read.") from None
+    dpi = image.info.get("dpi")
+    pixels = frame.width * frame.height
+    if pixels > READ_PIXELS:
+        scale = math.sqrt(READ_PIXELS / pixels)
+        frame = frame.resize(
+            (max(1, int(frame.width * scale)), max(1, int(frame.height * scale))),
+            Image.Resampling.LANCZOS,
+        )
+        dpi = (dpi[0] * scale, dpi[1] * scale) if dpi else None
+    path = folder / f"page-{number:03d}.png"
+    options: dict[str, Any] = {}
+    if dpi and all(isinstance(d, int | float) and 50 <= d <= 1200 for d in dpi):
+        options["dpi"] = (round(dpi[0]), round(dpi[1]))
+    frame.save(path, format="PNG", **options)
+    return path
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Reads page images in order; without a chosen language, the first page with text decides
+    the model the rest are read with."""
+
+    def __init__(self, work: _Work, language: str) -> None:
+        self.work = work
+        self.language = language
+        self.model = MODELS.get(language, "")
+
+    def tesseract(self, image: Path, model: str, number: int) -> str:
+        out = image.with_suffix("")
+        child = self.work.run(
+            [
+                "tesseract",
+                image.name,
+                out.name,
+                *("-l", model, "--psm", "1", "-c", "page_separator="),
+            ],
+            f"Reading page {number}",
+        )
+        text_file = out.with_suffix(".txt")
+        if child.returncode != 0 or not text_file.is_file():
+            raise ScanRejected(f"Page {number} cannot be read as an image.")
+        text = text_file.read_text("utf-8", "replace")
+        text_file.unlink()
+        return text.strip()
+
+    def script(self, image: Path) -> str:
+        """The script tesseract sees on the page ("Latin", "Cyrillic", ...), "" if too little."""
+        out = image.with_name(image.stem + "-osd")
+        child = self.work.run(
+            ["tesseract", image.name, out.name, "--psm", "0"], "Telling the page's script"
+        )
+        osd = out.with_suffix(".osd")
+        found = (
+            re.search(r"^Script:\s*(\w+)", osd.read_text("utf-8", "replace"), re.M)
+            if (child.returncode == 0 and osd.is_file())
+            else None
+        )
+        osd.unlink(missing_ok=True)
+        return found.group(1) if found else ""
+
+    def decide(self, text: str) -> None:
+        """Settle the language from text already read (a PDF's text layer)."""
+        if not self.model and (language := langdetect.detect(text)):
+            self.language = language
+            self.model = MODELS.get(language, LATIN_MODELS)
+
+    def read(self, image: Path, number: int) -> str:
+        if self.model:
+            return self.tesseract(image, self.model, number)
+        script = self.script(image)
+        if script in SCRIPTS:
+            self.language = SCRIPTS[script]
+            self.model = MODELS[self.language]
+            return self.tesseract(image, self.model, number)
+        first = LATIN_MODELS if script == "Latin" else ANY_MODELS
+        text = self.tesseract(image, first, number)
+        language = langdetect.detect(text)
+        if not language:
+            return text  # a page with little on it: the next one decides
+        self.language = language
+        # a language without a model of its own (German, say) keeps the broad reading
+        self.model = MODELS.get(language, first)
+        if self.model == first:
+            return text
+        return self.tesseract(image, self.model, number)
+
+
+def recognise(
+    content: bytes,
+    *,
+    content_type: str,
+    language: str = "",
+    max_pages: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> OcrResult:
+    """The text of a scan (PDF or image), page by page; ``progress(done, pages)`` after the
+    page count is known and after each page. Raises ScanRejected with a message a person can
+    act on."""
+    cap = min(max_pages or MAX_PAGES, MAX_PAGES)
+    if language and language not in MODELS:
+        raise ScanRejected(
+            f"Scans can be read in {', '.join(sorted(MODELS))}; not in {language!r}.",
+            errors=[{"field": "language", "message": "unsupported language"}],
+        )
+    if not content:
+        raise ScanRejected("The file is empty.")
+    if len(content) > MAX_BYTES:
+        raise ScanRejected(f"The file is larger than {MAX_BYTES // 2**20} MB.")
+    if content_type not in CONTENT_TYPES:
+        raise ScanRejected("Only PDF scans and images (PNG, JPEG, TIFF, GIF, WebP) are read.")
+    report = progress or (lambda done, total: None)
+    with _scratch() as folder:
+        work = _Work(folder, SCAN_SECONDS)
+        reader = _Reader(work, language)
+        timings: list[float] = []
+        texts: list[str] = []
+        if content_type == "application/pdf":
+            pages = _read_pdf(work, reader, content, cap, report, texts, timings)
+        else:
+            pages = _read_image(work, reader, content, cap, report, texts, timings)
+    text = _join(texts)
+    if not reader.language and text:
+        reader.language = langdetect.detect(text)
+    return OcrResult(
+        text=text,
+        language=reader.language,
+        pages=pages,
+        page_seconds=timings,
+        peak_child_kb=work.peak_kb,
+    )
+
+
+def _read_pdf(
+    work: _Work,
+    reader: _Reader,
+    content: bytes,
+    cap: int,
+    report: Callable[[int, int], None],
+    texts: list[str],
+    timings: list[float],
+) -> int:
+    started = time.perf_counter()
+    pdf = work.folder / "scan.pdf"
+    pdf.write_bytes(content)
+    sizes = _pdf_pages(work, pdf, cap)
+    layer = _pdf_text(work, pdf, len(sizes))
+    scanned_at = _image_ppi(work, pdf, len(sizes)) if not all(map(_has_text, layer)) else {}
+    report(0, len(sizes))
+    reader.decide("\n".join(t for t in layer if _has_text(t)))
+    for number, (width, height) in enumerate(sizes, start=1):
+        if _has_text(layer[number - 1]):
+            texts.append(layer[number - 1])
+        else:
+            image = _rasterise(
+                work, pdf, number, _page_dpi(number, width, height, scanned_at.get(number))
+            )
+            texts.append(reader.read(image, number))
+            image.unlink(missing_ok=True)
+        now = time.perf_counter()
+        timings.append(now - started)
+        started = now
+        report(number, len(sizes))
+    return len(sizes)
+
+
+def _read_image(
+    work: _Work,
+    reader: _Reader,
+    content: bytes,
+    cap: int,
+    report: Callable[[int, int], None],
+    texts: list[str],
+    timings: list[float],
+) -> int:
+    started = time.perf_counter()
+    source = work.folder / "scan.img"
+    source.write_bytes(content)
+    with _open_image(source) as image:
+        pages = _frame_count(image, cap)
+        report(0, pages)
+        for number in range(1, pages + 1):
+            page = _normalise(image, number, work.folder)
+            texts.append(reader.read(page, number))
+            page.unlink(missing_ok=True)
+            now = time.perf_counter()
+            timings.append(now - started)
+            started = now
+            report(number, pages)
+    return pages
+
+
+def _join(texts: list[str]) -> str:
+    text = "\n\n".join(t for t in (re.sub(r"[ \t]+\n", "\n", t).strip() for t in texts) if t)
+    return re.sub(r"\n{3,}", "\n\n", text)[:MAX_TEXT_CHARS]
+
+
+# --- attachments: queue, the worker's job, state ----------------------------------------------
+
+
+def is_scan(attachment: ReplyAttachment) -> bool:
+    return attachment.content_type in CONTENT_TYPES
+
+
+def check_language(language: str) -> str:
+    language = (language or "").strip().lower()
+    if language and language not in MODELS:
+        raise InvalidInput(
+            f"Scans can be read in {', '.join(sorted(MODELS))}; not in {language!r}.",
+            errors=[{"field": "language", "message": "unsupported language"}],
+        )
+    return language
+
+
+def queue_attachment(session: Session, attachment: ReplyAttachment, *, language: str = "") -> None:
+    """Mark a scan queued (in ``language``, or detected when "") and queue the worker's job once
+    the transaction commits, so the worker finds the attachment."""
+    if not is_scan(attachment):
+        return
+    attachment.ocr_status = "queued"
+    attachment.ocr_language = check_language(language)
+    attachment.ocr_pages = 0
+    attachment.ocr_pages_done = 0
+    attachment.ocr_error = ""
+    session.flush()
+    attachment_id = attachment.id
+
+    def _enqueue(_session: Session) -> None:
+        from app.replies import tasks
+
+        try:
+            tasks.read_scan(attachment_id)
+        except Exception:  # the queue is down: the scan stays queued and can be queued again
+            log.exception("scan %s could not be queued for text recognition", attachment_id)
+
+    event.listen(session, "after_commit", _enqueue, once=True)
+
+
+def request(session: Session, *, attachment_id: int, language: str = "") -> ReplyAttachment:
+    """Read a scan again (in another language, say); not while a live job is reading it."""
+    attachment = session.get(ReplyAttachment, attachment_id, populate_existing=True)
+    if attachment is None:
+        raise NotFound(f"No attachment has the id {attachment_id}.")
+    if not is_scan(attachment):
+        raise InvalidInput(f"{attachment.filename} is not a scan; it has no text to read.")
+    language = check_language(language)
+    if attachment.ocr_status == "running" and not _stale(attachment):
+        raise Conflict(
+            f"{attachment.filename} is being read (page {attachment.ocr_pages_done} of "
+            f"{attachment.ocr_pages}); wait until it is done."
+        )
+    queue_attachment(session, attachment, language=language)
+    return attachment
+
+
+def _stale(attachment: ReplyAttachment) -> bool:
+    changed = attachment.updated_at
+    if changed.tzinfo is None:
+        changed = changed.replace(tzinfo=UTC)
+    return datetime.now(UTC) - changed > STALE_AFTER
+
+
+def state(attachment: ReplyAttachment) -> dict[str, Any]:
+    """What the reply page shows while a scan is read, and after."""
+    return {
+        "attachment_id": attachment.id,
+        "status": attachment.ocr_status,
+        "pages": attachment.ocr_pages,
+        "pages_done": attachment.ocr_pages_done,
+        "language": attachment.ocr_language,
+        "error": attachment.ocr_error,
+        "text": attachment.ocr_text,
+    }
+
+
+def scan_header(filename: str) -> str:
+    return f"— Text read from {filename} —"
+
+
+def with_scan_text(full_text: str, filename: str, previous: str, text: str) -> str:
+    """The reply's text with the scan's text under its heading: replacing the text an earlier
+    reading put there when it is still as it was, appended otherwise."""
+    header = scan_header(filename)
+    block = f"{header}\n{text}"
+    old = f"{header}\n{previous}"
+    if previous and old in full_text:
+        return full_text.replace(old, block, 1)
+    if not text:
+        return full_text
+    return f"{full_text.rstrip()}\n\n{block}" if full_text.strip() else block
+
+
+def read_attachment(attachment_id: int) -> str:
+    """The worker's job: read one queued scan, page by page (each page committed, so the reply
+    page can show progress), and put its text into the reply. Returns the final status; a
+    failure is stored with its reason and never retried."""
+    with transaction() as session:
+        claim = session.execute(
+            update(ReplyAttachment)
+            .where(ReplyAttachment.id == attachment_id, ReplyAttachment.ocr_status == "queued")
+            .values(ocr_status="running", ocr_pages_done=0, ocr_error="")
+        )
+        claimed = int(getattr(claim, "rowcount", 0) or 0)
+        attachment = session.get(ReplyAttachment, attachment_id) if claimed else None
+        if attachment is None:
+            return "skipped"  # deleted, or another job has it
+        path = get_settings().files_dir / attachment.storage_path
+        content_type, language = attachment.content_type, attachment.ocr_language
+
+    def progress(done: int, total: int) -> None:
+        with transaction() as session:
+            session.execute(
+                update(ReplyAttachment)
+                .where(ReplyAttachment.id == attachment_id, ReplyAttachment.ocr_status == "running")
+                .values(ocr_pages=total, ocr_pages_done=done)
+            )
+
+    try:
+        if not path.is_file():
+            raise ScanRejected("The scan's file is missing from the data directory.")
+        if path.stat().st_size > MAX_BYTES:
+            raise ScanRejected(f"The file is larger than {MAX_BYTES // 2**20} MB.")
+        result = recognise(
+            path.read_bytes(), content_type=content_type, language=language, progress=progress
+        )
+    except DomainError as exc:
+        return _fail(attachment_id, exc.detail)
+    except Exception:
+        log.exception("scan %s: text recognition failed", attachment_id)
+        return _fail(attachment_id, "The scan could not be read (an unexpected error).")
+    log.info(
+        "scan %s: %s page(s), %s, %.1f s/page",
+        attachment_id,
+        result.pages,
+        result.language or "language unknown",
+        sum(result.page_seconds) / max(1, len(result.page_seconds)),
+    )
+    return _finish(attachment_id, result)
+
+
+def _fail(attachment_id: int, message: str) -> str:
+    with transaction() as session:
+        session.execute(
+            update(ReplyAttachment)
+            .where(ReplyAttachment.id == attachment_id, ReplyAttachment.ocr_status == "running")
+            .values(ocr_status="failed", ocr_error=message[:500])
+        )
+    return "failed"
+
+
+def _finish(attachment_id: int, result: OcrResult, attempts: int = 3) -> str:
+    """Store the text; the reply is read again just before it is changed, and a user's edit
+    saved in between (its version moved on) means reading it once more, not losing either."""
+    for attempt in range(attempts):
+        try:
+            with transaction() as session:
+                attachment = session.get(
+                    ReplyAttachment, attachment_id, populate_existing=True, with_for_update=True
+                )
+                if attachment is None or attachment.ocr_status != "running":
+                    return "skipped"  # deleted, or queued again meanwhile: that job decides
+                reply = session.get(Reply, attachment.reply_id, populate_existing=True)
+                if reply is None:
+                    return "skipped"
+                previous = attachment.ocr_text
+                attachment.ocr_text = result.text
+                attachment.ocr_language = result.language
+                attachment.ocr_pages = result.pages
+                attachment.ocr_pages_done = result.pages
+                attachment.ocr_status = "done"
+                attachment.ocr_error = ""
+                reply.full_text = with_scan_text(
+                    reply.full_text, attachment.filename, previous, result.text
+                )
+                if not reply.language and result.language:
+                    reply.language = result.language
+                session.flush()
+            return "done"
+        except StaleDataError:
+            log.info("scan %s: the reply changed meanwhile (attempt %s)", attachment_id, attempt)
+    return _fail(attachment_id, "The reply kept changing while its scan's text was stored.")
