@@ -9,6 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core fonts-dejavu-core curl \
+      tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-spa \
+      tesseract-ocr-rus tesseract-ocr-ara tesseract-ocr-chi-sim poppler-utils \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /srv/demarche
