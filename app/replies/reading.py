@@ -247,16 +247,18 @@ _CUES_BEFORE = (
     "carta",
     "nota verbal",
     "su nota",
+    "atenta nota",
+    "nota del",
+    "nota de fecha",
     "comunicación",
     "correspondencia",
     "su mensaje",
     "su correo",
     "oficio",
     # de
-    "schreiben",
-    "ihr brief",
-    "ihrem brief",
-    "brief vom",
+    "schreiben*",
+    "ihr* brief*",
+    "brief* vom",
     "verbalnote",
     "ihre note",
     "mitteilung",
@@ -376,7 +378,8 @@ def find_dates(text: str) -> list[DateMention]:
             if year is None and (_make_date(2000, month, day) is None):  # 29 Feb is fine
                 continue
             taken.append(m.span())
-            raw_found.append((m.start(), m.end(), m.group(0).strip(), day, month, year, swapped))
+            raw = m.group(0).strip().rstrip(".,")
+            raw_found.append((m.start(), m.end(), raw, day, month, year, swapped))
     raw_found.sort()
     mentions: list[DateMention] = []
     previous_end = 0
@@ -592,28 +595,34 @@ def reference_key(value: str) -> str:
 
 
 MAX_REFERENCE_GROUPS = 7
-MAX_REFERENCE_CANDIDATES = 80
-_OUR_CANDIDATE = re.compile(r"(?<![A-Z0-9])[A-Z]{2,10}(?:[\s/\-_.:]{1,3}[A-Z0-9]{1,15}){1,6}")
+MAX_REFERENCE_CANDIDATES = 150
+_GROUP = re.compile(r"[A-Z]+|\d+")
+_GROUP_GAP = re.compile(r"[\s/\-_.:]{0,3}")
 
 
 def _reference_candidates(text: str) -> list[tuple[str, str]]:
-    """(as written, key) for every run of letter and digit groups that could be a reference."""
+    """(as written, key) for every run of 3 to 7 letter and digit groups, starting with letters
+    and holding a digit, that could be one of our references; those written with / or - first."""
     plain = _plain(text or "").upper()
-    out: dict[str, str] = {}
-    for m in _OUR_CANDIDATE.finditer(plain):
-        pieces = list(re.finditer(r"[A-Z]+|\d+", m.group(0)))
-        tokens = [p.group(0) for p in pieces]
-        for first, token in enumerate(tokens):
-            if token.isdigit():
-                continue
-            for n in range(3, min(len(tokens) - first, MAX_REFERENCE_GROUPS) + 1):
-                head = tokens[first : first + n]
-                if any(t.isdigit() for t in head):
-                    raw = m.group(0)[pieces[first].start() : pieces[first + n - 1].end()]
-                    out.setdefault(_token_key("/".join(head)), raw)
-        if len(out) >= MAX_REFERENCE_CANDIDATES:
-            break
-    return [(raw, key) for key, raw in out.items()]
+    groups = list(_GROUP.finditer(plain))
+    found: dict[str, str] = {}
+    for i, first in enumerate(groups):
+        if first.group(0).isdigit():
+            continue
+        end = i
+        while (
+            end + 1 < len(groups)
+            and end + 1 - i < MAX_REFERENCE_GROUPS
+            and _GROUP_GAP.fullmatch(plain[groups[end].end() : groups[end + 1].start()])
+        ):
+            end += 1
+        tokens = [g.group(0) for g in groups[i : end + 1]]
+        for n in range(3, len(tokens) + 1):
+            if any(t.isdigit() for t in tokens[:n]):
+                raw = plain[first.start() : groups[i + n - 1].end()]
+                found.setdefault(_token_key("/".join(tokens[:n])), raw)
+    ranked = sorted(found.items(), key=lambda kv: not ("/" in kv[1] or "-" in kv[1]))
+    return [(raw, key) for key, raw in ranked[:MAX_REFERENCE_CANDIDATES]]
 
 
 @dataclass(frozen=True)
@@ -670,7 +679,11 @@ def sender_reference(text: str, *, ours: Iterable[str] = ()) -> str:
 
 
 def _looks_like_date(value: str) -> bool:
-    return bool(re.fullmatch(r"\d{1,4}[./-]\d{1,2}[./-]\d{1,4}", value))
+    """12.05.2010 after "No." is a date, not a reference; 234/5/2010 is a reference."""
+    m = re.fullmatch(r"(\d{1,2})([./-])(\d{1,2})\2((?:19|20)\d\d)", value)
+    if m is None:
+        return False
+    return _make_date(int(m.group(4)), int(m.group(3)), int(m.group(1))) is not None
 
 
 # --- who sent it -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -281,18 +281,37 @@ def _letters(session: Session, letter_ids: Sequence[int]) -> list[Letter]:
 
 
 def _link(
-    session: Session, reply: Reply, letters: Sequence[Letter], matched_by: dict[int, str]
+    session: Session,
+    reply: Reply,
+    letters: Sequence[Letter],
+    matched_by: dict[int, str],
+    *,
+    reasons: Mapping[int, Sequence[str]] | None = None,
+    actor: User | None = None,
 ) -> None:
+    """Link the letters; each link keeps why it was made: the matcher's reasons when it came
+    from a suggestion, else who linked it ("Linked by Ana Ruiz")."""
     have = {link.letter_id for link in reply.links}
     for letter in letters:
         if letter.id not in have:
-            reply.links.append(
-                ReplyLetter(letter_id=letter.id, matched_by=matched_by.get(letter.id, "manual"))
-            )
+            kind = matched_by.get(letter.id, "manual")
+            why = list((reasons or {}).get(letter.id, ()))
+            if not why:
+                why = (
+                    [f"Matched by {kind}."]
+                    if kind != "manual"
+                    else [_linked_by(session, reply, actor)]
+                )
+            reply.links.append(ReplyLetter(letter_id=letter.id, matched_by=kind, reasons=why))
         if letter.status is LetterStatus.sent and reply.kind is ReplyKind.reply:
             letter.status = LetterStatus.replied
     if reply.country_id is None:
         reply.country_id = next((lt.country_id for lt in letters if lt.country_id), None)
+
+
+def _linked_by(session: Session, reply: Reply, actor: User | None) -> str:
+    user = actor or (session.get(User, reply.created_by_id) if reply.created_by_id else None)
+    return f"Linked by {user.full_name or user.email}" if user else "Linked by hand"
 
 
 def create(
@@ -403,14 +422,28 @@ def _change_kind(session: Session, reply: Reply, kind: ReplyKind) -> None:
 
 
 def link_letters(
-    session: Session, *, reply_id: int, letter_ids: Sequence[int], actor: User
+    session: Session,
+    *,
+    reply_id: int,
+    letter_ids: Sequence[int],
+    actor: User,
+    from_suggestion: bool = False,
 ) -> Reply:
-    """Link a reply to letters; a reply in triage becomes logged."""
+    """Link a reply to letters; a reply in triage becomes logged. Letters accepted from the
+    suggestions (``from_suggestion``) keep the matcher's reasons, as worked out again here (a
+    client's word for them is not taken); others record who linked them."""
     reply = get(session, reply_id)
     if reply.status is ReplyStatus.dismissed:
         raise Conflict("This reply was dismissed; it cannot be linked.")
     letters = _letters(session, letter_ids)
-    _link(session, reply, letters, {})
+    matched_by: dict[int, str] = {}
+    reasons: dict[int, list[str]] = {}
+    if from_suggestion:
+        for s in suggest_for_reply(session, reply, limit=50):
+            if s.letter_id in letter_ids and s.matched_by:
+                matched_by[s.letter_id] = s.matched_by[0]
+                reasons[s.letter_id] = s.reasons
+    _link(session, reply, letters, matched_by, reasons=reasons, actor=actor)
     reply.status = ReplyStatus.logged
     _flush(session)
     audit.record(
@@ -627,6 +660,7 @@ def suggest(
     sender_organisation_id: int | None = None,
     country: str | None = None,
     cited_letter_date: date | None = None,
+    dated_on: date | None = None,
 ) -> list[matching.Suggestion]:
     country_id = None
     if country:
@@ -643,6 +677,7 @@ def suggest(
             sender_organisation_id=sender_organisation_id,
             country_id=country_id,
             cited_letter_date=cited_letter_date,
+            reply_date=dated_on,
         ),
     )
 
@@ -996,16 +1031,20 @@ def prefill_for_letter(session: Session, letter_id: int) -> dict[str, Any]:
     return values
 
 
-def suggest_for_reply(session: Session, reply: Reply) -> list[matching.Suggestion]:
+def suggest_for_reply(
+    session: Session, reply: Reply, *, limit: int = 10
+) -> list[matching.Suggestion]:
     return matching.suggest(
         session,
         matching.MatchInput(
             subject=reply.subject,
-            text=f"{reply.summary}\n{reply.full_text}",
+            text=f"{reply.full_text}\n{reply.summary}",
             sender_person_id=reply.sender_person_id,
             sender_organisation_id=reply.sender_organisation_id,
             country_id=reply.country_id,
             cited_letter_date=reply.cited_letter_date,
             message_ids=reply.email_in_reply_to.split(),
+            reply_date=reply.dated_on or reply.received_on,
         ),
+        limit=limit,
     )
