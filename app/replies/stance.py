@@ -114,6 +114,7 @@ class Rules:
     markers: dict[tuple[str, str], re.Pattern[str]]  # (language, kind)
 
 
+@lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
     """One character as matched: lower case, Arabic letters in one form, vowel marks gone."""
     if ch in _DROP:
@@ -414,17 +415,7 @@ def _mentions(f: Folded, r: Rules) -> list[Mention]:
     return kept
 
 
-def _hits(f: Folded, r: Rules, kind: str) -> list[Hit]:
-    """Cue matches (stance cues, or acknowledgement cues); of overlapping ones the longest
-    stays, so "does not support" is one opposing cue, not a supporting one negated."""
-    found: list[Hit] = []
-    for script in f.scripts:
-        for cue in r.cues.get(script, ()):
-            if (cue.stance == ACKNOWLEDGEMENT) != (kind == ACKNOWLEDGEMENT):
-                continue
-            for m in cue.pattern.finditer(f.text):
-                if m.end() > m.start():
-                    found.append(Hit(m.start(), m.end(), cue))
+def _longest(found: list[Hit]) -> list[Hit]:
     found.sort(key=lambda h: (-(h.end - h.start), -h.cue.weight, h.start))
     kept: list[Hit] = []
     spans: list[tuple[int, int]] = []
@@ -434,6 +425,20 @@ def _hits(f: Folded, r: Rules, kind: str) -> list[Hit]:
             spans.append((h.start, h.end))
     kept.sort(key=lambda h: h.start)
     return kept
+
+
+def _hits(f: Folded, r: Rules) -> tuple[list[Hit], list[Hit]]:
+    """Stance cue matches and acknowledgement cue matches. Of overlapping stance cues the
+    longest stays, so "does not support" is one opposing cue, not a supporting one negated."""
+    stances: list[Hit] = []
+    acknowledgements: list[Hit] = []
+    for script in f.scripts:
+        for cue in r.cues.get(script, ()):
+            into = acknowledgements if cue.stance == ACKNOWLEDGEMENT else stances
+            for m in cue.pattern.finditer(f.text):
+                if m.end() > m.start():
+                    into.append(Hit(m.start(), m.end(), cue))
+    return _longest(stances), _longest(acknowledgements)
 
 
 def _clause_start(text: str, lo: int, pos: int, boundary: re.Pattern[str] | None) -> int:
@@ -606,12 +611,15 @@ def _decide(scored: list[Scored]) -> tuple[Scored, float] | None:
     return best[winner], round(max(0.0, min(0.99, confidence)), 2)
 
 
-def _analyse(text: str, language: str) -> tuple[Folded, list[StanceSuggestion], list[Hit]]:
-    f = _folded((text or "")[:MAX_CHARS])
+@lru_cache(maxsize=16)
+def _analyse(text: str, language: str) -> tuple[tuple[StanceSuggestion, ...], bool]:
+    """The suggestions and whether the text holds an acknowledgement; kept for the last few
+    texts, as a reply is asked both what it states and whether it only acknowledges."""
+    f = _folded(text[:MAX_CHARS])
     r = rules()
     sentences = _sentences(f)
     if not sentences:
-        return f, [], []
+        return (), False
     mentions = _mentions(f, r)
     ctx = _Context(
         f=f,
@@ -624,7 +632,8 @@ def _analyse(text: str, language: str) -> tuple[Folded, list[StanceSuggestion], 
     for m in mentions:
         ctx.by_sentence.setdefault(ctx.sentence_of(m.start), []).append(m)
     per_treaty: dict[str, list[Scored]] = defaultdict(list)
-    for hit in _hits(f, r, "stance"):
+    stance_hits, acknowledgements = _hits(f, r)
+    for hit in stance_hits:
         if (s := _score(ctx, hit)) is not None:
             per_treaty[s.treaty].append(s)
     suggestions = []
@@ -638,7 +647,8 @@ def _analyse(text: str, language: str) -> tuple[Folded, list[StanceSuggestion], 
         quote = _quote(f, sentences[top.sentence])
         suggestions.append(StanceSuggestion(treaty, top.stance, quote, confidence))
     suggestions.sort(key=lambda s: (-s.confidence, TREATIES.index(s.treaty)))
-    return f, suggestions, _hits(f, r, ACKNOWLEDGEMENT)
+    acknowledges = any(h.cue.weight >= ACK_WEIGHT for h in acknowledgements)
+    return tuple(suggestions), acknowledges
 
 
 def suggest_positions(text: str, *, language: str = "") -> list[StanceSuggestion]:
@@ -648,10 +658,10 @@ def suggest_positions(text: str, *, language: str = "") -> list[StanceSuggestion
     stray phrase does not outweigh the reply's own words; English always counts in full, the
     language embassies forward in.
     """
-    return _analyse(text, language)[1]
+    return list(_analyse(text or "", language or "")[0])
 
 
 def is_acknowledgement(text: str, *, language: str = "") -> bool:
     """The reply only confirms receipt or says our letter was forwarded: it states no answer."""
-    _, suggestions, acks = _analyse(text, language)
-    return not suggestions and any(h.cue.weight >= ACK_WEIGHT for h in acks)
+    suggestions, acknowledges = _analyse(text or "", language or "")
+    return acknowledges and not suggestions
