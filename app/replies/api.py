@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import File, Query, UploadFile
+from fastapi import Body, File, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -14,6 +14,8 @@ from app.db import SessionDep
 from app.models import PositionStance, Reply, ReplyStatus
 from app.replies import ocr, positions, service, tracker
 from app.replies.schemas import (
+    AnalyseRequest,
+    AnalysisRead,
     AttachmentRead,
     ContactFromSender,
     DismissIn,
@@ -21,6 +23,7 @@ from app.replies.schemas import (
     LinkLetters,
     MatchRequest,
     PositionCreate,
+    PositionIn,
     PositionRead,
     PositionUpdate,
     ReplyCreate,
@@ -30,7 +33,7 @@ from app.replies.schemas import (
     TrackerRead,
     TrackerRowRead,
 )
-from app.replies.views import download
+from app.replies.views import AnalyseBody, download, run_analysis
 from app.treaties import service as treaties_service
 from app.web.pagination import Paging
 from app.web.routing import api_router
@@ -63,10 +66,14 @@ def position_read(e: positions.EntryView) -> PositionRead:
 def read(session: SessionDep, reply: Reply, rv: service.ReplyView | None = None) -> ReplyRead:
     rv = rv or service.view(session, reply.id)
     r = rv.reply
+    reasons = {link.letter_id: list(link.reasons or []) for link in r.links}
     return ReplyRead(
         id=r.id,
         status=r.status,
+        kind=r.kind,
         received_on=r.received_on,
+        dated_on=r.dated_on,
+        language=r.language,
         channel=r.channel,
         sender_person_id=r.sender_person_id,
         sender_organisation_id=r.sender_organisation_id,
@@ -80,7 +87,12 @@ def read(session: SessionDep, reply: Reply, rv: service.ReplyView | None = None)
         full_text=r.full_text,
         triage_note=r.triage_note,
         letters=[
-            LetterLinkRead(letter_id=letter.id, reference=letter.reference, matched_by=how)
+            LetterLinkRead(
+                letter_id=letter.id,
+                reference=letter.reference,
+                matched_by=how,
+                reasons=reasons.get(letter.id, []),
+            )
             for letter, how in rv.letters
         ],
         attachments=[
@@ -157,6 +169,43 @@ def suggest(body: MatchRequest, session: SessionDep, _user: ApiUser) -> list[Sug
         )
         for s in found
     ]
+
+
+ANALYSE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {"schema": AnalyseRequest.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        **AnalyseRequest.model_json_schema()["properties"],
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A scanned PDF or image (20 MB at most); its first "
+                            "3 pages are read",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/analyse",
+    response_model=AnalysisRead,
+    summary="Read a reply: sender, references, dates, the letters it answers, its positions",
+    description="The same fields as `/replies/suggest`, as JSON or as multipart/form-data with "
+    "an optional scan in `file` (read by text recognition, in `language` when given). Nothing "
+    "is stored.",
+    openapi_extra=ANALYSE_BODY,
+)
+def analyse(session: SessionDep, _user: ApiUser, given: AnalyseBody) -> dict[str, Any]:
+    return run_analysis(session, given).as_dict()
 
 
 @router.post(
@@ -265,6 +314,22 @@ def add_attachment(
         sha256=a.sha256,
         url=f"/api/v1/replies/attachments/{a.id}",
     )
+
+
+@router.post(
+    "/{reply_id:int}/positions",
+    response_model=list[PositionRead],
+    status_code=201,
+    summary="Record the positions a reply states (the reply is their evidence)",
+)
+def record_positions(
+    reply_id: int,
+    body: Annotated[list[PositionIn], Body(min_length=1, max_length=20)],
+    session: SessionDep,
+    user: ApiCoordinator,
+) -> list[PositionRead]:
+    entries = positions.create_from_reply(session, reply_id=reply_id, items=body, actor=user)
+    return [position_read(e) for e in entries]
 
 
 @router.post("/{reply_id:int}/link", response_model=ReplyRead, summary="Link to letters")

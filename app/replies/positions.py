@@ -13,7 +13,7 @@ from app.audit import service as audit
 from app.countries import service as countries_service
 from app.errors import InvalidInput, NotFound
 from app.models import Country, PositionEntry, PositionStance, Reply, Treaty, User
-from app.replies.schemas import STANCE_LABELS, PositionCreate, PositionUpdate
+from app.replies.schemas import STANCE_LABELS, PositionCreate, PositionIn, PositionUpdate
 from app.treaties import service as treaties_service
 
 STANCE_COLORS = {
@@ -21,6 +21,7 @@ STANCE_COLORS = {
     PositionStance.will_consider: "#d9a400",
     PositionStance.opposes: "#b42318",
     PositionStance.no_position: "#7a8794",
+    PositionStance.already_party: "#0b5cad",
 }
 
 
@@ -188,7 +189,7 @@ def record_from_reply(
         country_id=reply.country_id,
         treaty_id=treaty.id,
         stance=stance,
-        stated_on=stated_on or reply.received_on,
+        stated_on=stated_on or reply.dated_on or reply.received_on,
         quote=quote.strip(),
         reply_id=reply.id,
         recorded_by_id=actor.id if actor else None,
@@ -244,6 +245,50 @@ def create(session: Session, *, data: PositionCreate, actor: User) -> EntryView:
     session.flush()
     _audit(session, actor, "position.create", entry, treaty.short_name)
     return get(session, entry.id)
+
+
+def create_from_reply(
+    session: Session, *, reply_id: int, items: Sequence[PositionIn], actor: User
+) -> list[EntryView]:
+    """Positions a reply states, with the reply as their evidence: the reply's state, and the
+    date it bears (else the day it came) unless another is given. Accepting the same
+    statement twice (a double click) records it once."""
+    reply = session.get(Reply, reply_id)
+    if reply is None:
+        raise NotFound(f"No reply has the id {reply_id}.")
+    country = session.get(Country, reply.country_id) if reply.country_id else None
+    if country is None:
+        raise InvalidInput(
+            "A position needs the state it is about: set the reply's sender or link it to our "
+            "letter first.",
+            errors=[{"field": "country", "message": "state needed for a position"}],
+        )
+    out = []
+    for item in items:
+        stated_on = item.stated_on or reply.dated_on or reply.received_on
+        treaty = _treaty(session, item.treaty)
+        same = session.scalar(
+            select(PositionEntry.id).where(
+                PositionEntry.reply_id == reply.id,
+                PositionEntry.treaty_id == treaty.id,
+                PositionEntry.stance == item.stance,
+                PositionEntry.stated_on == stated_on,
+                PositionEntry.quote == item.quote.strip(),
+            )
+        )
+        if same is not None:
+            out.append(get(session, same))
+            continue
+        data = PositionCreate(
+            country=country.iso3,
+            treaty=treaty.short_name,
+            stance=item.stance,
+            stated_on=stated_on,
+            quote=item.quote,
+            reply_id=reply.id,
+        )
+        out.append(create(session, data=data, actor=actor))
+    return out
 
 
 def update(session: Session, *, entry_id: int, data: PositionUpdate, actor: User) -> EntryView:

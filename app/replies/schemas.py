@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.contacts.schemas import normalise_email
 from app.models import Channel, PositionStance, ReplyKind, ReplyStatus
 
 
@@ -27,7 +28,9 @@ STANCE_LABELS = {
     PositionStance.will_consider: "Will consider",
     PositionStance.opposes: "Opposes",
     PositionStance.no_position: "No position",
+    PositionStance.already_party: "Already party",
 }
+LANGUAGE_PATTERN = "^([a-z]{2})?$"
 
 
 class PositionIn(BaseModel):
@@ -40,9 +43,18 @@ class PositionIn(BaseModel):
         default=None, description="When the position was stated (default: the reply's date)"
     )
 
+    @field_validator("stated_on", mode="before")
+    @classmethod
+    def _blank(cls, value: Any) -> Any:
+        return _blank_none(value)
+
 
 class ReplyCreate(BaseModel):
     received_on: date
+    dated_on: date | None = Field(default=None, description="The date the reply bears")
+    language: str = Field(
+        default="", pattern=LANGUAGE_PATTERN, description="ISO 639-1 code, e.g. fr"
+    )
     kind: ReplyKind = Field(
         default=ReplyKind.reply,
         description="reply, acknowledgement, auto_reply or bounce; only a reply marks its "
@@ -65,7 +77,12 @@ class ReplyCreate(BaseModel):
     positions: list[PositionIn] = Field(default_factory=list, max_length=20)
 
     @field_validator(
-        "sender_person_id", "sender_organisation_id", "country", "cited_letter_date", mode="before"
+        "sender_person_id",
+        "sender_organisation_id",
+        "country",
+        "cited_letter_date",
+        "dated_on",
+        mode="before",
     )
     @classmethod
     def _blank(cls, value: Any) -> Any:
@@ -94,6 +111,8 @@ class ReplyUpdate(BaseModel):
     """What can be corrected after logging; letters and positions have their own actions."""
 
     received_on: date
+    dated_on: date | None = Field(default=None, description="The date the reply bears")
+    language: str = Field(default="", pattern=LANGUAGE_PATTERN, description="ISO 639-1 code")
     kind: ReplyKind | None = Field(
         default=None,
         description="reply, acknowledgement, auto_reply or bounce (absent: unchanged); only a "
@@ -108,7 +127,7 @@ class ReplyUpdate(BaseModel):
     full_text: str = Field(default="", max_length=500_000)
     version: int = Field(ge=1, le=2**31 - 1, description="The version you read; stale gives 409")
 
-    @field_validator("cited_letter_date", mode="before")
+    @field_validator("cited_letter_date", "dated_on", mode="before")
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return _blank_none(value)
@@ -147,6 +166,12 @@ class ContactFromSender(BaseModel):
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return _blank_none(value)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        # Checked here, where the sender is named, not later in the contact point it becomes.
+        return normalise_email(value) if value.strip() else ""
 
 
 class PositionCreate(BaseModel):
@@ -202,12 +227,16 @@ class LetterLinkRead(BaseModel):
     letter_id: int
     reference: str
     matched_by: str
+    reasons: list[str] = Field(description="Why the matcher suggested it, kept after linking")
 
 
 class ReplyRead(BaseModel):
     id: int
     status: ReplyStatus
+    kind: ReplyKind
     received_on: date
+    dated_on: date | None
+    language: str
     channel: Channel
     sender_person_id: int | None
     sender_organisation_id: int | None
@@ -274,3 +303,48 @@ class TrackerRead(BaseModel):
     campaign_id: int
     counts: dict[str, float]
     rows: list[TrackerRowRead]
+
+
+class AnalyseRequest(MatchRequest):
+    """What ``/replies/suggest`` takes, and the language of an attached scan when known."""
+
+    language: str = Field(
+        default="",
+        pattern=LANGUAGE_PATTERN,
+        description="ISO 639-1 code of the scan's language (empty: detected)",
+    )
+
+
+class ExtractedRead(BaseModel):
+    """What the reading found in the reply's text."""
+
+    model_config = ConfigDict(extra="allow")
+
+    sender_organisation_id: int | None
+    sender_organisation: str = Field(default="", description="The directory name it matched")
+    sender_reason: str = Field(default="", description="Why that organisation")
+    sender_reference: str
+    dated_on: date | None
+    cited_letter_date: date | None
+    our_reference: str
+    language: str
+
+
+class AnalysedSuggestion(SuggestionRead):
+    tied: bool = Field(description="Another letter has the same top score")
+
+
+class StanceRead(BaseModel):
+    treaty: str
+    stance: PositionStance
+    quote: str
+    confidence: float = Field(ge=0, le=1)
+
+
+class AnalysisRead(BaseModel):
+    extracted: ExtractedRead
+    letters: list[AnalysedSuggestion]
+    tie_note: str | None = Field(description='e.g. "2 letters fit equally: ..." when tied')
+    positions: list[StanceRead]
+    acknowledgement: bool = Field(description="It only acknowledges receipt or forwarding")
+    text: str = Field(description="The text analysed, with the scan's text when one was sent")

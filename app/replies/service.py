@@ -345,6 +345,8 @@ def create(
         email_in_reply_to=email_in_reply_to[:1000],
         triage_note=triage_note[:1000],
         kind=data.kind,
+        dated_on=data.dated_on,
+        language=data.language,
         created_by_id=actor.id if actor else None,
         links=[],
         attachments=[],
@@ -386,6 +388,8 @@ def update(session: Session, *, reply_id: int, data: ReplyUpdate, actor: User) -
     if reply.version != data.version:
         raise Conflict("Someone else changed this reply since you opened it; reload and retry.")
     reply.received_on = data.received_on
+    reply.dated_on = data.dated_on
+    reply.language = data.language
     reply.channel = data.channel
     reply.sender_name = data.sender_name.strip()
     reply.sender_reference = data.sender_reference.strip()
