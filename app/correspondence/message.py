@@ -30,28 +30,54 @@ from app.models import Letter
 from app.settings_admin import service as profile_service
 
 
-def _render_text(source: str, context: dict[str, Any], max_chars: int) -> str:
-    from app.letters.sandbox import TemplateProblem, render_capped
+def fill_in(subject: str, body: str, context: dict[str, Any]) -> tuple[str, str]:
+    """A letter's subject (plain text) and text (HTML) filled in from its context, in the
+    renderer under its limits (never in this process); a failure is a 422 saying why."""
+    from app.letters import render
 
+    job = render.TextJob(
+        subject=subject, body=body, context=context or {}, limits=render.default_limits()
+    )
     try:
-        return str(render_capped(source, context or {}, max_chars=max_chars))
-    except TemplateProblem as exc:
-        raise InvalidInput(f"Letter {source[:40]!r}… could not be filled in: {exc}") from exc
+        return render.fill_isolated(job)
+    except render.RenderError as exc:
+        raise InvalidInput(f"Letter {body[:40]!r}… could not be filled in: {exc}") from exc
+
+
+def _literal_subject(subject: str) -> str | None:
+    """The subject as it prints when it is stored filled in (``sandbox.own_text``: its only
+    Jinja is the escape of a "{"), without running it; None when it holds other Jinja."""
+    from app.letters.sandbox import LITERAL_BRACE
+
+    if "{" not in subject:
+        return subject
+    plain = subject.replace(LITERAL_BRACE, "")
+    if any(mark in plain for mark in ("{{", "{%", "{#")):
+        return None
+    return html.unescape(subject.replace(LITERAL_BRACE, "{"))
+
+
+def display_subject(letter: Letter) -> str:
+    """The subject as lists show it: the stored filled-in subject, never rendered on view (a
+    subject still holding merge fields shows them as written)."""
+    literal = _literal_subject(letter.subject)
+    return letter.subject if literal is None else literal
 
 
 def rendered_subject(letter: Letter) -> str:
     """The subject with its merge fields filled in (the stored text if that fails)."""
-    if "{" not in letter.subject:
-        return letter.subject
+    literal = _literal_subject(letter.subject)
+    if literal is not None:
+        return literal
     try:
-        return html.unescape(_render_text(letter.subject, letter.context, 1000))
+        return fill_in(letter.subject, "", letter.context)[0]
     except InvalidInput:
         return letter.subject
 
 
 def rendered_body(letter: Letter) -> str:
     """The body as HTML, merge fields filled in from the letter's frozen context."""
-    return _render_text(letter.body_html, letter.context, 400_000)
+    return fill_in("", letter.body_html, letter.context)[1]
 
 
 class _TextOf(HTMLParser):
@@ -105,7 +131,7 @@ def letter_pdf(session: Session, letter: Letter) -> bytes:
         limits=render.default_limits(),
     )
     try:
-        return render.render_pdf(job).pdf
+        return render.render_isolated(job).pdf  # in the renderer, bounded
     except (render.RenderError, ValueError) as exc:
         raise InvalidInput(f"Letter {letter.reference} could not be rendered: {exc}") from exc
 

@@ -32,11 +32,14 @@ from app.correspondence.addressing import address_token as address_token
 from app.correspondence.addressing import reference_from_address as reference_from_address
 from app.correspondence.addressing import reply_address as reply_address
 from app.correspondence.message import build_email as build_email
+from app.correspondence.message import display_subject as display_subject
+from app.correspondence.message import fill_in as fill_in
 from app.correspondence.message import html_to_text as html_to_text
 from app.correspondence.message import letter_pdf as letter_pdf
 from app.correspondence.message import rendered_body as rendered_body
 from app.correspondence.message import rendered_subject as rendered_subject
 from app.errors import Conflict, InvalidInput, NotFound
+from app.letters.sandbox import own_text
 from app.mail import service as mail_service
 from app.models import (
     AuditEntry,
@@ -161,7 +164,7 @@ def row(letter: Letter, today: date | None = None) -> LetterRow:
         id=letter.id,
         reference=letter.reference,
         recipient_name=letter.recipient_name,
-        subject=rendered_subject(letter),
+        subject=display_subject(letter),  # as stored: a list never runs a template
         status=display_status(letter),
         channel=letter.channel.value,
         letter_date=letter.letter_date,
@@ -443,8 +446,10 @@ def edit_text(
             ],
         )
     letters_service.check_variant(subject=subject, body=body_html)
-    letter.subject, letter.body_html = subject, body_html
-    rendered_body(letter)  # the text must fill in from this letter's context
+    # The text must fill in from this letter's context: tried in the renderer, under its
+    # limits, before anything changes. The subject is kept filled in, as lists show it.
+    filled_subject, _ = fill_in(subject, body_html, letter.context)
+    letter.subject, letter.body_html = own_text(filled_subject, "")[0], body_html
     letter.pdf_path, letter.pages = "", 0
     _flush(session, letter)  # the before_flush guard withdraws the approval, audit-logged
     _record(session, letter, actor, "edit", "Text edited")

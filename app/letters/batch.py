@@ -20,7 +20,7 @@ from pathlib import Path
 
 from unidecode import unidecode
 
-from app.letters.render import LetterJob, RenderError, init_worker, render_pdf
+from app.letters.render import LetterJob, RenderError, init_worker, memory_limit, render_pdf
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,8 @@ def _render_to_file(item: BatchItem, out_dir: str) -> ItemResult:
     """Runs in a worker process."""
     target = Path(out_dir) / item.filename
     try:
-        rendered = render_pdf(item.job)
+        with memory_limit(item.job.limits.memory_mb):  # this worker's own limit, per letter
+            rendered = render_pdf(item.job)
         target.write_bytes(rendered.pdf)
     except RenderError as exc:
         return ItemResult(item.key, None, 0, str(exc))

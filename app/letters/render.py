@@ -1,11 +1,17 @@
 """Letters to HTML and PDF: the sandboxed body inside a layout, typeset by WeasyPrint.
 
 One ``FontConfiguration`` per process (created by ``warm_up()``, which workers call on start).
-Every render is bounded: the sandbox caps the HTML size, ``time_limit`` interrupts a render that
-runs too long (SIGALRM, in the main thread of a worker process), the page count is checked before
-the PDF is written and the PDF size after. Web requests render through ``render_isolated``: a
-warmed child process that is killed and replaced when a render overruns its time. Importing this
-module lays right-to-left lines out once instead of twice (``rtl_lines``).
+Every render is bounded: the sandbox caps the HTML size and every value a template makes,
+``time_limit`` interrupts a render that runs too long (SIGALRM, in the main thread of a worker
+process), ``memory_limit`` caps what it may allocate, the page count is checked before the PDF is
+written and the PDF size after. A render stopped by a limit raises ``RenderLimit``.
+
+User-editable text is only ever filled in inside a renderer child process, never in the web
+process: web requests (previews, a letter's PDF or text, a saved template's trial run) go through
+``render_isolated``, ``render_html_isolated`` and ``fill_isolated``: warmed children that are
+killed with their process group, and replaced, when a render overruns its time; merges render on
+the batch pool (``app.letters.batch``). Importing this module lays right-to-left lines out once
+instead of twice (``rtl_lines``).
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ import concurrent.futures as cf
 import html
 import io
 import os
+import queue
+import resource
 import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
@@ -34,7 +42,7 @@ from app.cosigners import service as cosigners_service
 from app.letters import page, rtl_lines
 from app.letters.context import LABELS, RTL_LANGUAGES, language_or_default
 from app.letters.fetcher import LetterheadFetcher
-from app.letters.sandbox import TemplateProblem, make_environment, render_capped
+from app.letters.sandbox import LimitExceeded, TemplateProblem, make_environment, render_capped
 from app.settings_admin import service as profile_service
 
 rtl_lines.apply()
@@ -57,19 +65,30 @@ PAGE_MARGIN_LEFT = 25.0  # mm; print.css sets the same
 PAGE_LABEL_END = {"zh": "页"}
 
 
+SUBJECT_CHARS = 1000  # a filled-in subject
+
+
 @dataclass(frozen=True)
 class RenderLimits:
     seconds: float = 20.0
     max_html_chars: int = 400_000
     max_pages: int = 40
     max_pdf_bytes: int = 20 * 1024 * 1024
+    memory_mb: int = 1024  # on top of what the warmed renderer holds
 
 
-DEFAULT_LIMITS = RenderLimits()
+# Set to fixed limits (tests do); by default the limits come from the settings.
+DEFAULT_LIMITS: RenderLimits | None = None
 
 
 def default_limits() -> RenderLimits:
-    return DEFAULT_LIMITS
+    """The limits of every render: ``DEMARCHE_RENDER_SECONDS`` and ``DEMARCHE_RENDER_MEMORY_MB``."""
+    if DEFAULT_LIMITS is not None:
+        return DEFAULT_LIMITS
+    settings = get_settings()
+    return replace(
+        RenderLimits(), seconds=settings.render_seconds, memory_mb=settings.render_memory_mb
+    )
 
 
 @dataclass(frozen=True)
@@ -94,11 +113,25 @@ class RenderedLetter:
     body: str = ""
 
 
+@dataclass(frozen=True)
+class TextJob:
+    """A subject and a text to fill in from a context, without typesetting (plain data)."""
+
+    subject: str
+    body: str
+    context: dict[str, Any]
+    limits: RenderLimits = field(default_factory=RenderLimits)
+
+
 class RenderError(Exception):
     """A letter that could not be rendered; the message says why, for people."""
 
 
-class RenderTimeout(RenderError):
+class RenderLimit(RenderError):
+    """A render stopped by a limit: time, memory, the size of the text or of a value, loops."""
+
+
+class RenderTimeout(RenderLimit):
     pass
 
 
@@ -193,7 +226,59 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextmanager
+def memory_limit(megabytes: int) -> Iterator[None]:
+    """Let the block allocate at most ``megabytes`` more (RLIMIT_DATA, this process only: call it
+    in a renderer child, never in a process that serves other work)."""
+    if not hasattr(resource, "RLIMIT_DATA") or megabytes <= 0:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    ceiling = _data_bytes() + megabytes * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        ceiling = min(ceiling, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (ceiling, hard))
+    try:
+        yield
+    except MemoryError:
+        raise RenderLimit(
+            f"The letter needed more than {megabytes:,} MB to render and was stopped"
+        ) from None
+    finally:
+        resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+
+
+def _data_bytes() -> int:
+    """This process's data segment now (VmData), which RLIMIT_DATA bounds."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
 # ----------------------------------------------------------------------------- rendering
+
+
+def _fill(source: str, context: dict[str, Any], max_chars: int) -> Markup:
+    """One user template filled in; a limit it meets becomes a RenderLimit."""
+    try:
+        return render_capped(source, context, max_chars=max_chars)
+    except LimitExceeded as exc:
+        raise RenderLimit(str(exc)) from None
+    except TemplateProblem as exc:
+        raise RenderError(str(exc)) from None
+
+
+def fill_text(job: TextJob) -> tuple[str, str]:
+    """The subject (plain text) and the text (HTML) filled in, under the job's time limit."""
+    with time_limit(job.limits.seconds):
+        subject = html.unescape(str(_fill(job.subject, job.context, SUBJECT_CHARS)))
+        body = str(_fill(job.body, job.context, job.limits.max_html_chars))
+    return subject, body
 
 
 def _runs(context: dict[str, Any]) -> dict[str, Any]:
@@ -277,13 +362,9 @@ def render_parts(job: LetterJob, *, inline_images: bool = False) -> tuple[str, s
     unknown = [o for o in job.options if o not in PRINT_OPTIONS]
     if unknown:
         raise RenderError(f"Unknown print option '{unknown[0]}'")
-    limit = job.limits.max_html_chars
-    try:
-        # The subject is plain text: the layout, the PDF's title and the email escape it once.
-        subject = html.unescape(str(render_capped(job.subject, job.context, max_chars=1000)))
-        body = render_capped(job.body, job.context, max_chars=limit)
-    except TemplateProblem as exc:
-        raise RenderError(str(exc)) from exc
+    # The subject is plain text: the layout, the PDF's title and the email escape it once.
+    subject = html.unescape(str(_fill(job.subject, job.context, SUBJECT_CHARS)))
+    body = _fill(job.body, job.context, job.limits.max_html_chars)
     try:
         template = layout_env().get_template(f"{job.layout}.html")
         context = _layout_context(job, body, subject, inline_images=inline_images)
@@ -357,25 +438,50 @@ def _ready() -> bool:
     return True
 
 
-def _render_in_worker(job: LetterJob, fmt: str) -> RenderedLetter | str:
-    return render_html_limited(job) if fmt == "html" else render_pdf(job)
+def _render_in_worker(job: LetterJob | TextJob, fmt: str) -> RenderedLetter | str | tuple[str, str]:
+    """In a renderer child: one render under the job's memory limit."""
+    with memory_limit(job.limits.memory_mb):
+        if isinstance(job, TextJob):
+            return fill_text(job)
+        return render_html_limited(job) if fmt == "html" else render_pdf(job)
+
+
+def _kill(process: Any) -> None:
+    """SIGKILL a child and its process group (it leads one), then reap it."""
+    pid = getattr(process, "pid", None)
+    if pid:
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                continue
+    process.join(IsolatedRenderer.REAP_SECONDS)
 
 
 class IsolatedRenderer:
-    """One warmed child process for interactive renders; replaced when a render overruns."""
+    """One warmed child process for interactive renders; killed and replaced when a render
+    overruns its time or the child dies."""
 
-    GRACE_SECONDS = 5.0
+    GRACE_SECONDS = 2.0  # the child's own alarm stops a render first; this is for C code
     START_SECONDS = 120.0
+    REAP_SECONDS = 5.0
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pool: cf.ProcessPoolExecutor | None = None
 
-    def render(self, job: LetterJob, fmt: str = "pdf") -> RenderedLetter | str:
+    def render(
+        self, job: LetterJob | TextJob, fmt: str = "pdf"
+    ) -> RenderedLetter | str | tuple[str, str]:
         with self._lock:
             if self._pool is None:
                 pool = _spawn_pool(1)
-                pool.submit(_ready).result(timeout=self.START_SECONDS)  # started and warmed
+                try:
+                    pool.submit(_ready).result(timeout=self.START_SECONDS)  # started and warmed
+                except (cf.TimeoutError, cf.process.BrokenProcessPool):
+                    self._pool = pool
+                    self._kill()
+                    raise RenderError("The renderer could not start; try again") from None
                 self._pool = pool
             future = self._pool.submit(_render_in_worker, job, fmt)
             try:
@@ -388,14 +494,17 @@ class IsolatedRenderer:
                 ) from None
             except cf.process.BrokenProcessPool:
                 self._kill()
-                raise RenderError("The renderer stopped unexpectedly; try again") from None
+                raise RenderLimit(
+                    "The renderer stopped while rendering this letter (out of memory?)"
+                ) from None
 
     def _kill(self) -> None:
         pool, self._pool = self._pool, None
         if pool is None:
             return
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
+        processes = list(getattr(pool, "_processes", {}).values())
+        for process in processes:
+            _kill(process)
         pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
@@ -405,16 +514,55 @@ class IsolatedRenderer:
                 self._pool = None
 
 
-_ISOLATED = IsolatedRenderer()
-# Stop the child before the interpreter tears down the modules its pool manager still uses.
+class _Renderers:
+    """``DEMARCHE_RENDER_CHILDREN`` isolated renderers: a request takes a free one (the one used
+    last first, so one child stays warm when traffic is light), or waits for one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._free: queue.LifoQueue[IsolatedRenderer] | None = None
+        self._all: list[IsolatedRenderer] = []
+
+    def _queue(self) -> queue.LifoQueue[IsolatedRenderer]:
+        with self._lock:
+            if self._free is None:
+                self._free = queue.LifoQueue()
+                for _ in range(max(1, get_settings().render_children)):
+                    renderer = IsolatedRenderer()
+                    self._all.append(renderer)
+                    self._free.put(renderer)
+            return self._free
+
+    def render(
+        self, job: LetterJob | TextJob, fmt: str = "pdf"
+    ) -> RenderedLetter | str | tuple[str, str]:
+        free = self._queue()
+        renderer = free.get()
+        try:
+            return renderer.render(job, fmt)
+        finally:
+            free.put(renderer)
+
+    def close(self) -> None:
+        for renderer in list(self._all):
+            renderer.close()
+
+
+_ISOLATED = _Renderers()
+# Stop the children before the interpreter tears down the modules their pools still use.
 atexit.register(_ISOLATED.close)
 
 
 def render_isolated(job: LetterJob) -> RenderedLetter:
-    """Render in the warmed child process (safe from any thread, bounded in time)."""
+    """Render in a warmed child process (safe from any thread, bounded in time and memory)."""
     return cast(RenderedLetter, _ISOLATED.render(job, "pdf"))
 
 
 def render_html_isolated(job: LetterJob) -> str:
-    """The letter's HTML, made in the child process under the same time limit."""
+    """The letter's HTML, made in a child process under the same limits."""
     return cast(str, _ISOLATED.render(job, "html"))
+
+
+def fill_isolated(job: TextJob) -> tuple[str, str]:
+    """A subject and text filled in (``fill_text``) in a child process under the same limits."""
+    return cast(tuple[str, str], _ISOLATED.render(job, "text"))

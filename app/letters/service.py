@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit
 from app.config import get_settings
+from app.db import fold
 from app.errors import Conflict, InvalidInput, NotFound
 from app.letters import render
 from app.letters.context import LANGUAGES, language_or_default, sample_context
@@ -48,13 +49,34 @@ def _problem(field: str, exc: TemplateProblem) -> InvalidInput:
     )
 
 
-def check_variant(*, subject: str, body: str) -> None:
-    """Refuse unknown merge fields and syntax errors, naming the field and the line (422)."""
+def check_variant(*, subject: str, body: str, language: str | None = None) -> None:
+    """Refuse unknown merge fields and syntax errors, naming the field and the line (422).
+
+    With a ``language``, the text is also filled in for the preview's sample letter in that
+    language, in the renderer under its limits: a text that runs into one (a loop that never
+    ends, a value too large) is refused now rather than in every letter merged from it."""
     for field, source in (("subject", subject), ("body", body)):
         try:
             check_source(source)
         except TemplateProblem as exc:
             raise _problem(field, exc) from exc
+    if language is None:
+        return
+    job = render.TextJob(
+        subject=subject,
+        body=body,
+        context=sample_context(language_or_default(language)),
+        limits=render.default_limits(),
+    )
+    try:
+        render.fill_isolated(job)
+    except render.RenderLimit as exc:
+        raise InvalidInput(
+            f"body: {exc}",
+            errors=[{"field": "body", "message": str(exc), "line": None, "name": None}],
+        ) from exc
+    except RenderError:
+        pass  # other problems show in the preview, with the sample's values
 
 
 # ----------------------------------------------------------------------------- queries
@@ -68,9 +90,9 @@ def list_templates(
         like = f"%{q.strip().lower()}%"
         stmt = stmt.where(
             or_(
-                func.lower(LetterTemplate.name).like(like),
-                func.lower(LetterTemplate.description).like(like),
-                func.lower(LetterTemplate.slug).like(like),
+                fold(LetterTemplate.name).like(like),
+                fold(LetterTemplate.description).like(like),
+                fold(LetterTemplate.slug).like(like),
             )
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -143,7 +165,7 @@ def pick_version(template: LetterTemplate, language: str | None) -> TemplateVers
 
 
 def create(session: Session, *, data: TemplateCreate, actor: User | None) -> LetterTemplate:
-    check_variant(subject=data.subject, body=data.body)
+    check_variant(subject=data.subject, body=data.body, language=data.language)
     if get_by_slug(session, data.slug) is not None:
         raise Conflict(
             f"A template with the slug '{data.slug}' already exists.",
@@ -205,7 +227,7 @@ def save_variant(
     """Save the text of a language variant as a new version (unchanged text: no new version)."""
     if language not in LANGUAGES:
         raise InvalidInput(f"Unsupported language '{language}'; use one of {', '.join(LANGUAGES)}.")
-    check_variant(subject=data.subject, body=data.body)
+    check_variant(subject=data.subject, body=data.body, language=language)
     template = get(session, template_id)
     previous = current_versions(template).get(language)
     if previous and previous.subject == data.subject and previous.body == data.body:
@@ -446,13 +468,13 @@ def fill(subject: str, body: str, context: dict[str, Any]) -> tuple[str, str]:
     """A template's subject and text filled in from a context, as a letter keeps them: an empty
     required field prints as its «mark», and the result renders to itself again."""
     from app.letters.fields import with_placeholders
-    from app.letters.sandbox import own_text, render_capped, required_fields
+    from app.letters.sandbox import own_text, required_fields
 
     marked = with_placeholders(context, required_fields(subject) + required_fields(body))
+    job = render.TextJob(subject=subject, body=body, context=marked, limits=render.default_limits())
     try:
-        filled_subject = html.unescape(str(render_capped(subject, marked, max_chars=1000)))
-        filled_body = str(render_capped(body, marked, max_chars=400_000))
-    except TemplateProblem as exc:
+        filled_subject, filled_body = render.fill_isolated(job)  # in the renderer, bounded
+    except RenderError as exc:
         raise InvalidInput(f"The template could not be filled in: {exc}") from exc
     return own_text(filled_subject, filled_body)
 
@@ -651,7 +673,7 @@ def restore(
             f"Version {old.number} has the same text as the current {old.language} version "
             f"({current.number}); there is nothing to restore."
         )
-    check_variant(subject=old.subject, body=old.body)
+    check_variant(subject=old.subject, body=old.body, language=old.language)
     data = VariantSave(subject=old.subject, body=old.body, note=f"Restored version {old.number}")
     try:
         version = _add_version(

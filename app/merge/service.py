@@ -608,8 +608,29 @@ def _template(session: Session, template_id: int) -> LetterTemplate:
         raise _source_error("template_id", f"No letter template with id {template_id}") from exc
 
 
+def _trial_fill(version: TemplateVersion, context: dict[str, Any]) -> None:
+    """Fill a template version in once, for one recipient, in the renderer under its limits: a
+    text that meets a limit (a loop that never ends, a value too large) is refused before any
+    letter is made from it. Other problems show on the letters, as before."""
+    job = render.TextJob(
+        subject=version.subject,
+        body=version.body,
+        context=with_placeholders(context, _required(version)),
+        limits=render.default_limits(),
+    )
+    try:
+        render.fill_isolated(job)
+    except render.RenderLimit as exc:
+        raise _source_error(
+            "template_id", f"The template cannot be filled in ({version.language}): {exc}"
+        ) from exc
+    except RenderError:
+        pass
+
+
 def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
-    """The recipient list a merge would produce, with the excluded and flagged ones."""
+    """The recipient list a merge would produce, with the excluded and flagged ones; each
+    language version of the template is tried once in the renderer (``_trial_fill``)."""
     check_pattern(data.reference_pattern)
     template = _template(session, data.template_id)
     campaign = _campaign(session, data.campaign_id)
@@ -638,6 +659,7 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
             country_id=country_id,
         )
         gaps = _gaps(builder, ctx, version)
+        _trial_fill(version, ctx)
         for cand in plan.letters:
             cand.language_note, cand.empty_fields = note, gaps
         return MergePreview(
@@ -648,6 +670,7 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
             one_letter=True,
         )
     countries: dict[str, int | None] = {}
+    tried: set[int] = set()
     for cand in plan.letters:
         version, cand.language_note = choose_version(template, cand.recipient.language)
         iso3 = cand.recipient.country_iso3
@@ -658,6 +681,9 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
         )
         _check_window(cand, ctx, template.layout, Channel(data.channel))
         cand.empty_fields = _gaps(builder, ctx, version)
+        if version.id not in tried:
+            tried.add(version.id)
+            _trial_fill(version, ctx)
     return MergePreview(
         template=template,
         letters=recipient_rows(plan.letters),
