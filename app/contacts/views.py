@@ -29,6 +29,7 @@ from app.contacts.schemas import (
 from app.countries import service as countries_service
 from app.db import SessionDep
 from app.errors import Conflict, DomainError
+from app.mail import bounces
 from app.models import (
     ContactKind,
     ContactPoint,
@@ -625,6 +626,16 @@ def point_update(
             owner, oid = _point_owner(cp)
             return redirect(request, _owner_url(owner, oid), message="Contact point saved.")
     return _point_form(request, cp, dict(form), _point_errors(form, errors))
+
+
+@router.post("/points/{point_id:int}/clear-failure", name="point_clear_failure")
+def point_clear_failure(
+    request: Request, session: SessionDep, user: WebUser, point_id: int
+) -> Response:
+    """A bounce flagged the address as failing; someone checked it, merges stop warning."""
+    owner, oid = _point_owner(service.get_contact_point(session, point_id))
+    bounces.clear_failing(session, contact_point_id=point_id, actor=user)
+    return redirect(request, _owner_url(owner, oid), message="No longer flagged as failing.")
 
 
 @router.post("/points/{point_id:int}/delete", name="point_delete")

@@ -24,6 +24,7 @@ from app.correspondence.schemas import (
 from app.db import SessionDep
 from app.errors import DomainError, NotFound
 from app.letters.fields import empty_marks
+from app.mail import bounces
 from app.models import Channel, Role
 from app.web.forms import FormDep, validate
 from app.web.pagination import Page
@@ -263,6 +264,8 @@ def send(
     if outcome.queued_email:
         background.add_task(tasks.send_letter, letter_id)
         message = f"Sending by email to {outcome.letter.email_to}."
+        for address, note in bounces.failing_addresses(session, [outcome.letter.email_to]).items():
+            flash(request, f"Mail to {address} has bounced before: {note}.", "warning")
     else:
         message = f"Recorded as sent by {service.CHANNEL_LABELS[data.channel]}."
     return redirect(request, back, message=message)
@@ -319,6 +322,10 @@ def send_approved(
         return _failed(request, back, exc)
     if outcome.queued:
         background.add_task(tasks.send_letters, outcome.queued)
+    if outcome.queued:
+        failing = bounces.failing_for_letters(session, outcome.queued)
+        for address, note in list(failing.items())[:5]:
+            flash(request, f"Mail to {address} has bounced before: {note}.", "warning")
     for skipped in outcome.skipped[:5]:
         flash(request, f"{skipped['reference']} not sent: {skipped['reason']}", "warning")
     if len(outcome.skipped) > 5:

@@ -69,6 +69,7 @@ BOUNCE_BODY = re.compile(
     r"did not reach some or all of the intended recipients|recipients? could not be reached",
     re.IGNORECASE,
 )
+REPLY_PREFIX = re.compile(r"^\s*(re|fw|fwd|aw|wg|tr|rv|sv|ответ|回复)\s*:", re.IGNORECASE)
 DELAY_WORDS = re.compile(
     r"\(delay\)|has been delayed|delivery (?:is |has been )?delayed|will (?:keep )?retry|"
     r"temporary (?:error|failure|problem)|not yet been delivered|warning: message",
@@ -158,7 +159,9 @@ def bounce_sign(message: InboundEmail) -> str:
     if message.headers.get("x-failed-recipients"):
         return "X-Failed-Recipients header"
     text = message.text[:TEXT_SCAN]
-    subject = BOUNCE_SUBJECT.search(message.subject)
+    # "Re: Delivery failure?" is someone writing about one, not a notice.
+    answered = REPLY_PREFIX.match(message.subject)
+    subject = None if answered else BOUNCE_SUBJECT.search(message.subject)
     body = BOUNCE_BODY.search(text)
     if subject and (body or is_daemon(message)):
         return f"delivery failure notice (subject “{subject.group(0).strip()}”)"

@@ -8,7 +8,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.models import ContactPoint, LetterStatus, Organisation, Person, Reply, ReplyStatus, Role
+from app.models import (
+    ContactPoint,
+    Letter,
+    LetterStatus,
+    Organisation,
+    Person,
+    Reply,
+    ReplyKind,
+    ReplyStatus,
+    Role,
+)
 from app.replies import service, tasks
 from tests.factories import api_headers, login, make_organisation, make_user
 from tests.replies.fake_imap import Mailbox, imap_server
@@ -164,7 +174,7 @@ def test_triage_link_and_explicit_contact_creation(client: TestClient, db: Sessi
 def test_dismiss_from_triage_via_api(client: TestClient, db: Session) -> None:
     reply, _ = service.ingest_email(
         db,
-        raw=eml(sender="Auto <auto@x.example>", subject="Out of office", message_id="<o@x>"),
+        raw=eml(sender="Auto <auto@x.example>", subject="Spam", message_id="<o@x>"),
         actor=None,
     )
     campaigner = api_headers(db, make_user(db, Role.campaigner))
@@ -283,3 +293,201 @@ def test_markup_in_an_email_shows_as_text(client: TestClient, db: Session) -> No
         assert "<img src=x onerror" not in page.text, path
     shown = client.get(f"/replies/{reply_id}").text
     assert "&lt;script&gt;alert(" in shown
+
+
+# --- acknowledgements, auto-replies: logged, linked, never marking the letter replied -----------
+
+
+def test_an_acknowledgement_is_linked_but_the_letter_stays_unanswered(db: Session) -> None:
+    letter = make_letter(db, email_message_id="<letter-ack@demarche.example>")
+    reply, _ = service.ingest_email(
+        db,
+        raw=eml(
+            in_reply_to="<letter-ack@demarche.example>",
+            body="We acknowledge receipt of your letter dated 30 January 2009, which has been "
+            "forwarded to the competent authorities.",
+            message_id="<ack-1@embassy-pk.example>",
+        ),
+        actor=None,
+    )
+    assert (reply.kind, reply.status) == (ReplyKind.acknowledgement, ReplyStatus.logged)
+    assert [lk.letter_id for lk in reply.links] == [letter.id]
+    assert reply.language == "en"
+    db.refresh(letter)
+    assert letter.status is LetterStatus.sent
+    # an answer afterwards marks it replied, and unlinking that answer reopens it
+    answer, _ = service.ingest_email(
+        db,
+        raw=eml(
+            in_reply_to="<letter-ack@demarche.example>",
+            body="Pakistan will sign the Convention on Cluster Munitions.",
+            message_id="<answer-2@embassy-pk.example>",
+        ),
+        actor=None,
+    )
+    assert answer.kind is ReplyKind.reply
+    db.refresh(letter)
+    assert letter.status is LetterStatus.replied
+    service.unlink_letter(db, reply_id=answer.id, letter_id=letter.id, actor=make_user(db))
+    db.refresh(letter)
+    assert letter.status is LetterStatus.sent  # the acknowledgement alone answers nothing
+
+
+def test_an_out_of_office_is_logged_against_its_letter_or_dismissed(db: Session) -> None:
+    letter = make_letter(db, email_message_id="<letter-ooo@demarche.example>")
+    linked, _ = service.ingest_email(
+        db,
+        raw=eml(
+            in_reply_to="<letter-ooo@demarche.example>",
+            subject="Réponse automatique : Armes à sous-munitions",
+            body="Je suis absent du bureau jusqu'au 15 mars.",
+            message_id="<ooo-1@x.example>",
+        ),
+        actor=None,
+    )
+    assert (linked.kind, linked.status) == (ReplyKind.auto_reply, ReplyStatus.logged)
+    assert [lk.letter_id for lk in linked.links] == [letter.id]
+    assert "Automatic message" in linked.triage_note
+    db.refresh(letter)
+    assert letter.status is LetterStatus.sent
+    loose, _ = service.ingest_email(
+        db, raw=eml(subject="Out of Office", message_id="<ooo-2@x.example>"), actor=None
+    )
+    assert (loose.kind, loose.status, loose.links) == (
+        ReplyKind.auto_reply,
+        ReplyStatus.dismissed,
+        [],
+    )
+
+
+def test_kind_in_manual_logging_and_corrections(client: TestClient, db: Session) -> None:
+    letter = make_letter(db)
+    user = make_user(db, Role.campaigner)
+    headers = api_headers(db, user)
+    resp = client.post(
+        "/api/v1/replies",
+        json={
+            "received_on": "2009-03-01",
+            "sender_name": "Embassy of Pakistan",
+            "kind": "acknowledgement",
+            "letter_ids": [letter.id],
+        },
+        headers=headers,
+    )
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["kind"] == "acknowledgement"
+    db.expire_all()
+    assert db.get(Letter, letter.id).status is LetterStatus.sent  # type: ignore[union-attr]
+    bad = client.post(
+        "/api/v1/replies",
+        json={"received_on": "2009-03-01", "sender_name": "X", "kind": "rumour"},
+        headers=headers,
+    )
+    assert bad.status_code == 422
+    reply = service.get(db, resp.json()["id"])
+    body = {"received_on": "2009-03-01", "sender_name": "Embassy", "version": reply.version}
+    # a correction that does not name the kind keeps it
+    kept = client.put(f"/api/v1/replies/{reply.id}", json=body, headers=headers)
+    assert kept.status_code == 200 and kept.json()["kind"] == "acknowledgement"
+    body["version"] = kept.json()["version"]
+    turned = client.put(
+        f"/api/v1/replies/{reply.id}", json={**body, "kind": "reply"}, headers=headers
+    )
+    assert turned.status_code == 200 and turned.json()["kind"] == "reply"
+    db.expire_all()
+    assert db.get(Letter, letter.id).status is LetterStatus.replied  # type: ignore[union-attr]
+    back = client.put(
+        f"/api/v1/replies/{reply.id}",
+        json={**body, "version": turned.json()["version"], "kind": "acknowledgement"},
+        headers=headers,
+    )
+    assert back.status_code == 200
+    db.expire_all()
+    assert db.get(Letter, letter.id).status is LetterStatus.sent  # type: ignore[union-attr]
+
+
+# --- hostile email: refused on upload, kept raw by the poller, which goes on ------------------
+
+
+def encoded_word_bomb(words: int = 16_000, message_id: str = "<bomb@x.example>") -> bytes:
+    subject = b" ".join(b"=?utf-8?b?w6k=?=" for _ in range(words))
+    return (
+        b"From: Hostile <hostile@x.example>\r\nTo: replies@demarche.example\r\n"
+        b"Message-ID: " + message_id.encode() + b"\r\nSubject: " + subject + b"\r\n\r\nhi\r\n"
+    )
+
+
+def many_parts(parts: int = 10_000) -> bytes:
+    body = b"".join(b"--p\r\nContent-Type: text/plain\r\n\r\n%d\r\n" % i for i in range(parts))
+    return (
+        b"From: parts@x.example\r\nMessage-ID: <parts@x.example>\r\n"
+        b'Content-Type: multipart/mixed; boundary="p"\r\n\r\n' + body + b"--p--\r\n"
+    )
+
+
+def test_hostile_uploads_are_refused_clearly(client: TestClient, db: Session) -> None:
+    user = make_user(db, Role.campaigner)
+    headers = api_headers(db, user)
+    before = db.scalar(select(func.count(Reply.id)))
+    for raw, status, says in (
+        (encoded_word_bomb(), 422, "Subject field is longer"),
+        (many_parts(), 422, "more than 1000 MIME parts"),
+        (b"From: a@x.example\r\n\r\n" + b"x" * (26 * 1024 * 1024), 413, "larger than"),
+    ):
+        resp = client.post(
+            "/api/v1/replies/import-email",
+            files={"file": ("hostile.eml", raw, "message/rfc822")},
+            headers=headers,
+        )
+        assert resp.status_code == status, resp.text
+        assert resp.headers["content-type"].startswith("application/problem+json")
+        assert says in resp.json()["detail"]
+    token = login(client, user)
+    page = client.post(
+        "/replies/import",
+        data={"csrf_token": token},
+        files={"eml": ("hostile.eml", many_parts(), "message/rfc822")},
+    )
+    assert page.status_code in {413, 422} and "more than 1000 MIME parts" in page.text
+    assert db.scalar(select(func.count(Reply.id))) == before  # nothing stored
+
+
+def test_the_poller_keeps_hostile_messages_raw_and_goes_on(db: Session) -> None:
+    letter = make_letter(db, email_message_id="<letter-after@demarche.example>")
+    bomb, parts = encoded_word_bomb(), many_parts()
+    box = Mailbox(
+        user="replies",
+        password="s3cret",
+        messages=[
+            bomb,
+            parts,
+            eml(in_reply_to="<letter-after@demarche.example>", message_id="<after@x>"),
+        ],
+    )
+    with imap_server(box) as url:
+        first = tasks.poll(url, timeout=5)
+        second = tasks.poll(url, timeout=5)
+    assert (first.seen, first.unreadable, first.triage, first.logged) == (3, 2, 2, 1)
+    assert box.seen == {1, 2, 3} and second.seen == 0  # flagged: never read again
+    db.expire_all()
+    db.refresh(letter)
+    assert letter.status is LetterStatus.replied
+    kept = db.scalars(
+        select(Reply).where(Reply.email_message_id.in_(["<bomb@x.example>", "<parts@x.example>"]))
+    ).all()
+    assert len(kept) == 2
+    for reply, raw, says in zip(
+        sorted(kept, key=lambda r: r.id),
+        (bomb, parts),
+        ("Subject field", "MIME parts"),
+        strict=True,
+    ):
+        full = service.get(db, reply.id)
+        assert (full.status, full.kind) == (ReplyStatus.triage, ReplyKind.reply)
+        assert full.triage_note.startswith("Not read:") and says in full.triage_note
+        assert [a.filename for a in full.attachments] == ["message.eml"]
+        _, path = service.get_attachment(db, full.attachments[0].id)
+        assert path.read_bytes() == raw
+    # the same bytes again (a re-read after a crash) are the same reply, not a second one
+    again, created = service.ingest_email(db, raw=parts, actor=None, keep_unreadable=True)
+    assert not created and again.email_message_id == "<parts@x.example>"
