@@ -56,19 +56,32 @@ def serve(
     reload: Annotated[bool, typer.Option(help="Reload on code changes")] = False,
 ) -> None:
     """Start the web server."""
+    import signal
+
     import uvicorn
 
+    from app.platform import children
+
+    def _stop(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    # uvicorn stops gracefully on SIGTERM, then raises it again with the handler it found:
+    # this one ends the process through Python's exit, so the renderer child is stopped too.
+    signal.signal(signal.SIGTERM, _stop)
     typer.echo(f"Demarche is serving on http://{host}:{port}")
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        reload=reload,
-        proxy_headers=True,
-        log_level="info",
-    )
+    try:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            reload=reload,
+            proxy_headers=True,
+            log_level="info",
+        )
+    finally:
+        children.stop_all()
 
 
 @app.command()
@@ -76,7 +89,12 @@ def worker(
     workers: Annotated[int, typer.Option(help="Concurrent jobs")] = 2,
     worker_type: Annotated[str, typer.Option(help="thread or process")] = "thread",
 ) -> None:
-    """Start a task-queue worker."""
+    """Start a task-queue worker.
+
+    On start (and every minute) it resumes the jobs of workers that died; SIGINT lets running
+    jobs finish, SIGTERM stops at once (the next worker resumes them). Either way the renderer
+    processes stop with it, and so they do if it is killed (see app.platform.children)."""
+    from app.platform import children, recovery
     from app.queue import huey, load_tasks, storage_kind
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -85,7 +103,12 @@ def worker(
     consumer = huey.create_consumer(
         workers=workers, worker_type=worker_type, periodic=True, check_worker_health=True
     )
-    consumer.run()
+    try:
+        consumer.run()
+    finally:
+        children.stop_all()
+        if held := recovery.abandon_held():
+            logging.getLogger(__name__).warning("stopped with %d job(s) unfinished", held)
 
 
 @app.command()

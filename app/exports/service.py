@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from app import db
@@ -44,6 +44,7 @@ from app.exports.rows import ExportRow, iter_rows
 from app.exports.schemas import COLUMNS, ExportPreview, ExportRequest
 from app.merge import service as merge_service
 from app.models import ExportJob, ExportStatus, OrganisationType, Segment, User
+from app.platform import children, faults, leases
 from app.settings_admin import service as profile_service
 
 # Above these sizes an export runs as a background job (CSV and vCard always stream).
@@ -516,45 +517,68 @@ def delete_job(session: Session, *, job_id: int, user: User) -> None:
     session.flush()
 
 
-def _set(job_id: int, **values: Any) -> None:
-    with transaction() as session:
-        session.execute(update(ExportJob).where(ExportJob.id == job_id).values(**values))
+def _partial_files(job_id: int) -> list[Path]:
+    """Files a run of the job left half-written (its worker died or stopped)."""
+    return list(exports_dir().glob(f"{job_id}-*.part"))
 
 
 def run_job(job_id: int) -> ExportJob | None:
     """Produce a queued job's file. Rows are read outside any transaction; progress and the
     outcome are written in short transactions of their own (so the page can show them).
-    Returns None when the job does not exist (deleted, or not committed yet)."""
+    Returns None when the job does not exist (deleted, or not committed yet).
+
+    The job holds a lease, renewed with each progress report; a job whose worker died is
+    started again from the first row by the recovery sweep (``recover_stale``), the file
+    being written whole each time (``.part`` until it is complete)."""
+    with transaction() as session:
+        if session.get(ExportJob, job_id) is None:
+            return None
+    lease = leases.RowLease(ExportJob, job_id)
+    if not lease.claim(
+        ExportJob.status == ExportStatus.queued,
+        status=ExportStatus.running,
+        processed=0,
+        error="",
+    ):
+        with transaction() as session:
+            return session.get(ExportJob, job_id)
     with transaction() as session:
         job = session.get(ExportJob, job_id)
         if job is None:
             return None
-        if job.status in (ExportStatus.done, ExportStatus.running):
-            return job
-        job.status = ExportStatus.running
         owner_id = job.owner_id
         label = job.source_label
         req = ExportRequest.model_validate(job.request)
+    faults.fault("export.started")
+    for stale in _partial_files(job_id):
+        stale.unlink(missing_ok=True)
     name = f"{job_id}-{secrets.token_hex(8)}.{formats.EXTENSIONS[req.format]}"
     path = exports_dir() / name
+    partial = path.with_name(name + ".part")
     tally = Tally()
+
+    def progress(done: int) -> None:
+        if not lease.renew(processed=done):
+            raise leases.LeaseLost(f"export job {job_id} is no longer this worker's")
+        faults.fault("export.progress")
+
     try:
         with reading_session() as reader:
             selection = select_contacts(reader, req)
-            _set(job_id, total=selection.total)
-            with path.open("wb") as out:
-                write_file(
-                    reader,
-                    req,
-                    selection,
-                    tally,
-                    out,
-                    lambda done: _set(job_id, processed=done),
-                )
-    except Exception as exc:  # the job records any failure for its owner, then re-raises
-        path.unlink(missing_ok=True)
-        _set(
-            job_id,
+            if not lease.renew(total=selection.total):
+                raise leases.LeaseLost(f"export job {job_id} is no longer this worker's")
+            with partial.open("wb") as out:
+                write_file(reader, req, selection, tally, out, progress)
+    except leases.LeaseLost:
+        partial.unlink(missing_ok=True)
+        with transaction() as session:
+            return session.get(ExportJob, job_id)
+    except BaseException as exc:  # the job records any failure for its owner, then re-raises
+        partial.unlink(missing_ok=True)
+        if children.stopping():  # the worker is stopping: the next one runs the job again
+            lease.abandon()
+            raise
+        lease.release(
             status=ExportStatus.failed,
             error=str(exc)[:2000] or exc.__class__.__name__,
             finished_at=datetime.now(UTC),
@@ -563,12 +587,14 @@ def run_job(job_id: int) -> ExportJob | None:
             with transaction() as session:
                 return session.get(ExportJob, job_id)
         raise
+    partial.replace(path)
     with transaction() as session:
-        job = session.get(ExportJob, job_id)
+        job = session.get(ExportJob, job_id, with_for_update=True, populate_existing=True)
         owner = session.get(User, owner_id)
-        if job is None or owner is None:  # deleted while it ran
+        if job is None or owner is None or job.lease_owner != lease.owner:
+            # deleted while it ran, or no longer this worker's
             path.unlink(missing_ok=True)
-            return None
+            return job
         job.status = ExportStatus.done
         job.processed = tally.processed
         job.exported = tally.exported
@@ -576,8 +602,47 @@ def run_job(job_id: int) -> ExportJob | None:
         job.file_path = name
         job.size = path.stat().st_size
         job.finished_at = datetime.now(UTC)
+        job.lease_owner, job.lease_expires_at = "", None
         _audit(session, owner, req, label, tally, job_id=job.id, complete=True)
     return job
+
+
+def recover_stale(session: Session, *, now: datetime | None = None) -> dict[str, int]:
+    """Exports whose worker died: queued again (the next run writes the file from the first
+    row), or failed with the reason once ``leases.MAX_ATTEMPTS`` workers died on it."""
+    counts = {"resumed": 0, "failed": 0}
+    stale = leases.stale_rows(session, ExportJob, ExportJob.status == ExportStatus.running, now=now)
+    for job in stale:
+        lease = leases.Lease.of(job)
+        if lease.exhausted():
+            outcome = "failed"
+            reason = leases.stopped_reason("export", lease)
+            values: dict[str, Any] = {
+                "status": ExportStatus.failed,
+                "error": reason[:1].upper() + reason[1:] + ".",
+                "finished_at": datetime.now(UTC),
+            }
+        else:
+            outcome = "resumed"
+            values = {"status": ExportStatus.queued, "processed": 0}
+        if not leases.take_back(session, job, **values):
+            continue
+        counts[outcome] += 1
+        for partial in _partial_files(job.id):
+            partial.unlink(missing_ok=True)
+        if outcome == "resumed":
+            _enqueue_after_commit(session, job.id)
+    return counts
+
+
+def _enqueue_after_commit(session: Session, job_id: int) -> None:
+    """Queue the job once its new state is committed (the worker must find it queued)."""
+    from app.exports import tasks
+
+    def _enqueue(_session: Session) -> None:
+        tasks.run_export(job_id)
+
+    event.listen(session, "after_commit", _enqueue, once=True)
 
 
 def column_choices() -> list[tuple[str, str]]:

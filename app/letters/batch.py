@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
-import multiprocessing
 import os
 import re
 import zipfile
@@ -21,6 +20,7 @@ from pathlib import Path
 from unidecode import unidecode
 
 from app.letters.render import LetterJob, RenderError, init_worker, memory_limit, render_pdf
+from app.platform import children
 
 log = logging.getLogger(__name__)
 
@@ -88,9 +88,10 @@ def default_workers() -> int:
 
 
 def make_pool(workers: int | None = None) -> cf.ProcessPoolExecutor:
+    # Spawned children that die with this process (see app.platform.children).
     return cf.ProcessPoolExecutor(
         max_workers=workers or default_workers(),
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=children.context(),
         initializer=init_worker,
         initargs=(dict(os.environ),),
     )

@@ -416,11 +416,12 @@ def page_count(pdf: bytes) -> int:
 
 
 def _spawn_pool(workers: int) -> cf.ProcessPoolExecutor:
-    import multiprocessing
+    from app.platform import children
 
+    # Spawned children that die with this process (see app.platform.children).
     return cf.ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
+        mp_context=children.context(),
         initializer=init_worker,
         initargs=(dict(os.environ),),
     )

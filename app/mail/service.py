@@ -10,8 +10,6 @@
 
 from __future__ import annotations
 
-import os
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +26,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.mail import smtp
 from app.models import OutboundEmail, OutboxStatus
 from app.models.base import utcnow
+from app.platform import faults, leases
 
 MAX_ATTEMPTS = 8
 BACKOFF_SECONDS = [30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600]
@@ -42,7 +41,7 @@ class Attachment:
 
 
 def worker_identity() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return leases.identity()
 
 
 def build_message(
@@ -147,16 +146,8 @@ def _set(outbox_id: int, expected: Sequence[OutboxStatus], **values: Any) -> boo
 
 
 def _fault(point: str) -> None:
-    """Test-only fault injection: DEMARCHE_TEST_CRASH_AT=<point>:<n> kills this process the n-th
-    time it reaches ``point``. Ignored outside DEMARCHE_ENV=test."""
-    spec = os.environ.get("DEMARCHE_TEST_CRASH_AT", "")
-    if get_settings().env != "test" or not spec.startswith(point + ":"):
-        return
-    counter = f"_DEMARCHE_FAULT_{point}"
-    count = int(os.environ.get(counter, "0")) + 1
-    os.environ[counter] = str(count)
-    if count >= int(spec.split(":", 1)[1]):
-        os._exit(137)
+    """Test-only fault injection (see ``app.platform.faults``)."""
+    faults.fault(point)
 
 
 def deliver(outbox_id: int) -> OutboxStatus:
@@ -239,19 +230,6 @@ def deliver(outbox_id: int) -> OutboxStatus:
     return OutboxStatus.sent
 
 
-def _alive(claimed_by: str) -> bool:
-    host, _, pid = claimed_by.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another machine: trust the lease instead
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def recover(session: Session, *, now: datetime | None = None) -> dict[str, int]:
     """Release emails held by dead workers (or past their lease). See the module docstring."""
     now = now or utcnow()
@@ -263,8 +241,8 @@ def recover(session: Session, *, now: datetime | None = None) -> dict[str, int]:
         )
     ).all()
     for row in rows:
-        expired = row.claimed_at is None or row.claimed_at < now - lease
-        if not expired and _alive(row.claimed_by):
+        expires = row.claimed_at + lease if row.claimed_at else None
+        if not leases.is_stale(row.claimed_by, expires, now):
             continue
         if row.status == OutboxStatus.sending:
             row.status = OutboxStatus.retry

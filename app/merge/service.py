@@ -55,6 +55,7 @@ from app.models import (
     TemplateVersion,
     User,
 )
+from app.platform import children, faults, leases
 from app.settings_admin import service as profile_service
 from app.treaties import service as treaties_service
 
@@ -880,7 +881,9 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
     """Run a merge again: letters only for recipients it has none for, then render what is
     missing. Never duplicates a letter (one per recipient per batch)."""
     batch = get_batch(session, batch_id)
-    if batch.status in (BatchStatus.queued, BatchStatus.running):
+    if batch.status == BatchStatus.queued or (
+        batch.status == BatchStatus.running and not leases.Lease.of(batch).stale()
+    ):
         raise Conflict("This merge is still running; wait for it or cancel it first.")
     template = _template(session, batch.template_id)
     campaign = _campaign(session, batch.campaign_id)
@@ -905,6 +908,8 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
     batch.total = session.scalar(select(func.count()).where(Letter.batch_id == batch.id)) or 0
     batch.status = BatchStatus.queued
     batch.cancel_requested = False
+    # a new run, not a resumption: every letter without a PDF is rendered again
+    batch.lease_owner, batch.lease_expires_at, batch.attempts = "", None, 0
     batch.report = {
         **(batch.report or {}),
         "excluded": [r.model_dump() for r in recipient_rows(plan.excluded)],
@@ -938,9 +943,13 @@ def request_cancel(session: Session, *, batch_id: int, actor: User | None) -> Me
     if batch.status not in (BatchStatus.queued, BatchStatus.running):
         raise Conflict(f"This merge is {batch.status.value}; there is nothing to cancel.")
     batch.cancel_requested = True
-    if batch.status == BatchStatus.queued:
+    if batch.status == BatchStatus.queued or leases.Lease.of(batch).stale():
+        # Nobody renders it (not started, or its worker died): cancelled now. A worker that
+        # still runs it after its lease ran out finds the lease gone and stops.
         batch.status = BatchStatus.cancelled
         batch.finished_at = datetime.now(UTC)
+        batch.lease_owner, batch.lease_expires_at = "", None
+        batch.rendered, batch.failed = _counts(session, batch.id)
     session.flush()
     audit.record(
         session,
@@ -1286,62 +1295,62 @@ def download_path(batch: MergeBatch, kind: str) -> Path:
 
 
 class _Progress:
-    """Collects results in the job and writes them, with the counters, a few times a second."""
+    """Records each letter as soon as it comes back, so a letter recorded is never rendered
+    again, even when the worker dies; a few times a second it writes the counters, renews the
+    job's lease (the heartbeat) and looks for a cancel request."""
 
-    def __init__(self, batch_id: int) -> None:
+    def __init__(self, batch_id: int, lease: leases.RowLease) -> None:
         self.batch_id = batch_id
-        self.pending: list[letters_batch.ItemResult] = []
+        self.lease = lease
         self.last = 0.0
         self.cancel = False
+        self.lost = False  # another worker holds the merge now, or it was cancelled
 
     def add(self, result: letters_batch.ItemResult) -> None:
-        self.pending.append(result)
-        if time.monotonic() - self.last >= PROGRESS_SECONDS:
-            self.flush()
+        with transaction() as session:
+            _record(session, result)
+            if time.monotonic() - self.last >= PROGRESS_SECONDS:
+                self._sync(session)
+        faults.fault("merge.letter")
 
     def should_cancel(self) -> bool:
         if time.monotonic() - self.last >= PROGRESS_SECONDS:
             self.flush()
-        return self.cancel
+        return self.cancel or self.lost
 
     def flush(self) -> None:
-        self.last = time.monotonic()
-        results, self.pending = self.pending, []
-        root = files_root()
         with transaction() as session:
-            if results:
-                by_id = {
-                    str(x.id): x
-                    for x in session.scalars(
-                        select(Letter).where(Letter.id.in_([int(r.key) for r in results]))
-                    )
-                }
-                for r in results:
-                    letter = by_id.get(r.key)
-                    if letter is None:
-                        continue
-                    if r.error:
-                        letter.render_error = r.error[:1000]
-                        letter.pdf_path = ""
-                        letter.pages = 0
-                    else:
-                        assert r.path is not None
-                        letter.render_error = ""
-                        letter.pdf_path = str(r.path.relative_to(root))
-                        letter.pages = r.pages
-                        keep_text(letter, r.subject, r.body)
-                session.flush()
-            rendered, failed = _counts(session, self.batch_id)
-            session.execute(
-                update(MergeBatch)
-                .where(MergeBatch.id == self.batch_id)
-                .values(rendered=rendered, failed=failed)
+            self._sync(session)
+
+    def _sync(self, session: Session) -> None:
+        self.last = time.monotonic()
+        rendered, failed = _counts(session, self.batch_id)
+        if not self.lease.renew(session, rendered=rendered, failed=failed):
+            self.lost = True
+            return
+        self.cancel = bool(
+            session.scalar(
+                select(MergeBatch.cancel_requested).where(MergeBatch.id == self.batch_id)
             )
-            self.cancel = bool(
-                session.scalar(
-                    select(MergeBatch.cancel_requested).where(MergeBatch.id == self.batch_id)
-                )
-            )
+        )
+
+
+def _record(session: Session, result: letters_batch.ItemResult) -> None:
+    """One letter's outcome: its PDF (path, pages, the text as filled in) or why it failed."""
+    letter = session.get(Letter, int(result.key))
+    if letter is None:
+        return
+    if result.error:
+        letter.render_error = result.error[:1000]
+        letter.pdf_path = ""
+        letter.pages = 0
+    else:
+        assert result.path is not None
+        letter.render_error = ""
+        letter.pdf_path = str(result.path.relative_to(files_root()))
+        letter.pages = result.pages
+        keep_text(letter, result.subject, result.body)
+    session.flush()
 
 
 def _counts(session: Session, batch_id: int) -> tuple[int, int]:
@@ -1360,24 +1369,31 @@ def _counts(session: Session, batch_id: int) -> tuple[int, int]:
     return rendered, failed
 
 
-def _claim(batch_id: int) -> bool:
-    """queued → running, by one job only (a second delivery of the job does nothing)."""
-    with transaction() as session:
-        claimed = session.execute(
-            update(MergeBatch)
-            .where(
-                MergeBatch.id == batch_id,
-                MergeBatch.status == BatchStatus.queued,
-                MergeBatch.cancel_requested.is_(False),
-            )
-            .values(status=BatchStatus.running, started_at=datetime.now(UTC), finished_at=None)
-        )
-        return bool(getattr(claimed, "rowcount", 0))
+def _claim(lease: leases.RowLease) -> bool:
+    """queued → running, by one job only (a second delivery of the job does nothing); the job
+    holds the merge's lease from here on."""
+    return lease.claim(
+        MergeBatch.status == BatchStatus.queued,
+        MergeBatch.cancel_requested.is_(False),
+        status=BatchStatus.running,
+        started_at=datetime.now(UTC),
+        finished_at=None,
+    )
+
+
+def _held(session: Session, lease: leases.RowLease) -> MergeBatch | None:
+    """The batch, locked, if this job still holds it (None: cancelled or taken over)."""
+    batch = session.get(MergeBatch, lease.row_id, with_for_update=True, populate_existing=True)
+    return batch if batch is not None and batch.lease_owner == lease.owner else None
 
 
 def run_batch(batch_id: int, *, workers: int | None = None, pool: Any = None) -> BatchStatus:
-    """The render job: every letter without a PDF, on a process pool; idempotent."""
-    if not _claim(batch_id):
+    """The render job: every letter without a PDF, on a process pool; idempotent.
+
+    A merge taken over from a worker that died (``attempts`` > 1) resumes: only the letters
+    that worker did not record are rendered, each once."""
+    lease = leases.RowLease(MergeBatch, batch_id)
+    if not _claim(lease):
         with transaction() as session:
             return get_batch(session, batch_id).status
     started = time.monotonic()
@@ -1391,6 +1407,12 @@ def run_batch(batch_id: int, *, workers: int | None = None, pool: Any = None) ->
         ).all()
         root = files_root()
         todo = [x for x in letters if not (x.pdf_path and (root / x.pdf_path).is_file())]
+        if batch.attempts > 1:
+            # resuming: a letter the stopped worker recorded as failed was tried in this run
+            todo = [x for x in todo if not x.render_error]
+            resumes = list((batch.report or {}).get("resumes", []))
+            resumes.append({"attempt": batch.attempts, "done": len(letters) - len(todo)})
+            batch.report = {**(batch.report or {}), "resumes": resumes}
         for letter in todo:  # a PDF that went missing is made again
             letter.pdf_path = ""
         jobs = _jobs_for(session, todo)
@@ -1404,7 +1426,7 @@ def run_batch(batch_id: int, *, workers: int | None = None, pool: Any = None) ->
         ]
         batch.total = len(letters)
     out_dir = batch_dir(batch_id) / "letters"
-    progress = _Progress(batch_id)
+    progress = _Progress(batch_id, lease)
     try:
         report = letters_batch.render_batch(
             items,
@@ -1417,16 +1439,28 @@ def run_batch(batch_id: int, *, workers: int | None = None, pool: Any = None) ->
         )
         progress.flush()
     except BaseException as exc:
+        if children.stopping():
+            # The worker is stopping: the next one resumes the merge where this one stopped.
+            lease.abandon()
+            raise
         # Never leave a merge "running" for ever: record why it stopped, then let it raise.
         with transaction() as session:
-            batch = get_batch(session, batch_id)
-            batch.status = BatchStatus.failed
-            batch.finished_at = datetime.now(UTC)
-            batch.report = {**(batch.report or {}), "error": f"{type(exc).__name__}: {exc}"}
+            held = _held(session, lease)
+            if held is not None:
+                held.status = BatchStatus.failed
+                held.finished_at = datetime.now(UTC)
+                held.report = {**(held.report or {}), "error": f"{type(exc).__name__}: {exc}"}
+                held.lease_owner, held.lease_expires_at = "", None
         raise
+    if progress.lost:  # cancelled while its worker seemed gone, or taken over: not ours now
+        with transaction() as session:
+            return get_batch(session, batch_id).status
     rendered_at = time.monotonic()
     with transaction() as session:
-        batch = get_batch(session, batch_id)
+        held = _held(session, lease)
+        if held is None:
+            return get_batch(session, batch_id).status
+        batch = held
         ordered = session.scalars(
             select(Letter.pdf_path)
             .where(Letter.batch_id == batch_id, Letter.pdf_path != "")
@@ -1457,4 +1491,38 @@ def run_batch(batch_id: int, *, workers: int | None = None, pool: Any = None) ->
             "assemble_seconds": round(time.monotonic() - rendered_at, 2),
             "cancelled_after": report.done if report.cancelled else None,
         }
+        batch.lease_owner, batch.lease_expires_at = "", None
         return batch.status
+
+
+def recover_stale(session: Session, *, now: datetime | None = None) -> dict[str, int]:
+    """Merges whose worker died: cancelled if a cancel was asked for, failed with the reason
+    once ``leases.MAX_ATTEMPTS`` workers died on it, else queued again for a new worker, which
+    resumes it (see ``run_batch``)."""
+    counts = {"resumed": 0, "failed": 0, "cancelled": 0}
+    stale = leases.stale_rows(
+        session, MergeBatch, MergeBatch.status == BatchStatus.running, now=now
+    )
+    for batch in stale:
+        lease = leases.Lease.of(batch)
+        rendered, failed = _counts(session, batch.id)
+        values: dict[str, Any] = {"rendered": rendered, "failed": failed}
+        if batch.cancel_requested:
+            outcome = "cancelled"
+            values.update(status=BatchStatus.cancelled, finished_at=datetime.now(UTC))
+        elif lease.exhausted():
+            outcome = "failed"
+            reason = leases.stopped_reason("merge", lease)
+            values.update(
+                status=BatchStatus.failed,
+                finished_at=datetime.now(UTC),
+                report={**(batch.report or {}), "error": reason},
+            )
+        else:
+            outcome = "resumed"
+            values.update(status=BatchStatus.queued)
+        if leases.take_back(session, batch, **values):
+            counts[outcome] += 1
+            if outcome == "resumed":
+                enqueue_after_commit(session, batch.id)
+    return counts

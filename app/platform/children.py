@@ -1,0 +1,166 @@
+"""Child processes (the renderer pools) that never outlive the process that started them.
+
+Three guards, because a parent can end in three ways:
+
+* killed outright (SIGKILL, out of memory): each child asks the kernel for SIGKILL when its
+  parent goes (``prctl(PR_SET_PDEATHSIG)``), and exits at once if the parent is already gone by
+  the time it asks;
+* stopped (SIGTERM, SIGINT, the end of ``serve`` or ``worker``): ``stop_all`` kills every child's
+  process group, so whatever a child started goes with it;
+* mid-spawn: once stopping, no new child starts.
+
+The kernel sends the parent-death signal when the *thread* that started the child ends, not
+the process: web requests run on pooled threads that come and go, so every child is started
+from one long-lived thread of its own (``_Starter``).
+
+Use ``context()`` as the ``mp_context`` of a ProcessPoolExecutor.
+"""
+
+from __future__ import annotations
+
+import atexit
+import concurrent.futures as cf
+import contextlib
+import ctypes
+import logging
+import os
+import queue
+import signal
+import sys
+import threading
+import weakref
+from collections.abc import Callable
+from multiprocessing.context import SpawnContext, SpawnProcess
+from typing import Any, TypeVar
+
+log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1
+T = TypeVar("T")
+
+
+class Stopping(RuntimeError):
+    """No child starts while the process is stopping."""
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """In a child: be killed when the parent dies, and lead a process group of one's own."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %s", ctypes.get_errno())
+    if os.getppid() != parent_pid:  # the parent died before the request took effect
+        os._exit(1)
+    with contextlib.suppress(OSError):  # already a session or group leader
+        os.setpgid(0, 0)
+
+
+class _Starter:
+    """One long-lived daemon thread that starts every child (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: queue.SimpleQueue[tuple[Callable[[], Any], cf.Future[Any]]] = (
+            queue.SimpleQueue()
+        )
+        self._thread: threading.Thread | None = None
+
+    def call(self, fn: Callable[[], T]) -> T:
+        if threading.current_thread() is self._thread:
+            return fn()
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._serve, name="child-starter", daemon=True
+                )
+                self._thread.start()
+        future: cf.Future[T] = cf.Future()
+        self._requests.put((fn, future))
+        return future.result()
+
+    def _serve(self) -> None:
+        while True:
+            fn, future = self._requests.get()
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+                future.set_exception(exc)
+
+    def reset(self) -> None:
+        """After fork: the thread did not come along."""
+        self._lock = threading.Lock()
+        self._requests = queue.SimpleQueue()
+        self._thread = None
+
+
+_starter = _Starter()
+_children: weakref.WeakValueDictionary[int, ChildProcess] = weakref.WeakValueDictionary()
+_stopping = threading.Event()
+
+
+class ChildProcess(SpawnProcess):
+    """A spawned process that dies with its parent and is known to ``stop_all``."""
+
+    def start(self) -> None:
+        if _stopping.is_set():
+            raise Stopping("the process is stopping; no new child process is started")
+        self._demarche_parent = os.getpid()
+        _starter.call(super().start)
+        if self.pid is not None:
+            _children[self.pid] = self
+
+    def run(self) -> None:
+        die_with_parent(self._demarche_parent)
+        super().run()
+
+
+class _Context(SpawnContext):
+    Process = ChildProcess
+
+
+_CONTEXT = _Context()
+
+
+def context() -> SpawnContext:
+    """The multiprocessing context for pools whose processes must die with this one."""
+    return _CONTEXT
+
+
+def stopping() -> bool:
+    return _stopping.is_set()
+
+
+def live_children() -> list[int]:
+    return [pid for pid, child in list(_children.items()) if child.is_alive()]
+
+
+def stop_all(timeout: float = 5.0) -> int:
+    """Kill every child (and its process group) and wait for them; returns how many there were.
+    From now on no child starts."""
+    _stopping.set()
+    children = [c for c in list(_children.values()) if c.is_alive()]
+    for child in children:
+        assert child.pid is not None
+        try:
+            os.killpg(child.pid, signal.SIGKILL)
+        except ProcessLookupError:  # not yet its own group leader
+            try:
+                os.kill(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                continue
+        except PermissionError:
+            continue
+    for child in children:
+        child.join(timeout)
+    if children:
+        log.info("stopped %d child process(es)", len(children))
+    return len(children)
+
+
+def _after_fork_in_child() -> None:
+    _starter.reset()
+    _children.clear()
+    _stopping.clear()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(stop_all)
