@@ -596,6 +596,8 @@ def test_a_merge_whose_worker_died_is_cancelled_at_once_or_failed_after_three_tr
     merge_service.request_cancel(db, batch_id=to_cancel.id, actor=None)
     assert to_cancel.status == BatchStatus.cancelled and to_cancel.lease_owner == ""
     exhausted = running(3)
+    exhausted.report = {"resumes": [{"attempt": 2, "done": 4}, {"attempt": 3, "done": 5}]}
+    db.flush()
     assert merge_service.recover_stale(db) == {"resumed": 0, "failed": 1, "cancelled": 0}
     db.refresh(exhausted)
     assert exhausted.status == BatchStatus.failed
@@ -603,6 +605,7 @@ def test_a_merge_whose_worker_died_is_cancelled_at_once_or_failed_after_three_tr
     page = client.get(f"/merges/{exhausted.id}/progress")
     assert page.status_code == 200
     assert "The merge stopped: the worker running this merge stopped 3 times" in page.text
+    assert "A worker stopped after 5 letters; another took the merge over" in page.text
 
 
 def test_the_recovery_sweep_covers_every_kind_of_job(live: Live) -> None:
