@@ -55,9 +55,14 @@ def fold(text: str) -> str:
     return kept.translate(_DIGITS).translate(_ARABIC).casefold()
 
 
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+_WIDE_DIGITS = {cp: cp - 0xFEE0 for cp in range(0xFF10, 0xFF1A)}
+
+
 def _plain(text: str) -> str:
-    """Digits as ASCII, compatibility forms resolved, case kept (references are read on this)."""
-    return unicodedata.normalize("NFKC", text[:MAX_TEXT]).translate(_DIGITS)
+    """Digits and full-width forms as ASCII, one character for one, case kept (references are
+    read on this and quoted as written)."""
+    return text[:MAX_TEXT].translate(_DIGITS).translate(_FULLWIDTH)
 
 
 # --- month names -----------------------------------------------------------------------------
@@ -308,7 +313,7 @@ _CUES_BEFORE = (
     "uw e-mail",
 )
 # Chinese names the letter after its date: "贵方2010年5月1日来函", "贵方于5月1日致外交部长的信".
-_CUES_AFTER = r"^[^。；;\n]{0,20}?(?:来函|来信|信函|照会|函|的信)"
+_CUES_AFTER = r"^[^。；;\n]{0,20}?(?:来函|来信|信函|照会|的信)"
 
 
 def _cue_regex(cue: str) -> str:
@@ -421,7 +426,7 @@ def reply_date(text: str, mentions: Sequence[DateMention] | None = None) -> date
         line = _line_index(line_starts, m.start)
         start = line_starts[line]
         rest = folded[start : m.start] + " " + folded[m.end : _line_end(folded, start)]
-        if len(_WORD.findall(rest)) > DATE_LINE_WORDS:
+        if _words_in(rest) > DATE_LINE_WORDS or re.search(r"[。，；！？]", rest):
             continue
         if line in header:
             found["header"].append(on)
@@ -429,6 +434,12 @@ def reply_date(text: str, mentions: Sequence[DateMention] | None = None) -> date
             found["footer"].append(on)
     dates = found["header"] or found["footer"]
     return dates[0] if dates else None
+
+
+def _words_in(text: str) -> int:
+    """Words, a Chinese word counted as two characters (Chinese writes no spaces)."""
+    cjk = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+    return len(_WORD.findall(re.sub(r"[\u4e00-\u9fff]+", " ", text))) + (cjk + 1) // 2
 
 
 def _line_end(text: str, start: int) -> int:
@@ -570,16 +581,30 @@ _YOURS = re.compile(
 )
 _SENDER_LABEL = re.compile(
     r"(?<![\w])(?P<label>our\s+ref(?:erence)?\.?(?:\s*no\.?)?|ref(?:erence)?\.?\s*no\.?|"
-    r"ref(?:erence)?|réf(?:érence)?|notre\s+réf\.?|n/réf|nuestra\s+ref(?:erencia)?|"
+    r"ref(?:erence)?|notre\s+réf(?:érence)?\.?|réf(?:érence)?|n/réf|nuestra\s+ref(?:erencia)?|"
     r"unser\s+zeichen|aktenzeichen|geschäftszeichen|gz|nossa\s+ref(?:erência)?|rif(?:erimento)?|"
     r"prot(?:ocollo)?(?:\s+n)?|ons\s+kenmerk|kenmerk|исх(?:одящий)?\.?\s*№?|№|no|n°|nº|n\.º|"
-    r"núm(?:ero)?|nr|الرقم|رقم\s+الصادر|الإشارة|编号|文号)"
+    r"núm(?:ero)?|nr|编号|文号)"
     r"(?P<glue>\.?)(?P<space>\s*[:：]?\s*)"
     r"(?P<value>(?=[\w〔〕\[\]()./\-]{0,59}\d)[\w〔〕\[\]()./\-]{1,60})",
     re.IGNORECASE,
 )
-# 外发〔2010〕12号, 外交部（2010）35号: a Chinese document number, a reference on its own.
-_CN_DOCUMENT = re.compile(r"[\u4e00-\u9fff]{1,8}[〔\[（(]\d{4}[〕\]）)]\s*\d+\s*号")
+# "N°", "No.", "№": the code before it is part of the reference ("OIG N° 147/2010", "DVTM N°
+# 000873", "DIAN/GAND No. 18562", "Ord. N° 0612"); words ("Note No.", "CIRCULAR NOTE No.") not.
+_NUMBER_LABELS = {"no", "n°", "nº", "n.º", "№", "nr", "núm", "número"}
+_CODE_BEFORE = re.compile(r"(?:(?<=\s)|^)((?:[A-Z]{2,8}(?:/[A-Z]{2,8})*|[A-Z][a-z]{1,3}\.)\s+)+$")
+_NOTE_WORDS = {"NOTE", "NOTA", "CIRCULAR", "VERBALE", "VERBAL", "LETTER", "LETTRE", "REF", "OUR"}
+# Arabic labels take the rest of the line: "الرقم: م د/2010/1187", "العدد: 4/3/8812".
+_ARABIC_LABEL = re.compile(
+    r"(?:الرقم\s+الإشاري|الرقم\s+الاشاري|الرقم|رقم|العدد|الإشارة)\s*[:：]\s*"
+    r"(?P<value>[^\n]+?)\s*(?=\s{3}|التاريخ|$)"
+)
+# 外发〔2010〕12号, 外军函〔2009〕第17号, （2010）驻日内瓦代表团字第45号: a Chinese document number.
+_CN_DOCUMENT = re.compile(
+    r"[\u4e00-\u9fff]{0,8}[〔\[（(]\d{4}[〕\]）)][\u4e00-\u9fff]{0,12}?\s*第?\s*\d+\s*号"
+)
+# A line that is a reference on its own: "UNIO-2010-0231", "MRE/DGOI/0877/05/10", "OGE-01023".
+_REFERENCE_LINE = re.compile(r"[A-Z][A-Za-z0-9]*(?:[-/.][A-Za-z0-9]+)+")
 REFERENCE_HEAD_LINES = 15
 
 
@@ -654,28 +679,67 @@ def our_references(session: Session, text: str) -> list[QuotedReference]:
 
 
 def sender_reference(text: str, *, ours: Iterable[str] = ()) -> str:
-    """The sender's own reference ("No.Pol.9/4/09", "Ref.: 12/345", "Исх. № 12/345",
-    "الرقم: 123/4", "外发〔2010〕12号"); not one of ours, not our reference they quote."""
-    plain = _plain(text or "")
+    """The sender's own reference ("No.Pol.9/4/09", "Ref.: 12/345", "OIG N° 147/2010", "Исх. №
+    12/345", "الرقم: م د/2010/1187", "外军函〔2009〕第17号"), looked for in the letterhead first;
+    not one of ours, not our reference they quote ("Your ref.", "V/Réf.", "На №"). Returned as
+    written, its digits as ASCII."""
     our_keys = {reference_key(r) for r in ours}
-    lines = [line for line in plain.splitlines() if line.strip()]
-    for block in ("\n".join(lines[:REFERENCE_HEAD_LINES]), plain):
-        if m := _CN_DOCUMENT.search(block):
-            return m.group(0)
-        for m in _SENDER_LABEL.finditer(block):
-            value = m.group("value").rstrip(".,;:)(")
-            if not any(c.isdigit() for c in value) or len(value) < 2:
-                continue
-            if _YOURS.search(block[max(0, m.start() - 12) : m.start()]):
-                continue
-            if reference_key(value) in our_keys or _looks_like_date(value):
-                continue
-            label = m.group("label")
-            glued = m.group("glue") and not m.group("space")
-            if glued or (label.casefold() in {"no", "nr"} and not m.group("space")):
-                return (label + m.group("glue") + value)[:200]
-            return value[:200]
+    original = (text or "")[:MAX_TEXT].splitlines()
+    pairs = [(p, o) for p, o in zip(_plain(text or "").splitlines(), original, strict=False)]
+    pairs = [(p, o) for p, o in pairs if p.strip()]
+    head = pairs[:REFERENCE_HEAD_LINES]
+
+    def written(line: str, span: tuple[int, int]) -> str:
+        return line[span[0] : span[1]].strip().translate(_DIGITS).translate(_WIDE_DIGITS)[:200]
+
+    for plain, line in head:
+        if span := _labelled_reference(plain, our_keys):
+            return written(line, span)
+    for plain, line in head:
+        whole = plain.split("   ")[0].strip()
+        if (
+            _REFERENCE_LINE.fullmatch(whole)
+            and any(c.isdigit() for c in whole)
+            and reference_key(whole) not in our_keys
+            and not _looks_like_date(whole)
+        ):
+            start = plain.index(whole)
+            return written(line, (start, start + len(whole)))
+    for plain, line in pairs[REFERENCE_HEAD_LINES:]:
+        if span := _labelled_reference(plain, our_keys):
+            return written(line, span)
     return ""
+
+
+def _labelled_reference(line: str, our_keys: set[str]) -> tuple[int, int] | None:
+    """Where on the line its reference is, if it has one."""
+    if m := _CN_DOCUMENT.search(line):
+        return m.span()
+    arabic = _ARABIC_LABEL.search(line)
+    value = arabic.group("value") if arabic else ""
+    if arabic and any(c.isdigit() for c in value) and reference_key(value) not in our_keys:
+        return arabic.span("value")
+    for m in _SENDER_LABEL.finditer(line):
+        value = m.group("value").rstrip(".,;:)(")
+        if len(value) < 2 or _YOURS.search(line[max(0, m.start() - 12) : m.start()]):
+            continue
+        if reference_key(value) in our_keys or _looks_like_date(value):
+            continue
+        end = m.start("value") + len(value)
+        if m.group("glue") and not m.group("space"):  # No.Pol.9/4/09: one word
+            return m.start(), end
+        if m.group("label").casefold() in _NUMBER_LABELS:
+            before = _CODE_BEFORE.search(line[: m.start()])
+            if before:
+                start = before.start()
+                for code in before.group(0).split():
+                    if code.rstrip(".").upper() not in _NOTE_WORDS:
+                        break
+                    start = line.index(code, start) + len(code)
+                if line[start : m.start()].strip():
+                    return start, end
+        return m.start("value"), end
+    return None
 
 
 def _looks_like_date(value: str) -> bool:
@@ -689,8 +753,11 @@ def _looks_like_date(value: str) -> bool:
 # --- who sent it -----------------------------------------------------------------------------
 
 LETTERHEAD_LINES = 8
+ZONE_LINE_WORDS = 14
 SIGNATURE_LINES = 10
-MIN_SENDER_SCORE = 86
+# the best line's token set ratio, and its mean with the share of the name the zone covers
+MIN_LINE_SCORE = 80
+MIN_SENDER_SCORE = 70
 MAX_CANDIDATES = 3000
 MAX_TOKEN_HITS = 200  # a word in more organisations' names than this says nothing
 _FORWARD = re.compile(
@@ -814,23 +881,33 @@ def _country_of(names: dict[str, str], words: list[str]) -> str | None:
     return None
 
 
-def _sender_lines(text: str) -> list[str]:
-    """Where a sender names itself: the letterhead, the signature block, and the top of any
-    forwarded message; pairs of adjacent lines too (a letterhead on two lines)."""
+def _short_line(line: str) -> bool:
+    """A letterhead's or signature's line, not a sentence of the body."""
+    cjk = re.sub(r"[^\u4e00-\u9fff]", "", line)
+    if cjk:
+        return len(cjk) <= 40 and not re.search(r"[。，；！？]", line)
+    words = _WORD.findall(line)
+    lower = sum(1 for w in words if w[0].islower())
+    # a sentence runs mostly in lower case; a letterhead is in capitals or title case
+    return len(words) <= ZONE_LINE_WORDS and not (len(words) >= 6 and lower * 2 > len(words))
+
+
+def _sender_zones(text: str) -> list[list[str]]:
+    """Where a sender names itself: the letterhead, the top of any forwarded message, and the
+    signature block; each a list of lines (email addresses and From: labels taken out)."""
     lines = [
         _EMAIL.sub(" ", _HEADER_LABEL.sub("", line)).strip(" \t-–|:;,")
         for line in _plain(text).splitlines()
     ]
-    lines = [line[:200] for line in lines if len(_WORD.findall(line)) >= 1]
-    picked: list[int] = list(range(min(LETTERHEAD_LINES, len(lines))))
-    picked += range(max(0, len(lines) - SIGNATURE_LINES), len(lines))
-    for i, line in enumerate(lines):
+    # letterheads and signatures are short lines; a sentence of the body names others too
+    lines = [line[:200] for line in lines if _WORD.search(line) and _short_line(line)]
+    zones = [lines[:LETTERHEAD_LINES]]
+    for i, line in enumerate(lines[: len(lines) - 1]):
         if _FORWARD.search(line):
-            picked += range(i + 1, min(len(lines), i + 1 + LETTERHEAD_LINES))
-    order = sorted(set(picked))
-    out = [lines[i] for i in order]
-    out += [f"{lines[i]} {lines[i + 1]}" for i in order if i + 1 in order]
-    return list(dict.fromkeys(out))
+            zones.append(lines[i + 1 : i + 1 + LETTERHEAD_LINES])
+    if len(lines) > LETTERHEAD_LINES:
+        zones.append(lines[-SIGNATURE_LINES:])
+    return [zone for zone in zones if zone]
 
 
 @dataclass
@@ -840,11 +917,13 @@ class _Candidate:
     country_id: int | None
     type: OrganisationType
     forms: list[str] = field(default_factory=list)  # folded names
+    city: str = ""  # folded host city ("antananarivo"): the date line often names it
 
 
 def _candidates(session: Session, lines: Sequence[str], country_ids: set[int]) -> list[_Candidate]:
-    """Organisations the lines could name: those of the states named or known, and those whose
-    names share a distinctive word with the lines (a word in too many names is skipped)."""
+    """Organisations the lines could name: those of the states they name (only those, when
+    they name one), else those whose names share a distinctive word with the lines (a word in
+    too many names is skipped)."""
     ids: set[int] = set()
     if country_ids:
         ids.update(
@@ -854,23 +933,25 @@ def _candidates(session: Session, lines: Sequence[str], country_ids: set[int]) -
                 .limit(MAX_CANDIDATES)
             )
         )
-    words = sorted(
-        {t for line in lines for t in _tokens(fold_latin(line)) if len(t) >= 4} - _generic_tokens(),
-        key=len,
-        reverse=True,
-    )[:12]
-    for word in words:
-        hits = list(
-            session.scalars(
-                select(Organisation.id)
-                .where(Organisation.search_text.contains(word, autoescape=True))
-                .limit(MAX_TOKEN_HITS + 1)
+    else:
+        words = sorted(
+            {t for line in lines for t in _tokens(fold_latin(line)) if len(t) >= 4}
+            - _generic_tokens(),
+            key=len,
+            reverse=True,
+        )[:12]
+        for word in words:
+            hits = list(
+                session.scalars(
+                    select(Organisation.id)
+                    .where(Organisation.search_text.contains(word, autoescape=True))
+                    .limit(MAX_TOKEN_HITS + 1)
+                )
             )
-        )
-        if len(hits) <= MAX_TOKEN_HITS:
-            ids.update(hits)
-        if len(ids) >= MAX_CANDIDATES:
-            break
+            if len(hits) <= MAX_TOKEN_HITS:
+                ids.update(hits)
+            if len(ids) >= MAX_CANDIDATES:
+                break
     if not ids:
         return []
     rows = session.execute(
@@ -882,13 +963,14 @@ def _candidates(session: Session, lines: Sequence[str], country_ids: set[int]) -
             Organisation.name_forms,
             Organisation.country_id,
             Organisation.type,
+            Organisation.host_city,
         ).where(Organisation.id.in_(sorted(ids)[:MAX_CANDIDATES]))
     ).all()
     out = []
-    for oid, name, short, native, forms, country_id, type_ in rows:
+    for oid, name, short, native, forms, country_id, type_, city in rows:
         names = [name, short, native, *organisation_forms_of(forms).values()]
         folded = list(dict.fromkeys(fold_latin(n) for n in names if n and len(n) >= 4))
-        out.append(_Candidate(oid, name, country_id, type_, folded))
+        out.append(_Candidate(oid, name, country_id, type_, folded, fold_latin(city or "")))
     return out
 
 
@@ -906,54 +988,135 @@ class SenderMatch:
         return f'Letterhead "{self.line}" matches {self.name}.'
 
 
+# Function words, left out when counting how much of a name a letterhead covers.
+_FUNCTION_WORDS = frozenset(
+    (
+        "the",
+        "of",
+        "to",
+        "at",
+        "in",
+        "and",
+        "for",
+        "on",
+        "de",
+        "la",
+        "le",
+        "les",
+        "du",
+        "des",
+        "del",
+        "el",
+        "los",
+        "las",
+        "y",
+        "et",
+        "und",
+        "der",
+        "die",
+        "das",
+        "dem",
+        "den",
+        "zu",
+        "bei",
+        "am",
+        "im",
+        "van",
+        "het",
+        "een",
+        "da",
+        "do",
+        "dos",
+        "e",
+        "di",
+        "della",
+        "al",
+        "alla",
+        "pri",
+        "en",
+        "ante",
+        "aupres",
+        "a",
+        "au",
+        "aux",
+        "em",
+        "ao",
+        "presso",
+        "bij",
+        "te",
+        "pri",
+    )
+)
+
+
+def _content(tokens: set[str]) -> set[str]:
+    return {t for t in tokens if t not in _FUNCTION_WORDS}
+
+
 def find_sender(
     session: Session, text: str, *, country_id: int | None = None
 ) -> SenderMatch | None:
-    """The directory organisation the letterhead or signature names, or None. A line naming a
-    state never matches another state's organisation ("Permanent Mission of Tajikistan" is not
-    Uzbekistan's, however alike the rest of the name)."""
-    lines = _sender_lines(text or "")
-    if not lines:
-        return None
-    line_states = {line: countries_named(line) for line in lines}
-    iso3s = {iso for found in line_states.values() for iso in found}
-    by_iso3: dict[str, int] = {}
-    if iso3s:
-        by_iso3 = dict(
-            session.execute(select(Country.iso3, Country.id).where(Country.iso3.in_(iso3s))).all()
-        )
-    country_ids = set(by_iso3.values()) | ({country_id} if country_id else set())
-    candidates = _candidates(session, lines, country_ids)
-    if not candidates:
-        return None
-    generic = _generic_tokens()
-    choices = [(cand, form) for cand in candidates for form in cand.forms]
+    """The directory organisation the letterhead, a forwarded message's header or the signature
+    names, or None. Each name is scored on its best line (token set ratio: "Permanent Mission
+    of Tajikistan in Geneva" fits the mission's long name) and on how much of it the whole zone
+    covers (a letterhead on several lines: "République du Sénégal / Ministère des Affaires
+    étrangères" is the ministry, not the presidency). A zone naming a state never matches
+    another state's organisation, however alike the rest of the name."""
     best: tuple[float, float, int] | None = None
     match: SenderMatch | None = None
-    for line in lines:
-        folded_line = fold_latin(line)
-        line_tokens = _tokens(folded_line)
-        if len(line_tokens) < 2:
-            continue
-        named = {by_iso3[i] for i in line_states[line] if i in by_iso3}
-        # a line naming a state only matches that state's organisations
-        allowed = [c for c in choices if not line_states[line] or c[0].country_id in named]
-        scored = process.extract(
-            folded_line,
-            [form for _, form in allowed],
-            scorer=fuzz.token_set_ratio,
-            score_cutoff=MIN_SENDER_SCORE,
-            limit=25,
+    for zone in _sender_zones(text or ""):
+        iso3s = countries_named("\n".join(zone))
+        country_ids = set()
+        if iso3s:
+            country_ids = set(
+                session.scalars(select(Country.id).where(Country.iso3.in_(iso3s))).all()
+            )
+            if not country_ids:
+                continue  # a state with nothing in the directory: none of ours
+        elif country_id:
+            country_ids = {country_id}
+        lines = list(
+            dict.fromkeys(zone + [f"{a} {b}" for a, b in zip(zone, zone[1:], strict=False)])
         )
-        for _, score, index in scored:
-            cand, form = allowed[index]
-            # a name sharing only generic words ("Ministry of Foreign Affairs") says nothing
-            if not (line_tokens & _tokens(form)) - generic and cand.country_id not in named:
+        candidates = _candidates(session, lines, country_ids)
+        if not candidates:
+            continue
+        folded_lines = [fold_latin(line) for line in lines]
+        zone_tokens = set().union(*(_tokens(line) for line in folded_lines))
+        zone_text = " ".join(folded_lines)
+        generic = _generic_tokens()
+        forms = [(cand, form) for cand in candidates for form in cand.forms]
+        # per name, its best line (index, token set ratio), from one C loop per line
+        best_line: dict[int, tuple[float, int]] = {}
+        choices = [form for _, form in forms]
+        for i, line in enumerate(folded_lines):
+            for _, ratio, j in process.extract(
+                line,
+                choices,
+                scorer=fuzz.token_set_ratio,
+                score_cutoff=MIN_LINE_SCORE,
+                limit=None,
+            ):
+                if ratio > best_line.get(j, (0.0, 0))[0]:
+                    best_line[j] = (ratio, i)
+        for j, (line_score, i) in best_line.items():
+            cand, form = forms[j]
+            name_tokens = _content(_tokens(form))
+            if not name_tokens:
                 continue
-            key = (score, fuzz.WRatio(folded_line, form), -cand.id)
+            covered = name_tokens & zone_tokens
+            in_city = bool(cand.city) and cand.city in zone_text
+            if not iso3s and not covered - generic and not (in_city and cand.city not in generic):
+                continue  # only generic words in common ("Ministry of Foreign Affairs")
+            # the host city in the date line counts as one more word of the name
+            share = (len(covered) + in_city) / (len(name_tokens) + bool(cand.city))
+            score = (line_score + 100 * share) / 2
+            if score < MIN_SENDER_SCORE:
+                continue
+            key = (score, len(covered), -cand.id)
             if best is None or key > best:
                 best = key
-                match = SenderMatch(cand.id, cand.name, line, score, cand.country_id, cand.type)
+                match = SenderMatch(cand.id, cand.name, lines[i], score, cand.country_id, cand.type)
     return match
 
 

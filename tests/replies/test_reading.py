@@ -136,6 +136,12 @@ def test_the_replys_own_date(text: str, expected: date) -> None:
 
 def test_a_cited_date_or_a_date_in_a_sentence_is_not_the_replys_date() -> None:
     assert reading.reply_date("Thank you for your letter of 1 May 2010.") is None
+    # an invitation: the dates are the reception's and the answer's, in sentences
+    card = "代表团\n\n邀请函\n\n谨定于2010年9月28日下午6时举行招待会。\n\n请于2010年9月20日前回复。"
+    assert reading.reply_date(card) is None
+    # "继我馆2010年5月12日复函": the sender's own earlier letter, not ours
+    text = "继我馆2010年5月12日复函，兹转交外交部对贵联盟2010年5月1日来函的答复"
+    assert _cited(text) == [(1, 5, 2010)]
     text = "Dear Madam,\nThe Ministry held a meeting on 3 May 2010 with the other ministries."
     assert reading.reply_date(text) is None
 
@@ -156,6 +162,18 @@ def test_a_cited_date_or_a_date_in_a_sentence_is_not_the_replys_date() -> None:
         ("外发〔2010〕12号\n尊敬的女士：", "外发〔2010〕12号"),
         ("编号：外2010-123", "外2010-123"),
         ("Unser Zeichen: 500.45 ABR\nGenf, den 12. Mai 2010", "500.45"),
+        # the code before "N°" belongs to the reference; "Note" and "Circular note" do not
+        ("OIG N° 147/2010\n\nLa Misión Permanente", "OIG N° 147/2010"),
+        ("Caracas, 24 de mayo de 2010\nDIAN/GAND No. 18562", "DIAN/GAND No. 18562"),
+        ("Ord. N° 0612\nWashington D.C., 20 de abril de 2010", "Ord. N° 0612"),
+        ("CIRCULAR NOTE No. 17/2010", "17/2010"),
+        ("Note No. GEN/DIS/22/2010", "GEN/DIS/22/2010"),
+        # a reference on a line of its own
+        ("Pasay City\n\nUNIO-2010-0231\n29 March 2010", "UNIO-2010-0231"),
+        ("الرقم: م د/2010/1187\nالتاريخ: 17 مايو 2010", "م د/2010/1187"),
+        ("العدد: 4/3/8812\nالتاريخ: 2010/4/28", "4/3/8812"),
+        ("中华人民共和国外交部\n外军函〔2009〕第17号", "外军函〔2009〕第17号"),
+        ("照会\n\n（２０１０）驻日内瓦代表团字第45号", "（2010）驻日内瓦代表团字第45号"),
     ],
 )
 def test_the_senders_reference(text: str, expected: str) -> None:

@@ -392,3 +392,69 @@ def test_the_extracted_fields_as_the_form_takes_them(db: Session, directory: Dir
     }
     assert MISSION_TJK in found.sender_reason
     assert reading.read_reply(db, text="").as_dict()["dated_on"] is None
+
+
+def test_a_letterhead_on_several_lines_names_the_ministry_not_the_presidency(
+    db: Session,
+) -> None:
+    presidency = make_organisation(
+        db,
+        "Office of the President of the Republic of Senegal",
+        type="head_of_state_office",
+        country="SEN",
+        name_forms={"fr": "Présidence de la République du Sénégal"},
+    )
+    ministry = make_organisation(
+        db,
+        "Ministry of Foreign Affairs of Senegal",
+        country="SEN",
+        name_forms={"fr": "Ministère des Affaires étrangères de la République du Sénégal"},
+    )
+    text = (
+        "République du Sénégal\nUn Peuple – Un But – Une Foi\nMINISTÈRE DES AFFAIRES ÉTRANGÈRES\n"
+        "Direction des Organisations internationales\n\nDakar, le 16 février 2009"
+    )
+    found = reading.find_sender(db, text)
+    assert found is not None and found.organisation_id == ministry.id != presidency.id
+    # a sentence of the body naming another office is not a letterhead
+    embassy = make_organisation(
+        db,
+        "Embassy of Chile in the United States",
+        type="embassy",
+        country="CHL",
+        host_city="Washington",
+        name_forms={"es": "Embajada de Chile en los Estados Unidos de América"},
+    )
+    make_organisation(
+        db,
+        "Ministry of Foreign Affairs of Chile",
+        country="CHL",
+        name_forms={"es": "Ministerio de Relaciones Exteriores de Chile"},
+    )
+    text = (
+        "EMBAJADA DE CHILE\nWASHINGTON D.C.\n\nWashington D.C., 20 de abril de 2010\n\n"
+        "Por especial encargo del Ministerio de Relaciones Exteriores de Chile, tengo el\n"
+        "agrado de dar respuesta a su carta de 3 de marzo de 2010."
+    )
+    found = reading.find_sender(db, text)
+    assert found is not None and found.organisation_id == embassy.id
+
+
+def test_a_letterhead_in_a_language_the_directory_lacks_is_known_by_its_city(
+    db: Session,
+) -> None:
+    ministry = make_organisation(
+        db,
+        "Ministry of Foreign Affairs of Madagascar",
+        country="MDG",
+        host_city="Antananarivo",
+        name_forms={"fr": "Ministère des Affaires étrangères de Madagascar"},
+    )
+    text = (
+        "REPOBLIKAN'I MADAGASIKARA\nFitiavana – Tanindrazana – Fandrosoana\n"
+        "MINISTÈRE DES AFFAIRES ÉTRANGÈRES\n\nAntananarivo, le 2 mars 2009"
+    )
+    found = reading.find_sender(db, text)
+    assert found is not None and found.organisation_id == ministry.id
+    # without the city, the generic words alone name no one
+    assert reading.find_sender(db, "MINISTÈRE DES AFFAIRES ÉTRANGÈRES\nMonsieur,") is None
