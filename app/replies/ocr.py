@@ -60,7 +60,8 @@ MODELS = {
 LANGUAGES = tuple(MODELS)
 # Tesseract's script names (--psm 0) that only one of LANGUAGES is written in.
 SCRIPTS = {"Arabic": "ar", "Cyrillic": "ru", "Han": "zh", "HanS": "zh", "HanT": "zh"}
-LATIN_MODELS = "eng+fra+spa"  # first read of a Latin-script page, to tell its language
+LATIN_FIRST = "eng"  # first read of a Latin-script band, to tell its language
+LATIN_MODELS = "eng+fra+spa"  # a Latin-script letter in a language without a model of its own
 ANY_MODELS = "eng+fra+spa+rus"  # first read when the script could not be told
 
 MAX_BYTES = 20 * 1024 * 1024  # the attachment cap
@@ -82,6 +83,9 @@ MAX_TEXT_CHARS = 200_000  # text kept from one scan
 TEXT_LAYER_MIN = 40
 # A job that has said nothing for this long is taken for lost, and may be queued again.
 STALE_AFTER = timedelta(seconds=SCAN_SECONDS + 5 * 60)
+SAMPLE_SECONDS = 0.05  # how often a running child's memory is sampled
+# The share of a page's height read first to tell its script and language.
+SAMPLE_SHARE = 0.25
 
 IMAGE_FORMATS = ["PNG", "JPEG", "TIFF", "GIF", "WEBP"]
 CONTENT_TYPES = {
@@ -126,7 +130,7 @@ class _Child:
     returncode: int
     stdout: str
     stderr: str
-    max_rss_kb: int
+    peak_kb: int
 
 
 def _limits(parent: int, seconds: float) -> Callable[[], None]:
@@ -151,6 +155,16 @@ def _env() -> dict[str, str]:
     return {**os.environ, "OMP_THREAD_LIMIT": "1", "LC_ALL": "C.UTF-8"}
 
 
+def _peak_kb(pid: int) -> int:
+    """The child's peak resident size so far (VmHWM), 0 once it has exited."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.M)
+    return int(found.group(1)) if found else 0
+
+
 def run_child(args: Sequence[str], *, cwd: Path, seconds: float, what: str) -> _Child:
     """Run one child under the limits, its output in files (bounded by RLIMIT_FSIZE); killed
     with its process group when the time is up."""
@@ -172,23 +186,24 @@ def run_child(args: Sequence[str], *, cwd: Path, seconds: float, what: str) -> _
             raise OcrUnavailable(
                 f"{args[0]} is not installed on this server; scans cannot be read."
             ) from exc
-        # os.wait4 rather than Popen.wait: it also gives the child's peak memory.
-        reaped: list[tuple[int, Any]] = []
-
-        def reap() -> None:
-            _, status, usage = os.wait4(proc.pid, 0)
-            reaped.append((status, usage))
-
-        waiter = threading.Thread(target=reap, daemon=True)
+        # Reaped on a thread, so the exit is seen at once while this one samples the peak
+        # memory (wait4's ru_maxrss would count the worker's own size, from before the exec).
+        statuses: list[int] = []
+        waiter = threading.Thread(
+            target=lambda: statuses.append(os.waitpid(proc.pid, 0)[1]), daemon=True
+        )
         waiter.start()
-        waiter.join(seconds)
+        deadline = time.monotonic() + seconds
+        peak_kb = 0
+        while waiter.is_alive() and (left := deadline - time.monotonic()) > 0:
+            peak_kb = max(peak_kb, _peak_kb(proc.pid))
+            waiter.join(min(SAMPLE_SECONDS, left))
         timed_out = waiter.is_alive()
         if timed_out:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             waiter.join()
-    status, usage = reaped[0]
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.returncode = os.waitstatus_to_exitcode(statuses[0])
     try:
         stdout = out_path.read_bytes()[:CHILD_FILE_BYTES].decode("utf-8", "replace")
         stderr = err_path.read_bytes()[-4000:].decode("utf-8", "replace")
@@ -203,7 +218,7 @@ def run_child(args: Sequence[str], *, cwd: Path, seconds: float, what: str) -> _
         raise ScanRejected(
             f"{what} needed more than {CHILD_MEMORY // 2**20} MB of memory; it was stopped."
         )
-    return _Child(proc.returncode, stdout, stderr, int(usage.ru_maxrss))
+    return _Child(proc.returncode, stdout, stderr, peak_kb)
 
 
 class _Work:
@@ -222,7 +237,7 @@ class _Work:
                 f"Reading the scan took longer than {self.seconds:.0f} seconds; it was stopped."
             )
         child = run_child(args, cwd=self.folder, seconds=min(PAGE_SECONDS, left), what=what)
-        self.peak_kb = max(self.peak_kb, child.max_rss_kb)
+        self.peak_kb = max(self.peak_kb, child.peak_kb)
         return child
 
 
@@ -316,22 +331,32 @@ def _page_dpi(number: int, width: float, height: float, scanned_at: int | None) 
     return dpi
 
 
-def _rasterise(work: _Work, pdf: Path, number: int, dpi: int) -> Path:
+@dataclass
+class _PageImage:
+    """A page to read: a greyscale PGM (written and read fast, unlike PNG) and its resolution
+    when known (tesseract guesses it otherwise)."""
+
+    path: Path
+    number: int
+    dpi: int | None = None
+
+
+def _rasterise(work: _Work, pdf: Path, number: int, dpi: int) -> _PageImage:
     stem = f"page-{number:03d}"
     child = work.run(
         [
             "pdftoppm",
             *("-f", str(number), "-l", str(number)),
-            *("-r", str(dpi), "-gray", "-png", "-singlefile"),
+            *("-r", str(dpi), "-gray", "-singlefile"),
             pdf.name,
             stem,
         ],
         f"Rasterising page {number}",
     )
-    image = work.folder / f"{stem}.png"
+    image = work.folder / f"{stem}.pgm"
     if child.returncode != 0 or not image.is_file():
         raise ScanRejected(f"Page {number} of the PDF cannot be rasterised; the PDF is damaged.")
-    return image
+    return _PageImage(image, number, dpi)
 
 
 # --- images ---------------------------------------------------------------------------------
@@ -378,8 +403,8 @@ def _frame_count(image: Image.Image, max_pages: int) -> int:
     return frames
 
 
-def _normalise(image: Image.Image, number: int, folder: Path) -> Path:
-    """Frame ``number`` (from 1) as a greyscale PNG at most READ_PIXELS large, upright."""
+def _normalise(image: Image.Image, number: int, folder: Path) -> _PageImage:
+    """Frame ``number`` (from 1) in grey, upright, at most READ_PIXELS large."""
     try:
         image.seek(number - 1)
         _check_pixels(image)
@@ -393,6 +418,7 @@ def _normalise(image: Image.Image, number: int, folder: Path) -> Path:
     except (OSError, ValueError, SyntaxError, EOFError):
         raise ScanRejected(f"Page {number} of the image is damaged and cannot be read.") from None
     dpi = image.info.get("dpi")
+    resolution = float(dpi[0]) if dpi and isinstance(dpi[0], int | float) and dpi[0] >= 50 else None
     pixels = frame.width * frame.height
     if pixels > READ_PIXELS:
         scale = math.sqrt(READ_PIXELS / pixels)
@@ -400,13 +426,11 @@ def _normalise(image: Image.Image, number: int, folder: Path) -> Path:
             (max(1, int(frame.width * scale)), max(1, int(frame.height * scale))),
             Image.Resampling.LANCZOS,
         )
-        dpi = (dpi[0] * scale, dpi[1] * scale) if dpi else None
-    path = folder / f"page-{number:03d}.png"
-    options: dict[str, Any] = {}
-    if dpi and all(isinstance(d, int | float) and 50 <= d <= 1200 for d in dpi):
-        options["dpi"] = (round(dpi[0]), round(dpi[1]))
-    frame.save(path, format="PNG", **options)
-    return path
+        resolution = resolution * scale if resolution else None
+    path = folder / f"page-{number:03d}.pgm"
+    frame.save(path, format="PPM")
+    known = round(resolution) if resolution and 50 <= resolution <= 1200 else None
+    return _PageImage(path, number, known)
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -420,30 +444,38 @@ class _Reader:
         self.work = work
         self.language = language
         self.model = MODELS.get(language, "")
+        self.done: dict[tuple[Path, str], str] = {}  # the last reading
 
-    def tesseract(self, image: Path, model: str, number: int) -> str:
-        out = image.with_suffix("")
+    def tesseract(self, page: _PageImage, model: str, image: Path | None = None) -> str:
+        source = image or page.path
+        if (source, model) in self.done:  # a small page is its own sample: read once
+            return self.done[(source, model)]
+        out = source.with_name(source.stem + "-text")
+        dpi = ["--dpi", str(page.dpi)] if page.dpi else []
         child = self.work.run(
             [
                 "tesseract",
-                image.name,
+                source.name,
                 out.name,
-                *("-l", model, "--psm", "1", "-c", "page_separator="),
+                *("-l", model, "--psm", "1", *dpi, "-c", "page_separator="),
             ],
-            f"Reading page {number}",
+            f"Reading page {page.number}",
         )
         text_file = out.with_suffix(".txt")
         if child.returncode != 0 or not text_file.is_file():
-            raise ScanRejected(f"Page {number} cannot be read as an image.")
-        text = text_file.read_text("utf-8", "replace")
+            raise ScanRejected(f"Page {page.number} cannot be read as an image.")
+        text = text_file.read_text("utf-8", "replace").strip()
         text_file.unlink()
-        return text.strip()
+        self.done = {(source, model): text}
+        return text
 
-    def script(self, image: Path) -> str:
-        """The script tesseract sees on the page ("Latin", "Cyrillic", ...), "" if too little."""
+    def script(self, page: _PageImage, image: Path) -> str:
+        """The script tesseract sees ("Latin", "Cyrillic", ...), "" if there is too little."""
         out = image.with_name(image.stem + "-osd")
+        dpi = ["--dpi", str(page.dpi)] if page.dpi else []
         child = self.work.run(
-            ["tesseract", image.name, out.name, "--psm", "0"], "Telling the page's script"
+            ["tesseract", image.name, out.name, "--psm", "0", *dpi],
+            f"Telling the script of page {page.number}",
         )
         osd = out.with_suffix(".osd")
         found = (
@@ -454,31 +486,64 @@ class _Reader:
         osd.unlink(missing_ok=True)
         return found.group(1) if found else ""
 
+    def sample(self, page: _PageImage) -> Path:
+        """The band of the page with the most ink (a letter's body, not its blank foot): enough
+        words to tell the script and the language for a fraction of a whole page's reading."""
+        with Image.open(page.path) as image:
+            rows = 200
+            if image.height < rows * 4:
+                return page.path
+            # the mean grey of each of 200 strips, then the darkest run of them
+            strips = image.convert("L").resize((1, rows), Image.Resampling.BOX).tobytes()
+            ink = [255 - v for v in strips]
+            size = max(1, int(rows * SAMPLE_SHARE))
+            sums = [sum(ink[i : i + size]) for i in range(rows - size + 1)]
+            start = max(range(len(sums)), key=sums.__getitem__)
+            top, bottom = start * image.height // rows, (start + size) * image.height // rows
+            path = page.path.with_name(page.path.stem + "-sample.pgm")
+            image.crop((0, top, image.width, bottom)).save(path, format="PPM")
+        return path
+
+    def use(self, language: str, fallback: str) -> None:
+        self.language = language
+        # a language without a model of its own (German, say) keeps the broad reading
+        self.model = MODELS.get(language, fallback)
+
     def decide(self, text: str) -> None:
         """Settle the language from text already read (a PDF's text layer)."""
         if not self.model and (language := langdetect.detect(text)):
-            self.language = language
-            self.model = MODELS.get(language, LATIN_MODELS)
+            self.use(language, LATIN_MODELS)
 
-    def read(self, image: Path, number: int) -> str:
+    def read(self, page: _PageImage) -> str:
+        if not self.model:
+            self.detect(page)
         if self.model:
-            return self.tesseract(image, self.model, number)
-        script = self.script(image)
-        if script in SCRIPTS:
-            self.language = SCRIPTS[script]
-            self.model = MODELS[self.language]
-            return self.tesseract(image, self.model, number)
-        first = LATIN_MODELS if script == "Latin" else ANY_MODELS
-        text = self.tesseract(image, first, number)
-        language = langdetect.detect(text)
-        if not language:
-            return text  # a page with little on it: the next one decides
-        self.language = language
-        # a language without a model of its own (German, say) keeps the broad reading
-        self.model = MODELS.get(language, first)
-        if self.model == first:
-            return text
-        return self.tesseract(image, self.model, number)
+            return self.tesseract(page, self.model)
+        # nothing told the language: the whole page with the broad models
+        text = self.tesseract(page, ANY_MODELS)
+        if language := langdetect.detect(text):
+            self.use(language, ANY_MODELS)
+            if self.model != ANY_MODELS:
+                return self.tesseract(page, self.model)
+        return text
+
+    def detect(self, page: _PageImage) -> None:
+        """Script, then language, from a band of the page: Arabic, Chinese and Cyrillic settle
+        it; a Latin band is read with the English model (enough to tell French or Spanish
+        words) and handed to the language detector."""
+        sample = self.sample(page)
+        try:
+            script = self.script(page, sample)
+            if script in SCRIPTS:
+                self.use(SCRIPTS[script], ANY_MODELS)
+                return
+            first = LATIN_FIRST if script == "Latin" else ANY_MODELS
+            language = langdetect.detect(self.tesseract(page, first, image=sample))
+            if language:
+                self.use(language, LATIN_MODELS if script == "Latin" else ANY_MODELS)
+        finally:
+            if sample != page.path:
+                sample.unlink(missing_ok=True)
 
 
 def recognise(
@@ -547,11 +612,11 @@ def _read_pdf(
         if _has_text(layer[number - 1]):
             texts.append(layer[number - 1])
         else:
-            image = _rasterise(
+            page = _rasterise(
                 work, pdf, number, _page_dpi(number, width, height, scanned_at.get(number))
             )
-            texts.append(reader.read(image, number))
-            image.unlink(missing_ok=True)
+            texts.append(reader.read(page))
+            page.path.unlink(missing_ok=True)
         now = time.perf_counter()
         timings.append(now - started)
         started = now
@@ -576,8 +641,8 @@ def _read_image(
         report(0, pages)
         for number in range(1, pages + 1):
             page = _normalise(image, number, work.folder)
-            texts.append(reader.read(page, number))
-            page.unlink(missing_ok=True)
+            texts.append(reader.read(page))
+            page.path.unlink(missing_ok=True)
             now = time.perf_counter()
             timings.append(now - started)
             started = now

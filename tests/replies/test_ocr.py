@@ -320,12 +320,12 @@ def test_the_job_reads_a_scan_into_its_reply(
     watched: list[tuple[str, int, int]] = []
     read = ocr._Reader.read
 
-    def watching(self: ocr._Reader, image: Path, number: int) -> str:
+    def watching(self: ocr._Reader, page: ocr._PageImage) -> str:
         with app.db.transaction() as other:
             row = other.get(ReplyAttachment, attachment.id, populate_existing=True)
             assert row is not None
             watched.append((row.ocr_status, row.ocr_pages_done, row.ocr_pages))
-        return read(self, image, number)
+        return read(self, page)
 
     monkeypatch.setattr(ocr._Reader, "read", watching)
     assert ocr.read_attachment(attachment.id) == "done"
