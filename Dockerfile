@@ -11,6 +11,7 @@ RUN apt-get update \
       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core fonts-dejavu-core curl \
       tesseract-ocr tesseract-ocr-osd tesseract-ocr-eng tesseract-ocr-fra tesseract-ocr-spa \
       tesseract-ocr-rus tesseract-ocr-ara tesseract-ocr-chi-sim poppler-utils \
+      libicu72 \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /srv/demarche
@@ -18,7 +19,11 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY app ./app
 COPY migrations ./migrations
 COPY letter_templates ./letter_templates
-RUN pip install . && useradd --system --home /srv/demarche demarche \
+# PyICU (name folding) is built against ICU: headers and a compiler only for the build.
+RUN apt-get update && apt-get install -y --no-install-recommends libicu-dev pkg-config g++ \
+ && pip install . \
+ && apt-get purge -y --auto-remove libicu-dev pkg-config g++ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --home /srv/demarche demarche \
  && mkdir -p /data && chown demarche /data
 USER demarche
 VOLUME ["/data"]

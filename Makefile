@@ -12,7 +12,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
+# system-deps first: PyICU is compiled against the ICU headers it installs
+$(STAMP): pyproject.toml | $(BIN)/python system-deps
 	$(BIN)/pip install -q -e ".[dev]"
 	touch $(STAMP)
 

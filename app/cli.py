@@ -15,6 +15,8 @@ user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+contacts_app = typer.Typer(help="Maintain the contacts directory.", no_args_is_help=True)
+app.add_typer(contacts_app, name="contacts")
 
 
 def _fail(message: str) -> None:
@@ -135,6 +137,21 @@ def demo() -> None:
     typer.echo(
         f"Demo data loaded. Sign in as {demo_data.DEMO_LOGIN} "
         f"with the password {get_settings().demo_password}"
+    )
+
+
+@contacts_app.command("reindex")
+def contacts_reindex() -> None:
+    """Recompute every person's and organisation's search text and every alias's folded form
+    (after an upgrade that changes how names are folded; editing keeps them current)."""
+    from app.contacts import searchindex
+    from app.db import transaction
+
+    with transaction() as session:
+        report = searchindex.reindex(session)
+    typer.echo(
+        f"Search index rebuilt: {report.people} people, {report.organisations} organisations "
+        f"and {report.aliases} aliases updated."
     )
 
 

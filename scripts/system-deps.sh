@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system libraries Demarche needs (HarfBuzz subsetting for fast PDF fonts, fonts with
 # Latin, Cyrillic, Arabic and Chinese coverage, tesseract with the six UN languages and poppler's
-# pdftoppm for reading scanned replies, Chromium for the browser tests) when it can: as root with
+# pdftoppm for reading scanned replies, ICU with its headers and a compiler for PyICU's build
+# (name folding), Chromium for the browser tests) when it can: as root with
 # apt-get. Otherwise it prints exactly what to install.
 set -u
 want_browser=${1:-}
 packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-core fonts-noto-cjk fonts-dejavu-core
   tesseract-ocr tesseract-ocr-eng tesseract-ocr-ara tesseract-ocr-chi-sim tesseract-ocr-fra
-  tesseract-ocr-rus tesseract-ocr-spa poppler-utils)
+  tesseract-ocr-rus tesseract-ocr-spa poppler-utils libicu-dev pkg-config g++)
 [ "$want_browser" = "--browser" ] && packages+=(chromium)
 missing=()
 for p in "${packages[@]}"; do

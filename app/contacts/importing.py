@@ -28,9 +28,9 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.contacts import csvfile
+from app.contacts import csvfile, searchindex
 from app.contacts.schemas import LANGUAGE_PATTERN, normalise_email, normalise_phone
-from app.contacts.text import fold
+from app.contacts.text import fold, search_text
 from app.errors import Conflict, InvalidInput
 from app.models import (
     ContactKind,
@@ -637,12 +637,8 @@ def _second_match(record: Record, existing: _Existing, org_key: str, first: int)
 
 
 def _search_text(*parts: str) -> str:
-    seen: list[str] = []
-    for part in parts:
-        folded = _fold(part) if part else ""
-        if folded and folded not in seen:
-            seen.append(folded)
-    return " | ".join(seen)[:1000]
+    """The same search column the directory computes (every transliteration of each name)."""
+    return search_text(*parts)
 
 
 def _native(value: Any, sqlite: bool) -> Any:
@@ -847,7 +843,7 @@ def write(
                 "notes": rec.notes if rec else "",
                 "no_email": rec.no_email if rec else False,
                 "no_post": rec.no_post if rec else False,
-                "search_text": _search_text(name),
+                "search_text": _search_text(name, *(rec.emails if rec else [])),
                 "created_at": now,
                 "updated_at": now,
                 "version": 1,
@@ -1083,34 +1079,9 @@ def _merge_existing(
 
 
 def _refresh_people_search(session: Session, ids: list[int]) -> None:
-    people = PEOPLE.c
-    for chunk in _chunks(ids):
-        emails: dict[int, list[str]] = {}
-        for pid, value in session.execute(
-            select(CONTACT_POINTS.c.person_id, CONTACT_POINTS.c.value).where(
-                CONTACT_POINTS.c.person_id.in_(chunk),
-                CONTACT_POINTS.c.kind == ContactKind.email,
-            )
-        ):
-            emails.setdefault(pid, []).append(value)
-        for row in session.execute(
-            select(
-                people.id,
-                people.given_name,
-                people.family_name,
-                people.native_name,
-                people.search_text,
-            ).where(people.id.in_(chunk))
-        ):
-            text = _search_text(
-                row.given_name,
-                row.family_name,
-                row.native_name,
-                f"{row.family_name} {row.given_name}".strip(),
-                *emails.get(row.id, []),
-            )
-            if text != row.search_text:
-                session.execute(update(PEOPLE).where(people.id == row.id).values(search_text=text))
+    """People merged into: their search column as the directory computes it (with their name
+    forms, aliases and the addresses just added)."""
+    searchindex.refresh_people(session, ids)
 
 
 # --- entry point -------------------------------------------------------------------------------

@@ -347,18 +347,11 @@ def merge(session: Session, *, data: MergeCommand, actor: User | None) -> Any:
     folded = _fold_duplicates(session, kind, keep.id, own_points)
     if kind == "person":
         keep = contacts_service.get_person(session, keep.id)
-        emails = [cp.value for cp in keep.contact_points if cp.kind == "email"]
-        keep.search_text = contacts_service.person_search_text(keep, emails)
         keep.sort_name = (
             " ".join(p for p in (keep.family_name, keep.given_name) if p) or keep.native_name
         ).lower()[:250]
-    else:
-        keep = contacts_service.get_organisation(session, keep.id)
-        from app.contacts.text import search_text
-
-        keep.search_text = search_text(
-            keep.name, keep.short_name, keep.native_name, keep.office_title, keep.host_city
-        )
+    contacts_service.refresh_search(session, kind, keep.id)
+    keep = _load(session, kind, keep.id)
     session.flush()
     audit.record(
         session,

@@ -46,6 +46,7 @@ from app.countries import service as countries_service
 from app.db import fold
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import (
+    Alias,
     ContactKind,
     ContactPoint,
     Country,
@@ -221,20 +222,42 @@ def _country_id(session: Session, code: str | None, field_name: str) -> int | No
 # --- people ------------------------------------------------------------------------------------
 
 
-def person_search_text(person: Person, extra: Sequence[str] = ()) -> str:
+def person_search_parts(
+    given: str, family: str, native: str, name_forms: Any, extra: Sequence[str] = ()
+) -> str:
+    """A person's search column from its values (also for reindexing from plain rows)."""
     return search_text(
-        person.given_name,
-        person.family_name,
-        person.native_name,
-        f"{person.family_name} {person.given_name}",
-        *names.name_form_texts(person.name_forms, None),
+        given,
+        family,
+        native,
+        f"{family} {given}",
+        *names.name_form_texts(name_forms, None),
         *extra,
     )
 
 
+def person_search_text(person: Person, extra: Sequence[str] = ()) -> str:
+    return person_search_parts(
+        person.given_name, person.family_name, person.native_name, person.name_forms, extra
+    )
+
+
+def alias_names(
+    session: Session, *, person_id: int | None = None, organisation_id: int | None = None
+) -> list[str]:
+    """The other names a record is known by (its aliases), oldest first."""
+    if person_id is None and organisation_id is None:
+        return []
+    column = Alias.person_id if person_id is not None else Alias.organisation_id
+    owner = person_id if person_id is not None else organisation_id
+    return list(session.scalars(select(Alias.name).where(column == owner).order_by(Alias.id)))
+
+
 def _refresh_person_search(session: Session, person: Person) -> None:
+    """Names, aliases, then email addresses: what a search of the directory finds them by."""
     emails = [cp.value for cp in person.contact_points if cp.kind == ContactKind.email]
-    person.search_text = person_search_text(person, emails)
+    aliases = alias_names(session, person_id=person.id)
+    person.search_text = person_search_text(person, [*aliases, *emails])
     person.sort_name = (
         " ".join(p for p in (person.family_name, person.given_name) if p) or person.native_name
     ).lower()[:250]
@@ -330,19 +353,65 @@ def display_person(person: Person) -> str:
 # --- organisations -----------------------------------------------------------------------------
 
 
-def organisation_search_text(org: Organisation) -> str:
+def organisation_search_parts(
+    name: str,
+    short_name: str,
+    native_name: str,
+    office_title: str,
+    host_city: str,
+    name_forms: Any,
+    extra: Sequence[str] = (),
+) -> str:
+    """An organisation's search column from its values (also for reindexing from plain rows)."""
     return search_text(
+        name,
+        short_name,
+        native_name,
+        office_title,
+        host_city,
+        *names.name_form_texts(None, name_forms),
+        *extra,
+    )
+
+
+def organisation_search_text(org: Organisation, extra: Sequence[str] = ()) -> str:
+    return organisation_search_parts(
         org.name,
         org.short_name,
         org.native_name,
         org.office_title,
         org.host_city,
-        *names.name_form_texts(None, org.name_forms),
+        org.name_forms,
+        extra,
     )
 
 
-def _refresh_org_search(org: Organisation) -> None:
-    org.search_text = organisation_search_text(org)
+def _refresh_org_search(org: Organisation, session: Session | None = None) -> None:
+    """Names, aliases, then email addresses (an embassy is found by its address too)."""
+    emails: list[str] = []
+    aliases: list[str] = []
+    if org.id is not None and session is not None:
+        emails = list(
+            session.scalars(
+                select(ContactPoint.value).where(
+                    ContactPoint.organisation_id == org.id, ContactPoint.kind == ContactKind.email
+                )
+            )
+        )
+        aliases = alias_names(session, organisation_id=org.id)
+    org.search_text = organisation_search_text(org, [*aliases, *emails])
+
+
+def refresh_search(
+    session: Session, kind: Literal["person", "organisation"], record_id: int
+) -> None:
+    """Recompute one record's search column (after its aliases or addresses changed)."""
+    session.flush()
+    if kind == "person":
+        _refresh_person_search(session, get_person(session, record_id))
+    else:
+        _refresh_org_search(get_organisation(session, record_id), session)
+    session.flush()
 
 
 def _apply_org(session: Session, org: Organisation, data: OrganisationBase) -> dict[str, Any]:
@@ -363,7 +432,7 @@ def _apply_org(session: Session, org: Organisation, data: OrganisationBase) -> d
     if sorted(t.name for t in org.tags) != sorted(t.name for t in new_tags):
         changes["tags"] = [t.name for t in new_tags]
         org.tags = new_tags
-    _refresh_org_search(org)
+    _refresh_org_search(org, session)
     return changes
 
 
@@ -552,6 +621,8 @@ def _touch_owner(session: Session, cp: ContactPoint) -> None:
     if cp.person_id is not None:
         person = get_person(session, cp.person_id)
         _refresh_person_search(session, person)
+    elif cp.organisation_id is not None:
+        _refresh_org_search(get_organisation(session, cp.organisation_id), session)
 
 
 def _describe(cp: ContactPoint | ContactPointIn) -> str:
@@ -651,6 +722,8 @@ def delete_contact_point(session: Session, *, contact_point_id: int, actor: User
     session.flush()
     if kind == "person":
         _refresh_person_search(session, get_person(session, owner))
+    else:
+        _refresh_org_search(get_organisation(session, owner), session)
     audit.record(
         session,
         user=actor,
