@@ -324,6 +324,7 @@ def create(
     email_message_id: str = "",
     email_in_reply_to: str = "",
     triage_note: str = "",
+    reasons: Mapping[int, Sequence[str]] | None = None,
 ) -> Reply:
     _check_sender(session, data)
     letters = _letters(session, data.letter_ids)
@@ -352,7 +353,7 @@ def create(
         attachments=[],
     )
     session.add(reply)
-    _link(session, reply, letters, matched_by or {})
+    _link(session, reply, letters, matched_by or {}, reasons=reasons, actor=actor)
     session.flush()
     if data.positions:
         if reply.country_id is None:

@@ -599,8 +599,16 @@ def reply_create(request: Request, session: SessionDep, user: WebUser, form: For
     data, errors = validate(ReplyCreate, payload)
     if data is None:
         return _form_page(request, session, values, errors)
+    # letters ticked among the suggestions keep the matcher's reasons, as worked out again here
+    chosen = [s for s in _suggestions(session, values) if s.letter_id in data.letter_ids]
     try:
-        reply = service.create(session, data=data, actor=user)
+        reply = service.create(
+            session,
+            data=data,
+            actor=user,
+            matched_by={s.letter_id: s.matched_by[0] for s in chosen if s.matched_by},
+            reasons={s.letter_id: s.reasons for s in chosen},
+        )
         for upload in uploads:
             if upload.filename:
                 content = upload.file.read(service.MAX_ATTACHMENT_BYTES + 1)

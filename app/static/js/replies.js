@@ -135,6 +135,8 @@
           return;
         }
         if (accept.checked) return; // accepted as it stands: the coordinator's now
+        // a position the coordinator chose before the reading came back stands as chosen
+        if (stance.value && stance.dataset.filled !== stance.value) return;
         fill("stance_" + treaty, found.stance);
         fill("quote_" + treaty, found.quote);
         marker.value = found.confidence;
