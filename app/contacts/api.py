@@ -12,11 +12,13 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.orm import object_session
 
 from app.auth.deps import ApiCoordinator, ApiUser
-from app.contacts import names, segments, service
+from app.contacts import aliases, names, segments, service
 from app.contacts.schemas import (
     LANGUAGE_PATTERN,
+    AliasRead,
     ContactPointCreate,
     ContactPointIn,
     ContactPointRead,
@@ -99,6 +101,7 @@ def person_read(person: Person) -> PersonDetail:
         version=person.version,
         positions=[PositionRead.model_validate(p) for p in person.positions],
         contact_points=[ContactPointRead.model_validate(c) for c in person.contact_points],
+        aliases=_aliases(person, "person"),
     )
 
 
@@ -126,7 +129,16 @@ def organisation_read(org: Organisation) -> OrganisationDetail:
         version=org.version,
         positions=[PositionRead.model_validate(p) for p in org.positions],
         contact_points=[ContactPointRead.model_validate(c) for c in org.contact_points],
+        aliases=_aliases(org, "organisation"),
     )
+
+
+def _aliases(record: Person | Organisation, kind: Literal["person", "organisation"]) -> list[Any]:
+    """The record's other names, read in the session that loaded it."""
+    session = object_session(record)
+    if session is None:
+        return []
+    return [AliasRead.model_validate(a) for a in aliases.list_aliases(session, kind, record.id)]
 
 
 def segment_read(segment: Segment) -> SegmentRead:

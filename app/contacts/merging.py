@@ -8,19 +8,36 @@ twice) are dropped first; identical contact points and positions are folded into
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, Literal, cast
 
 from pydantic import Field
-from sqlalchemy import Column, Table, and_, delete, func, select, update
+from sqlalchemy import Column, Date, DateTime, Table, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.contacts import aliases
 from app.contacts import service as contacts_service
 from app.contacts.schemas import MergeRequest
+from app.contacts.text import fold
 from app.errors import Conflict, InvalidInput, NotFound
-from app.models import AuditEntry, Base, ContactPoint, Organisation, Person, Position, Segment, User
+from app.models import (
+    Alias,
+    AliasKind,
+    AuditEntry,
+    Base,
+    ContactPoint,
+    Organisation,
+    Person,
+    Position,
+    Segment,
+    Tag,
+    User,
+)
 from app.models.base import utcnow
+from app.models.contacts import organisation_tags, person_tags
 
 Kind = Literal["person", "organisation"]
 
@@ -187,40 +204,68 @@ def _unique_sets(table: Table, column: Column[Any]) -> list[list[Column[Any]]]:
     return sets
 
 
+@dataclass
+class Moves:
+    """What re-pointing one column did, for undoing it: the rows moved (their ids, or for a
+    table keyed otherwise the rest of their key) and the rows deleted as collisions."""
+
+    count: int = 0
+    ids: list[Any] = field(default_factory=list)
+    deleted: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _key_columns(table: Table, column: Column[Any]) -> list[Column[Any]]:
+    """How a row is found again: its id, else the rest of its primary key."""
+    if "id" in table.c and list(table.primary_key.columns) == [table.c.id]:
+        return [table.c.id]
+    return [c for c in table.primary_key.columns if c is not column]
+
+
 def _repoint(
     session: Session, table: Table, column: Column[Any], keep_id: int, drop_id: int
-) -> int:
+) -> Moves:
+    moves = Moves()
     for others in _unique_sets(table, column):
         if not others:
             # one row per record at most: the kept record's row wins
             if session.scalar(select(func.count()).select_from(table).where(column == keep_id)):
+                moves.deleted += rows_of(session, table, column == drop_id)
                 session.execute(delete(table).where(column == drop_id))
             continue
         taken = session.execute(select(*others).where(column == keep_id)).all()
         for values in taken:
-            session.execute(
-                delete(table).where(
-                    column == drop_id, *[c == v for c, v in zip(others, values, strict=True)]
-                )
-            )
+            clash = and_(column == drop_id, *[c == v for c, v in zip(others, values, strict=True)])
+            moves.deleted += rows_of(session, table, clash)
+            session.execute(delete(table).where(clash))
     condition = column == drop_id
     if "id" in table.c and any(fk.column.table is table for fk in column.foreign_keys):
         # a self-reference (organisations.parent_id): the kept record cannot be its own parent
         condition = and_(condition, table.c.id != keep_id)
+    keys = _key_columns(table, column)
+    moves.ids = [
+        row[0]
+        if len(keys) == 1 and keys[0].name == "id"
+        else {c.name: row[i] for i, c in enumerate(keys)}
+        for row in session.execute(select(*keys).where(condition))
+    ]
     changes: dict[str, Any] = {column.name: keep_id}
     if "version" in table.c:
         changes["version"] = table.c.version + 1
     if "updated_at" in table.c:
         changes["updated_at"] = utcnow()
     result = session.execute(update(table).where(condition).values(**changes))
-    return int(getattr(result, "rowcount", 0) or 0)
+    moves.count = int(getattr(result, "rowcount", 0) or 0)
+    return moves
 
 
-def _fold_duplicates(session: Session, kind: Kind, keep_id: int, own_ids: set[int]) -> int:
-    """Identical contact points and positions, now both on the kept record, become one."""
+def _fold_duplicates(
+    session: Session, kind: Kind, keep_id: int, own_ids: set[int]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Identical contact points and positions, now both on the kept record, become one;
+    returns the (table, row) deleted, as they were just before."""
     owner = ContactPoint.person_id if kind == "person" else ContactPoint.organisation_id
     seen: dict[tuple[Any, ...], ContactPoint] = {}
-    removed = 0
+    removed: list[tuple[str, dict[str, Any]]] = []
     points = session.scalars(
         select(ContactPoint)
         .where(owner == keep_id)
@@ -238,8 +283,8 @@ def _fold_duplicates(session: Session, kind: Kind, keep_id: int, own_ids: set[in
             cp.country_code,
         )
         if key in seen:
+            removed.append(("contact_points", _orm_row(cp)))
             session.delete(cp)
-            removed += 1
         else:
             seen[key] = cp
     preferred: set[Any] = set()
@@ -264,8 +309,8 @@ def _fold_duplicates(session: Session, kind: Kind, keep_id: int, own_ids: set[in
             pos.end_date,
         )
         if pkey in held:
+            removed.append(("positions", _orm_row(pos)))
             session.delete(pos)
-            removed += 1
         held.add(pkey)
     session.flush()
     return removed
@@ -286,7 +331,11 @@ def _resolve_parent(session: Session, keep: Organisation, drop_parent: int | Non
 
 
 def merge(session: Session, *, data: MergeCommand, actor: User | None) -> Any:
-    """Fold ``drop_id`` into ``keep_id``; returns the kept record."""
+    """Fold ``drop_id`` into ``keep_id``; returns the kept record.
+
+    The dropped record's names become aliases (kind ``merged``) of the kept one, and the audit
+    entry holds everything ``unmerge.undo`` needs to restore it: its row, contact points,
+    positions, tags and aliases as they were, every row moved (by id) and every row deleted."""
     kind: Kind = data.kind
     fields = _fields(kind)
     unknown = sorted(set(data.take_from_dropped) - set(fields))
@@ -320,15 +369,31 @@ def merge(session: Session, *, data: MergeCommand, actor: User | None) -> Any:
     owner = ContactPoint.person_id if kind == "person" else ContactPoint.organisation_id
     own_points = set(session.scalars(select(ContactPoint.id).where(owner == keep.id)))
     session.flush()
+    names_before = aliases.own_names(keep) + aliases.own_names(drop)
+    dropped = _snapshot(session, kind, model_table, drop.id)
+    keep_before = rows_of(session, model_table, model_table.c.id == keep.id)[0]
     session.expunge(drop)
     moved: dict[str, int] = {}
+    moved_ids: dict[str, list[Any]] = {}
+    deleted: dict[str, list[dict[str, Any]]] = {}
     for table, column in references_to(model_table):
-        count = _repoint(session, table, column, keep.id, drop.id)
-        if count:
-            moved[f"{table.name}.{column.name}"] = count
+        moves = _repoint(session, table, column, keep.id, drop.id)
+        label = f"{table.name}.{column.name}"
+        if moves.count:
+            moved[label] = moves.count
+            moved_ids[label] = moves.ids
+        if moves.deleted:
+            deleted.setdefault(table.name, []).extend(moves.deleted)
     segments = _repoint_segments(session, kind, keep.id, drop.id)
     if segments:
-        moved["segments.filters"] = segments
+        moved["segments.filters"] = len(segments)
+    history_ids = list(
+        session.scalars(
+            select(AuditEntry.id).where(
+                AuditEntry.entity_type == kind, AuditEntry.entity_id == str(drop.id)
+            )
+        )
+    )
     history = session.execute(
         update(AuditEntry)
         .where(AuditEntry.entity_type == kind, AuditEntry.entity_id == str(drop.id))
@@ -344,15 +409,28 @@ def merge(session: Session, *, data: MergeCommand, actor: User | None) -> Any:
     if kind == "organisation":
         _resolve_parent(session, keep, drop_parent)
     session.flush()
-    folded = _fold_duplicates(session, kind, keep.id, own_points)
+    folded_rows = _fold_duplicates(session, kind, keep.id, own_points)
+    owner_column = "person_id" if kind == "person" else "organisation_id"
+    for table_name, row in folded_rows:
+        # a folded row that came from the dropped record is given back to it on undo
+        if row["id"] in moved_ids.get(f"{table_name}.{owner_column}", ()):
+            row[owner_column] = drop.id
+        deleted.setdefault(table_name, []).append(row)
     if kind == "person":
         keep = contacts_service.get_person(session, keep.id)
         keep.sort_name = (
             " ".join(p for p in (keep.family_name, keep.given_name) if p) or keep.native_name
         ).lower()[:250]
+    session.flush()
+    alias_ids = _merged_aliases(session, kind, keep, names_before)
     contacts_service.refresh_search(session, kind, keep.id)
     keep = _load(session, kind, keep.id)
-    session.flush()
+    keep_after = rows_of(session, model_table, model_table.c.id == keep.id)[0]
+    changed_fields = {
+        name: [keep_before[name], keep_after[name]]
+        for name in fields
+        if keep_before.get(name) != keep_after.get(name)
+    }
     audit.record(
         session,
         user=actor,
@@ -366,25 +444,135 @@ def merge(session: Session, *, data: MergeCommand, actor: User | None) -> Any:
             "dropped_name": drop_name,
             "taken_from_dropped": taken,
             "moved": moved,
-            "duplicates_folded": folded,
+            "duplicates_folded": len(folded_rows),
+            "dropped": dropped,
+            "undo": {
+                "version": UNDO_FORMAT,
+                "keep_fields": changed_fields,
+                "keep_version": keep.version,
+                "moved": moved_ids,
+                "deleted": deleted,
+                "audit_ids": history_ids,
+                "segment_ids": segments,
+                "alias_ids": alias_ids,
+            },
         },
     )
     return keep
 
 
-def _repoint_segments(session: Session, kind: Kind, keep_id: int, drop_id: int) -> int:
-    """Saved searches filtered on the dropped organisation follow it to the kept one."""
+UNDO_FORMAT = 1
+
+
+def _snapshot(session: Session, kind: Kind, table: Table, drop_id: int) -> dict[str, Any]:
+    """The dropped record as it was: its row, contact points, positions, tags and aliases."""
+    owner = "person_id" if kind == "person" else "organisation_id"
+    points = cast(Table, ContactPoint.__table__)
+    positions = cast(Table, Position.__table__)
+    alias_table = cast(Table, Alias.__table__)
+    tag_link = person_tags if kind == "person" else organisation_tags
+    return {
+        "row": rows_of(session, table, table.c.id == drop_id)[0],
+        "contact_points": rows_of(session, points, points.c[owner] == drop_id),
+        "positions": rows_of(session, positions, positions.c[owner] == drop_id),
+        "tags": sorted(
+            session.scalars(
+                select(Tag.name)
+                .join(tag_link, tag_link.c.tag_id == Tag.id)
+                .where(tag_link.c[owner] == drop_id)
+            )
+        ),
+        "aliases": rows_of(session, alias_table, alias_table.c[owner] == drop_id),
+    }
+
+
+def _merged_aliases(session: Session, kind: Kind, keep: Any, names_before: list[str]) -> list[int]:
+    """Names either record carried before the merge that the kept one no longer answers to
+    (the dropped record's, and the kept one's own where a field was taken from the dropped)
+    become aliases of kind ``merged``; returns their ids."""
+    known = {fold(n) for n in aliases.own_names(keep)}
+    if kind == "person" and keep.given_name and keep.family_name:
+        known.add(fold(f"{keep.family_name} {keep.given_name}"))
+    known |= {a.folded for a in aliases.list_aliases(session, kind, keep.id)}
+    made: list[int] = []
+    for name in names_before:
+        value = " ".join(name.split())[: aliases.NAME_MAX]
+        key = fold(value)[: aliases.NAME_MAX]
+        if not key or key in known:
+            continue
+        known.add(key)
+        alias = Alias(name=value, kind=AliasKind.merged, folded=key)
+        setattr(alias, f"{kind}_id", keep.id)
+        session.add(alias)
+        session.flush()
+        made.append(alias.id)
+    return made
+
+
+# --- rows as JSON (the audit entry keeps them for undoing) ---------------------------------------
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def rows_of(session: Session, table: Table, condition: Any) -> list[dict[str, Any]]:
+    """Whole rows, every column, as JSON-ready dicts."""
+    return [
+        {key: _json_value(value) for key, value in row.items()}
+        for row in session.execute(select(table).where(condition)).mappings()
+    ]
+
+
+def _orm_row(obj: Any) -> dict[str, Any]:
+    table = cast(Table, type(obj).__table__)
+    return {c.name: _json_value(getattr(obj, c.key, None)) for c in table.columns}
+
+
+def _python_type(column: Column[Any]) -> Any:
+    """datetime or date for a column holding them (through a TypeDecorator too), else None."""
+    for type_ in (column.type, getattr(column.type, "impl_instance", None)):
+        if isinstance(type_, DateTime):
+            return datetime
+        if isinstance(type_, Date):
+            return date
+    return None
+
+
+def row_from_json(table: Table, data: dict[str, Any]) -> dict[str, Any]:
+    """A row read back from JSON, with dates and times as the column types want them."""
+    out: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name not in data:
+            continue
+        value = data[column.name]
+        kind = _python_type(column)
+        if isinstance(value, str) and kind is datetime:
+            value = datetime.fromisoformat(value)
+        elif isinstance(value, str) and kind is date:
+            value = date.fromisoformat(value)
+        out[column.name] = value
+    return out
+
+
+def _repoint_segments(session: Session, kind: Kind, keep_id: int, drop_id: int) -> list[int]:
+    """Saved searches filtered on the dropped organisation follow it to the kept one; returns
+    the segments changed."""
     if kind != "organisation":
-        return 0
-    count = 0
-    for segment in session.scalars(select(Segment)):
+        return []
+    changed = []
+    for segment in session.scalars(select(Segment).order_by(Segment.id)):
         filters = dict(segment.filters or {})
         if filters.get("organisation_id") == drop_id:
             filters["organisation_id"] = keep_id
             segment.filters = filters
-            count += 1
+            changed.append(segment.id)
     session.flush()
-    return count
+    return changed
 
 
 def display(person: Person) -> str:

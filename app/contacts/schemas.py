@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from app.contacts.names import NAME_PART_MAX, ORGANISATION_FORM_MAX
-from app.models.contacts import ContactKind, Gender, OrganisationType, UnLocation
+from app.models.contacts import AliasKind, ContactKind, Gender, OrganisationType, UnLocation
 from app.validation import IsoDate
 
 LANGUAGE_PATTERN = r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$"
@@ -298,14 +298,34 @@ class PersonRead(BaseModel):
     version: int
 
 
+class AliasIn(BaseModel):
+    """Another name the record is known by."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=300)
+    kind: AliasKind = AliasKind.spelling
+
+
+class AliasRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: AliasKind
+    folded: str = Field(description="The name as search and duplicate detection compare it")
+
+
 class PersonDetail(PersonRead):
     positions: list[PositionRead]
     contact_points: list[ContactPointRead]
+    aliases: list[AliasRead] = Field(default_factory=list)
 
 
 class OrganisationDetail(OrganisationRead):
     positions: list[PositionRead]
     contact_points: list[ContactPointRead]
+    aliases: list[AliasRead] = Field(default_factory=list)
 
 
 TreatyStatusFilter = Literal[

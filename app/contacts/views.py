@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.auth.deps import WebCoordinator, WebUser
 from app.contacts import addressing, names, segments, service
+from app.contacts.identity_views import identity_context
 from app.contacts.schemas import (
     TREATY_STATUS_LABELS,
     ContactPointCreate,
@@ -400,6 +401,7 @@ def _detail_common(
         "kind_options": [(k.value, k.value.title()) for k in ContactKind],
         "language_names": addressing.LANGUAGE_NAMES,
         "name_languages": NAME_LANGUAGE_NAMES,
+        **identity_context(session, user, kind, entity_id),
     }
 
 

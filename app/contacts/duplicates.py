@@ -1,0 +1,292 @@
+"""Finding likely duplicate people and organisations across the directory.
+
+Names are compared folded (case, accents, alphabet and transliteration ignored) and scored
+with RapidFuzz's token-sort ratio, so "José Hernández" / "Jose Hernandez" score 100 and
+"Muhriddin Karimov" / "Mukhriddin Karimov" 97. Nothing compares every pair (100,000 contacts
+would be 5·10⁹ pairs): candidates come from blocks built in one pass over (id, folded name,
+organisations, emails) rows —
+
+* the same folded name (people: given and family in either order);
+* the same email address;
+* neighbours in the list sorted by name, and sorted by the name written backwards (so a typo
+  in the first letters still meets its twin), a few places either side;
+* for people, neighbours by name among those holding a position at the same organisation.
+
+People pairs count as candidates when the names are 92% alike, or 85% alike and they share an
+organisation or an email; organisations of different countries are never paired (every state
+has its "Ministry of Foreign Affairs"). A pair marked "not a duplicate" is remembered in the
+audit log (action ``duplicate.dismiss``, entity ``person_pair``/``organisation_pair``, id
+"smaller:larger") and not offered again."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+from rapidfuzz import fuzz
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.contacts.text import fold
+from app.errors import InvalidInput, NotFound
+from app.models import AuditEntry, ContactKind, ContactPoint, Organisation, Person, Position, User
+
+Kind = Literal["person", "organisation"]
+WINDOW = 4  # neighbours compared either side in each sorted order
+GROUP_MAX = 40  # a block larger than this (a very common name) is compared by window only
+ALIKE = 92  # names this alike are candidates on their own
+ALIKE_WITH_EVIDENCE = 85  # ... and these when they share an organisation or an email
+DISMISS_ACTION = "duplicate.dismiss"
+
+
+@dataclass
+class Entry:
+    """One record as duplicate detection sees it."""
+
+    id: int
+    name: str  # as displayed
+    key: str  # folded, words sorted
+    orgs: frozenset[int] = frozenset()  # people: organisations of current positions
+    country: int | None = None  # organisations
+    emails: frozenset[str] = frozenset()
+
+
+@dataclass
+class Candidate:
+    kind: Kind
+    a_id: int
+    a_name: str
+    b_id: int
+    b_name: str
+    score: int  # name similarity, 0-100
+    reasons: list[str] = field(default_factory=list)
+    organisation_ids: list[int] = field(default_factory=list)  # people: shared organisations
+
+
+@dataclass(frozen=True)
+class CandidatePage:
+    items: list[Candidate]
+    total: int
+    page: int
+    per_page: int
+
+
+def _key(name: str) -> str:
+    return " ".join(sorted(fold(name).replace("-", " ").split()))
+
+
+def _people(session: Session) -> list[Entry]:
+    today = date.today()
+    orgs: dict[int, set[int]] = {}
+    for pid, oid in session.execute(
+        select(Position.person_id, Position.organisation_id).where(
+            or_(Position.end_date.is_(None), Position.end_date >= today)
+        )
+    ):
+        orgs.setdefault(pid, set()).add(oid)
+    emails = _emails(session, ContactPoint.person_id)
+    out = []
+    for pid, given, family, native in session.execute(
+        select(Person.id, Person.given_name, Person.family_name, Person.native_name)
+    ):
+        name = " ".join(p for p in (given, family) if p) or native
+        key = _key(name)
+        if key:
+            out.append(
+                Entry(
+                    pid,
+                    name,
+                    key,
+                    orgs=frozenset(orgs.get(pid, ())),
+                    emails=frozenset(emails.get(pid, ())),
+                )
+            )
+    return out
+
+
+def _organisations(session: Session) -> list[Entry]:
+    emails = _emails(session, ContactPoint.organisation_id)
+    out = []
+    for oid, name, country in session.execute(
+        select(Organisation.id, Organisation.name, Organisation.country_id)
+    ):
+        key = _key(name)
+        if key:
+            out.append(
+                Entry(oid, name, key, country=country, emails=frozenset(emails.get(oid, ())))
+            )
+    return out
+
+
+def _emails(session: Session, owner: Any) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for oid, value in session.execute(
+        select(owner, ContactPoint.value).where(
+            owner.is_not(None), ContactPoint.kind == ContactKind.email
+        )
+    ):
+        if value:
+            out.setdefault(oid, set()).add(value.strip().lower())
+    return out
+
+
+def _windows(entries: list[Entry], sort_key: Any) -> Iterator[tuple[Entry, Entry]]:
+    ordered = sorted(entries, key=sort_key)
+    for i, entry in enumerate(ordered):
+        for other in ordered[i + 1 : i + 1 + WINDOW]:
+            yield entry, other
+
+
+def _groups(entries: Iterable[Entry], keys: Any) -> Iterator[tuple[Entry, Entry]]:
+    blocks: dict[Any, list[Entry]] = {}
+    for entry in entries:
+        for k in keys(entry):
+            blocks.setdefault(k, []).append(entry)
+    for block in blocks.values():
+        if 1 < len(block) <= GROUP_MAX:
+            for i, entry in enumerate(block):
+                for other in block[i + 1 :]:
+                    yield entry, other
+
+
+def _pairs(kind: Kind, entries: list[Entry]) -> Iterator[tuple[Entry, Entry]]:
+    """Every pair worth scoring, each block built in one pass (never all pairs)."""
+    yield from _groups(entries, lambda e: [e.key])
+    yield from _groups(entries, lambda e: e.emails)
+    if kind == "organisation":
+        by_country: dict[int | None, list[Entry]] = {}
+        for e in entries:
+            by_country.setdefault(e.country, []).append(e)
+        for members in by_country.values():
+            yield from _windows(members, lambda e: e.key)
+            yield from _windows(members, lambda e: e.key[::-1])
+        return
+    yield from _windows(entries, lambda e: e.key)
+    yield from _windows(entries, lambda e: e.key[::-1])
+    by_org: dict[int, list[Entry]] = {}
+    for e in entries:
+        for oid in e.orgs:
+            by_org.setdefault(oid, []).append(e)
+    for members in by_org.values():
+        if len(members) > 1:
+            yield from _windows(members, lambda e: e.key)
+
+
+def _latin(text: str) -> bool:
+    return all(
+        unicodedata.name(c, "").startswith("LATIN")
+        for c in unicodedata.normalize("NFC", text)
+        if c.isalpha()
+    )
+
+
+def _same_name_reason(a: str, b: str) -> str:
+    if a == b:
+        return "same name"
+    if a.casefold() == b.casefold():
+        return "same name ignoring case"
+    if _latin(a) and _latin(b):
+        return "same name ignoring accents"
+    return "same name in another script or transliteration"
+
+
+def _judge(kind: Kind, a: Entry, b: Entry) -> Candidate | None:
+    if kind == "organisation" and None not in (a.country, b.country) and a.country != b.country:
+        return None
+    score = 100 if a.key == b.key else int(round(fuzz.token_sort_ratio(a.key, b.key)))
+    shared_emails = sorted(a.emails & b.emails)
+    shared_orgs = sorted(a.orgs & b.orgs)
+    evidence = bool(shared_emails or shared_orgs)
+    if score < ALIKE and not (evidence and score >= ALIKE_WITH_EVIDENCE) and not shared_emails:
+        return None
+    reasons = [_same_name_reason(a.name, b.name) if score == 100 else f"names {score}% alike"]
+    if shared_emails:
+        reasons.append(f"same email ({shared_emails[0]})")
+    if kind == "organisation" and a.country is not None and a.country == b.country:
+        reasons.append("same country")
+    first, second = (a, b) if a.id < b.id else (b, a)
+    return Candidate(
+        kind, first.id, first.name, second.id, second.name, score, reasons, shared_orgs
+    )
+
+
+def dismissed(session: Session, kind: Kind) -> set[str]:
+    """Pairs marked "not a duplicate", as "smaller:larger" ids."""
+    return set(
+        session.scalars(
+            select(AuditEntry.entity_id).where(
+                AuditEntry.entity_type == f"{kind}_pair", AuditEntry.action == DISMISS_ACTION
+            )
+        )
+    )
+
+
+def candidates(session: Session, kind: Kind) -> list[Candidate]:
+    """Every likely duplicate pair of people (or organisations), most alike first."""
+    entries = _people(session) if kind == "person" else _organisations(session)
+    skip = dismissed(session, kind)
+    found: dict[tuple[int, int], Candidate | None] = {}
+    for a, b in _pairs(kind, entries):
+        if a.id == b.id:
+            continue
+        pair = (min(a.id, b.id), max(a.id, b.id))
+        if pair in found or f"{pair[0]}:{pair[1]}" in skip:
+            continue
+        found[pair] = _judge(kind, a, b)
+    out = [c for c in found.values() if c is not None]
+    _name_organisations(session, out)
+    out.sort(key=lambda c: (-c.score, -len(c.reasons), c.a_name.casefold(), c.a_id, c.b_id))
+    return out
+
+
+def _name_organisations(session: Session, found: list[Candidate]) -> None:
+    """ "same organisation (…)" with its name, looked up for the candidates only."""
+    ids = {oid for c in found for oid in c.organisation_ids}
+    if not ids:
+        return
+    rows = session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.id.in_(sorted(ids)))
+    )
+    names: dict[int, str] = {row[0]: row[1] for row in rows}
+    for c in found:
+        if c.organisation_ids:
+            shared = ", ".join(names.get(o, f"#{o}") for o in c.organisation_ids[:2])
+            c.reasons.insert(1, f"same organisation ({shared})")
+
+
+def candidate_page(
+    session: Session, kind: Kind, page: int = 1, per_page: int = 50
+) -> CandidatePage:
+    page = max(1, page)
+    per_page = max(1, min(per_page, 200))
+    found = candidates(session, kind)
+    start = (page - 1) * per_page
+    return CandidatePage(found[start : start + per_page], len(found), page, per_page)
+
+
+def dismiss(session: Session, *, kind: Kind, a_id: int, b_id: int, actor: User | None) -> None:
+    """Remember that two records are not duplicates (idempotent)."""
+    if a_id == b_id:
+        raise InvalidInput("Choose two different records.")
+    model = Person if kind == "person" else Organisation
+    found = session.scalar(
+        select(func.count()).select_from(model).where(model.id.in_([a_id, b_id]))
+    )
+    if found != 2:
+        raise NotFound(f"Both records must exist: no {kind} has one of the ids {a_id}, {b_id}.")
+    pair = f"{min(a_id, b_id)}:{max(a_id, b_id)}"
+    if pair in dismissed(session, kind):
+        return
+    audit.record(
+        session,
+        user=actor,
+        action=DISMISS_ACTION,
+        entity_type=f"{kind}_pair",
+        entity_id=pair,
+        summary=f"Marked {kind}s #{min(a_id, b_id)} and #{max(a_id, b_id)} as not duplicates",
+        details={"kind": kind, "ids": [min(a_id, b_id), max(a_id, b_id)]},
+    )
