@@ -228,6 +228,19 @@ def alias_owners(session: Session, kind: Kind, names_: Iterable[str]) -> dict[st
     return out
 
 
+def owners_by_name(session: Session, kind: Kind, names_: Iterable[str]) -> dict[str, list[int]]:
+    """For many names at once (imports): each name given -> ids of the records with an alias
+    folding like it (oldest alias first); names no alias matches are left out."""
+    wanted = [n for n in dict.fromkeys(names_) if n]
+    by_key = alias_owners(session, kind, wanted)
+    out: dict[str, list[int]] = {}
+    for name in wanted:
+        ids = by_key.get(fold(name)[:NAME_MAX])
+        if ids:
+            out[name] = ids
+    return out
+
+
 def aliases_of(session: Session, kind: Kind, owner_ids: Sequence[int]) -> dict[int, list[Alias]]:
     """Aliases of several records (API reads)."""
     column = _owner_column(kind)

@@ -184,13 +184,21 @@ def _latin(text: str) -> bool:
     )
 
 
+def _plain(text: str) -> str:
+    """Spaces normalised, case folded, accents dropped (the script kept)."""
+    decomposed = unicodedata.normalize("NFKD", " ".join(text.split()).casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def _same_name_reason(a: str, b: str) -> str:
-    if a == b:
+    if " ".join(a.split()) == " ".join(b.split()):
         return "same name"
-    if a.casefold() == b.casefold():
+    if a.casefold().split() == b.casefold().split():
         return "same name ignoring case"
-    if _latin(a) and _latin(b):
+    if _plain(a) == _plain(b):
         return "same name ignoring accents"
+    if _latin(a) and _latin(b):
+        return "same name ignoring punctuation and word order"
     return "same name in another script or transliteration"
 
 

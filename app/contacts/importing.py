@@ -28,7 +28,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.contacts import csvfile, searchindex
+from app.contacts import aliases, csvfile, searchindex
 from app.contacts.schemas import LANGUAGE_PATTERN, normalise_email, normalise_phone
 from app.contacts.text import fold, search_text
 from app.errors import Conflict, InvalidInput
@@ -472,7 +472,49 @@ def _load_existing(session: Session, records: list[Record]) -> _Existing:
             names[pid] = " ".join(p for p in (given, family) if p) or sort_name
             for oid in positions.get(pid) or [0]:
                 people.setdefault((sort_name, oid), pid)
+    _known_by_alias(session, records, orgs, people, names)
     return _Existing(emails, orgs, org_names, people, names)
+
+
+def _known_by_alias(
+    session: Session,
+    records: list[Record],
+    orgs: dict[str, int],
+    people: dict[tuple[str, int], int],
+    names: dict[int, str],
+) -> None:
+    """Names the directory holds as aliases (another spelling, a merged-away record's name)
+    match too, so re-importing a file after merging changes nothing."""
+    wanted_orgs = {r.organisation for r in records if r.organisation}
+    for name, ids in aliases.owners_by_name(session, "organisation", wanted_orgs).items():
+        orgs.setdefault(_fold(name), ids[0])
+    by_name: dict[str, set[str]] = {}
+    for r in records:
+        if r.kind == "person":
+            full = " ".join(p for p in (r.given_name, r.family_name) if p) or r.native_name
+            by_name.setdefault(full, set()).add(r.sort_name)
+    owners = aliases.owners_by_name(session, "person", by_name)
+    if not owners:
+        return
+    pids = sorted({ids[0] for ids in owners.values()})
+    positions: dict[int, list[int]] = {}
+    for chunk in _chunks(pids):
+        for pid, oid in session.execute(
+            select(Position.person_id, Position.organisation_id).where(
+                Position.person_id.in_(chunk)
+            )
+        ):
+            positions.setdefault(pid, []).append(oid)
+        for pid, given, family, native in session.execute(
+            select(Person.id, Person.given_name, Person.family_name, Person.native_name).where(
+                Person.id.in_(chunk)
+            )
+        ):
+            names.setdefault(pid, " ".join(p for p in (given, family) if p) or native)
+    for full, ids in owners.items():
+        for sort_name in by_name[full]:
+            for oid in positions.get(ids[0]) or [0]:
+                people.setdefault((sort_name, oid), ids[0])
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
