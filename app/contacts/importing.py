@@ -20,7 +20,6 @@ from functools import lru_cache
 from typing import Any, Literal, cast
 
 import phonenumbers
-import pycountry
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import BaseModel, Field
 from sqlalchemy import Table as SATable
@@ -31,6 +30,7 @@ from app.audit import service as audit
 from app.contacts import aliases, csvfile, searchindex
 from app.contacts.schemas import LANGUAGE_PATTERN, normalise_email, normalise_phone
 from app.contacts.text import fold, search_text
+from app.countries import names as country_names
 from app.errors import Conflict, InvalidInput
 from app.models import (
     ContactKind,
@@ -292,13 +292,10 @@ class _Lookups:
     def country(self, text: str) -> tuple[int, str] | None:
         key = _fold(text)
         found = self.countries.get(key)
-        if found is None and len(key) > 3:
-            try:
-                match = pycountry.countries.lookup(text.strip())
-            except LookupError:
-                return None
-            cid = self.by_iso2.get(match.alpha_2)
-            found = (cid, match.alpha_2) if cid else None
+        if found is None and key:
+            # names in the six UN languages and common variants ("Lao PDR", "Россия")
+            iso3 = country_names.resolve(text)
+            found = self.countries.get(_fold(iso3)) if iso3 else None
             if found:
                 self.countries[key] = found
         return found

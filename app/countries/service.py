@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import pycountry
+from babel import Locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.countries import names
 from app.errors import NotFound
 from app.models import Country
 
@@ -30,8 +33,11 @@ def load(session: Session) -> int:
     for row in _read(DATA / "m49_regions.csv"):
         iso3 = row["iso3"]
         record = pycountry.countries.get(alpha_3=iso3)
+        # not in ISO 3166 (Kosovo, XK/XKX): CLDR's English name
         name = states.get(iso3) or (
-            getattr(record, "common_name", None) or getattr(record, "name", iso3)
+            getattr(record, "common_name", None)
+            or getattr(record, "name", None)
+            or _cldr_english().get(row["iso2"], iso3)
         )
         official = getattr(record, "official_name", None) or getattr(record, "name", name)
         values = {
@@ -55,13 +61,34 @@ def load(session: Session) -> int:
     return added
 
 
+@lru_cache(maxsize=1)
+def _cldr_english() -> dict[str, str]:
+    return dict(Locale.parse("en").territories)
+
+
 def get_by_code(session: Session, code: str) -> Country:
-    code = code.strip().upper()
-    column = Country.iso3 if len(code) == 3 else Country.iso2
-    country = session.scalar(select(Country).where(column == code))
-    if country is None:
-        raise NotFound(f"No country has the code {code!r}.")
-    return country
+    """A country by its ISO alpha-2 or alpha-3 code, else by one of its names in the six UN
+    languages or a common variant ("Lao PDR", "Brasil", "Palestine", "Россия")."""
+    text = code.strip()
+    if len(text) in (2, 3):
+        column = Country.iso3 if len(text) == 3 else Country.iso2
+        country = session.scalar(select(Country).where(column == text.upper()))
+        if country is not None:
+            return country
+    found = find(session, text)
+    if found is None:
+        if len(text) in (2, 3) and not names.candidates(text):
+            raise NotFound(f"No country has the code {text.upper()!r}.")
+        raise NotFound(names.explain(text))
+    return found
+
+
+def find(session: Session, text: str) -> Country | None:
+    """The country a name means (see ``app.countries.names``), or None (unknown, ambiguous)."""
+    iso3 = names.resolve(text)
+    if iso3 is None:
+        return None
+    return session.scalar(select(Country).where(Country.iso3 == iso3))
 
 
 def list_countries(
