@@ -85,7 +85,14 @@ def test_postgres_restart_fails_requests_cleanly_and_the_server_recovers(
     env = live_env(own_postgres.url, tmp_path / "data")
     run_cli(env, "migrate")
     run_cli(
-        env, "user", "add", "coord@example.org", "--role", "coordinator", "--password", "x" * 12
+        env,
+        "user",
+        "add",
+        "coord@example.org",
+        "--role",
+        "coordinator",
+        "--password",
+        "harbour-otter-violet",
     )
     token = run_cli(env, "token", "create", "coord@example.org").stdout.strip().splitlines()[-1]
     headers = {"Authorization": f"Bearer {token}"}
