@@ -11,6 +11,7 @@ import struct
 import subprocess
 import zlib
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -475,3 +476,31 @@ def test_only_scans_are_queued(db: Session, no_queue: list[int]) -> None:
     assert other.ocr_status == ""
     with pytest.raises(InvalidInput, match="not a scan"):
         ocr.request(db, attachment_id=other.id)
+
+
+def test_a_scan_that_came_by_email_is_read_into_the_reply(
+    db: Session, scans: dict[str, bytes], no_queue: list[int]
+) -> None:
+    msg = EmailMessage()
+    msg["From"] = "Mission of Tajikistan <mission@tj-geneva.example>"
+    msg["To"] = "info@cmc.example"
+    msg["Subject"] = "Our reply"
+    msg["Date"] = "Sat, 12 Jun 2010 10:00:00 +0200"
+    msg["Message-ID"] = "<scan-reply-1@tj-geneva.example>"
+    msg.set_content("Please find our note attached.")
+    msg.add_attachment(scans["ru.jpg"], maintype="image", subtype="jpeg", filename="note.jpg")
+    reply, created = service.ingest_email(db, raw=msg.as_bytes(), actor=None)
+    assert created
+    [scan] = reply.attachments
+    assert scan.ocr_status == "queued"
+    db.commit()
+    assert no_queue == [scan.id]
+    assert ocr.read_attachment(scan.id) == "done"
+    db.expire_all()
+    read = db.get(Reply, reply.id)
+    done = db.get(ReplyAttachment, scan.id)
+    assert read is not None and done is not None and done.ocr_language == "ru"
+    assert read.language == "en"  # the email's own language, set first, is kept
+    assert read.full_text.startswith("Please find our note attached.")
+    assert "— Text read from note.jpg —" in read.full_text
+    assert "Конвенция по кассетным боеприпасам" in flat(read.full_text)
