@@ -68,7 +68,6 @@ class PollResult:
     unreadable: int = 0  # broke a bound: kept raw in triage (counted in triage too)
 
 
-
 def poll(url: str, *, timeout: float = 30.0) -> PollResult:
     """Fetch unseen messages; each is logged in its own transaction, then flagged \\Seen.
 
