@@ -132,6 +132,10 @@ def demo() -> None:
     from app import demo as demo_data
     from app.db import transaction
 
+    if get_settings().env == "production":
+        # The demo accounts' password is published in the README.
+        typer.echo("The demo data has sign-ins with a published password: not in production.")
+        raise typer.Exit(code=2)
     with transaction() as session:
         demo_data.load(session)
     typer.echo(

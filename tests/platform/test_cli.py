@@ -78,6 +78,15 @@ def test_demo_is_idempotent(env: dict[str, str]) -> None:
     assert first["users"] >= 3 and first["countries"] > 190
 
 
+def test_demo_refuses_production(env: dict[str, str]) -> None:
+    key = "0f3c9a7e51d2b8466ea1c0d9f27b3e58a4c61d0e9b2f7a35c8e4d1b6092fa7e3"
+    production = {**env, "DEMARCHE_ENV": "production", "DEMARCHE_SECRET_KEY": key}
+    result = run_cli(production, "demo", check=False)
+    assert result.returncode == 2
+    assert "not in production" in result.stdout
+    assert _counts(env["DEMARCHE_DATABASE_URL"])["users"] == 0
+
+
 def test_backup_and_restore_round_trip(env: dict[str, str], tmp_path: Path) -> None:
     run_cli(env, "demo")
     files = Path(env["DEMARCHE_DATA_DIR"]) / "files"
