@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -42,6 +43,7 @@ from app.exports import flat, formats
 from app.exports.gate import Gate, Tally
 from app.exports.rows import ExportRow, iter_rows
 from app.exports.schemas import COLUMNS, ExportPreview, ExportRequest
+from app.letters.batch import combine_pdfs
 from app.merge import service as merge_service
 from app.models import ExportJob, ExportStatus, OrganisationType, Segment, User
 from app.platform import children, faults, leases
@@ -49,7 +51,10 @@ from app.settings_admin import service as profile_service
 
 # Above these sizes an export runs as a background job (CSV and vCard always stream).
 BACKGROUND_OVER = {"csv": None, "vcard": None, "xlsx": 5_000, "labels": 300, "envelopes": 300}
-MAX_PDF_ADDRESSES = 20_000
+# Labels and envelopes: a print run of more pages is split by the user (a stated cap, so a
+# request can't make the worker typeset for hours); they are typeset this many pages at a time.
+MAX_PDF_PAGES = 2_000
+PAGES_PER_CHUNK = 100
 OFFICE_TYPES = (
     OrganisationType.head_of_state_office,
     OrganisationType.government,
@@ -321,19 +326,50 @@ def write_file(
     if req.format == "xlsx":
         formats.write_xlsx(rows, req.columns, target)
     else:
-        addresses = []
-        for row in rows:
-            addresses.append(row.address_lines())
-            if len(addresses) > MAX_PDF_ADDRESSES:
-                raise InvalidInput(
-                    f"More than {MAX_PDF_ADDRESSES:,} addresses: split the list (by region or "
-                    "country) for printing."
-                )
+        _write_print_pdf(session, req, rows, target)
+
+
+def _write_print_pdf(
+    session: Session, req: ExportRequest, rows: Iterable[Any], target: IO[bytes]
+) -> None:
+    """Labels or envelopes, typeset a few pages at a time and joined on disk: memory holds one
+    chunk of pages, whatever the list's length, and the page cap bounds the time."""
+    per_page = req.label_grid.per_page if req.format == "labels" else 1
+    limit = MAX_PDF_PAGES * per_page
+    return_lines = _return_address(session) if req.format == "envelopes" else []
+
+    def render(chunk: list[list[str]]) -> bytes:
         if req.format == "labels":
-            html = formats.labels_html(addresses, req.label_grid)
-        else:
-            html = formats.envelopes_html(addresses, req.envelope, _return_address(session))
-        target.write(formats.render_pdf(html))
+            return formats.render_pdf(formats.labels_html(chunk, req.label_grid))
+        return formats.render_pdf(formats.envelopes_html(chunk, req.envelope, return_lines))
+
+    scratch = get_settings().files_dir / "exports"
+    scratch.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".print-", dir=scratch) as tmp:
+        parts: list[Path] = []
+        chunk: list[list[str]] = []
+
+        def flush() -> None:
+            path = Path(tmp) / f"{len(parts):05d}.pdf"
+            path.write_bytes(render(chunk))
+            parts.append(path)
+            chunk.clear()
+
+        for count, row in enumerate(rows, start=1):
+            if count > limit:
+                raise InvalidInput(
+                    f"More than {MAX_PDF_PAGES:,} pages ({limit:,} addresses): split the list "
+                    "(by region or country) for printing."
+                )
+            chunk.append(row.address_lines())
+            if len(chunk) >= PAGES_PER_CHUNK * per_page:
+                flush()
+        if chunk or not parts:
+            flush()
+        joined = Path(tmp) / "all.pdf"
+        combine_pdfs(parts, joined)
+        with joined.open("rb") as fh:
+            shutil.copyfileobj(fh, target)
 
 
 def _audit(
