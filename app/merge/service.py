@@ -28,7 +28,7 @@ from app.config import get_settings
 from app.contacts import service as contacts_service
 from app.contacts.schemas import SearchFilters
 from app.cosigners import service as cosigners_service
-from app.db import transaction
+from app.db import fold, transaction
 from app.errors import Conflict, InvalidInput, NotFound
 from app.letters import batch as letters_batch
 from app.letters import language as lx
@@ -1074,9 +1074,9 @@ def list_letters(
         like = f"%{word}%"
         stmt = stmt.where(
             or_(
-                func.lower(Letter.reference).like(like),
-                func.lower(Letter.recipient_name).like(like),
-                func.lower(Letter.subject).like(like),
+                fold(Letter.reference).like(like),
+                fold(Letter.recipient_name).like(like),
+                fold(Letter.subject).like(like),
             )
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
