@@ -87,6 +87,7 @@ SAMPLE_SECONDS = 0.05  # how often a running child's memory is sampled
 # The share of a page's height read first to tell its script and language.
 SAMPLE_SHARE = 0.25
 
+# (the JPEG opener also reads the MPO files phone cameras write)
 IMAGE_FORMATS = ["PNG", "JPEG", "TIFF", "GIF", "WEBP"]
 CONTENT_TYPES = {
     "application/pdf",
@@ -188,10 +189,15 @@ def run_child(args: Sequence[str], *, cwd: Path, seconds: float, what: str) -> _
             ) from exc
         # Reaped on a thread, so the exit is seen at once while this one samples the peak
         # memory (wait4's ru_maxrss would count the worker's own size, from before the exec).
-        statuses: list[int] = []
-        waiter = threading.Thread(
-            target=lambda: statuses.append(os.waitpid(proc.pid, 0)[1]), daemon=True
-        )
+        statuses: list[int | None] = []
+
+        def reap() -> None:
+            try:
+                statuses.append(os.waitpid(proc.pid, 0)[1])
+            except ChildProcessError:  # reaped elsewhere: its status is lost
+                statuses.append(None)
+
+        waiter = threading.Thread(target=reap, daemon=True)
         waiter.start()
         deadline = time.monotonic() + seconds
         peak_kb = 0
@@ -203,7 +209,8 @@ def run_child(args: Sequence[str], *, cwd: Path, seconds: float, what: str) -> _
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
             waiter.join()
-    proc.returncode = os.waitstatus_to_exitcode(statuses[0])
+    status = statuses[0] if statuses else None
+    proc.returncode = -1 if status is None else os.waitstatus_to_exitcode(status)
     try:
         stdout = out_path.read_bytes()[:CHILD_FILE_BYTES].decode("utf-8", "replace")
         stderr = err_path.read_bytes()[-4000:].decode("utf-8", "replace")
@@ -414,6 +421,9 @@ def _normalise(image: Image.Image, number: int, folder: Path) -> _PageImage:
             rgba = frame.convert("RGBA")
             white = Image.new("RGBA", rgba.size, "white")
             frame = Image.alpha_composite(white, rgba)
+        if frame.mode.startswith("I"):
+            # 16-bit grey: scaled to 8 bits (a plain conversion clips it to white)
+            frame = frame.convert("I").point(lambda v: v * (1 / 256))
         frame = frame.convert("L")
     except (OSError, ValueError, SyntaxError, EOFError):
         raise ScanRejected(f"Page {number} of the image is damaged and cannot be read.") from None

@@ -9,6 +9,7 @@ import io
 import random
 import struct
 import subprocess
+import tempfile
 import zlib
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -203,13 +204,31 @@ def test_a_pdf_text_layer_is_used_and_only_pages_without_text_are_read(
 
 def test_a_multipage_tiff_is_read_page_by_page(scans: dict[str, bytes]) -> None:
     french = Image.open(io.BytesIO(scans["fr.png"]))
-    russian = Image.open(io.BytesIO(scans["ru.jpg"]))
+    english = Image.open(io.BytesIO(as_pdf_page_image(scans["en.pdf"], 2)))
+    # the second page in 16-bit grey, as some scanners write it, its ink dark grey rather than
+    # black (a plain conversion to 8 bits would clip every grey to white and leave a blank page)
+    deep = english.convert("I").point(lambda v: v * 196 + 60 * 256).convert("I;16")
     out = io.BytesIO()
-    french.save(out, format="TIFF", save_all=True, append_images=[russian], dpi=(200, 200))
+    french.save(out, format="TIFF", save_all=True, append_images=[deep], dpi=(200, 200))
     result = ocr.recognise(out.getvalue(), content_type="image/tiff", language="fr")
     assert result.pages == 2
-    assert "sous-munitions" in result.text  # page 1
-    assert "2010" in result.text.split("\n\n", 1)[1]  # page 2, read with the chosen model
+    text = flat(result.text)
+    assert "sous-munitions" in text  # page 1
+    assert "highest consideration" in text  # page 2, its grey levels kept
+    assert text.index("sous-munitions") < text.index("highest consideration")
+
+
+def as_pdf_page_image(pdf: bytes, page: int) -> bytes:
+    """One page of a scanned PDF back as the PNG it was made from (200 dpi)."""
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "scan.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(
+            ["pdftoppm", "-f", str(page), "-l", str(page), "-r", "200", "-gray", "-png"]
+            + ["-singlefile", str(source), str(Path(folder) / "page")],
+            check=True,
+        )
+        return (Path(folder) / "page.png").read_bytes()
 
 
 # --- bounds ---------------------------------------------------------------------------------
