@@ -438,6 +438,7 @@ def _rows(board: tracker.Tracker, rows: list[tracker.TrackerRow]) -> TrackerRead
                 days_waiting=r.days_waiting,
                 overdue=r.overdue,
                 replied_on=r.replied_on,
+                acknowledged_on=r.acknowledged_on,
                 position=r.position,
             )
             for r in rows

@@ -296,6 +296,7 @@ class TrackerRowRead(BaseModel):
     days_waiting: int | None
     overdue: bool
     replied_on: date | None
+    acknowledged_on: date | None = None
     position: str
 
 

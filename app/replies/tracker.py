@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 
 from app.campaigns import service as campaigns_service
 from app.maps.service import LegendItem, WorldMap, world_map
-from app.models import Campaign, Country, Letter, LetterStatus, Reply, ReplyLetter, ReplyStatus
+from app.models import (
+    Campaign,
+    Country,
+    Letter,
+    LetterStatus,
+    Reply,
+    ReplyKind,
+    ReplyLetter,
+    ReplyStatus,
+)
 from app.replies import positions
 from app.replies.schemas import STANCE_LABELS
 from app.treaties import service as treaties_service
@@ -60,6 +69,9 @@ class TrackerRow:
     replied_on: date | None
     reply_id: int | None
     position: str  # stance value or ""
+    # An acknowledgement of receipt and no answer yet: the letter still waits (or is overdue).
+    acknowledged_on: date | None = None
+    acknowledgement_id: int | None = None
 
     @property
     def category_label(self) -> str:
@@ -95,6 +107,24 @@ def _category(letter: Letter, replied_on: date | None, today: date) -> str:
     return "not_sent"
 
 
+def _first_answers(
+    session: Session, campaign_id: int, kind: ReplyKind
+) -> dict[int, tuple[date, int]]:
+    """Per letter of the campaign, the first logged reply of this kind: (received, reply id)."""
+    rows = session.execute(
+        select(ReplyLetter.letter_id, func.min(Reply.received_on), func.min(Reply.id))
+        .join(Reply, Reply.id == ReplyLetter.reply_id)
+        .join(Letter, Letter.id == ReplyLetter.letter_id)
+        .where(
+            Letter.campaign_id == campaign_id,
+            Reply.status == ReplyStatus.logged,
+            Reply.kind == kind,
+        )
+        .group_by(ReplyLetter.letter_id)
+    ).all()
+    return {letter_id: (received, reply_id) for letter_id, received, reply_id in rows}
+
+
 def build(session: Session, campaign_id: int, *, today: date | None = None) -> Tracker:
     today = today or date.today()
     campaign = campaigns_service.get(session, campaign_id)
@@ -104,16 +134,9 @@ def build(session: Session, campaign_id: int, *, today: date | None = None) -> T
         .where(Letter.campaign_id == campaign.id, Letter.follow_up_of_id.is_(None))
         .order_by(Letter.id)
     ).all()
-    first_reply = {
-        letter_id: (received, reply_id)
-        for letter_id, received, reply_id in session.execute(
-            select(ReplyLetter.letter_id, func.min(Reply.received_on), func.min(Reply.id))
-            .join(Reply, Reply.id == ReplyLetter.reply_id)
-            .join(Letter, Letter.id == ReplyLetter.letter_id)
-            .where(Letter.campaign_id == campaign.id, Reply.status == ReplyStatus.logged)
-            .group_by(ReplyLetter.letter_id)
-        ).all()
-    }
+    first_reply = _first_answers(session, campaign.id, ReplyKind.reply)
+    # "Your letter has been received and forwarded": worth showing, but not an answer.
+    acknowledged = _first_answers(session, campaign.id, ReplyKind.acknowledgement)
     country_ids = {c.id for _, c in letters if c is not None}
     targets = campaigns_service.targets(session, campaign)
     country_ids |= {t.country.id for t in targets}
@@ -125,6 +148,7 @@ def build(session: Session, campaign_id: int, *, today: date | None = None) -> T
     rows: list[TrackerRow] = []
     for letter, country in letters:
         replied_on, reply_id = first_reply.get(letter.id, (None, None))
+        acknowledged_on, acknowledgement_id = acknowledged.get(letter.id, (None, None))
         category = _category(letter, replied_on, today)
         days = None
         if letter.sent_on:
@@ -149,6 +173,8 @@ def build(session: Session, campaign_id: int, *, today: date | None = None) -> T
                 replied_on=replied_on,
                 reply_id=reply_id,
                 position=stance.stance.value if stance else "",
+                acknowledged_on=acknowledged_on if replied_on is None else None,
+                acknowledgement_id=acknowledgement_id if replied_on is None else None,
             )
         )
     written = {r.country_id for r in rows}

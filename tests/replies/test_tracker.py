@@ -171,3 +171,29 @@ def test_dashboard_shows_overdue_and_position_changes(
     assert "Overdue replies" in page.text
     assert "Kazakhstan" in page.text and "10 days overdue" in page.text
     assert "Positions that changed" in page.text and "Opposes" in page.text
+
+
+def test_an_acknowledgement_is_shown_but_is_not_an_answer(
+    db: Session, campaign: Campaign, client: TestClient, coordinator: User
+) -> None:
+    kaz = next(r for r in tracker.build(db, campaign.id).rows if r.iso3 == "KAZ")
+    ack_id = log_reply(
+        db,
+        received_on=TODAY - timedelta(days=35),
+        letter_ids=[kaz.letter_id],
+        kind="acknowledgement",
+        summary="Your letter has been received and forwarded to the Ministry.",
+    )
+    board = tracker.build(db, campaign.id)
+    row = next(r for r in board.rows if r.iso3 == "KAZ")
+    assert row.category == "overdue" and row.reply_id is None
+    assert row.acknowledged_on == TODAY - timedelta(days=35) and row.acknowledgement_id == ack_id
+    assert board.counts["replied"] == 1
+    api = client.get(
+        f"/api/v1/campaigns/{campaign.id}/replies", headers=api_headers(db, coordinator)
+    ).json()
+    kaz_read = next(r for r in api["rows"] if r["country"] == "KAZ")
+    assert kaz_read["status"] == "overdue" and kaz_read["acknowledged_on"]
+    login(client, coordinator)
+    page = client.get(f"/campaigns/{campaign.id}/replies").text
+    assert "receipt acknowledged" in page
