@@ -90,6 +90,7 @@ def _routers() -> list[APIRouter]:
         contacts_views.router,
         contacts_import_api.imports_router,
         contacts_import_api.merge_router,
+        contacts_import_api.batches_router,
         contacts_import_views.router,
         contacts_import_views.merge_router,
         contacts_identity_api.router,

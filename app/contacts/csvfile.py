@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
+import re
 from dataclasses import dataclass
+
+import charset_normalizer
 
 from app.contacts.text import fold
 from app.errors import InvalidInput, PayloadTooLarge
@@ -26,44 +30,197 @@ ENCODINGS: dict[str, str] = {
     "cp1252": "Windows-1252 (Excel, Western Europe)",
     "iso-8859-1": "ISO-8859-1 (Latin-1)",
     "cp1251": "Windows-1251 (Cyrillic)",
+    "koi8-r": "KOI8-R (Cyrillic)",
+    "cp1250": "Windows-1250 (Central Europe)",
+    "cp1256": "Windows-1256 (Arabic)",
     "mac-roman": "Mac Roman",
 }
+# the code pages of other scripts than Latin, by charset-normalizer's names
+_OTHER_SCRIPTS = {"cp1251": "cp1251", "koi8_r": "koi8-r", "cp1256": "cp1256"}
+# How much of a file the legacy-encoding detector reads (the rest is decoded, not examined).
+DETECT_BYTES = 200_000
 DELIMITERS: dict[str, str] = {"auto": "Detect", ",": "Comma (,)", ";": "Semicolon (;)", "\t": "Tab"}
 
-# field -> (label, header spellings it is guessed from; compared folded, without punctuation)
+# field -> (label, header spellings it is guessed from, in English, French, Spanish and Russian;
+# compared folded, without punctuation)
 FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "honorific": ("Honorific", ("honorific", "title prefix", "salutation", "prefix", "civilite")),
-    "given_name": ("Given name", ("given name", "first name", "firstname", "forename", "prenom")),
-    "family_name": ("Family name", ("family name", "last name", "lastname", "surname", "nom")),
-    "full_name": ("Full name (split at the last space)", ("name", "full name", "contact")),
+    "honorific": (
+        "Honorific",
+        ("honorific", "title prefix", "salutation", "prefix", "civilite", "titre de civilite")
+        + ("form of address", "tratamiento", "obrashchenie", "обращение", "style"),
+    ),
+    "given_name": (
+        "Given name",
+        ("given name", "first name", "firstname", "forename", "prenom", "nombre", "имя"),
+    ),
+    "family_name": (
+        "Family name",
+        ("family name", "last name", "lastname", "surname", "nom", "nom de famille")
+        + ("apellido", "apellidos", "фамилия"),
+    ),
+    "full_name": (
+        "Full name (split at the last space)",
+        ("name", "full name", "contact", "nom complet", "nombre completo", "фио", "полное имя"),
+    ),
     "native_name": (
         "Name in its own script",
         ("native name", "native script", "name in own script", "local name", "original name"),
     ),
     "organisation": (
         "Organisation",
-        ("organisation", "organization", "org", "company", "institution", "ministry", "employer"),
+        ("organisation", "organization", "org", "company", "institution", "ministry", "employer")
+        + ("organisme", "organizacion", "institucion", "организация", "учреждение"),
     ),
-    "organisation_type": ("Organisation type", ("organisation type", "organization type", "type")),
-    "title": ("Title / position", ("title", "position", "job title", "role", "function", "post")),
-    "country": ("Country", ("country", "state", "country code", "iso", "iso3", "iso2", "pays")),
-    "email": ("Email", ("email", "e mail", "email address", "mail", "courriel")),
-    "phone": ("Phone", ("phone", "telephone", "tel", "phone number", "mobile", "telefono")),
-    "fax": ("Fax", ("fax", "fax number", "telefax")),
+    "organisation_type": (
+        "Organisation type",
+        ("organisation type", "organization type", "type", "type d organisation")
+        + ("tipo de organizacion", "tipo", "тип организации", "тип"),
+    ),
+    "title": (
+        "Title / position",
+        ("title", "position", "job title", "role", "function", "post", "fonction", "poste")
+        + ("titre", "cargo", "puesto", "должность", "титул"),
+    ),
+    "country": (
+        "Country",
+        ("country", "state", "country code", "iso", "iso3", "iso2", "pays", "pais", "страна")
+        + ("sending state", "etat"),
+    ),
+    "host_country": (
+        "Host country (where an embassy or mission is)",
+        ("host country", "host state", "receiving state", "pays hote", "pays de residence")
+        + ("etat accreditaire", "pais anfitrion", "pais sede", "страна пребывания"),
+    ),
+    "host_city": (
+        "Host city",
+        ("host city", "duty station", "ville hote", "ciudad sede", "город пребывания"),
+    ),
+    "email": (
+        "Email",
+        ("email", "e mail", "email address", "mail", "courriel", "adresse electronique")
+        + ("correo", "correo electronico", "эл почта", "электронная почта", "e-mail"),
+    ),
+    "phone": (
+        "Phone",
+        ("phone", "telephone", "tel", "phone number", "mobile", "telefono", "телефон"),
+    ),
+    "fax": ("Fax", ("fax", "fax number", "telefax", "telecopie", "факс")),
     "address_line1": (
         "Address line 1",
-        ("address", "address line 1", "address 1", "street", "street address", "adresse"),
+        ("address", "address line 1", "address 1", "street", "street address", "adresse")
+        + ("rue", "direccion", "domicilio", "calle", "адрес", "улица"),
     ),
-    "address_line2": ("Address line 2", ("address line 2", "address 2", "street 2")),
-    "city": ("City", ("city", "town", "locality", "ville")),
-    "postal_code": ("Postal code", ("postal code", "postcode", "zip", "zip code", "code postal")),
-    "country_area": ("Region / state / province", ("region", "province", "country area")),
-    "tags": ("Tags (separated by , or ;)", ("tags", "tag", "groups", "labels", "categories")),
-    "language": ("Preferred language", ("language", "lang", "preferred language", "langue")),
+    "address_line2": (
+        "Address line 2",
+        ("address line 2", "address 2", "street 2", "complement d adresse", "адрес 2"),
+    ),
+    "city": ("City", ("city", "town", "locality", "ville", "localite", "ciudad", "город")),
+    "postal_code": (
+        "Postal code",
+        ("postal code", "postcode", "zip", "zip code", "code postal", "npa", "codigo postal")
+        + ("cp", "индекс", "почтовый индекс"),
+    ),
+    "country_area": (
+        "Region / state / province",
+        ("region", "province", "country area", "provincia", "область", "регион"),
+    ),
+    "address_country": (
+        "Address country (default: the host country, else the country)",
+        ("address country", "country of address", "postal country", "mailing country")
+        + ("pays de l adresse", "pais de la direccion", "страна адреса"),
+    ),
+    "preferred": (
+        "Preferred address (yes/no)",
+        ("preferred", "preferred address", "primary address", "primary", "adresse principale")
+        + ("direccion principal", "основной адрес"),
+    ),
+    "tags": (
+        "Tags (separated by , or ;)",
+        ("tags", "tag", "groups", "labels", "categories", "etiquettes", "etiquetas", "теги"),
+    ),
+    "language": (
+        "Preferred language",
+        ("language", "lang", "preferred language", "langue", "idioma", "язык"),
+    ),
     "no_email": ("Do not email (yes/no)", ("no email", "do not email", "noemail")),
     "no_post": ("Do not post (yes/no)", ("no post", "do not post", "nopost", "no mail")),
-    "notes": ("Notes", ("notes", "note", "comments", "comment", "remarks")),
+    "notes": (
+        "Notes",
+        ("notes", "note", "comments", "comment", "remarks", "remarques", "notas")
+        + ("observaciones", "примечания", "комментарий"),
+    ),
 }
+
+# Words honorifics are made of (folded, without dots): "H.E.", "S.E. Mme", "Excmo. Sr. D.",
+# "Его Превосходительство". A value made only of these, with at least one that is not a mere
+# article or pronoun, is an honorific, not a position.
+HONORIFIC_WORDS = frozenset(
+    {
+        "he",
+        "se",
+        "hm",
+        "hrh",
+        "his",
+        "her",
+        "excellency",
+        "son",
+        "excellence",
+        "sa",
+        "su",
+        "excelencia",
+        "excmo",
+        "excma",
+        "excelentisimo",
+        "excelentisima",
+        "sr",
+        "sra",
+        "srta",
+        "d",
+        "dna",
+        "don",
+        "dona",
+        "senor",
+        "senora",
+        "mr",
+        "mrs",
+        "ms",
+        "miss",
+        "mx",
+        "dr",
+        "prof",
+        "professor",
+        "m",
+        "mme",
+        "mlle",
+        "monsieur",
+        "madame",
+        "hon",
+        "honourable",
+        "honorable",
+        "the",
+        "rt",
+        "right",
+        "sir",
+        "dame",
+        "lord",
+        "lady",
+        "majesty",
+        "highness",
+        "royal",
+        "sheikh",
+        "shaikh",
+        "ego",
+        "ee",
+        "prevoshoditelstvo",
+        "g-n",
+        "g-za",
+        "gospodin",
+        "gospoza",
+        "gn",
+        "gza",
+    }
+)
+_WEAK_HONORIFIC_WORDS = frozenset({"the", "his", "her", "su", "son", "sa", "d", "right", "rt"})
 
 
 @dataclass(frozen=True)
@@ -92,14 +249,15 @@ def _has_utf16_pattern(data: bytes) -> str | None:
 
 def decode(data: bytes, encoding: str = "auto") -> tuple[str, str]:
     """The text and the encoding used. ``auto``: a byte-order mark decides, then UTF-16 without
-    one (NUL bytes every other byte), then UTF-8, then Windows-1252 (what Excel writes)."""
+    one (NUL bytes every other byte), then UTF-8, then the code page ``detect_legacy`` finds
+    (Windows-1252, what Excel writes, unless the bytes say Cyrillic, Arabic...)."""
     if encoding not in ENCODINGS:
         raise InvalidInput(
             f"Unknown encoding {encoding!r}; choose one of {', '.join(ENCODINGS)}.",
             errors=[{"field": "encoding", "message": "unknown encoding"}],
         )
     if encoding != "auto":
-        codec = {"utf-8": "utf-8-sig"}.get(encoding, encoding)
+        codec = {"utf-8": "utf-8-sig", "mac-roman": "mac_roman"}.get(encoding, encoding)
         if encoding == "utf-16" and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             codec = _has_utf16_pattern(data) or "utf-16-le"
         try:
@@ -124,11 +282,37 @@ def decode(data: bytes, encoding: str = "auto") -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    legacy = detect_legacy(data)
+    if legacy != "cp1252":
+        try:
+            return data.decode(legacy), legacy
+        except UnicodeDecodeError:
+            pass  # the sample looked so, the rest of the file does not
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         # five bytes have no character in cp1252; Latin-1 reads every byte
         return data.decode("iso-8859-1"), "iso-8859-1"
+
+
+def detect_legacy(data: bytes) -> str:
+    """The one-byte code page a file that is not UTF-8 was most likely saved in. Words written
+    wholly in bytes above 127 mean another script than Latin: charset-normalizer tells which
+    (Windows-1251 or KOI8-R for Cyrillic, Windows-1256 for Arabic) from the first
+    ``DETECT_BYTES``. Latin texts, where such bytes are accents inside ASCII words, read alike
+    in several code pages and are taken as Windows-1252, what Excel writes in Western Europe."""
+    sample = data[:DETECT_BYTES]
+    words = _WORDS.findall(sample)
+    accented = [w for w in words if max(w) > 127]
+    whole = sum(1 for w in accented if min(w) > 127)
+    if not accented or whole * 2 < len(accented):
+        return "cp1252"
+    best = charset_normalizer.from_bytes(sample, cp_isolation=list(_OTHER_SCRIPTS)).best()
+    return _OTHER_SCRIPTS.get(best.encoding, "cp1252") if best is not None else "cp1252"
+
+
+# runs of letters: ASCII ones and any byte above 127 (a letter in every code page read here)
+_WORDS = re.compile(rb"[A-Za-z\x80-\xff]{2,}")
 
 
 def _strict(data: bytes, codec: str, name: str) -> str:
@@ -211,15 +395,37 @@ def _header_key(header: str) -> str:
     return " ".join("".join(c if c.isalnum() else " " for c in fold(header)).split())
 
 
-def guess_mapping(headers: list[str]) -> list[str]:
-    """The field each column most likely holds ("" = ignore); each field used once."""
+def is_honorific(value: str) -> bool:
+    """Whether a cell holds a form of address ("H.E.", "S.E. M.", "Excmo. Sr.", "Его
+    Превосходительство") rather than a position."""
+    words = [w.replace(".", "").strip(",") for w in fold(value).split()]
+    words = [w for w in words if w]
+    return (
+        bool(words)
+        and all(w in HONORIFIC_WORDS for w in words)
+        and any(w not in _WEAK_HONORIFIC_WORDS for w in words)
+    )
+
+
+def guess_mapping(headers: list[str], rows: list[list[str]] | None = None) -> list[str]:
+    """The field each column most likely holds ("" = ignore); each field used once. With the
+    ``rows``, a "Title" column whose values are all forms of address ("H.E.") is the
+    honorific, not the position."""
     aliases = {_header_key(alias): field for field, (_, names) in FIELDS.items() for alias in names}
     aliases.update({_header_key(field): field for field in FIELDS})
     aliases.update({_header_key(label): field for field, (label, _) in FIELDS.items()})
+    guessed = [aliases.get(_header_key(header), "") for header in headers]
+    if rows and "honorific" not in guessed:
+        for index, field in enumerate(guessed):
+            if field in ("title", ""):
+                values = [r[index].strip() for r in rows[:200] if index < len(r) and r[index]]
+                values = [v for v in values if v]
+                if values and all(is_honorific(v) for v in values):
+                    guessed[index] = "honorific"
+                    break
     used: set[str] = set()
     out = []
-    for header in headers:
-        field = aliases.get(_header_key(header), "")
+    for field in guessed:
         if field in used:
             field = ""
         if field:
@@ -228,11 +434,33 @@ def guess_mapping(headers: list[str]) -> list[str]:
     return out
 
 
-def resolve_mapping(headers: list[str], mapping: dict[str, str] | list[str] | None) -> list[str]:
+def header_key(headers: list[str]) -> str:
+    """What identifies a file's layout: a hash of its folded header row (the same columns in
+    the same order, however they are capitalised or accented)."""
+    folded = "\x1f".join(_header_key(h) for h in headers)
+    return hashlib.sha256(folded.encode("utf-8")).hexdigest()
+
+
+# A letter Excel could not save in the file's code page becomes "?": a cell of only question
+# marks (and spaces), or two question marks inside or at the edge of a word.
+_GARBLED = re.compile(r"^[?\s]*\?[?\s]*\?[?\s]*$|\w\?\?|\?\?\w")
+
+
+def garbled(value: str) -> bool:
+    """Whether a cell looks like letters replaced by "?" when the file was saved."""
+    return "??" in value.replace(" ", "") and bool(_GARBLED.search(value.strip()))
+
+
+def resolve_mapping(
+    headers: list[str],
+    mapping: dict[str, str] | list[str] | None,
+    rows: list[list[str]] | None = None,
+) -> list[str]:
     """A field (or "") per column, from ``{"header or column number": "field"}``, a list, or
-    ``None`` for the guessed mapping. Unknown fields and a field used twice are refused."""
+    ``None`` for the mapping guessed from the headers (and the ``rows``' first values). Unknown
+    fields and a field used twice are refused."""
     if mapping is None:
-        return guess_mapping(headers)
+        return guess_mapping(headers, rows)
     out = [""] * len(headers)
     if isinstance(mapping, list):
         if len(mapping) > len(headers):

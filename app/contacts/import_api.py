@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import File, Form, Query, UploadFile
@@ -10,13 +11,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from app.auth.deps import ApiCoordinator
-from app.contacts import csvfile, importing, merging
+from app.contacts import csvfile, import_batches, importing, merging
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.web.routing import api_router
 
 imports_router = api_router(prefix="/contacts/imports", tags=["contacts import"])
 merge_router = api_router(prefix="/contacts/merge", tags=["contacts merge"])
+batches_router = api_router(prefix="/imports", tags=["contacts import"])
 
 
 def read_upload(file: UploadFile) -> bytes:
@@ -72,10 +74,14 @@ def build_options(
     summary="Check (dry run) or import a CSV file of contacts",
     description=(
         "Multipart form: `file` (CSV), `dry_run` (default true: only the report), `mapping` "
-        '(JSON `{"column header": "field"}`; omitted: guessed from the headers), `encoding` '
-        "(auto, utf-8, utf-16, cp1252, ...), `delimiter` (auto, `,`, `;`, tab), `duplicates` "
+        '(JSON `{"column header": "field"}`; omitted: the mapping last used for the same '
+        "headers, else guessed from them), `encoding` (auto: detected, Windows-1251 and other "
+        "code pages included; or utf-8, utf-16, cp1252, cp1251, koi8-r, cp1250, cp1256, "
+        "iso-8859-1, mac-roman), `delimiter` (auto, `,`, `;`, tab), `duplicates` "
         '(JSON `{"default": "merge|skip|create", "rows": {"12": "skip"}}`). An import writes '
-        "everything or nothing; a file with bad rows is refused with 422 listing every row."
+        "everything or nothing, as a batch that `POST /api/v1/imports/{id}/undo` rolls back; a "
+        "file with bad rows is refused with 422 listing every row; rows whose letters the file "
+        "lost as “?” are listed in `warnings`."
     ),
     responses={200: {"description": "The dry-run report"}, 201: {"description": "Imported"}},
 )
@@ -184,3 +190,90 @@ def merge_records(
     kept = merging.merge(session, data=body, actor=user)
     name = kept.name if body.kind == "organisation" else merging.display(kept)
     return MergeResult(kind=body.kind, id=kept.id, name=name, version=kept.version)
+
+
+# --- batches -------------------------------------------------------------------------------------
+
+
+class ImportBatchRead(BaseModel):
+    id: int
+    filename: str
+    status: Literal["done", "undone"]
+    counts: dict[str, Any]
+    created_at: datetime
+    created_by_id: int | None
+    undone_at: datetime | None
+    undone_by_id: int | None
+
+
+class ChangedRead(BaseModel):
+    type: str
+    id: int
+    name: str
+    message: str
+
+
+class ImportBatchDetail(ImportBatchRead):
+    changed_since: list[ChangedRead]
+
+
+class ImportBatchPage(BaseModel):
+    items: list[ImportBatchRead]
+    total: int
+
+
+def _batch(batch: Any) -> dict[str, Any]:
+    return {
+        "id": batch.id,
+        "filename": batch.filename,
+        "status": batch.status.value,
+        "counts": batch.counts,
+        "created_at": batch.created_at,
+        "created_by_id": batch.created_by_id,
+        "undone_at": batch.undone_at,
+        "undone_by_id": batch.undone_by_id,
+    }
+
+
+@batches_router.get("", response_model=ImportBatchPage, summary="Contacts imports, newest first")
+def list_imports(
+    session: SessionDep,
+    _user: ApiCoordinator,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> ImportBatchPage:
+    batches, total = import_batches.list_batches(session, limit=limit, offset=offset)
+    return ImportBatchPage(
+        items=[ImportBatchRead.model_validate(_batch(b)) for b in batches], total=total
+    )
+
+
+@batches_router.get(
+    "/{batch_id:int}",
+    response_model=ImportBatchDetail,
+    summary="One import, with what was changed since (an empty list: it can be undone)",
+)
+def get_import(batch_id: int, session: SessionDep, _user: ApiCoordinator) -> ImportBatchDetail:
+    batch = import_batches.get_batch(session, batch_id)
+    changed = [] if batch.status.value == "undone" else import_batches.changed_since(session, batch)
+    return ImportBatchDetail.model_validate(
+        {
+            **_batch(batch),
+            "changed_since": [
+                {"type": c.type, "id": c.id, "name": c.name, "message": c.describe()}
+                for c in changed[:1000]
+            ],
+        }
+    )
+
+
+@batches_router.post(
+    "/{batch_id:int}/undo",
+    response_model=ImportBatchRead,
+    summary="Undo an import: delete what it created, restore what it completed",
+    description="Refused with 409 (listing them in `errors`) when any record it wrote was "
+    "changed since, or when it was undone already.",
+)
+def undo_import(batch_id: int, session: SessionDep, user: ApiCoordinator) -> ImportBatchRead:
+    batch = import_batches.undo(session, batch_id=batch_id, actor=user)
+    return ImportBatchRead.model_validate(_batch(batch))

@@ -15,13 +15,13 @@ from starlette.datastructures import UploadFile
 
 from app.audit import service as audit
 from app.auth.deps import WebCoordinator
-from app.contacts import csvfile, import_tasks, importing, merging, uploads
+from app.contacts import csvfile, import_batches, import_tasks, importing, merging, uploads
 from app.contacts import service as contacts_service
 from app.contacts.import_api import build_options
 from app.contacts.schemas import SearchFilters
 from app.db import SessionDep
 from app.errors import Conflict, DomainError, NotFound
-from app.models import OrganisationType, Role, User
+from app.models import ImportBatchStatus, OrganisationType, Role, User
 from app.web.forms import FormDep
 from app.web.pagination import Page
 from app.web.routing import web_router
@@ -130,8 +130,81 @@ async def import_upload(request: Request, user: WebCoordinator) -> Response:
     return redirect(request, f"/contacts/import/{token}")
 
 
+# --- history and undo --------------------------------------------------------------------------
+
+
+@router.get("/history", name="contacts_import_history")
+def import_history(
+    request: Request, session: SessionDep, user: WebCoordinator, page: int = 1
+) -> Response:
+    """Every import as a batch: what it created and completed, and Undo while untouched."""
+    page = max(1, min(page, 100_000))
+    batches, total = import_batches.list_batches(
+        session, limit=PER_PAGE, offset=(page - 1) * PER_PAGE
+    )
+    ctx = {
+        "batches": batches,
+        "users": _user_emails(session, batches),
+        "page": Page(page=page, per_page=PER_PAGE, total=total),
+        "page_query": "",
+        "undone": ImportBatchStatus.undone,
+    }
+    return render(request, "contacts_import/history.html", ctx)
+
+
+def _user_emails(session: SessionDep, batches: list[Any]) -> dict[int, str]:
+    ids = {b.created_by_id for b in batches} | {b.undone_by_id for b in batches}
+    ids.discard(None)
+    return {u.id: u.email for u in (session.get(User, i) for i in ids) if u is not None}
+
+
+def _undo_page(
+    request: Request, session: SessionDep, batch_id: int, error: str = "", status: int = 200
+) -> Response:
+    batch = import_batches.get_batch(session, batch_id)
+    changed = (
+        import_batches.changed_since(session, batch)
+        if batch.status != ImportBatchStatus.undone
+        else []
+    )
+    ctx = {
+        "batch": batch,
+        "changed": changed[:200],
+        "changed_total": len(changed),
+        "undone": batch.status == ImportBatchStatus.undone,
+        "error": error,
+        "record_url": record_url,
+    }
+    return render(request, "contacts_import/undo.html", ctx, status_code=status)
+
+
+@router.get("/history/{batch_id:int}/undo", name="contacts_import_undo_confirm")
+def import_undo_confirm(
+    request: Request, session: SessionDep, user: WebCoordinator, batch_id: int
+) -> Response:
+    """What undoing the import would do, or why it cannot, before anything is deleted."""
+    return _undo_page(request, session, batch_id)
+
+
+@router.post("/history/{batch_id:int}/undo", name="contacts_import_undo")
+def import_undo(
+    request: Request, session: SessionDep, user: WebCoordinator, batch_id: int, form: FormDep
+) -> Response:
+    try:
+        batch = import_batches.undo(session, batch_id=batch_id, actor=user)
+    except Conflict as exc:
+        session.rollback()
+        return _undo_page(request, session, batch_id, error=exc.detail, status=409)
+    return redirect(
+        request,
+        "/contacts/import/history",
+        message=f"The import of {batch.filename} was undone.",
+    )
+
+
 def _mapping_page(
     request: Request,
+    session: SessionDep,
     token: str,
     meta: dict[str, Any],
     values: dict[str, Any],
@@ -141,7 +214,13 @@ def _mapping_page(
     table = csvfile.read_table(
         _data(token), encoding=values["encoding"], delimiter=values["delimiter"]
     )
-    mapping = values.get("mapping") or csvfile.guess_mapping(table.headers)
+    mapping = values.get("mapping")
+    remembered = False
+    if not mapping:
+        mapping = import_batches.remembered_mapping(session, table.headers)
+        remembered = mapping is not None
+    if not mapping:
+        mapping = csvfile.guess_mapping(table.headers, table.rows)
     columns = []
     for i, header in enumerate(table.headers):
         samples = [r[i] for r in table.rows[:PREVIEW_ROWS] if i < len(r)]
@@ -158,15 +237,33 @@ def _mapping_page(
         "token": token,
         "meta": meta,
         "table": table,
+        "encoding_label": csvfile.ENCODINGS.get(table.encoding, table.encoding),
         "columns": columns,
         "values": values,
         "errors": errors,
+        "remembered": remembered,
+        "garbled": _garbled_rows(table),
     }
     return render(request, "contacts_import/mapping.html", ctx, status_code=status)
 
 
+def _garbled_rows(table: csvfile.Table, limit: int = 50) -> list[dict[str, Any]]:
+    """Rows with letters lost as "?" when the file was saved (Excel writes "??????" for names
+    its code page lacks), shown before anything is imported."""
+    out: list[dict[str, Any]] = []
+    for index, cells in enumerate(table.rows):
+        bad = [c.strip() for c in cells if "??" in c and csvfile.garbled(c)]
+        if bad:
+            out.append({"row": index + 2, "cells": bad[:5]})
+            if len(out) >= limit:
+                break
+    return out
+
+
 @router.get("/{token}", name="contacts_import_mapping")
-def import_mapping(request: Request, user: WebCoordinator, token: str) -> Response:
+def import_mapping(
+    request: Request, session: SessionDep, user: WebCoordinator, token: str
+) -> Response:
     meta = _meta(token, user)
     if "result" in meta:
         return redirect(request, f"/contacts/import/{token}/result")
@@ -178,7 +275,7 @@ def import_mapping(request: Request, user: WebCoordinator, token: str) -> Respon
         "tags": "",
         "mapping": meta.get("mapping"),
     }
-    return _mapping_page(request, token, meta, values, {})
+    return _mapping_page(request, session, token, meta, values, {})
 
 
 def _values_from(form: dict[str, Any], columns: int) -> dict[str, Any]:
@@ -221,11 +318,11 @@ def import_check(
     except DomainError as exc:
         values = _values_from(form, 0)
         values["encoding"], values["delimiter"], values["mapping"] = "auto", "auto", None
-        return _mapping_page(request, token, meta, values, {"encoding": exc.detail}, 422)
+        return _mapping_page(request, session, token, meta, values, {"encoding": exc.detail}, 422)
     values = _values_from(form, len(table.headers))
     if form.get("reread"):
         values["mapping"] = None
-        return _mapping_page(request, token, meta, values, {})
+        return _mapping_page(request, session, token, meta, values, {})
     try:
         options = _options(values)
         report = importing.run(
@@ -237,7 +334,7 @@ def import_check(
             actor=user,
         )
     except DomainError as exc:
-        return _mapping_page(request, token, meta, values, {"__all__": exc.detail}, 422)
+        return _mapping_page(request, session, token, meta, values, {"__all__": exc.detail}, 422)
     meta["values"] = values
     meta["mapping"] = values["mapping"]
     meta["total_rows"] = report.total_rows

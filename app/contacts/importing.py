@@ -62,6 +62,11 @@ _SPECIAL_TLDS = frozenset(SPECIAL_USE_DOMAIN_NAMES)
 _SPECIAL_SINGLE_LABELS = all("." not in d for d in SPECIAL_USE_DOMAIN_NAMES)
 _EMAIL_SEPARATORS = re.compile(r"[;,\s]+")
 _PHONE_SEPARATORS = re.compile(r"[\s\-.()/]")
+# Columns whose letters a legacy code page may have turned into "?" (warned about).
+GARBLE_WATCHED = frozenset(
+    {"honorific", "given_name", "family_name", "full_name", "native_name", "organisation"}
+    | {"title", "address_line1", "address_line2", "city", "host_city", "notes"}
+)
 CHUNK = 900
 PEOPLE = cast(SATable, Person.__table__)
 ORGANISATIONS = cast(SATable, Organisation.__table__)
@@ -134,6 +139,11 @@ class ImportReport(BaseModel):
     delimiter: str
     headers: list[str]
     mapping: list[str]
+    mapping_source: Literal["given", "remembered", "guessed"] = Field(
+        default="given",
+        description="given in the request, remembered from the last import of these headers, "
+        "or guessed from them",
+    )
     total_rows: int
     bad_rows: list[BadRow]
     duplicates: list[DuplicateMatch]
@@ -149,6 +159,12 @@ class ImportReport(BaseModel):
     separate: list[DuplicateMatch] = Field(
         default_factory=list, description="Duplicates imported as separate records, to merge"
     )
+    encoding_label: str = Field(default="", description='How the file was read: "Windows-1251…"')
+    warnings: list[BadRow] = Field(
+        default_factory=list,
+        description="Rows imported but worth a look: letters the file lost as “?” (first 1,000)",
+    )
+    batch_id: int | None = Field(default=None, description="The import's batch, to undo it")
 
 
 # --- row checks --------------------------------------------------------------------------------
@@ -233,6 +249,10 @@ class Record:
     title: str = ""
     country_id: int | None = None
     country_code: str = ""
+    # where an embassy, mission or office abroad is (for a person's row: their organisation's)
+    host_country_id: int | None = None
+    host_country_code: str = ""
+    host_city: str = ""
     emails: list[str] = field(default_factory=list)
     phones: list[str] = field(default_factory=list)
     faxes: list[str] = field(default_factory=list)
@@ -242,6 +262,8 @@ class Record:
     no_email: bool = False
     no_post: bool = False
     notes: str = ""
+    # the row's "preferred" column: its address becomes the preferred one (None: not said)
+    address_preferred: bool | None = None
     # where it goes: an existing record (merge) or a new one
     target_id: int | None = None
 
@@ -266,6 +288,13 @@ class Record:
                 setattr(self, attr, getattr(other, attr))
         if self.country_id is None:
             self.country_id = other.country_id
+        if self.host_country_id is None:
+            self.host_country_id = other.host_country_id
+            self.host_country_code = other.host_country_code
+        if not self.host_city:
+            self.host_city = other.host_city
+        if self.address_preferred is None:
+            self.address_preferred = other.address_preferred
         if self.organisation_type is None:
             self.organisation_type = other.organisation_type
         for attr in ("emails", "phones", "faxes", "tags"):
@@ -288,6 +317,32 @@ class _Lookups:
                 if key:
                     self.countries.setdefault(_fold(key), value)
         self.by_iso2 = {iso2: cid for cid, iso2 in self.countries.values()}
+        # folded organisation name -> its host country (id, ISO code): the directory's
+        # organisations abroad, and those the file places in a host country
+        self.org_hosts: dict[str, tuple[int, str]] = {}
+        iso2_of = dict(self.countries.values())
+        for name, host_id in session.execute(
+            select(Organisation.name, Organisation.host_country_id).where(
+                Organisation.host_country_id.is_not(None)
+            )
+        ):
+            if host_id in iso2_of:
+                self.org_hosts.setdefault(_fold(name), (host_id, iso2_of[host_id]))
+
+    def learn_hosts(self, table: csvfile.Table, mapping: Sequence[str]) -> None:
+        """Organisations the file places abroad (a host country column on any of their rows):
+        the other rows of their people are addressed there too."""
+        if "host_country" not in mapping or "organisation" not in mapping:
+            return
+        org_col, host_col = mapping.index("organisation"), mapping.index("host_country")
+        for cells in table.rows:
+            if max(org_col, host_col) >= len(cells):
+                continue
+            name, host = cells[org_col].strip(), cells[host_col].strip()
+            if name and host:
+                found = self.country(host)
+                if found is not None:
+                    self.org_hosts[_fold(name)] = found
 
     def country(self, text: str) -> tuple[int, str] | None:
         key = _fold(text)
@@ -337,16 +392,20 @@ def check_row(
     )
     if kind == "organisation" and not organisation:
         reasons.append("no name: give a person's name or an organisation")
+    honorific, title = get("honorific", ""), get("title", "")
+    if title and not honorific and kind == "person" and csvfile.is_honorific(title):
+        honorific, title = title, ""  # "H.E." in a Title column is a form of address
     record = Record(
         row=number,
         kind=kind,
-        honorific=get("honorific", ""),
+        honorific=honorific[: LIMITS["honorific"]],
         given_name=given[:120],
         family_name=family[:120],
         native_name=native,
         organisation=organisation,
-        title=get("title", ""),
+        title=title,
         notes=get("notes", ""),
+        host_city=get("host_city", "")[:120],
     )
     if get("organisation_type"):
         record.organisation_type = _org_type(get("organisation_type", ""))
@@ -358,7 +417,24 @@ def check_row(
             reasons.append(f"unknown country {get('country')!r}")
         else:
             record.country_id, record.country_code = found
-    region = record.country_code or None
+    if get("host_country"):
+        found = lookups.country(get("host_country", ""))
+        if found is None:
+            reasons.append(f"unknown host country {get('host_country')!r}")
+        else:
+            record.host_country_id, record.host_country_code = found
+    elif organisation and _fold(organisation) in lookups.org_hosts:
+        record.host_country_id, record.host_country_code = lookups.org_hosts[_fold(organisation)]
+    # where the address and phones are: said by the row, else where the organisation is
+    # (an embassy's host country), else the row's country
+    located = record.host_country_code or record.country_code
+    if get("address_country"):
+        found = lookups.country(get("address_country", ""))
+        if found is None:
+            reasons.append(f"unknown address country {get('address_country')!r}")
+        else:
+            located = found[1]
+    region = located or None
     if get("email"):
         for raw in _EMAIL_SEPARATORS.split(get("email", "")):
             if not raw:
@@ -379,11 +455,11 @@ def check_row(
         try:
             target.append(_phone(raw, region or ""))
         except ValueError:
-            where = f" for {record.country_code}" if region else " (no country given)"
+            where = f" for {region}" if region else " (no country given)"
             hint = "" if region or raw.startswith("+") else "; write it with + and the country code"
             reasons.append(f"invalid {name} {raw!r}{where}{hint}")
     if address or get("city") or get("postal_code"):
-        if not address or not get("city") or not record.country_code:
+        if not address or not get("city") or not located:
             reasons.append("a postal address needs an address line, a city and a country")
         else:
             record.postal = (
@@ -391,12 +467,16 @@ def check_row(
                 get("city", ""),
                 get("postal_code", ""),
                 get("country_area", ""),
-                record.country_code,
+                located,
             )
     language = get("language", "")
     if language and not _LANGUAGE.match(language):
         reasons.append(f"invalid language {language!r} (use a code such as en, fr, ru)")
     record.language = language
+    if values.get("preferred"):
+        record.address_preferred = _flag(values["preferred"])
+        if record.address_preferred is None:
+            reasons.append(f"Preferred: {values['preferred']!r} is not yes or no")
     for name in ("no_email", "no_post"):
         if name in values:
             flag = _flag(values[name])
@@ -530,6 +610,7 @@ class Plan:
     new_orgs: dict[str, Record | str]  # folded name -> org-only record, or the display name
     existing: _Existing
     skipped: int
+    warnings: list[BadRow] = field(default_factory=list)  # rows with letters lost as "?"
 
 
 def make_plan(
@@ -538,15 +619,31 @@ def make_plan(
     options: ImportOptions,
     progress: Progress | None = None,
 ) -> Plan:
-    mapping = csvfile.resolve_mapping(table.headers, options.mapping)
+    mapping = csvfile.resolve_mapping(table.headers, options.mapping, table.rows)
     lookups = _Lookups(session)
+    lookups.learn_hosts(table, mapping)
     bad: list[BadRow] = []
+    warnings: list[BadRow] = []
     records: list[Record] = []
     total = len(table.rows)
+    watched = [(i, name) for i, name in enumerate(mapping) if name in GARBLE_WATCHED]
     for index, cells in enumerate(table.rows):
         number = index + 2  # the header is row 1
         if progress is not None and index % 2000 == 0:
             progress("checking", index, total)
+        garbled = [
+            f"{csvfile.FIELDS[name][0]} {cells[i].strip()!r}"
+            for i, name in watched
+            if i < len(cells) and "??" in cells[i] and csvfile.garbled(cells[i])
+        ]
+        if garbled:
+            warnings.append(
+                BadRow(
+                    row=number,
+                    reasons=[f"letters replaced by “?”: {', '.join(garbled)}"],
+                    preview=" · ".join(c.strip() for c in cells if c.strip())[:120],
+                )
+            )
         result = check_row(number, cells, mapping, lookups, options)
         if isinstance(result, list):
             preview = " · ".join(c.strip() for c in cells if c.strip())[:120]
@@ -614,7 +711,7 @@ def make_plan(
             new_orgs[org_key] = record
         elif org_key and org_key not in existing.orgs:
             new_orgs.setdefault(org_key, record.organisation)
-    return Plan(table, mapping, bad, duplicates, new, merges, new_orgs, existing, skipped)
+    return Plan(table, mapping, bad, duplicates, new, merges, new_orgs, existing, skipped, warnings)
 
 
 def _file_match(
@@ -773,15 +870,47 @@ def _bulk(
     return ids
 
 
-def _insert_ids(session: Session, table: SATable, rows: list[dict[str, Any]]) -> list[int]:
-    return _bulk(session, table, rows, with_ids=True)
+class _Sink:
+    """Where ``write`` sends rows: the database, or nowhere for a dry run, which goes through
+    the same steps (so its counts are the import's) with made-up ids."""
+
+    def __init__(self, session: Session, dry: bool) -> None:
+        self.session = session
+        self.dry = dry
+        self._fake = 0
+
+    def insert_ids(self, table: SATable, rows: list[dict[str, Any]]) -> list[int]:
+        if self.dry:
+            start = self._fake
+            self._fake -= len(rows)
+            return list(range(start - 1, self._fake - 1, -1))
+        return _bulk(self.session, table, rows, with_ids=True)
+
+    def insert(self, table: SATable, rows: list[dict[str, Any]]) -> None:
+        if not self.dry:
+            _bulk(self.session, table, rows)
+
+    def execute(self, statement: Any) -> int:
+        """An UPDATE's row count (a dry run counts it done)."""
+        if self.dry:
+            return 1
+        return int(getattr(self.session.execute(statement), "rowcount", 1))
 
 
-def _insert(session: Session, table: SATable, rows: list[dict[str, Any]]) -> None:
-    _bulk(session, table, rows)
+@dataclass
+class Changes:
+    """What an import wrote, kept in its batch so it can be undone: records created (with
+    their version), contact points, positions and tag links added to existing records, and
+    the values existing records had before."""
+
+    created: list[dict[str, Any]] = field(default_factory=list)
+    updated: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "updated": self.updated}
 
 
-def _tag_ids(session: Session, names: set[str], counts: Counts) -> dict[str, int]:
+def _tag_ids(sink: _Sink, names: set[str], counts: Counts, changes: Changes) -> dict[str, int]:
     if not names:
         return {}
     found: dict[str, int] = {}
@@ -789,17 +918,18 @@ def _tag_ids(session: Session, names: set[str], counts: Counts) -> dict[str, int
         found.update(
             {
                 name: tid
-                for tid, name in session.execute(
+                for tid, name in sink.session.execute(
                     select(Tag.id, Tag.name).where(Tag.name.in_(chunk))
                 )
             }
         )
     missing = sorted(names - set(found))
     now = utcnow()
-    ids = _insert_ids(
-        session, TAGS, [{"name": n, "created_at": now, "updated_at": now} for n in missing]
+    ids = sink.insert_ids(
+        TAGS, [{"name": n, "created_at": now, "updated_at": now} for n in missing]
     )
     found.update(zip(missing, ids, strict=True))
+    changes.created.extend({"type": "tag", "id": tid} for tid in ids)
     counts.tags += len(missing)
     return found
 
@@ -855,29 +985,53 @@ def _key_of(
     return kind, (value or "").lower()
 
 
-def write(
-    session: Session, plan: Plan, options: ImportOptions
-) -> tuple[Counts, Counts, list[CreatedRecord], list[CreatedRecord]]:
-    """Create and merge what the plan says; bulk inserts in the caller's transaction."""
+def _completeness(point: Any) -> int:
+    """How much of an address there is: street, city, postcode (a city-only address is 1)."""
+    get = point.get if isinstance(point, dict) else lambda k: getattr(point, k)
+    return sum(1 for k in ("street_address", "city", "postal_code") if (get(k) or "").strip())
+
+
+@dataclass
+class Written:
+    created: Counts
+    updated: Counts
+    people: list[CreatedRecord]
+    organisations: list[CreatedRecord]
+    changes: Changes
+
+
+def write(session: Session, plan: Plan, options: ImportOptions, *, dry: bool = False) -> Written:
+    """Create and merge what the plan says; bulk inserts in the caller's transaction. ``dry``:
+    the same steps with nothing written, for the dry run's counts."""
+    sink = _Sink(session, dry)
+    changes = Changes()
     created, updated = Counts(), Counts()
     now = utcnow()
     language = options.default_language
     all_tags = {t for r in plan.new + plan.merges for t in r.tags}
-    tag_ids = _tag_ids(session, all_tags, created)
+    tag_ids = _tag_ids(sink, all_tags, created, changes)
     # organisations first: people's positions point at them
     org_rows: list[dict[str, Any]] = []
     org_records: list[Record | None] = []
     org_keys = list(plan.new_orgs)
-    countries = _org_countries(plan)
+    from_people = _org_attributes(plan)
     for key in org_keys:
         item = plan.new_orgs[key]
         rec = item if isinstance(item, Record) else None
         name = rec.organisation if rec else str(item)
+        said = from_people.get(key, {})
         org_rows.append(
             {
                 "name": name,
-                "type": (rec.organisation_type if rec else None) or options.new_organisation_type,
-                "country_id": rec.country_id if rec else countries.get(key),
+                # the type, country and host given on the organisation's own row, else on the
+                # first of its people's rows that gives them
+                "type": (rec.organisation_type if rec else None)
+                or said.get("organisation_type")
+                or options.new_organisation_type,
+                "country_id": (rec.country_id if rec else None) or said.get("country_id"),
+                "host_country_id": (rec.host_country_id if rec else None)
+                or said.get("host_country_id"),
+                "host_city": (rec.host_city if rec else "") or said.get("host_city", ""),
                 "preferred_language": (rec.language if rec else "") or language,
                 "notes": rec.notes if rec else "",
                 "no_email": rec.no_email if rec else False,
@@ -889,7 +1043,10 @@ def write(
             }
         )
         org_records.append(rec)
-    org_ids = dict(zip(org_keys, _insert_ids(session, ORGANISATIONS, org_rows), strict=True))
+    org_ids = dict(zip(org_keys, sink.insert_ids(ORGANISATIONS, org_rows), strict=True))
+    changes.created.extend(
+        {"type": "organisation", "id": oid, "version": 1} for oid in org_ids.values()
+    )
     created.organisations = len(org_ids)
     org_of = {**plan.existing.orgs, **org_ids}
     people = [r for r in plan.new if r.kind == "person"]
@@ -917,7 +1074,8 @@ def write(
         }
         for r in people
     ]
-    person_ids = _insert_ids(session, PEOPLE, person_rows)
+    person_ids = sink.insert_ids(PEOPLE, person_rows)
+    changes.created.extend({"type": "person", "id": pid, "version": 1} for pid in person_ids)
     created.people = len(person_ids)
     points: list[dict[str, Any]] = []
     positions: list[dict[str, Any]] = []
@@ -935,11 +1093,25 @@ def write(
             for row in _points(rec, now):
                 points.append({**row, "person_id": None, "organisation_id": oid})
             o_tags.extend({"organisation_id": oid, "tag_id": tag_ids[t]} for t in rec.tags)
-    _merge_existing(session, plan, org_of, tag_ids, now, points, positions, p_tags, o_tags, updated)
-    _insert(session, CONTACT_POINTS, points)
-    _insert(session, POSITIONS, positions)
-    _insert(session, person_tags, p_tags)
-    _insert(session, organisation_tags, o_tags)
+    new_points, new_positions = len(points), len(positions)
+    merge = _Merge(sink, plan, org_of, tag_ids, now, changes, updated)
+    merge.run(points, positions, p_tags, o_tags)
+    point_ids = sink.insert_ids(CONTACT_POINTS, points)
+    position_ids = sink.insert_ids(POSITIONS, positions)
+    # on existing records, what was added is undone one by one; a new record takes its own along
+    changes.created.extend({"type": "contact_point", "id": i} for i in point_ids[new_points:])
+    changes.created.extend({"type": "position", "id": i} for i in position_ids[new_positions:])
+    for table, rows, kind in (
+        (person_tags, p_tags, "person"),
+        (organisation_tags, o_tags, "organisation"),
+    ):
+        sink.insert(table, rows)
+        owner = f"{kind}_id"
+        changes.created.extend(
+            {"type": f"{kind}_tag", "id": r[owner], "tag_id": r["tag_id"]}
+            for r in rows
+            if r[owner] in merge.targets[kind]
+        )
     created.contact_points = len(points) - updated.contact_points
     created.positions = len(positions) - updated.positions
     made_people = [
@@ -950,15 +1122,21 @@ def write(
         CreatedRecord(id=org_ids[k], name=str(r["name"]))
         for k, r in zip(org_keys, org_rows, strict=True)
     ]
-    return created, updated, made_people, made_orgs[:1000]
+    return Written(created, updated, made_people, made_orgs[:1000], changes)
 
 
-def _org_countries(plan: Plan) -> dict[str, int]:
-    """A new organisation's country: that of the first of its people's rows that names one."""
-    out: dict[str, int] = {}
+def _org_attributes(plan: Plan) -> dict[str, dict[str, Any]]:
+    """A new organisation's type, country, host country and host city as its people's rows
+    give them: each from the first row that names it."""
+    out: dict[str, dict[str, Any]] = {}
     for record in plan.new + plan.merges:
-        if record.organisation and record.country_id:
-            out.setdefault(_fold(record.organisation), record.country_id)
+        if not record.organisation or record.kind != "person":
+            continue
+        said = out.setdefault(_fold(record.organisation), {})
+        for name in ("organisation_type", "country_id", "host_country_id", "host_city"):
+            value = getattr(record, name)
+            if value and name not in said:
+                said[name] = value
     return out
 
 
@@ -975,52 +1153,78 @@ def _position(pid: int, oid: int, title: str, now: Any) -> dict[str, Any]:
     }
 
 
-def _merge_existing(
-    session: Session,
-    plan: Plan,
-    org_of: dict[str, int],
-    tag_ids: dict[str, int],
-    now: Any,
-    points: list[dict[str, Any]],
-    positions: list[dict[str, Any]],
-    p_tags: list[dict[str, Any]],
-    o_tags: list[dict[str, Any]],
-    updated: Counts,
-) -> None:
-    """Rows matched to existing records: fill blank fields, add what is missing; nothing is
-    written for a row that adds nothing (re-importing a file is a no-op)."""
-    for kind in ("person", "organisation"):
-        records = [r for r in plan.merges if r.kind == kind]
-        if not records:
-            continue
+class _Merge:
+    """Rows matched to existing records: fill blank fields, add what is missing, make a fuller
+    address the preferred one; nothing is written for a row that adds nothing (re-importing
+    a file is a no-op). What it changes goes into ``changes`` with the values before."""
+
+    def __init__(
+        self,
+        sink: _Sink,
+        plan: Plan,
+        org_of: dict[str, int],
+        tag_ids: dict[str, int],
+        now: Any,
+        changes: Changes,
+        updated: Counts,
+    ) -> None:
+        self.sink, self.session, self.plan = sink, sink.session, plan
+        self.org_of, self.tag_ids, self.now = org_of, tag_ids, now
+        self.changes, self.updated = changes, updated
+        self.targets: dict[str, set[int]] = {"person": set(), "organisation": set()}
+
+    def run(
+        self,
+        points: list[dict[str, Any]],
+        positions: list[dict[str, Any]],
+        p_tags: list[dict[str, Any]],
+        o_tags: list[dict[str, Any]],
+    ) -> None:
+        for kind in ("person", "organisation"):
+            records = [r for r in self.plan.merges if r.kind == kind]
+            if records:
+                self._merge_kind(
+                    kind, records, points, positions, p_tags if kind == "person" else o_tags
+                )
+
+    def _merge_kind(
+        self,
+        kind: str,
+        records: list[Record],
+        points: list[dict[str, Any]],
+        positions: list[dict[str, Any]],
+        tag_rows: list[dict[str, Any]],
+    ) -> None:
         is_person = kind == "person"
         table = PEOPLE if is_person else ORGANISATIONS
         blanks = (
             ("honorific", "given_name", "family_name", "native_name", "notes")
             if is_person
-            else ("notes",)
+            else ("notes", "host_city")
         )
+        ids_ = ("country_id", "host_country_id")
         read = ["id", "version", *blanks, "no_email", "no_post"]
-        read += ["native_name"] if is_person else ["country_id"]
+        read += ["native_name", "sort_name"] if is_person else list(ids_)
         owner_col = CONTACT_POINTS.c.person_id if is_person else CONTACT_POINTS.c.organisation_id
         owner_key = "person_id" if is_person else "organisation_id"
         other_key = "organisation_id" if is_person else "person_id"
         assoc = person_tags if is_person else organisation_tags
         assoc_owner = assoc.c.person_id if is_person else assoc.c.organisation_id
         ids = sorted({r.target_id for r in records if r.target_id is not None})
+        self.targets[kind].update(ids)
         current: dict[int, dict[str, Any]] = {}
-        have_points: dict[int, set[tuple[str, str]]] = {}
+        have_points: dict[int, dict[tuple[str, str], dict[str, Any]]] = {}
         have_tags: dict[int, set[int]] = {}
         have_positions: dict[int, set[tuple[int, str]]] = {}
         cp = CONTACT_POINTS.c
         for chunk in _chunks(ids):
-            for row in session.execute(
+            for row in self.session.execute(
                 select(*[table.c[name] for name in dict.fromkeys(read)]).where(
                     table.c.id.in_(chunk)
                 )
             ):
                 current[row.id] = dict(row._mapping)
-            for row in session.execute(
+            for row in self.session.execute(
                 select(
                     owner_col.label("owner"),
                     cp.kind,
@@ -1029,15 +1233,20 @@ def _merge_existing(
                     cp.city,
                     cp.postal_code,
                     cp.country_code,
-                ).where(owner_col.in_(chunk))
+                    cp.id,
+                    cp.preferred,
+                )
+                .where(owner_col.in_(chunk))
+                .order_by(cp.id)
             ):
-                have_points.setdefault(row[0], set()).add(_key_of(*row[1:]))
-            for owner, tid in session.execute(
+                point = dict(row._mapping)
+                have_points.setdefault(row.owner, {})[_key_of(*row[1:7])] = point
+            for owner, tid in self.session.execute(
                 select(assoc_owner, assoc.c.tag_id).where(assoc_owner.in_(chunk))
             ):
                 have_tags.setdefault(owner, set()).add(tid)
             if is_person:
-                for pid, oid, title in session.execute(
+                for pid, oid, title in self.session.execute(
                     select(Position.person_id, Position.organisation_id, Position.title).where(
                         Position.person_id.in_(chunk)
                     )
@@ -1058,63 +1267,122 @@ def _merge_existing(
             for attr in ("no_email", "no_post"):
                 if getattr(record, attr) and not now_values[attr]:
                     fields[attr] = True
-            if not is_person and record.country_id and not now_values["country_id"]:
-                fields["country_id"] = record.country_id
-            keys = have_points.setdefault(target, set())
-            for point in _points(record, now):
+            if not is_person:
+                for attr in ids_:
+                    if getattr(record, attr) and not now_values[attr] and attr not in fields:
+                        fields[attr] = getattr(record, attr)
+            keys = have_points.setdefault(target, {})
+            for point in _points(record, self.now):
                 key = _point_key(point)
                 if key in keys:
+                    said = key[0] == "postal" and record.address_preferred
+                    if said and self._prefer(keys, keys[key]):
+                        touched.add(target)
                     continue
-                point["preferred"] = not any(k[0] == key[0] for k in keys)
-                keys.add(key)
+                if key[0] == "postal":
+                    point["preferred"] = self._new_address_preferred(keys, point, record)
+                    if point["preferred"]:
+                        self._prefer(keys, point)
+                else:
+                    point["preferred"] = not any(k[0] == key[0] for k in keys)
+                keys[key] = point
                 points.append({**point, owner_key: target, other_key: None})
-                updated.contact_points += 1
+                self.updated.contact_points += 1
                 touched.add(target)
                 if key[0] == "email":
                     new_email.add(target)
             tags = have_tags.setdefault(target, set())
             for tag in record.tags:
-                tid = tag_ids[tag]
+                tid = self.tag_ids[tag]
                 if tid not in tags:
                     tags.add(tid)
-                    (p_tags if is_person else o_tags).append({owner_key: target, "tag_id": tid})
+                    tag_rows.append({owner_key: target, "tag_id": tid})
                     touched.add(target)
             if is_person and record.organisation:
-                oid = org_of[_fold(record.organisation)]
+                oid = self.org_of[_fold(record.organisation)]
                 held = have_positions.setdefault(target, set())
                 title = _fold(record.title)
                 if not any(o == oid and (not title or t == title) for o, t in held):
                     held.add((oid, title))
-                    positions.append(_position(target, oid, record.title, now))
-                    updated.positions += 1
+                    positions.append(_position(target, oid, record.title, self.now))
+                    self.updated.positions += 1
                     touched.add(target)
         for target, fields in changes.items():
-            if not fields:
-                continue
-            touched.add(target)
             version = current[target]["version"]
-            if is_person:
-                merged = {**current[target], **fields}
-                fields["sort_name"] = _sort_name(
-                    merged["given_name"], merged["family_name"], merged["native_name"]
+            entry = {"type": kind, "id": target, "version": version, "before": {}}
+            if fields:
+                touched.add(target)
+                if is_person:
+                    merged = {**current[target], **fields}
+                    fields["sort_name"] = _sort_name(
+                        merged["given_name"], merged["family_name"], merged["native_name"]
+                    )
+                    new_email.add(target)
+                entry["before"] = {k: current[target][k] for k in fields}
+                entry["version"] = version + 1
+                done = self.sink.execute(
+                    update(table)
+                    .where(table.c.id == target, table.c.version == version)
+                    .values(**fields, version=version + 1, updated_at=self.now)
                 )
-                new_email.add(target)
-            result = session.execute(
-                update(table)
-                .where(table.c.id == target, table.c.version == version)
-                .values(**fields, version=version + 1, updated_at=now)
-            )
-            if getattr(result, "rowcount", 1) != 1:
-                raise Conflict(
-                    f"{kind.title()} #{target} changed while the file was being imported; "
-                    "nothing was imported. Run the import again."
-                )
+                if done != 1:
+                    raise Conflict(
+                        f"{kind.title()} #{target} changed while the file was being imported; "
+                        "nothing was imported. Run the import again."
+                    )
+            if target in touched:
+                self.changes.updated.append(entry)
         if is_person:
-            updated.people = len(touched)
+            self.updated.people = len(touched)
             # the search column follows new names and email addresses
-            _refresh_people_search(session, sorted(new_email))
+            if not self.sink.dry:
+                _refresh_people_search(self.session, sorted(new_email))
         else:
-            updated.organisations = len(touched)
+            self.updated.organisations = len(touched)
+
+    def _new_address_preferred(
+        self, keys: dict[tuple[str, str], dict[str, Any]], point: dict[str, Any], record: Record
+    ) -> bool:
+        """An address added to a record is preferred when it is the first one, when the row
+        says so, or when the record's preferred address has less of it (a city with no
+        street: letters would go on printing the city alone)."""
+        postal = [p for k, p in keys.items() if k[0] == "postal"]
+        if not postal:
+            return True
+        if record.address_preferred is not None:
+            return record.address_preferred
+        best = next((p for p in postal if p["preferred"]), postal[0])
+        return _completeness(point) > _completeness(best)
+
+    def _prefer(self, keys: dict[tuple[str, str], dict[str, Any]], point: dict[str, Any]) -> bool:
+        """Make ``point`` the owner's only preferred address; the others recorded as they
+        were. False when it already was."""
+        changed = not point["preferred"]
+        for other in (p for k, p in keys.items() if k[0] == "postal" and p is not point):
+            if not other["preferred"]:
+                continue
+            other["preferred"] = False
+            changed = True
+            if other.get("id") is not None:  # an existing one (not added by this import)
+                self.changes.updated.append(
+                    {"type": "contact_point", "id": other["id"], "before": {"preferred": True}}
+                )
+                self.sink.execute(
+                    update(CONTACT_POINTS)
+                    .where(CONTACT_POINTS.c.id == other["id"])
+                    .values(preferred=False, updated_at=self.now)
+                )
+        if not point["preferred"] and point.get("id") is not None:
+            self.changes.updated.append(
+                {"type": "contact_point", "id": point["id"], "before": {"preferred": False}}
+            )
+            self.sink.execute(
+                update(CONTACT_POINTS)
+                .where(CONTACT_POINTS.c.id == point["id"])
+                .values(preferred=True, updated_at=self.now)
+            )
+        point["preferred"] = True
+        return changed
 
 
 def _refresh_people_search(session: Session, ids: list[int]) -> None:
@@ -1136,28 +1404,46 @@ def run(
     actor: User | None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Check the file; unless ``dry_run``, import it whole or not at all. ``progress(stage,
-    done, total)`` is told how far it got (for imports run as a background job).
+    """Check the file; unless ``dry_run``, import it whole or not at all, as a batch that can
+    be undone (``app.contacts.import_batches``). ``progress(stage, done, total)`` is told how
+    far it got (for imports run as a background job). The dry run goes through the same
+    writing steps without writing, so its counts are the import's.
 
     A file with bad rows is never imported: ``InvalidInput`` carries the report as ``errors``."""
+    from app.contacts import import_batches
+
     table = csvfile.read_table(data, encoding=options.encoding, delimiter=options.delimiter)
+    source = "given"
+    if options.mapping is None:
+        remembered = import_batches.remembered_mapping(session, table.headers)
+        if remembered is not None:
+            options = options.model_copy(update={"mapping": remembered})
+            source = "remembered"
+        else:
+            source = "guessed"
     plan = make_plan(session, table, options, progress)
     report = ImportReport(
         dry_run=dry_run,
         imported=False,
         filename=filename,
         encoding=table.encoding,
+        encoding_label=csvfile.ENCODINGS.get(table.encoding, table.encoding),
         delimiter=table.delimiter,
         headers=table.headers,
         mapping=plan.mapping,
+        mapping_source=source,
         total_rows=len(table.rows),
         bad_rows=plan.bad_rows,
         duplicates=plan.duplicates,
-        created=_planned(plan),
-        updated=Counts(people=len({r.target_id for r in plan.merges if r.kind == "person"})),
+        created=Counts(),
+        updated=Counts(),
         skipped=plan.skipped,
+        warnings=plan.warnings[:1000],
     )
     if dry_run:
+        # the rows that can be imported, counted by the import's own steps
+        planned = write(session, plan, options, dry=True)
+        report.created, report.updated = planned.created, planned.updated
         return report
     if plan.bad_rows:
         raise InvalidInput(
@@ -1169,18 +1455,33 @@ def run(
         raise InvalidInput("The file has a header row but no contacts.")
     if progress is not None:
         progress("writing", len(table.rows), len(table.rows))
-    created, updated, person_ids, org_ids = write(session, plan, options)
+    written = write(session, plan, options)
+    created, updated = written.created, written.updated
     report.imported = True
     report.created, report.updated = created, updated
-    report.created_people = person_ids
-    report.created_organisations = org_ids
+    report.created_people = written.people
+    report.created_organisations = written.organisations
     report.separate = [d for d in plan.duplicates if d.action == "create" and d.existing_id]
+    batch = import_batches.record(
+        session,
+        filename=filename,
+        counts={
+            "rows": len(table.rows),
+            "created": created.model_dump(),
+            "updated": updated.model_dump(),
+            "skipped": plan.skipped,
+        },
+        changes=written.changes.as_dict(),
+        actor=actor,
+    )
+    report.batch_id = batch.id
+    import_batches.remember_mapping(session, table.headers, plan.mapping)
     audit.record(
         session,
         user=actor,
         action="contacts.import",
         entity_type="contact_import",
-        entity_id=None,
+        entity_id=batch.id,
         summary=(
             f"Imported {filename}: {created.people} people and {created.organisations} "
             f"organisations created, {updated.people + updated.organisations} updated, "
@@ -1194,20 +1495,8 @@ def run(
             "updated": updated.model_dump(),
             "skipped": plan.skipped,
             "duplicates": len(plan.duplicates),
+            "warnings": len(plan.warnings),
+            "batch_id": batch.id,
         },
     )
     return report
-
-
-def _planned(plan: Plan) -> Counts:
-    people = [r for r in plan.new if r.kind == "person"]
-    points = sum(
-        len(r.emails) + len(r.phones) + len(r.faxes) + (r.postal is not None) for r in plan.new
-    )
-    return Counts(
-        people=len(people),
-        organisations=len(plan.new_orgs),
-        contact_points=points,
-        positions=sum(1 for r in people if r.organisation),
-        tags=len({t for r in plan.new + plan.merges for t in r.tags}),
-    )

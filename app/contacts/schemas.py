@@ -206,12 +206,15 @@ class ContactPointIn(BaseModel):
         if self.kind == ContactKind.email:
             self.value = normalise_email(self.value)
         elif self.kind in (ContactKind.phone, ContactKind.fax):
-            self.value = normalise_phone(self.value, self.country_code)
+            if self.country_code or self.value.strip().startswith("+") or not self.value.strip():
+                self.value = normalise_phone(self.value, self.country_code)
+            else:
+                # as dialled in the country: the service reads it in the owner's (host) country
+                self.value = self.value.strip()
         else:
             if not self.street_address.strip() or not self.city.strip():
                 raise ValueError("a postal address needs a street address and a city")
-            if not self.country_code:
-                raise ValueError("a postal address needs its country (ISO code)")
+            # without a country, the service takes the owner's host country, else its country
             self.value = ""
         return self
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit
-from app.contacts import addressing, names
+from app.contacts import addressing, located, names
 from app.contacts.schemas import (
     ContactPointCreate,
     ContactPointIn,
@@ -655,6 +655,7 @@ def _check_postal(data: ContactPointIn) -> None:
 def create_contact_point(
     session: Session, *, data: ContactPointCreate, actor: User | None
 ) -> ContactPoint:
+    located.locate(session, data, person_id=data.person_id, organisation_id=data.organisation_id)
     _check_postal(data)
     if data.person_id is not None and session.get(Person, data.person_id) is None:
         raise InvalidInput(f"person_id: no person has the id {data.person_id}.")
@@ -690,6 +691,7 @@ def update_contact_point(
     session: Session, *, contact_point_id: int, data: ContactPointIn, actor: User | None
 ) -> ContactPoint:
     cp = get_contact_point(session, contact_point_id)
+    located.locate(session, data, person_id=cp.person_id, organisation_id=cp.organisation_id)
     _check_postal(data)
     before = _describe(cp)
     for key, value in data.model_dump().items():

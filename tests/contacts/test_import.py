@@ -285,14 +285,14 @@ def test_all_or_nothing_when_the_database_fails_midway(
     db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = counts(db)
-    real = importing._insert
+    real = importing._bulk
 
-    def failing(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    def failing(session: Session, table: Any, rows: list[dict[str, Any]], **kw: Any) -> Any:
         if table.name == "positions":
             raise RuntimeError("disk full")
-        real(session, table, rows)
+        return real(session, table, rows, **kw)
 
-    monkeypatch.setattr(importing, "_insert", failing)
+    monkeypatch.setattr(importing, "_bulk", failing)
     nested = db.begin_nested()
     with pytest.raises(RuntimeError):
         do(db, csv_bytes([row()]))

@@ -156,14 +156,14 @@ def test_api_import_is_all_or_nothing_when_the_database_fails(
     headers = api_headers(db, make_user(db, Role.coordinator))
     db.flush()
     before = _people(db)
-    real = importing._insert
+    real = importing._bulk
 
-    def failing(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
+    def failing(session: Session, table: Any, rows: list[dict[str, Any]], **kw: Any) -> Any:
         if table.name == "positions":
             raise RuntimeError("simulated failure after people were inserted")
-        real(session, table, rows)
+        return real(session, table, rows, **kw)
 
-    monkeypatch.setattr(importing, "_insert", failing)
+    monkeypatch.setattr(importing, "_bulk", failing)
     with TestClient(web_app, raise_server_exceptions=False) as client:
         resp = client.post(
             "/api/v1/contacts/imports",
