@@ -64,6 +64,9 @@ def search_filters(
     position: Annotated[str, Query(max_length=200)] = "",
     treaty: Annotated[str, Query(max_length=20, description="Treaty short name")] = "",
     treaty_status: TreatyStatusFilter = "",
+    treaty_on: Annotated[
+        IsoDate | None, Query(description="Read `treaty_status` on this day (default: today)")
+    ] = None,
     include_sample: bool = True,
 ) -> SearchFilters:
     values = dict(locals())

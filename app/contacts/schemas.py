@@ -334,6 +334,7 @@ class OrganisationDetail(OrganisationRead):
 TreatyStatusFilter = Literal[
     "", "non_signatory", "signatory", "state_party", "withdrawn", "not_party"
 ]
+ID_LIST_MAX = 10_000  # ids of one kind in a hand-picked list
 TREATY_STATUS_LABELS = {
     "not_party": "Not party",
     "non_signatory": "Not a signatory",
@@ -360,12 +361,42 @@ class SearchFilters(BaseModel):
     treaty: str = Field(default="", max_length=20, description="Treaty short name, e.g. CCM")
     treaty_status: TreatyStatusFilter = Field(
         default="",
-        description="Status today of the contact's state under `treaty`; "
+        description="Status of the contact's state under `treaty` (today, or on `treaty_on`); "
         "`not_party` is any status but state party",
     )
+    treaty_on: IsoDate | None = Field(
+        default=None, description="The day `treaty_status` is read on (default: today)"
+    )
     include_sample: bool = True
+    # A hand-picked list (a bulk selection, a list segment): when either is given, only these
+    # records match, and a kind with no ids matches nobody.
+    person_ids: list[int] = Field(default_factory=list, max_length=ID_LIST_MAX)
+    organisation_ids: list[int] = Field(default_factory=list, max_length=ID_LIST_MAX)
 
-    _blank = field_validator("organisation_type", "organisation_id", mode="before")(_blank_to_none)
+    _blank = field_validator("organisation_type", "organisation_id", "treaty_on", mode="before")(
+        _blank_to_none
+    )
+
+    @field_validator("person_ids", "organisation_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: Any) -> Any:
+        """Ids as a list, or as one comma-separated string (a form field, a query parameter)."""
+        if value is None or value == "":
+            return []
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("person_ids", "organisation_ids")
+    @classmethod
+    def _ids_positive(cls, value: list[int]) -> list[int]:
+        if any(i < 1 or i > 2**31 - 1 for i in value):
+            raise ValueError("ids are positive integers")
+        return sorted(set(value))
+
+    @property
+    def by_ids(self) -> bool:
+        return bool(self.person_ids or self.organisation_ids)
 
     @field_validator("treaty")
     @classmethod

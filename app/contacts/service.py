@@ -13,7 +13,7 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
-    exists,
+    false,
     func,
     literal,
     or_,
@@ -760,65 +760,107 @@ def _points_of(
 # --- search ------------------------------------------------------------------------------------
 
 
-def _people_conditions(session: Session, filters: SearchFilters) -> list[ColumnElement[bool]]:
+def _own_people_conditions(filters: SearchFilters) -> list[ColumnElement[bool]]:
+    """Conditions on the people rows themselves: names, a hand-picked list, sample, tag."""
     conds: list[ColumnElement[bool]] = [Person.search_text.contains(t) for t in terms(filters.q)]
+    if filters.by_ids:
+        conds.append(Person.id.in_(filters.person_ids) if filters.person_ids else false())
     if not filters.include_sample:
         conds.append(Person.is_sample.is_(False))
     if filters.tag:
-        conds.append(
-            exists().where(
-                person_tags.c.person_id == Person.id,
-                person_tags.c.tag_id == Tag.id,
-                fold(Tag.name) == filters.tag.lower(),
-            )
-        )
-    org_conds = _org_conditions(session, filters, for_people=True)
-    pos_conds: list[ColumnElement[bool]] = []
-    if filters.position:
-        pos_conds += [fold(Position.title).contains(w) for w in filters.position.lower().split()]
-    if org_conds or pos_conds:
-        today = date.today()
-        # IN (uncorrelated) rather than EXISTS: SQLite then starts from the matching
-        # organisations instead of probing every person's positions.
+        # uncorrelated: read from the tag's index, not probed for every person
         conds.append(
             Person.id.in_(
-                select(Position.person_id)
-                .join(Organisation, Organisation.id == Position.organisation_id)
-                .where(
-                    or_(Position.end_date.is_(None), Position.end_date >= today),
-                    *org_conds,
-                    *pos_conds,
-                )
+                select(person_tags.c.person_id)
+                .join(Tag, Tag.id == person_tags.c.tag_id)
+                .where(fold(Tag.name) == filters.tag.lower())
             )
         )
     return conds
 
 
+def _held_query(
+    session: Session,
+    filters: SearchFilters,
+    shared: list[ColumnElement[bool]] | None = None,
+) -> Select[int] | None:
+    """Ids of the people holding a current position at a matching organisation (a country, a
+    region, a type, a treaty status) or titled with the position's words; None when no filter
+    goes through positions. Answered from the positions index (organisation, end, person)."""
+    org_conds = shared if shared is not None else _org_conditions(session, filters, for_people=True)
+    pos_conds = [
+        _contains_word(session, Position.title, w) for w in filters.position.lower().split()
+    ]
+    if not org_conds and not pos_conds:
+        return None
+    today = date.today()
+    query = select(Position.person_id).where(
+        or_(Position.end_date.is_(None), Position.end_date >= today), *pos_conds
+    )
+    if org_conds:
+        query = query.where(Position.organisation_id.in_(select(Organisation.id).where(*org_conds)))
+    return query
+
+
+def _people_conditions(session: Session, filters: SearchFilters) -> list[ColumnElement[bool]]:
+    conds = _own_people_conditions(filters)
+    held = _held_query(session, filters)
+    if held is not None:
+        # IN (uncorrelated) rather than EXISTS: SQLite then starts from the matching
+        # organisations instead of probing every person's positions.
+        conds.append(Person.id.in_(held))
+    return conds
+
+
+def _contains_word(session: Session, column: Any, word: str) -> ColumnElement[bool]:
+    """``column`` lower-cased contains ``word`` (already lower case). SQLite's own LIKE ignores
+    the case of ASCII letters, so an ASCII word is matched there without calling the
+    Python-defined fold on every row (the position filter reads 80,000 titles)."""
+    if word.isascii() and session.get_bind().dialect.name == "sqlite":
+        return column.contains(word)
+    return fold(column).contains(word)
+
+
 def _org_conditions(
-    session: Session, filters: SearchFilters, *, for_people: bool = False
+    session: Session,
+    filters: SearchFilters,
+    *,
+    for_people: bool = False,
+    shared: list[ColumnElement[bool]] | None = None,
 ) -> list[ColumnElement[bool]]:
+    """Conditions on organisations; ``for_people`` keeps those that also pick the people
+    working there (type, country, region, treaty status), which ``shared`` may bring already
+    built (a search builds them once for both parts)."""
     conds: list[ColumnElement[bool]] = []
     if not for_people:
         conds += [Organisation.search_text.contains(t) for t in terms(filters.q)]
+        if filters.by_ids:
+            conds.append(
+                Organisation.id.in_(filters.organisation_ids)
+                if filters.organisation_ids
+                else false()
+            )
         if not filters.include_sample:
             conds.append(Organisation.is_sample.is_(False))
         if filters.tag:
             conds.append(
-                exists().where(
-                    organisation_tags.c.organisation_id == Organisation.id,
-                    organisation_tags.c.tag_id == Tag.id,
-                    fold(Tag.name) == filters.tag.lower(),
+                Organisation.id.in_(
+                    select(organisation_tags.c.organisation_id)
+                    .join(Tag, Tag.id == organisation_tags.c.tag_id)
+                    .where(fold(Tag.name) == filters.tag.lower())
                 )
             )
         if filters.position:
             conds.append(
                 and_(
                     *[
-                        fold(Organisation.office_title).contains(w)
+                        _contains_word(session, Organisation.office_title, w)
                         for w in filters.position.lower().split()
                     ]
                 )
             )
+    if shared is not None:
+        return conds + shared
     if filters.organisation_type:
         conds.append(Organisation.type == filters.organisation_type)
     if filters.organisation_id:
@@ -844,9 +886,11 @@ def _org_conditions(
 
 
 def _treaty_status_countries(session: Session, filters: SearchFilters) -> list[int]:
-    """States whose status today under the filter's treaty matches (computed, not stored)."""
+    """States whose status under the filter's treaty (today, or on ``treaty_on``) matches:
+    computed from the state actions for the 200-odd states (the treaties service keeps the
+    result while the actions are unchanged), never joined row by row with the contacts."""
     try:
-        statuses = treaties_service.status_map(session, filters.treaty)
+        statuses = treaties_service.status_map(session, filters.treaty, on=filters.treaty_on)
     except NotFound as exc:
         raise InvalidInput(
             f"treaty: no treaty has the short name {filters.treaty!r}.",
@@ -870,20 +914,125 @@ def country_treaty_status(session: Session, country_id: int | None) -> list[dict
 # A filter matching at most this many rows of a table is read in one scan and sorted here;
 # a broader one is counted, then walked in name order through the index, stopping early.
 SMALL_RESULT = 2_000
+# A set of people known by id up to this size is read by id and sorted here; a larger one is
+# picked out of the name index walked in order.
+BY_ID = 8_000
+# Pages deeper than this many rows are sorted by the database (a union of both tables).
+DEEP_ROWS = 20_000
+_CHUNK = 2_000  # ids per IN list
 
 
 def _part_rows(
-    session: Session, part: Select[str, str, int], want: int, *, filtered: bool
+    session: Session,
+    part: Select[str, str, int],
+    want: int,
+    *,
+    filtered: bool,
+    count_first: bool = False,
 ) -> tuple[int, list[tuple[Any, ...]] | None]:
-    """(matches, rows in name order up to ``want``), or None rows when too deep to merge."""
-    if filtered:  # an unfiltered table is broad by definition: no probe
+    """(matches, rows in name order up to ``want``), or None rows when too deep to merge.
+
+    ``count_first``: the conditions are answered from indexes (a country, a type, a tag), so
+    counting is cheap and says at once whether to read every match or walk the name order;
+    otherwise (words searched in every row) up to SMALL_RESULT matches are read in one scan
+    and a broad search only is counted."""
+    total: int | None = None
+    if filtered and count_first:
+        total = _count(session, part)
+        if total <= SMALL_RESULT:
+            return total, sorted(tuple(r) for r in session.execute(part.order_by(None)))[:want]
+    elif filtered:  # an unfiltered table is broad by definition: no probe
         found = [tuple(r) for r in session.execute(part.order_by(None).limit(SMALL_RESULT + 1))]
         if len(found) <= SMALL_RESULT:
             return len(found), sorted(found)[:want]
-    total = session.scalar(select(func.count()).select_from(part.order_by(None).subquery())) or 0
-    if want > SMALL_RESULT:
+    if total is None:
+        total = _count(session, part)
+    if want > DEEP_ROWS:
         return total, None
     return total, [tuple(r) for r in session.execute(part.limit(want))]
+
+
+def _count(session: Session, part: Select[str, str, int]) -> int:
+    return session.scalar(select(func.count()).select_from(part.order_by(None).subquery())) or 0
+
+
+def _chunks(ids: Sequence[int], size: int = _CHUNK) -> list[Sequence[int]]:
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def _people_by_name(session: Session, ids: set[int], want: int) -> list[tuple[Any, ...]]:
+    """The first ``want`` of these people in name order, as (sort, "person", id) rows."""
+    if not ids or want <= 0:
+        return []
+    if len(ids) <= BY_ID:
+        rows: list[tuple[Any, ...]] = []
+        for chunk in _chunks(sorted(ids)):
+            rows += [
+                (r[0], "person", r[1])
+                for r in session.execute(
+                    select(Person.sort_name, Person.id).where(Person.id.in_(chunk))
+                )
+            ]
+        return sorted(rows)[:want]
+    # A broad set: walk the name index in growing batches (keyset), keeping its members.
+    out: list[tuple[Any, ...]] = []
+    after: tuple[Any, Any] | None = None
+    batch = max(2_000, want * 4)
+    conn = session.connection()
+    while len(out) < want:
+        query = select(Person.sort_name, Person.id).order_by(Person.sort_name, Person.id)
+        if after is not None:
+            query = query.where(
+                or_(
+                    Person.sort_name > after[0],
+                    and_(Person.sort_name == after[0], Person.id > after[1]),
+                )
+            )
+        result = conn.execute(query.limit(batch))
+        try:
+            got = result.cursor.fetchall()
+        finally:
+            result.close()
+        for sort_name, pid in got:
+            if pid in ids:
+                out.append((sort_name, "person", pid))
+                if len(out) == want:
+                    break
+        if len(got) < batch:
+            break
+        after = (got[-1][0], got[-1][1])
+        batch *= 2
+    return out
+
+
+def _people_rows(
+    session: Session,
+    filters: SearchFilters,
+    want: int,
+    shared: list[ColumnElement[bool]] | None = None,
+) -> tuple[int, list[tuple[Any, ...]] | None]:
+    """The people part of a search: (matches, rows in name order up to ``want``).
+
+    People found through their positions (a treaty status, a region, a type, a title) are
+    gathered as a set of ids from the positions index, then narrowed by the people's own
+    conditions: the count is the set's size, and the page is read by id or picked from the
+    name index, instead of counting and sorting a join of people, positions and
+    organisations."""
+    held = _held_query(session, filters, shared)
+    own = _own_people_conditions(filters)
+    if held is None:
+        part = (
+            select(Person.sort_name.label("sort"), literal("person").label("kind"), Person.id)
+            .where(*own)
+            .order_by(Person.sort_name, Person.id)
+        )
+        return _part_rows(session, part, want, filtered=bool(own))
+    ids = set(_ids(session, held))
+    if own and ids:
+        ids &= set(_ids(session, select(Person.id).where(*own)))
+    if want > DEEP_ROWS:
+        return len(ids), None
+    return len(ids), _people_by_name(session, ids, want)
 
 
 def _custom_plans(session: Session) -> None:
@@ -900,35 +1049,27 @@ def search(
     """People and organisations matching the filters, people and organisations interleaved by
     name; each hit says what it is and where it belongs."""
     _custom_plans(session)
+    session.flush()  # some queries below go to the connection, past the session's autoflush
     page = max(1, page)
     per_page = max(1, min(per_page, 200))
     offset = (page - 1) * per_page
-    parts: list[tuple[Select[str, str, int], bool]] = []
-    if filters.kind in ("", "person"):
-        conds = _people_conditions(session, filters)
-        parts.append(
-            (
-                select(Person.sort_name.label("sort"), literal("person").label("kind"), Person.id)
-                .where(*conds)
-                .order_by(Person.sort_name, Person.id),
-                bool(conds),
-            )
-        )
-    if filters.kind in ("", "organisation"):
-        conds = _org_conditions(session, filters)
-        org_sort = func.lower(Organisation.name)
-        parts.append(
-            (
-                select(
-                    org_sort.label("sort"), literal("organisation").label("kind"), Organisation.id
-                )
-                .where(*conds)
-                .order_by(org_sort, Organisation.id),
-                bool(conds),
-            )
-        )
     want = offset + per_page
-    counted = [_part_rows(session, part, want, filtered=filtered) for part, filtered in parts]
+    parts: list[Select[str, str, int]] = []  # for a page too deep to merge here
+    counted: list[tuple[int, list[tuple[Any, ...]] | None]] = []
+    shared = _org_conditions(session, filters, for_people=True)
+    if filters.kind in ("", "person"):
+        counted.append(_people_rows(session, filters, want, shared))
+    if filters.kind in ("", "organisation"):
+        conds = _org_conditions(session, filters, shared=shared)
+        org_sort = func.lower(Organisation.name)
+        part = (
+            select(org_sort.label("sort"), literal("organisation").label("kind"), Organisation.id)
+            .where(*conds)
+            .order_by(org_sort, Organisation.id)
+        )
+        parts.append(part)
+        words = bool(terms(filters.q)) or bool(filters.position.strip())
+        counted.append(_part_rows(session, part, want, filtered=bool(conds), count_first=not words))
     total = sum(n for n, _ in counted)
     rows: list[tuple[str, int]] = []
     if offset < total:
@@ -937,7 +1078,16 @@ def search(
             merged = list(heapq.merge(*[s for s in streams if s is not None]))[offset:want]
             rows = [(r[1], r[2]) for r in merged]
         else:  # a deep page of a broad search: the database sorts the union
-            combined = union_all(*[part.order_by(None) for part, _ in parts]).subquery()
+            if filters.kind in ("", "person"):
+                parts.insert(
+                    0,
+                    select(
+                        Person.sort_name.label("sort"), literal("person").label("kind"), Person.id
+                    )
+                    .where(*_people_conditions(session, filters))
+                    .order_by(Person.sort_name, Person.id),
+                )
+            combined = union_all(*[part.order_by(None) for part in parts]).subquery()
             rows = [
                 (r.kind, r.id)
                 for r in session.execute(

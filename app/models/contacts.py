@@ -195,13 +195,15 @@ class Person(TimestampMixin, Base):
 
 class Position(TimestampMixin, Base):
     __tablename__ = "positions"
-    __table_args__ = (Index("ix_positions_org_dates", "organisation_id", "start_date"),)
+    __table_args__ = (
+        Index("ix_positions_org_dates", "organisation_id", "start_date"),
+        # who works at these organisations now, read from the index alone (directory filters)
+        Index("ix_positions_org_current", "organisation_id", "end_date", "person_id"),
+    )
 
     id: Mapped[intpk]
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), index=True)
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
-    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
     title: Mapped[str200] = mapped_column(default="")
     start_date: Mapped[date | None] = mapped_column(Date, default=None)
     end_date: Mapped[date | None] = mapped_column(Date, default=None, index=True)
