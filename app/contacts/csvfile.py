@@ -122,7 +122,8 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "country_area": (
         "Region / state / province",
-        ("region", "province", "country area", "provincia", "область", "регион"),
+        ("region", "province", "country area", "state province", "state or province")
+        + ("provincia", "область", "регион"),
     ),
     "address_country": (
         "Address country (default: the host country, else the country)",
