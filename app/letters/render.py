@@ -10,8 +10,7 @@ User-editable text is only ever filled in inside a renderer child process, never
 process: web requests (previews, a letter's PDF or text, a saved template's trial run) go through
 ``render_isolated``, ``render_html_isolated`` and ``fill_isolated``: warmed children that are
 killed with their process group, and replaced, when a render overruns its time; merges render on
-the batch pool (``app.letters.batch``). Importing this module lays right-to-left lines out once
-instead of twice (``rtl_lines``).
+the batch pool (``app.letters.batch``).
 """
 
 from __future__ import annotations
@@ -39,13 +38,11 @@ from weasyprint.urls import path2url
 
 from app.config import get_settings
 from app.cosigners import service as cosigners_service
-from app.letters import page, rtl_lines
+from app.letters import page
 from app.letters.context import LABELS, RTL_LANGUAGES, language_or_default
 from app.letters.fetcher import LetterheadFetcher
 from app.letters.sandbox import LimitExceeded, TemplateProblem, make_environment, render_capped
 from app.settings_admin import service as profile_service
-
-rtl_lines.apply()
 
 LAYOUTS: dict[str, str] = {
     "a4": "A4 letterhead (DIN 5008 form B: C5, C6/5 and DL window envelopes)",
