@@ -1136,6 +1136,7 @@ class Extracted:
     our_reference: str = ""  # our reference quoted in it (the letter's when one matches)
     language: str = ""  # ISO 639-1
     notes: list[str] = field(default_factory=list)  # how dates were read, when it needed care
+    country: str = ""  # ISO 3166 alpha-3 of the sender's state, when the sender was found
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -1149,6 +1150,7 @@ class Extracted:
             ),
             "our_reference": self.our_reference,
             "language": self.language,
+            "country": self.country,
         }
 
 
@@ -1201,6 +1203,10 @@ def read_reply(
         out.sender_organisation_id = sender.organisation_id
         out.sender_organisation = sender.name
         out.sender_reason = sender.reason
+        if sender.country_id is not None:
+            out.country = (
+                session.scalar(select(Country.iso3).where(Country.id == sender.country_id)) or ""
+            )
     mentions = find_dates(whole)
     out.dated_on = reply_date(body, find_dates(body))
     scope = scope_for(

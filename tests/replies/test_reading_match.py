@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.countries import service as countries_service
 from app.models import Letter, Organisation, ReplyLetter, Role
 from app.replies import matching, reading, service
-from tests.factories import make_organisation, make_user
+from tests.factories import login, make_organisation, make_user
 from tests.replies.helpers import log_reply, make_letter
 
 MISSION_TJK = (
@@ -389,6 +390,7 @@ def test_the_extracted_fields_as_the_form_takes_them(db: Session, directory: Dir
         "cited_letter_date": "2010-05-01",
         "our_reference": "CMC/2010/TJK/0001",
         "language": "en",
+        "country": "TJK",
     }
     assert MISSION_TJK in found.sender_reason
     assert reading.read_reply(db, text="").as_dict()["dated_on"] is None
@@ -458,3 +460,24 @@ def test_a_letterhead_in_a_language_the_directory_lacks_is_known_by_its_city(
     assert found is not None and found.organisation_id == ministry.id
     # without the city, the generic words alone name no one
     assert reading.find_sender(db, "MINISTÈRE DES AFFAIRES ÉTRANGÈRES\nMonsieur,") is None
+
+
+def test_letters_to_other_states_of_the_same_day_are_folded_away_on_the_form(
+    db: Session, directory: Directory, client: TestClient
+) -> None:
+    _letters(
+        db,
+        directory,
+        ("CMC/2010/TJK/0001", "TJK", date(2010, 5, 1)),
+        ("CMC/2010/UZB/0001", "UZB", date(2010, 5, 1)),
+    )
+    login(client, make_user(db, Role.campaigner))
+    page = client.get(
+        "/replies/suggest",
+        params={"sender_organisation_id": str(directory.tjk_mission.id), "full_text": FORWARDED},
+        headers={"HX-Request": "true"},
+    ).text
+    main, _, folded = page.partition("<details")
+    assert "CMC/2010/TJK/0001" in main and "CMC/2010/UZB/0001" not in main
+    assert "1 letter to other states of the same date" in folded
+    assert "CMC/2010/UZB/0001" in folded

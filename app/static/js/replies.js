@@ -150,7 +150,7 @@
       if (fillSender(ex)) filled.push("sender");
       [["sender_reference", "reference"], ["dated_on", "date"],
        ["cited_letter_date", "date of our letter"], ["our_reference", "our reference"],
-       ["language", "language"]].forEach(function (pair) {
+       ["language", "language"], ["country", "state"]].forEach(function (pair) {
         if (ex[pair[0]] && fill(pair[0], ex[pair[0]])) filled.push(pair[1]);
       });
       fillKind(data.acknowledgement);
