@@ -1,6 +1,7 @@
 """Every module with task-queue jobs; the worker imports this before it starts."""
 
 from app.campaigns import tasks as campaign_tasks
+from app.contacts import bulk_tasks as contacts_bulk_tasks
 from app.contacts import import_tasks as contacts_import_tasks
 from app.correspondence import tasks as correspondence_tasks
 from app.exports import tasks as export_tasks
@@ -11,6 +12,7 @@ from app.replies import tasks as replies_tasks
 
 __all__ = [
     "campaign_tasks",
+    "contacts_bulk_tasks",
     "contacts_import_tasks",
     "correspondence_tasks",
     "export_tasks",

@@ -41,6 +41,8 @@ def _routers() -> list[APIRouter]:
     from app.campaigns import feeds as campaigns_feeds
     from app.campaigns import views as campaigns_views
     from app.contacts import api as contacts_api
+    from app.contacts import bulk_api as contacts_bulk_api
+    from app.contacts import bulk_views as contacts_bulk_views
     from app.contacts import identity_api as contacts_identity_api
     from app.contacts import identity_views as contacts_identity_views
     from app.contacts import import_api as contacts_import_api
@@ -95,6 +97,8 @@ def _routers() -> list[APIRouter]:
         contacts_import_views.merge_router,
         contacts_identity_api.router,
         contacts_identity_views.router,
+        contacts_bulk_api.router,
+        contacts_bulk_views.router,
         replies_api.router,
         replies_api.positions_router,
         replies_api.tracker_router,

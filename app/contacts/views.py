@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.auth.deps import WebCoordinator, WebUser
-from app.contacts import addressing, names, segments, service
+from app.contacts import addressing, bulk_views, names, segments, service
 from app.contacts.identity_views import identity_context
 from app.contacts.schemas import (
     TREATY_STATUS_LABELS,
@@ -109,13 +109,6 @@ def contacts_home(request: Request, session: SessionDep, user: WebUser) -> Respo
         page_no = max(1, min(int(params.get("page", "1")), 100_000))
     except ValueError:
         page_no = 1
-    filters, errors = validate(SearchFilters, raw)
-    results = None
-    if filters is not None:
-        try:
-            results = service.search(session, filters, page_no, PER_PAGE)
-        except DomainError as exc:
-            errors = _field_errors(exc)
     segment = None
     segment_id = params.get("segment", "")
     if segment_id.isdigit():
@@ -123,7 +116,21 @@ def contacts_home(request: Request, session: SessionDep, user: WebUser) -> Respo
             segment = segments.get(session, int(segment_id))
         except DomainError:
             segment = None
-    query = page_query({**raw, "include_sample": "" if raw["include_sample"] == "true" else "0"})
+    if segment is not None:  # a list segment's ids stay on the server, not in the address
+        for key in ("person_ids", "organisation_ids"):
+            ids = (segment.filters or {}).get(key) or []
+            raw[key] = ",".join(str(i) for i in ids) if isinstance(ids, list) else ""
+    filters, errors = validate(SearchFilters, raw)
+    results = None
+    if filters is not None:
+        try:
+            results = service.search(session, filters, page_no, PER_PAGE)
+        except DomainError as exc:
+            errors = _field_errors(exc)
+    listed = {k: v for k, v in raw.items() if k not in ("person_ids", "organisation_ids")}
+    if segment is not None:
+        listed["segment"] = str(segment.id)
+    query = page_query({**listed, "include_sample": "" if raw["include_sample"] == "true" else "0"})
     ctx = {
         "values": raw,
         "errors": errors,
@@ -133,6 +140,7 @@ def contacts_home(request: Request, session: SessionDep, user: WebUser) -> Respo
         "page_query": query,
         "segment": segment,
         "can_delete": user.role.at_least(Role.coordinator),
+        "bulk_actions": bulk_views.action_options(user),
         **_filter_options(session),
     }
     # htmx swaps only 2xx answers: a fragment carries its inline messages with a 200
@@ -144,7 +152,9 @@ def contacts_home(request: Request, session: SessionDep, user: WebUser) -> Respo
 
 
 def _segment_url(filters: SearchFilters, segment_id: int) -> str:
-    stored = filters.model_dump(mode="json", exclude_defaults=True)
+    stored = filters.model_dump(
+        mode="json", exclude_defaults=True, exclude={"person_ids", "organisation_ids"}
+    )
     if stored.get("include_sample") is False:
         stored["include_sample"] = "0"
     return "/contacts?" + urlencode({**stored, "segment": segment_id})

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def sweep(*, now: datetime | None = None) -> dict[str, dict[str, int]]:
     """Resume or fail every merge, export and contacts import whose worker is gone."""
-    from app.contacts import uploads
+    from app.contacts import bulk, uploads
     from app.exports import service as exports_service
     from app.merge import service as merge_service
 
@@ -29,6 +29,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, dict[str, int]]:
     with transaction() as session:
         counts["exports"] = exports_service.recover_stale(session, now=now)
     counts["imports"] = uploads.recover_stale(now=now)
+    counts["bulk"] = bulk.recover_stale(now=now)
     if any(n for kind in counts.values() for n in kind.values()):
         log.warning("jobs of stopped workers: %s", counts)
     return counts
@@ -37,7 +38,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, dict[str, int]]:
 def abandon_held() -> int:
     """This worker is stopping with jobs unfinished: expire their leases now, so that the next
     sweep, on any machine, resumes them without waiting for the leases to run out."""
-    from app.contacts import uploads
+    from app.contacts import bulk, uploads
 
     owner = leases.identity()
     count = 0
@@ -49,4 +50,4 @@ def abandon_held() -> int:
                 .values(lease_expires_at=leases.now_utc())
             )
             count += int(getattr(result, "rowcount", 0) or 0)
-    return count + uploads.abandon_held()
+    return count + uploads.abandon_held() + bulk.abandon_held()

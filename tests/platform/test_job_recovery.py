@@ -613,6 +613,7 @@ def test_the_recovery_sweep_covers_every_kind_of_job(live: Live) -> None:
         "merges": {"resumed": 0, "failed": 0, "cancelled": 0},
         "exports": {"resumed": 0, "failed": 0},
         "imports": {"resumed": 0, "failed": 0, "done": 0},
+        "bulk": {"resumed": 0, "failed": 0, "done": 0},
     }
     token, user_id = _import_file(live)
     meta = uploads.load_meta(token)
