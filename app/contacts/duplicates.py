@@ -21,7 +21,6 @@ audit log (action ``duplicate.dismiss``, entity ``person_pair``/``organisation_p
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -40,6 +39,7 @@ WINDOW = 4  # neighbours compared either side in each sorted order
 GROUP_MAX = 40  # a block larger than this (a very common name) is compared by window only
 ALIKE = 92  # names this alike are candidates on their own
 ALIKE_WITH_EVIDENCE = 85  # ... and these when they share an organisation or an email
+DIFFERING_WORDS_ALIKE = 75  # the words only one name has must be this alike to the other's
 DISMISS_ACTION = "duplicate.dismiss"
 
 
@@ -134,46 +134,103 @@ def _emails(session: Session, owner: Any) -> dict[int, set[str]]:
     return out
 
 
-def _windows(entries: list[Entry], sort_key: Any) -> Iterator[tuple[Entry, Entry]]:
-    ordered = sorted(entries, key=sort_key)
-    for i, entry in enumerate(ordered):
-        for other in ordered[i + 1 : i + 1 + WINDOW]:
-            yield entry, other
+class _Scorer:
+    """Scores each pair a block offers once, keeping those alike enough (by index pair)."""
+
+    def __init__(self, kind: Kind, entries: list[Entry]) -> None:
+        self.kind = kind
+        self.entries = entries
+        self.size = len(entries)
+        self.found: dict[int, int] = {}  # i * size + j (i < j) -> name similarity
+
+    def pair(self, i: int, j: int) -> None:
+        if i == j:
+            return
+        if i > j:
+            i, j = j, i
+        code = i * self.size + j
+        if code in self.found:
+            return
+        a, b = self.entries[i], self.entries[j]
+        if (
+            self.kind == "organisation"
+            and a.country != b.country
+            and a.country is not None
+            and b.country is not None
+        ):
+            return
+        score = _similarity(a.key, b.key)
+        if score >= ALIKE or (score >= ALIKE_WITH_EVIDENCE and a.orgs & b.orgs):
+            self.found[code] = score
+        elif a.emails & b.emails:  # the same address: a candidate however the names differ
+            self.found[code] = score or int(round(fuzz.ratio(a.key, b.key)))
+
+    def window(self, indexes: list[int], key: Any) -> None:
+        """Each record against its next WINDOW neighbours in ``key`` order."""
+        order = sorted(indexes, key=key)
+        pair = self.pair
+        for p, i in enumerate(order):
+            for j in order[p + 1 : p + 1 + WINDOW]:
+                pair(i, j)
+
+    def groups(self, keys: Any) -> None:
+        """Every pair within each block of records sharing a key (blocks up to GROUP_MAX)."""
+        blocks: dict[Any, list[int]] = {}
+        for i, entry in enumerate(self.entries):
+            for k in keys(entry):
+                blocks.setdefault(k, []).append(i)
+        for block in blocks.values():
+            if 1 < len(block) <= GROUP_MAX:
+                for p, i in enumerate(block):
+                    for j in block[p + 1 :]:
+                        self.pair(i, j)
 
 
-def _groups(entries: Iterable[Entry], keys: Any) -> Iterator[tuple[Entry, Entry]]:
-    blocks: dict[Any, list[Entry]] = {}
-    for entry in entries:
-        for k in keys(entry):
-            blocks.setdefault(k, []).append(entry)
-    for block in blocks.values():
-        if 1 < len(block) <= GROUP_MAX:
-            for i, entry in enumerate(block):
-                for other in block[i + 1 :]:
-                    yield entry, other
+def _similarity(a: str, b: str) -> int:
+    """How alike two folded names are (0-100); 0 below ALIKE_WITH_EVIDENCE. Words that differ
+    must be alike too: "Embassy … in Vienna" is not "Embassy … in Berlin", nor "Office 12"
+    "Office 13", however alike the whole names."""
+    if a == b:
+        return 100
+    score = fuzz.ratio(a, b, score_cutoff=ALIKE_WITH_EVIDENCE)  # keys hold sorted words
+    if not score:
+        return 0
+    a_words, b_words = set(a.split()), set(b.split())
+    a_only = " ".join(sorted(a_words - b_words))
+    b_only = " ".join(sorted(b_words - a_words))
+    if a_only and b_only:
+        if any(c.isdigit() for c in a_only + b_only):
+            return 0
+        if fuzz.ratio(a_only, b_only) < DIFFERING_WORDS_ALIKE:
+            return 0
+    return int(round(score))
 
 
-def _pairs(kind: Kind, entries: list[Entry]) -> Iterator[tuple[Entry, Entry]]:
-    """Every pair worth scoring, each block built in one pass (never all pairs)."""
-    yield from _groups(entries, lambda e: [e.key])
-    yield from _groups(entries, lambda e: e.emails)
+def _score_pairs(kind: Kind, entries: list[Entry]) -> dict[int, int]:
+    """Every pair worth keeping, from blocks built in one pass each (never all pairs)."""
+    scorer = _Scorer(kind, entries)
+    scorer.groups(lambda e: (e.key,))
+    scorer.groups(lambda e: e.emails)
+    everyone = list(range(len(entries)))
     if kind == "organisation":
-        by_country: dict[int | None, list[Entry]] = {}
-        for e in entries:
-            by_country.setdefault(e.country, []).append(e)
-        for members in by_country.values():
-            yield from _windows(members, lambda e: e.key)
-            yield from _windows(members, lambda e: e.key[::-1])
-        return
-    yield from _windows(entries, lambda e: e.key)
-    yield from _windows(entries, lambda e: e.key[::-1])
-    by_org: dict[int, list[Entry]] = {}
-    for e in entries:
-        for oid in e.orgs:
-            by_org.setdefault(oid, []).append(e)
-    for members in by_org.values():
-        if len(members) > 1:
-            yield from _windows(members, lambda e: e.key)
+        by_country: dict[int | None, list[int]] = {}
+        for i, e in enumerate(entries):
+            by_country.setdefault(e.country, []).append(i)
+        members_lists = list(by_country.values())
+    else:
+        members_lists = [everyone]
+    for members in members_lists:
+        scorer.window(members, lambda i: entries[i].key)
+        scorer.window(members, lambda i: entries[i].key[::-1])
+    if kind == "person":
+        by_org: dict[int, list[int]] = {}
+        for i, e in enumerate(entries):
+            for oid in e.orgs:
+                by_org.setdefault(oid, []).append(i)
+        for members in by_org.values():
+            if len(members) > 1:
+                scorer.window(members, lambda i: entries[i].key)
+    return scorer.found
 
 
 def _latin(text: str) -> bool:
@@ -202,23 +259,20 @@ def _same_name_reason(a: str, b: str) -> str:
     return "same name in another script or transliteration"
 
 
-def _judge(kind: Kind, a: Entry, b: Entry) -> Candidate | None:
-    if kind == "organisation" and None not in (a.country, b.country) and a.country != b.country:
-        return None
-    score = 100 if a.key == b.key else int(round(fuzz.token_sort_ratio(a.key, b.key)))
+def _candidate(kind: Kind, a: Entry, b: Entry, score: int) -> Candidate:
+    reasons = []
+    if score == 100:
+        reasons.append(_same_name_reason(a.name, b.name))
+    elif score >= ALIKE_WITH_EVIDENCE:
+        reasons.append(f"names {score}% alike")
     shared_emails = sorted(a.emails & b.emails)
-    shared_orgs = sorted(a.orgs & b.orgs)
-    evidence = bool(shared_emails or shared_orgs)
-    if score < ALIKE and not (evidence and score >= ALIKE_WITH_EVIDENCE) and not shared_emails:
-        return None
-    reasons = [_same_name_reason(a.name, b.name) if score == 100 else f"names {score}% alike"]
     if shared_emails:
         reasons.append(f"same email ({shared_emails[0]})")
     if kind == "organisation" and a.country is not None and a.country == b.country:
         reasons.append("same country")
     first, second = (a, b) if a.id < b.id else (b, a)
     return Candidate(
-        kind, first.id, first.name, second.id, second.name, score, reasons, shared_orgs
+        kind, first.id, first.name, second.id, second.name, score, reasons, sorted(a.orgs & b.orgs)
     )
 
 
@@ -237,15 +291,12 @@ def candidates(session: Session, kind: Kind) -> list[Candidate]:
     """Every likely duplicate pair of people (or organisations), most alike first."""
     entries = _people(session) if kind == "person" else _organisations(session)
     skip = dismissed(session, kind)
-    found: dict[tuple[int, int], Candidate | None] = {}
-    for a, b in _pairs(kind, entries):
-        if a.id == b.id:
-            continue
-        pair = (min(a.id, b.id), max(a.id, b.id))
-        if pair in found or f"{pair[0]}:{pair[1]}" in skip:
-            continue
-        found[pair] = _judge(kind, a, b)
-    out = [c for c in found.values() if c is not None]
+    size = len(entries)
+    out = []
+    for code, score in _score_pairs(kind, entries).items():
+        a, b = entries[code // size], entries[code % size]
+        if f"{min(a.id, b.id)}:{max(a.id, b.id)}" not in skip:
+            out.append(_candidate(kind, a, b, score))
     _name_organisations(session, out)
     out.sort(key=lambda c: (-c.score, -len(c.reasons), c.a_name.casefold(), c.a_id, c.b_id))
     return out

@@ -90,6 +90,18 @@ def test_organisations_pair_only_within_a_country(db: Session) -> None:
     assert pairs[(kz.id, kz2.id)].reasons == ["same name ignoring case", "same country"]
 
 
+def test_names_differing_by_a_real_word_are_not_paired(db: Session) -> None:
+    vienna = make_organisation(db, "Embassy of Tajikistan in Vienna", country="TJK")
+    berlin = make_organisation(db, "Embassy of Tajikistan in Berlin", country="TJK")
+    first = make_organisation(db, "Regional Office 12 of Tajikistan", country="TJK")
+    second = make_organisation(db, "Regional Office 13 of Tajikistan", country="TJK")
+    right = make_organisation(db, "Ministry of Foreign Affairs of Tajikistan", country="TJK")
+    typo = make_organisation(db, "Ministry of Foriegn Affairs of Tajikistan", country="TJK")
+    pairs = _pairs(db, "organisation")
+    assert (vienna.id, berlin.id) not in pairs and (first.id, second.id) not in pairs
+    assert pairs[(right.id, typo.id)].score >= 92
+
+
 def test_not_a_duplicate_is_remembered(db: Session) -> None:
     a = make_person(db, given_name="Ahmed", family_name="Ali")
     b = make_person(db, given_name="Ahmed", family_name="Ali")
