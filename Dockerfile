@@ -15,13 +15,15 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /srv/demarche
-COPY pyproject.toml README.md alembic.ini ./
+COPY pyproject.toml README.md alembic.ini requirements.lock ./
 COPY app ./app
 COPY migrations ./migrations
 COPY letter_templates ./letter_templates
 # PyICU (name folding) is built against ICU: headers and a compiler only for the build.
+# Every package from the lock, hashes checked: the versions the tests ran against.
 RUN apt-get update && apt-get install -y --no-install-recommends libicu-dev pkg-config g++ \
- && pip install . \
+ && pip install --require-hashes -r requirements.lock \
+ && pip install --no-deps . \
  && apt-get purge -y --auto-remove libicu-dev pkg-config g++ && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /srv/demarche demarche \
  && mkdir -p /data && chown demarche /data

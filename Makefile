@@ -6,18 +6,34 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-sqlite test-postgresql lint bench fuzz migration install system-deps clean
+.PHONY: run test test-sqlite test-postgresql lint bench fuzz migration install lock system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-# system-deps first: PyICU is compiled against the ICU headers it installs
-$(STAMP): pyproject.toml | $(BIN)/python system-deps
-	$(BIN)/pip install -q -e ".[dev]"
+# system-deps first: PyICU is compiled against the ICU headers it installs. Every package comes
+# from the lock, hashes checked, so a clean clone runs the versions the tests ran against; pip
+# check fails when pyproject.toml asks for something the lock lacks (then `make lock`).
+$(STAMP): requirements-dev.lock pyproject.toml | $(BIN)/python system-deps
+	$(BIN)/pip install -q --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install -q --no-deps -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The locks again from pyproject.toml: pinned versions are kept while they still fit, and
+# `make lock UPGRADE=1` takes the newest ones allowed. requirements.lock is what the image
+# installs; requirements-dev.lock adds the dev extras at the same versions.
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet \
+	--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+# uv (a dev extra) at its locked version, also before a first install
+lock: | $(BIN)/python
+	@test -x $(BIN)/uv || $(BIN)/pip install -q "$$(grep -m1 '^uv==' requirements-dev.lock | cut -d' ' -f1)"
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_FLAGS) -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev -c requirements.lock $(LOCK_FLAGS) \
+	  -o requirements-dev.lock
 
 system-deps:
 	@bash scripts/system-deps.sh
