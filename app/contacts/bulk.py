@@ -75,7 +75,9 @@ class BulkRequest(BaseModel):
 
     action: Action
     target: Target = Field(
-        default="people", description='"people", "organisations", or "all" (both kinds)'
+        default="people",
+        description='The kind `ids` and `filters` select: "people", "organisations", or "all" '
+        "(both kinds); person_ids and organisation_ids are taken as given",
     )
     ids: list[int] | None = Field(
         default=None,
@@ -188,9 +190,8 @@ def select_contacts(session: Session, req: BulkRequest) -> Selection:
     if req.ids is not None:
         person_ids = req.ids if req.target == "people" else []
         org_ids = req.ids if req.target == "organisations" else []
-    else:
-        person_ids = req.person_ids if people else []
-        org_ids = req.organisation_ids if orgs else []
+    else:  # both lists as given, whatever the target
+        person_ids, org_ids = req.person_ids, req.organisation_ids
     if not person_ids and not org_ids:
         raise InvalidInput(
             "Select at least one contact.", errors=[{"field": "ids", "message": "empty"}]

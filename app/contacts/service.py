@@ -914,9 +914,11 @@ def country_treaty_status(session: Session, country_id: int | None) -> list[dict
 # A filter matching at most this many rows of a table is read in one scan and sorted here;
 # a broader one is counted, then walked in name order through the index, stopping early.
 SMALL_RESULT = 2_000
-# A set of people known by id up to this size is read by id and sorted here; a larger one is
-# picked out of the name index walked in order.
-BY_ID = 8_000
+# A set of people known by id is picked out of the name index walked in order when that reads
+# fewer than WALK_COST index rows per person it holds (about 80,000 / |set| rows per row
+# wanted); a narrower set is read by id and sorted here. BY_ID: a set this small always is.
+WALK_COST = 4
+BY_ID = 200
 # Pages deeper than this many rows are sorted by the database (a union of both tables).
 DEEP_ROWS = 20_000
 _CHUNK = 2_000  # ids per IN list
@@ -960,11 +962,16 @@ def _chunks(ids: Sequence[int], size: int = _CHUNK) -> list[Sequence[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
+def _people_span(session: Session) -> int:
+    """About how many people there are (the highest id: one index probe, never a count)."""
+    return session.scalar(select(func.max(Person.id))) or 0
+
+
 def _people_by_name(session: Session, ids: set[int], want: int) -> list[tuple[Any, ...]]:
     """The first ``want`` of these people in name order, as (sort, "person", id) rows."""
     if not ids or want <= 0:
         return []
-    if len(ids) <= BY_ID:
+    if len(ids) <= BY_ID or want * _people_span(session) > WALK_COST * len(ids) ** 2:
         rows: list[tuple[Any, ...]] = []
         for chunk in _chunks(sorted(ids)):
             rows += [
@@ -977,7 +984,7 @@ def _people_by_name(session: Session, ids: set[int], want: int) -> list[tuple[An
     # A broad set: walk the name index in growing batches (keyset), keeping its members.
     out: list[tuple[Any, ...]] = []
     after: tuple[Any, Any] | None = None
-    batch = max(2_000, want * 4)
+    batch = max(500, want * 4)
     conn = session.connection()
     while len(out) < want:
         query = select(Person.sort_name, Person.id).order_by(Person.sort_name, Person.id)
@@ -1026,7 +1033,8 @@ def _people_rows(
             .where(*own)
             .order_by(Person.sort_name, Person.id)
         )
-        return _part_rows(session, part, want, filtered=bool(own))
+        words = bool(terms(filters.q))
+        return _part_rows(session, part, want, filtered=bool(own), count_first=not words)
     ids = set(_ids(session, held))
     if own and ids:
         ids &= set(_ids(session, select(Person.id).where(*own)))
@@ -1038,7 +1046,7 @@ def _people_rows(
 def _custom_plans(session: Session) -> None:
     """PostgreSQL: plan each search for its own values. After five runs of a prepared statement
     the server may keep a generic plan, which for "people at a country's organisations" walks
-    every position (30x slower than the plan for the actual country)."""
+    every position instead of the country's few organisations."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
 

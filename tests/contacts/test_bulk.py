@@ -538,7 +538,8 @@ def test_treaty_status_filters(
 ) -> None:
     if broad:  # the paths taken by large results: counted, then walked in name order
         monkeypatch.setattr(service, "SMALL_RESULT", 1)
-        monkeypatch.setattr(service, "BY_ID", 1)
+        monkeypatch.setattr(service, "BY_ID", 0)
+        monkeypatch.setattr(service, "WALK_COST", 10**9)
     ccm = {"treaty": "CCM"}
 
     def isos(**filters: Any) -> tuple[set[int], set[int]]:
@@ -584,7 +585,8 @@ def test_broad_results_keep_name_order_and_pages(
     filters = SearchFilters(q="orderzq", treaty="CCM", treaty_status="not_party")
     small = [service.search(db, filters, page, 2).items for page in (1, 2, 3)]
     monkeypatch.setattr(service, "SMALL_RESULT", 1)
-    monkeypatch.setattr(service, "BY_ID", 1)
+    monkeypatch.setattr(service, "BY_ID", 0)
+    monkeypatch.setattr(service, "WALK_COST", 10**9)
     broad = [service.search(db, filters, page, 2).items for page in (1, 2, 3)]
     assert [[h.name for h in page] for page in broad] == [[h.name for h in page] for page in small]
     names = [h.name for page in broad for h in page]
