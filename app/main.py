@@ -135,9 +135,9 @@ NAV = [
 @functools.cache
 def freeze_startup_objects() -> None:
     """What is alive once the app has started (modules, routes, templates, mappers) lives as long
-    as the process: the collector stops scanning it on every full collection (load benchmark,
-    paced phase: p95 280-290 ms before, 150-215 ms after over four runs; saturated throughput
-    within the runs' noise, 43-49 requests/s). Once per process."""
+    as the process: frozen, the collector stops scanning it on every full collection, time that
+    otherwise lands on whichever request triggered the collection (``python -m bench load``
+    measures it). Once per process."""
     gc.collect()
     gc.freeze()
 
@@ -176,8 +176,8 @@ def create_app() -> FastAPI:
         https_only=settings.cookie_secure,
     )
     app.add_middleware(NulCharacterGuard)
-    # level 1, as nginx does by default, not Starlette's 9: a treaty page with its 400 kB map
-    # takes 290 ms to compress at 9, 25 ms at 6 and 6 ms at 1, for 70, 70 and 94 kB
+    # level 1, as nginx does by default, not Starlette's 9: on the largest pages (a treaty's map
+    # and table of every state) the higher levels cost far more CPU than the bytes they save
     app.add_middleware(GZipMiddleware, minimum_size=2048, compresslevel=1)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_bytes)

@@ -1,11 +1,12 @@
 """Bounds on an incoming email, checked on the raw bytes before any parsing and again on the
 parsed tree.
 
-Python's email package is quadratic in places: a Subject of 16,000 RFC 2047 encoded words
-(0.26 MB) takes 2 GB to read, and 4,000 take 200 MB. Anyone can mail the replies mailbox, so a
-message is first scanned here (regular expressions over the bytes, a stack of MIME boundaries,
-no email objects), and only a message within every bound is parsed, in a child process with a
-memory and time limit of its own (``app.mail.reader``).
+Python's email package is quadratic in places: the memory it takes to read a header grows far
+faster than the header's RFC 2047 encoded words, so a small message can exhaust a worker.
+Anyone can mail the replies mailbox, so a message is first scanned here (regular expressions
+over the bytes, a stack of MIME boundaries, no email objects), and only a message within every
+bound is parsed, in a child process with a memory and time limit of its own
+(``app.mail.reader``).
 
 This module uses the standard library only: the child process imports it.
 """
@@ -26,7 +27,7 @@ class Limits:
     max_header_bytes: int = 64 * 1024  # one header field, folded lines included
     max_header_block_bytes: int = 1024 * 1024
     max_encoded_words: int = 5_000  # in all the headers of the message
-    max_encoded_words_per_field: int = 500  # 1,000 already cost 26 MB to decode
+    max_encoded_words_per_field: int = 500  # memory grows faster than their count
     max_parts: int = 1_000
     max_depth: int = 20  # multiparts and attached messages inside each other
     max_boundary_bytes: int = 200

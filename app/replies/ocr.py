@@ -76,7 +76,7 @@ DPI = 300
 MIN_DPI = 30  # a PDF page so large that even this exceeds READ_PIXELS is refused
 PAGE_SECONDS = 120.0  # one child: measure, rasterise or read one page
 SCAN_SECONDS = 15 * 60.0  # the whole scan
-CHILD_MEMORY = 1024 * 1024 * 1024  # address space of each child (tesseract needs ~300 MB)
+CHILD_MEMORY = 1024 * 1024 * 1024  # address space of each child: tesseract and a full page
 CHILD_FILE_BYTES = 256 * 1024 * 1024  # largest file a child may write (a page image, text)
 MAX_TEXT_CHARS = 200_000  # text kept from one scan
 # A PDF page whose text layer has this many letters or digits is not read again by OCR.

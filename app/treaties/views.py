@@ -123,7 +123,7 @@ def _detail(
     )
 
 
-# The status block of a treaty's page (about 400 kB: a map, tiles and a table of every state)
+# The status block of a treaty's page (the largest HTML: a map, tiles, a table of every state)
 # by everything it shows, kept for the next visitor: it is the same for everyone until a
 # state's action, a country or the date changes. A few entries per process.
 _RESULTS: dict[tuple[Any, ...], Markup] = {}
