@@ -87,6 +87,15 @@ def _filters_raw(form: dict[str, Any]) -> dict[str, str]:
     }
 
 
+# Actions whose options are asked on the page after the directory (segment, flags, format).
+DETAILED = ("add_to_segment", "do_not_contact", "export")
+
+
+def _detailed(form: dict[str, Any]) -> bool:
+    """Did the form come from the page that asks an action's options?"""
+    return form.get("details") == "1"
+
+
 def _payload(form: dict[str, Any]) -> dict[str, Any]:
     """The form's fields in the shape of a BulkRequest."""
     data: dict[str, Any] = {
@@ -95,8 +104,9 @@ def _payload(form: dict[str, Any]) -> dict[str, Any]:
         "tag": form.get("tag", ""),
         "segment_id": form.get("segment_id") or None,
         "segment_name": form.get("segment_name", ""),
-        "no_email": form.get("no_email") == "on",
-        "no_post": form.get("no_post") == "on",
+        # from the directory's bar (no details asked yet): both flags
+        "no_email": form.get("no_email") == "on" or not _detailed(form),
+        "no_post": form.get("no_post") == "on" or not _detailed(form),
         "format": form.get("format") or "csv",
     }
     if form.get("scope") == "all":
@@ -138,6 +148,7 @@ def _confirm_page(
     *,
     selection: bulk.Selection | None = None,
     errors: dict[str, str] | None = None,
+    editing: bool = False,
 ) -> Response:
     people, orgs, bad = _picked(form)
     if bad and not errors:
@@ -160,6 +171,7 @@ def _confirm_page(
         "background": selection is not None and selection.total > bulk.BACKGROUND_ROWS,
         "back": back,
         "threshold": bulk.BACKGROUND_ROWS,
+        "editing": editing or bool(errors),
     }
     return render(request, "contacts/bulk_confirm.html", ctx, status_code=422 if errors else 200)
 
@@ -178,6 +190,18 @@ def contacts_bulk(
         message = "Select at least one contact: tick rows, or choose all that match."
         return _confirm_page(request, session, user, form, errors={"selected": message})
     req, schema_errors = validate(BulkRequest, _payload(form))
+    if req is None and str(form.get("action", "")) in DETAILED and not _detailed(form):
+        # the options are asked next, not wrong yet; the count is shown with them
+        probe, _ = validate(
+            BulkRequest, {**_payload(form), "segment_id": None, "segment_name": "-"}
+        )
+        selection = None
+        if probe is not None:
+            try:
+                selection = bulk.select_contacts(session, probe)
+            except DomainError:
+                selection = None
+        return _confirm_page(request, session, user, form, selection=selection, editing=True)
     if req is None:
         return _confirm_page(request, session, user, form, errors=_schema_errors(schema_errors))
     bulk.check_allowed(req, user)  # exporting without the role: 403, not a form message
@@ -189,8 +213,9 @@ def contacts_bulk(
         return _confirm_page(
             request, session, user, form, errors={"__all__": "No contact matches these filters."}
         )
-    if form.get("confirm") != "yes":
-        return _confirm_page(request, session, user, form, selection=selection)
+    editing = req.action in DETAILED and not _detailed(form)
+    if form.get("confirm") != "yes" or editing:
+        return _confirm_page(request, session, user, form, selection=selection, editing=editing)
     if req.action == "export":
         return _export(request, session, user, req, selection, background)
     try:

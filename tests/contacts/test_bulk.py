@@ -417,10 +417,33 @@ def test_web_all_that_match_and_inline_messages(client: TestClient, db: Session)
     )
     assert confirm.status_code == 200 and "<strong>3</strong> contacts" in confirm.text
     assert "matching the directory" in confirm.text
+    # from the directory's bar, the flags are asked first (both ticked), nothing changes yet
+    assert 'name="details" value="1"' in confirm.text
+    assert 'name="no_post" checked' in confirm.text
+    skipped = client.post(
+        "/contacts/bulk",
+        data=_form(token, scope="all", action="do_not_contact", confirm="yes", **filters),
+    )
+    assert skipped.status_code == 200 and "Do not email" in skipped.text
+    db.expire_all()
+    assert not any(db.get(Person, p.id).no_email for p in people)  # type: ignore[union-attr]
+    asked = client.post(
+        "/contacts/bulk",
+        data=_form(
+            token, scope="all", action="do_not_contact", no_email="on", details="1", **filters
+        ),
+    )
+    assert "Mark them <strong>do not email</strong>" in asked.text
     client.post(
         "/contacts/bulk",
         data=_form(
-            token, scope="all", action="do_not_contact", no_email="on", confirm="yes", **filters
+            token,
+            scope="all",
+            action="do_not_contact",
+            no_email="on",
+            confirm="yes",
+            details="1",
+            **filters,
         ),
     )
     db.expire_all()
@@ -476,6 +499,7 @@ def test_web_export_streams_a_coordinators_selection(client: TestClient, db: Ses
             action="export",
             format="csv",
             confirm="yes",
+            details="1",
         ),
     )
     assert resp.status_code == 200 and "attachment" in resp.headers["content-disposition"]
@@ -485,6 +509,14 @@ def test_web_export_streams_a_coordinators_selection(client: TestClient, db: Ses
 def test_web_list_segment_opens_with_its_members(client: TestClient, db: Session) -> None:
     people = _people(db, 2, "Bulkseg")
     token = login(client, make_user(db))
+    from_bar = client.post(
+        "/contacts/bulk",
+        data=_form(
+            token, selected=f"person:{people[1].id}", scope="selected", action="add_to_segment"
+        ),
+    )
+    assert from_bar.status_code == 200 and "<strong>1</strong> contact" in from_bar.text
+    assert "or a new list segment named" in from_bar.text and 'role="alert"' not in from_bar.text
     client.post(
         "/contacts/bulk",
         data=_form(
@@ -494,6 +526,7 @@ def test_web_list_segment_opens_with_its_members(client: TestClient, db: Session
             action="add_to_segment",
             segment_name="Listed Bulkseg",
             confirm="yes",
+            details="1",
         ),
     )
     seg_id = db.scalar(
