@@ -10,15 +10,11 @@ Standard library only, so that the child starts in a few tens of milliseconds.
 
 from __future__ import annotations
 
-import ctypes
 import email
 import email.parser
 import email.policy
 import json
-import os
 import re
-import resource
-import signal
 import struct
 import sys
 from dataclasses import asdict, dataclass, field
@@ -29,6 +25,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from app.mail.limits import DEFAULT_LIMITS, BoundExceeded, Limits, count_words, prescan
+from app.platform import children
 
 # replies+CMC-2010-TJK-0001@domain → CMC-2010-TJK-0001 (letter references use / in print and - in
 # addresses; the matcher accepts both).
@@ -336,28 +333,15 @@ def decode(out: bytes) -> InboundEmail | tuple[str, str]:
     return InboundEmail(**data)
 
 
-def _die_with_parent(parent: int) -> None:
-    """PR_SET_PDEATHSIG: the kernel kills this process when the one that started it ends."""
-    pr_set_pdeathsig = 1
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # not Linux: the parent's timeout still ends it
-        pass
-    if os.getppid() != parent:  # the parent died before the request took effect
-        os._exit(1)
-
-
 def main(argv: list[str] | None = None) -> None:
     """Child entry: argv = [parent pid, JSON of the Limits]."""
     args = sys.argv[1:] if argv is None else argv
     parent = int(args[0])
     limits = Limits(**json.loads(args[1]))
-    _die_with_parent(parent)
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    cpu = int(limits.timeout_seconds) + 1
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    children.die_with_parent(parent, own_group=False)
+    children.limit_resources(
+        memory_bytes=limits.memory_bytes, cpu_seconds=int(limits.timeout_seconds) + 1
+    )
     out = sys.stdout.buffer
     try:
         raw = sys.stdin.buffer.read(limits.max_bytes + 1)

@@ -25,6 +25,7 @@ import ctypes
 import logging
 import os
 import queue
+import resource
 import signal
 import sys
 import threading
@@ -42,16 +43,31 @@ class Stopping(RuntimeError):
     """No child starts while the process is stopping."""
 
 
-def die_with_parent(parent_pid: int) -> None:
-    """In a child: be killed when the parent dies, and lead a process group of one's own."""
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            log.warning("prctl(PR_SET_PDEATHSIG) failed: errno %s", ctypes.get_errno())
+# Loaded once at import: a child calls it between fork and exec, where nothing may lock.
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
+
+
+def die_with_parent(parent_pid: int, *, own_group: bool = True) -> None:
+    """In a child: be killed when the parent dies, and (unless the caller already started a
+    new session) lead a process group of one's own. System calls only, so it is safe as a
+    ``preexec_fn`` between fork and exec as well as at the start of a child's main."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent_pid:  # the parent died before the request took effect
         os._exit(1)
-    with contextlib.suppress(OSError):  # already a session or group leader
-        os.setpgid(0, 0)
+    if own_group:
+        with contextlib.suppress(OSError):  # already a session or group leader
+            os.setpgid(0, 0)
+
+
+def limit_resources(*, memory_bytes: int, cpu_seconds: int, file_bytes: int | None = None) -> None:
+    """In a child: caps on address space, CPU time (SIGXCPU, then SIGKILL a second later),
+    written file size, and no core dump. System calls only, like ``die_with_parent``."""
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
+    if file_bytes is not None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
 class _Starter:

@@ -14,13 +14,10 @@ Spanish models together, then the language detector picks the one model the lett
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import ctypes.util
 import logging
 import math
 import os
 import re
-import resource
 import signal
 import subprocess
 import tempfile
@@ -41,6 +38,7 @@ from app.config import get_settings
 from app.db import transaction
 from app.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.models import Reply, ReplyAttachment
+from app.platform import children
 from app.replies import langdetect
 
 log = logging.getLogger(__name__)
@@ -122,9 +120,6 @@ class OcrUnavailable(DomainError):
 
 # --- child processes ------------------------------------------------------------------------
 
-_LIBC = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-PR_SET_PDEATHSIG = 1
-
 
 @dataclass
 class _Child:
@@ -139,14 +134,12 @@ def _limits(parent: int, seconds: float) -> Callable[[], None]:
     cpu = math.ceil(seconds) + 5
 
     def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY, CHILD_MEMORY))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (CHILD_FILE_BYTES, CHILD_FILE_BYTES))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        # Killed when the thread that started it ends (the worker died), never left running.
-        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
+        children.limit_resources(
+            memory_bytes=CHILD_MEMORY, cpu_seconds=cpu, file_bytes=CHILD_FILE_BYTES
+        )
+        # Killed when the thread that started it ends (the worker died), never left running;
+        # its process group is the new session Popen starts.
+        children.die_with_parent(parent, own_group=False)
 
     return apply
 
