@@ -35,7 +35,7 @@ from app.errors import InvalidInput, NotFound
 from app.models import AuditEntry, ContactKind, ContactPoint, Organisation, Person, Position, User
 
 Kind = Literal["person", "organisation"]
-WINDOW = 4  # neighbours compared either side in each sorted order
+WINDOW = 3  # neighbours compared either side in each sorted order
 GROUP_MAX = 40  # a block larger than this (a very common name) is compared by window only
 ALIKE = 92  # names this alike are candidates on their own
 ALIKE_WITH_EVIDENCE = 85  # ... and these when they share an organisation or an email
@@ -53,6 +53,10 @@ class Entry:
     orgs: frozenset[int] = frozenset()  # people: organisations of current positions
     country: int | None = None  # organisations
     emails: frozenset[str] = frozenset()
+    words: frozenset[str] = frozenset()  # of the key
+
+    def __post_init__(self) -> None:
+        self.words = frozenset(self.key.split())
 
 
 @dataclass
@@ -159,7 +163,7 @@ class _Scorer:
             and b.country is not None
         ):
             return
-        score = _similarity(a.key, b.key)
+        score = _similarity(a, b)
         if score >= ALIKE or (score >= ALIKE_WITH_EVIDENCE and a.orgs & b.orgs):
             self.found[code] = score
         elif a.emails & b.emails:  # the same address: a candidate however the names differ
@@ -186,22 +190,21 @@ class _Scorer:
                         self.pair(i, j)
 
 
-def _similarity(a: str, b: str) -> int:
+def _similarity(a: Entry, b: Entry) -> int:
     """How alike two folded names are (0-100); 0 below ALIKE_WITH_EVIDENCE. Words that differ
     must be alike too: "Embassy … in Vienna" is not "Embassy … in Berlin", nor "Office 12"
     "Office 13", however alike the whole names."""
-    if a == b:
+    if a.key == b.key:
         return 100
-    score = fuzz.ratio(a, b, score_cutoff=ALIKE_WITH_EVIDENCE)  # keys hold sorted words
+    score = fuzz.ratio(a.key, b.key, score_cutoff=ALIKE_WITH_EVIDENCE)  # keys: sorted words
     if not score:
         return 0
-    a_words, b_words = set(a.split()), set(b.split())
-    a_only = " ".join(sorted(a_words - b_words))
-    b_only = " ".join(sorted(b_words - a_words))
+    a_only, b_only = a.words - b.words, b.words - a.words
     if a_only and b_only:
-        if any(c.isdigit() for c in a_only + b_only):
+        a_text, b_text = " ".join(sorted(a_only)), " ".join(sorted(b_only))
+        if any(c.isdigit() for c in a_text + b_text):
             return 0
-        if fuzz.ratio(a_only, b_only) < DIFFERING_WORDS_ALIKE:
+        if fuzz.ratio(a_text, b_text) < DIFFERING_WORDS_ALIKE:
             return 0
     return int(round(score))
 
