@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs on every core (pytest-xdist); each worker makes its own database.
+PYTEST_ARGS ?= -n auto
 
 .PHONY: run test test-sqlite test-postgresql lint bench fuzz migration install lock system-deps clean
 

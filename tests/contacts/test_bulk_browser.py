@@ -33,7 +33,10 @@ def page(live: str) -> Iterator[Page]:
 
 
 def _rows(page: Page) -> list[str]:
-    return [t.strip() for t in page.locator("#contact-results tbody tr td:nth-child(2) a").all_inner_texts()]
+    return [
+        t.strip()
+        for t in page.locator("#contact-results tbody tr td:nth-child(2) a").all_inner_texts()
+    ]
 
 
 @pytest.mark.browser
@@ -46,7 +49,10 @@ def test_tick_rows_tag_them_and_undo(page: Page, artifacts: Path) -> None:
 
     # the script shows the page checkbox: it ticks every row, then offers all that match
     page.check("input.bulk-page")
-    assert page.locator("input[name=selected]:checked").count() == page.locator("input[name=selected]").count()
+    assert (
+        page.locator("input[name=selected]:checked").count()
+        == page.locator("input[name=selected]").count()
+    )
     offer = page.locator("button.bulk-offer")
     assert offer.is_visible() and f"Select all {int(everyone):,}" in offer.inner_text()
     page.uncheck("input.bulk-page")
