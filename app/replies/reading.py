@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from app.contacts.names import organisation_forms_of
 from app.contacts.text import fold as fold_latin
 from app.letters.language.data import country_names
-from app.models import Country, Letter, LetterStatus, Organisation, OrganisationType
+from app.models import Alias, Country, Letter, LetterStatus, Organisation, OrganisationType
 from app.replies import langdetect
 
 # Untrusted text: only so much of it is read (a reply's letterhead, body and signature fit).
@@ -966,9 +966,17 @@ def _candidates(session: Session, lines: Sequence[str], country_ids: set[int]) -
             Organisation.host_city,
         ).where(Organisation.id.in_(sorted(ids)[:MAX_CANDIDATES]))
     ).all()
+    # Other names the directory knows it by: spellings, former names, "MFA Tajikistan", and the
+    # names of records merged into it.
+    aliases: dict[int, list[str]] = {}
+    for oid, alias in session.execute(
+        select(Alias.organisation_id, Alias.name).where(Alias.organisation_id.in_(ids))
+    ):
+        if oid is not None:
+            aliases.setdefault(oid, []).append(alias)
     out = []
     for oid, name, short, native, forms, country_id, type_, city in rows:
-        names = [name, short, native, *organisation_forms_of(forms).values()]
+        names = [name, short, native, *organisation_forms_of(forms).values(), *aliases.get(oid, [])]
         folded = list(dict.fromkeys(fold_latin(n) for n in names if n and len(n) >= 4))
         out.append(_Candidate(oid, name, country_id, type_, folded, fold_latin(city or "")))
     return out

@@ -122,6 +122,26 @@ def test_a_mission_forwarding_its_capitals_answer(db: Session, directory: Direct
     assert not any("answers for its capital" in r for r in uzbek.reasons)
 
 
+def test_the_letterhead_is_matched_by_an_organisation_s_alias(
+    db: Session, directory: Directory
+) -> None:
+    from app.contacts import aliases
+    from app.models import AliasKind
+
+    text = "KOMITETI DAVLATII AMNIYATI MILLI\nDushanbe, 12 May 2010\n\nDear Sir,"
+    assert reading.find_sender(db, text) is None
+    aliases.add_alias(
+        db,
+        kind="organisation",
+        owner_id=directory.tjk_mfa.id,
+        name="Komiteti Davlatii Amniyati Milli",
+        alias_kind=AliasKind.former,
+        actor=None,
+    )
+    match = reading.find_sender(db, text)
+    assert match is not None and match.organisation_id == directory.tjk_mfa.id
+
+
 def test_a_mission_line_never_matches_another_states_organisation(
     db: Session, directory: Directory
 ) -> None:
