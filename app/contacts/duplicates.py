@@ -32,7 +32,16 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.contacts.text import fold
 from app.errors import InvalidInput, NotFound
-from app.models import AuditEntry, ContactKind, ContactPoint, Organisation, Person, Position, User
+from app.models import (
+    Alias,
+    AuditEntry,
+    ContactKind,
+    ContactPoint,
+    Organisation,
+    Person,
+    Position,
+    User,
+)
 
 Kind = Literal["person", "organisation"]
 WINDOW = 3  # neighbours compared either side in each sorted order
@@ -320,12 +329,49 @@ def _name_organisations(session: Session, found: list[Candidate]) -> None:
             c.reasons.insert(1, f"same organisation ({shared})")
 
 
+# The last scan per (database, kind), with the directory state it was made from: paging through
+# the list, or coming back to it, costs a few aggregate queries instead of a scan of every name.
+_SCANS: dict[tuple[str, str], tuple[tuple[Any, ...], list[Candidate]]] = {}
+
+
+def _directory_state(session: Session, kind: Kind) -> tuple[Any, ...]:
+    """Changes whenever a scan could find something else: a record, position, email or alias
+    added, removed or edited, or a pair dismissed."""
+    owner = Person if kind == "person" else Organisation
+    state: list[Any] = []
+    for model in (owner, Position, ContactPoint, Alias):
+        state.extend(
+            session.execute(
+                select(func.count(), func.max(model.id), func.max(model.updated_at))
+            ).one()
+        )
+    state.append(
+        session.scalar(
+            select(func.count()).where(
+                AuditEntry.entity_type == f"{kind}_pair", AuditEntry.action == DISMISS_ACTION
+            )
+        )
+    )
+    return tuple(state)
+
+
+def cached_candidates(session: Session, kind: Kind) -> list[Candidate]:
+    bind = session.get_bind()
+    key = (str(bind.engine.url), kind)
+    state = _directory_state(session, kind)
+    scan = _SCANS.get(key)
+    if scan is None or scan[0] != state:
+        scan = (state, candidates(session, kind))
+        _SCANS[key] = scan
+    return scan[1]
+
+
 def candidate_page(
     session: Session, kind: Kind, page: int = 1, per_page: int = 50
 ) -> CandidatePage:
     page = max(1, page)
     per_page = max(1, min(per_page, 200))
-    found = candidates(session, kind)
+    found = cached_candidates(session, kind)
     start = (page - 1) * per_page
     return CandidatePage(found[start : start + per_page], len(found), page, per_page)
 

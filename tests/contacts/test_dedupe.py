@@ -4,6 +4,7 @@ nothing."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -203,3 +204,26 @@ def test_reimporting_after_merges_creates_nothing(db: Session) -> None:
     assert _counts(db) == before
     _import(db, [["MUKHRIDDIN", "KARIMOV", "mfa uzbekistan", "Director of Department", "UZ"]])
     assert _counts(db) == before
+
+
+def test_the_page_scans_again_only_when_the_directory_changed(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ministry = make_organisation(db, "Ministerio de Relaciones Exteriores", country="MEX")
+    make_position(db, make_person(db, given_name="José", family_name="Hernández"), ministry)
+    make_position(db, make_person(db, given_name="Jose", family_name="Hernandez"), ministry)
+    scans = 0
+    real = duplicates.candidates
+
+    def counted(session: Session, kind: duplicates.Kind) -> list[duplicates.Candidate]:
+        nonlocal scans
+        scans += 1
+        return real(session, kind)
+
+    monkeypatch.setattr(duplicates, "candidates", counted)
+    first = duplicates.candidate_page(db, "person")
+    assert duplicates.candidate_page(db, "person", page=1).total == first.total >= 1
+    assert scans == 1
+    make_person(db, given_name="Josė", family_name="Hernandes")
+    changed = duplicates.candidate_page(db, "person")
+    assert scans == 2 and changed.total > first.total
