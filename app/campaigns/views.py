@@ -19,7 +19,7 @@ from app.errors import DomainError
 from app.models import Campaign, CampaignStatus, Role, User
 from app.treaties import service as treaties_service
 from app.treaties.rules import Status
-from app.web.forms import FormDep, validate
+from app.web.forms import FormDep, field_errors, validate
 from app.web.pagination import Page, page_query
 from app.web.routing import web_router
 from app.web.templating import redirect, render
@@ -38,12 +38,6 @@ def _form_payload(form: dict[str, Any]) -> dict[str, Any]:
         "as_of": form.get("filter_as_of", ""),
     }
     return data
-
-
-def _field_error(exc: DomainError) -> dict[str, str]:
-    """A service error shown next to the field it is about, else above the form."""
-    field = exc.errors[0].get("field", "__all__") if exc.errors else "__all__"
-    return {str(field): exc.detail}
 
 
 def _form_values(campaign: Campaign | None, user: User) -> dict[str, Any]:
@@ -148,7 +142,7 @@ def campaign_create(
     try:
         campaign = service.create(session, data=data, owner=user, actor=user)
     except DomainError as exc:
-        return _form_page(request, session, None, dict(form), _field_error(exc))
+        return _form_page(request, session, None, dict(form), field_errors(exc))
     return redirect(request, f"/campaigns/{campaign.id}", message="Campaign created.")
 
 
@@ -216,7 +210,7 @@ def campaign_update(
     try:
         service.update(session, campaign_id=campaign_id, data=data, actor=user)
     except DomainError as exc:
-        return _form_page(request, session, campaign, dict(form), _field_error(exc))
+        return _form_page(request, session, campaign, dict(form), field_errors(exc))
     return redirect(request, f"/campaigns/{campaign_id}", message="Campaign saved.")
 
 

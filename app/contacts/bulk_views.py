@@ -24,9 +24,12 @@ from app.exports import service as exports_service
 from app.exports import tasks as export_tasks
 from app.exports.api import attachment
 from app.models import ExportJob, Role, Segment, User
-from app.web.forms import FormDep, validate
+from app.web.forms import FormDep, field_errors, validate
 from app.web.routing import web_router
 from app.web.templating import redirect, render
+
+# The service's field names that the form calls otherwise.
+FORM_FIELDS = {"ids": "selected"}
 
 router = web_router(prefix="/contacts/bulk")
 FILTER_PREFIX = "f_"
@@ -117,13 +120,6 @@ def _payload(form: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _errors(exc: DomainError) -> dict[str, str]:
-    if not exc.errors:
-        return {"__all__": exc.detail}
-    field = str(exc.errors[0].get("field", "__all__"))
-    return {("selected" if field == "ids" else field): exc.detail}
-
-
 def _schema_errors(errors: dict[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, message in errors.items():
@@ -208,7 +204,7 @@ def contacts_bulk(
     try:
         selection = bulk.select_contacts(session, req)
     except DomainError as exc:
-        return _confirm_page(request, session, user, form, errors=_errors(exc))
+        return _confirm_page(request, session, user, form, errors=field_errors(exc, FORM_FIELDS))
     if not selection.total:
         return _confirm_page(
             request, session, user, form, errors={"__all__": "No contact matches these filters."}
@@ -224,7 +220,14 @@ def contacts_bulk(
         else:
             result = bulk.apply(session, req=req, selection=selection, actor=user)
     except DomainError as exc:
-        return _confirm_page(request, session, user, form, selection=selection, errors=_errors(exc))
+        return _confirm_page(
+            request,
+            session,
+            user,
+            form,
+            selection=selection,
+            errors=field_errors(exc, FORM_FIELDS),
+        )
     if result.job:
         background.add_task(bulk_tasks.run_bulk, result.job)
         return redirect(request, f"/contacts/bulk/jobs/{result.job}")

@@ -29,7 +29,7 @@ from app.contacts.schemas import (
 )
 from app.countries import service as countries_service
 from app.db import SessionDep
-from app.errors import Conflict, DomainError
+from app.errors import DomainError
 from app.mail import bounces
 from app.models import (
     ContactKind,
@@ -43,7 +43,7 @@ from app.models import (
     User,
 )
 from app.treaties import service as treaties_service
-from app.web.forms import FormDep, validate
+from app.web.forms import FormDep, field_errors, validate
 from app.web.pagination import Page, page_query
 from app.web.routing import web_router
 from app.web.templating import is_htmx, redirect, render
@@ -63,15 +63,6 @@ NAME_LANGUAGE_NAMES = {
 }
 FORM_PREFIX = "name_forms."  # form fields name_forms.<language>[.<part>], as errors name them
 Owner = Literal["person", "organisation"]
-
-
-def _field_errors(exc: DomainError) -> dict[str, str]:
-    """A service error next to its field(s), else above the form."""
-    if isinstance(exc, Conflict) or not exc.errors:
-        return {"__all__": exc.detail}
-    out = {str(e.get("field", "__all__")): str(e.get("message", exc.detail)) for e in exc.errors}
-    out.setdefault("__all__", exc.detail)
-    return out
 
 
 def _tags_list(value: Any) -> list[str]:
@@ -126,7 +117,7 @@ def contacts_home(request: Request, session: SessionDep, user: WebUser) -> Respo
         try:
             results = service.search(session, filters, page_no, PER_PAGE)
         except DomainError as exc:
-            errors = _field_errors(exc)
+            errors = field_errors(exc)
     listed = {k: v for k, v in raw.items() if k not in ("person_ids", "organisation_ids")}
     if segment is not None:
         listed["segment"] = str(segment.id)
@@ -228,7 +219,7 @@ def segment_create(request: Request, session: SessionDep, user: WebUser, form: F
         try:
             seg = segments.create(session, data=data, actor=user)
         except DomainError as exc:
-            errors = _field_errors(exc)
+            errors = field_errors(exc)
         else:
             return redirect(
                 request,
@@ -370,7 +361,7 @@ def person_create(request: Request, session: SessionDep, user: WebUser, form: Fo
     try:
         person = service.create_person(session, data=data, actor=user)
     except DomainError as exc:
-        return _person_form(request, None, dict(form), _field_errors(exc))
+        return _person_form(request, None, dict(form), field_errors(exc))
     return redirect(request, f"/contacts/people/{person.id}", message="Person added.")
 
 
@@ -467,7 +458,7 @@ def person_update(
         service.update_person(session, person_id=person_id, data=data, actor=user)
     except DomainError as exc:
         # A stale version keeps the form stale too: saving again needs a reload first.
-        return _person_form(request, person, dict(form), _field_errors(exc))
+        return _person_form(request, person, dict(form), field_errors(exc))
     return redirect(request, f"/contacts/people/{person_id}", message="Saved.")
 
 
@@ -492,7 +483,7 @@ def position_create(
         try:
             service.create_position(session, data=data, actor=user)
         except DomainError as exc:
-            errors = _field_errors(exc)
+            errors = field_errors(exc)
         else:
             return redirect(request, f"/contacts/people/{person_id}", message="Position added.")
     return _person_detail(request, session, user, person_id, errors, dict(form), "position")
@@ -509,7 +500,7 @@ def position_end(
         try:
             service.end_position(session, position_id=position_id, on=data.end_date, actor=user)
         except DomainError as exc:
-            errors = _field_errors(exc)
+            errors = field_errors(exc)
         else:
             return redirect(request, f"/contacts/people/{person_id}", message="Position ended.")
     return _person_detail(
@@ -564,7 +555,7 @@ def _point_create(
         try:
             service.create_contact_point(session, data=data, actor=user)
         except DomainError as exc:
-            errors = _field_errors(exc)
+            errors = field_errors(exc)
         else:
             return redirect(request, _owner_url(owner, oid), message="Contact point added.")
     errors = _point_errors(form, errors)
@@ -633,7 +624,7 @@ def point_update(
         try:
             service.update_contact_point(session, contact_point_id=point_id, data=data, actor=user)
         except DomainError as exc:
-            errors = _field_errors(exc)
+            errors = field_errors(exc)
         else:
             owner, oid = _point_owner(cp)
             return redirect(request, _owner_url(owner, oid), message="Contact point saved.")
@@ -731,7 +722,7 @@ def organisation_create(
     try:
         org = service.create_organisation(session, data=data, actor=user)
     except DomainError as exc:
-        return _org_form(request, session, None, dict(form), _field_errors(exc))
+        return _org_form(request, session, None, dict(form), field_errors(exc))
     return redirect(request, f"/contacts/organisations/{org.id}", message="Organisation added.")
 
 
@@ -791,7 +782,7 @@ def organisation_update(
     try:
         service.update_organisation(session, organisation_id=organisation_id, data=data, actor=user)
     except DomainError as exc:
-        return _org_form(request, session, org, dict(form), _field_errors(exc))
+        return _org_form(request, session, org, dict(form), field_errors(exc))
     return redirect(request, f"/contacts/organisations/{organisation_id}", message="Saved.")
 
 

@@ -26,7 +26,7 @@ from app.errors import DomainError, NotFound
 from app.letters.fields import empty_marks
 from app.mail import bounces
 from app.models import Channel, Role
-from app.web.forms import FormDep, validate
+from app.web.forms import FormDep, field_errors, validate
 from app.web.pagination import Page
 from app.web.routing import web_router
 from app.web.templating import flash, redirect, render, templates
@@ -181,8 +181,7 @@ def edit(
             )
         except DomainError as exc:
             session.rollback()
-            field = str(exc.errors[0].get("field", "__all__")) if exc.errors else "__all__"
-            errors = {field: exc.detail}
+            errors = field_errors(exc)
         else:
             return redirect(request, _letter_url(letter_id), message="Letter text saved.")
     return _letter_page(

@@ -19,7 +19,7 @@ from app.models import Cosigner
 from app.settings_admin import images
 from app.settings_admin.schemas import LETTER_LANGUAGES
 from app.settings_admin.views import with_translations
-from app.web.forms import FormDep, validate
+from app.web.forms import FormDep, field_errors, validate
 from app.web.pagination import Page
 from app.web.routing import web_router
 from app.web.templating import redirect, render
@@ -27,11 +27,6 @@ from app.web.templating import redirect, render
 router = web_router(prefix="/settings/cosigners")
 PER_PAGE = 25
 CosignerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-def _errors(exc: InvalidInput | Conflict) -> dict[str, str]:
-    out = {e["field"]: e["message"] for e in exc.errors if e.get("field")}
-    return out or {"__all__": exc.detail}
 
 
 def _form(
@@ -96,7 +91,7 @@ def create(request: Request, session: SessionDep, admin: WebAdmin, form: FormDep
     try:
         cosigner = service.create(session, data=data, actor=admin)
     except Conflict as exc:
-        return _form(request, None, errors=_errors(exc), values=dict(form))
+        return _form(request, None, errors=field_errors(exc), values=dict(form))
     return redirect(
         request,
         str(request.url_for("cosigner_edit", cosigner_id=cosigner.id)),
@@ -122,7 +117,7 @@ def update(
     try:
         service.update(session, cosigner_id=cosigner_id, data=data, actor=admin)
     except Conflict as exc:
-        return _form(request, cosigner, errors=_errors(exc), values=dict(form))
+        return _form(request, cosigner, errors=field_errors(exc), values=dict(form))
     return redirect(request, str(request.url_for("cosigners")), message="Co-signer saved.")
 
 

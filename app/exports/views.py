@@ -21,10 +21,13 @@ from app.exports.schemas import (
     LabelGrid,
 )
 from app.models import ExportJob, ExportStatus, OrganisationType
-from app.web.forms import FormDep, validate
+from app.web.forms import FormDep, field_errors, validate
 from app.web.pagination import Page
 from app.web.routing import web_router
 from app.web.templating import redirect, render
+
+# The service's field names that the form calls otherwise.
+FORM_FIELDS = {"country": "f_country"}
 
 router = web_router(prefix="/exports")
 SLOTS = 16
@@ -134,11 +137,6 @@ def exports_home(
     return _page(request, session, user, values, jobs_page=max(1, min(page, 10_000)))
 
 
-def _errors(exc: DomainError) -> dict[str, str]:
-    field = exc.errors[0].get("field", "__all__") if exc.errors else "__all__"
-    return {"__all__" if field not in ("country",) else "f_country": exc.detail}
-
-
 def _form_errors(errors: dict[str, str]) -> dict[str, str]:
     """Schema field paths to form field names."""
     out: dict[str, str] = {}
@@ -171,7 +169,7 @@ def exports_preview(
     try:
         result = service.preview(session, req=req)
     except DomainError as exc:
-        return _page(request, session, user, values, errors=_errors(exc))
+        return _page(request, session, user, values, errors=field_errors(exc, FORM_FIELDS))
     return _page(request, session, user, values, preview=result)
 
 
@@ -190,7 +188,7 @@ def exports_download(
     try:
         result = service.start(session, req=req, user=user)
     except DomainError as exc:
-        return _page(request, session, user, values, errors=_errors(exc))
+        return _page(request, session, user, values, errors=field_errors(exc, FORM_FIELDS))
     if isinstance(result, ExportJob):
         background.add_task(tasks.run_export, result.id)
         return redirect(

@@ -18,7 +18,7 @@ from app.letters.context import LANGUAGES, language_or_default
 from app.letters.fields import LIST_ITEMS, groups
 from app.letters.render import LAYOUTS
 from app.letters.schemas import TemplateCreate, TemplateUpdate, VariantSave
-from app.web.forms import FormDep, validate
+from app.web.forms import FormDep, field_errors, validate
 from app.web.pagination import Page
 from app.web.routing import web_router
 from app.web.templating import redirect, render
@@ -42,11 +42,6 @@ LIST_SNIPPETS = {
     "cosigners": "{% for c in cosigners %}{{ c.signatory_name }}, {{ c.signatory_title }}, "
     "{{ c.name }}<br>{% endfor %}",
 }
-
-
-def _errors(exc: InvalidInput | Conflict) -> dict[str, str]:
-    out = {e["field"]: e["message"] for e in exc.errors if e.get("field")}
-    return out or {"__all__": exc.detail}
 
 
 def _language(lang: str) -> str:
@@ -147,7 +142,7 @@ def create(request: Request, session: SessionDep, user: WebCoordinator, form: Fo
     try:
         template = service.create(session, data=data, actor=user)
     except (InvalidInput, Conflict) as exc:
-        return _form_page(request, form, _errors(exc))
+        return _form_page(request, form, field_errors(exc))
     return redirect(
         request,
         str(request.url_for("template_detail", template_id=template.id)),
@@ -274,7 +269,7 @@ def save(
             session, template_id=template_id, language=lang, data=data, actor=user
         )
     except InvalidInput as exc:
-        return _editor(request, session, template_id, lang, form, _errors(exc))
+        return _editor(request, session, template_id, lang, form, field_errors(exc))
     url = request.url_for("template_detail", template_id=template_id).include_query_params(
         lang=lang
     )

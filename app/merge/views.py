@@ -22,7 +22,7 @@ from app.merge.schemas import DEFAULT_PATTERN, MergeCreate
 from app.models import BatchStatus, LetterStatus, OrganisationType, Role, User
 from app.models.contacts import ORGANISATION_TYPE_LABELS
 from app.treaties import service as treaties_service
-from app.web.forms import FormDep, validate
+from app.web.forms import FormDep, field_errors, validate
 from app.web.pagination import Page, page_query
 from app.web.routing import web_router
 from app.web.templating import redirect, render
@@ -99,11 +99,6 @@ def _flat_errors(errors: dict[str, str]) -> dict[str, str]:
             name = key.split(".")[1]
         out.setdefault(name, message)
     return out
-
-
-def _field_error(exc: DomainError) -> dict[str, str]:
-    field = exc.errors[0].get("field", "__all__") if exc.errors else "__all__"
-    return {str(field): exc.detail}
 
 
 def _form_page(
@@ -190,7 +185,7 @@ def merge_preview(request: Request, session: SessionDep, user: WebUser, form: Fo
         try:
             ctx["preview"] = service.preview_merge(session, data=data)
         except DomainError as exc:
-            ctx["problems"] = _field_error(exc)
+            ctx["problems"] = field_errors(exc)
     return render(request, "merge/_preview.html", ctx)
 
 
@@ -202,7 +197,7 @@ def merge_create(request: Request, session: SessionDep, user: WebUser, form: For
     try:
         batch = service.create_merge(session, data=data, actor=user)
     except DomainError as exc:
-        return _form_page(request, session, dict(form), _field_error(exc))
+        return _form_page(request, session, dict(form), field_errors(exc))
     return redirect(
         request, f"/merges/{batch.id}", message=f"{batch.total} letters drafted; rendering."
     )

@@ -63,7 +63,7 @@ from app.replies.schemas import (
     ReplyUpdate,
 )
 from app.treaties import service as treaties_service
-from app.web.forms import FormDep, validate
+from app.web.forms import FormDep, field_errors, validate
 from app.web.pagination import Page, page_query
 from app.web.routing import web_router
 from app.web.templating import redirect, render
@@ -101,11 +101,6 @@ ID_SUFFIX = re.compile(r"\(#(\d{1,10})\)\s*$")
 OCR_ACTIVE = {"queued", "running"}
 
 timeline.register()
-
-
-def _error(exc: DomainError) -> dict[str, str]:
-    field = exc.errors[0].get("field", "__all__") if exc.errors else "__all__"
-    return {str(field): exc.detail}
 
 
 # Downloads only: never rendered by the browser, never sniffed into HTML.
@@ -595,7 +590,7 @@ def reply_create(request: Request, session: SessionDep, user: WebUser, form: For
     try:
         payload = _reply_payload(session, values)
     except DomainError as exc:
-        return _form_page(request, session, values, _error(exc))
+        return _form_page(request, session, values, field_errors(exc))
     data, errors = validate(ReplyCreate, payload)
     if data is None:
         return _form_page(request, session, values, errors)
@@ -623,7 +618,7 @@ def reply_create(request: Request, session: SessionDep, user: WebUser, form: For
                 attachment.ocr_text = _scan_block(data.full_text, attachment.filename)
     except DomainError as exc:
         session.rollback()
-        return _form_page(request, session, values, _error(exc) or {"__all__": exc.detail})
+        return _form_page(request, session, values, field_errors(exc) or {"__all__": exc.detail})
     return redirect(request, f"/replies/{reply.id}", message="Reply logged.")
 
 
@@ -810,7 +805,7 @@ def reply_update(
     try:
         service.update(session, reply_id=reply_id, data=data, actor=user)
     except DomainError as exc:
-        return _edit_page(request, reply_id, dict(form), _error(exc))
+        return _edit_page(request, reply_id, dict(form), field_errors(exc))
     return redirect(request, f"/replies/{reply_id}", message="Reply saved.")
 
 
@@ -1035,7 +1030,7 @@ def position_create(
         entry = positions.create(session, data=data, actor=user)
     except DomainError as exc:
         session.rollback()
-        return _country_page(request, session, user, code, _error(exc), dict(form))
+        return _country_page(request, session, user, code, field_errors(exc), dict(form))
     return redirect(request, f"/positions/{entry.iso3}", message="Position recorded.")
 
 
@@ -1080,7 +1075,7 @@ def position_update(
         positions.update(session, entry_id=entry_id, data=data, actor=user)
     except DomainError as exc:
         session.rollback()
-        return _position_edit_page(request, entry, dict(form), _error(exc))
+        return _position_edit_page(request, entry, dict(form), field_errors(exc))
     return redirect(request, f"/positions/{entry.iso3}", message="Position saved.")
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from app.auth.deps import CSRF_FIELD
+from app.errors import DomainError
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 
@@ -38,3 +40,16 @@ def validate(schema: type[SchemaT], data: dict[str, Any]) -> tuple[SchemaT | Non
             message = err["msg"].removeprefix("Value error, ")
             errors.setdefault(field, message)
         return None, errors
+
+
+def field_errors(exc: DomainError, rename: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A service's refusal for the form: each message beside the field it names (``rename``
+    maps a service's field to the form's), and the whole reason above the form (``__all__``)."""
+    out: dict[str, str] = {}
+    for error in exc.errors:
+        field = str(error.get("field") or "__all__")
+        field = (rename or {}).get(field, field)
+        if field != "__all__":
+            out.setdefault(field, str(error.get("message") or exc.detail))
+    out["__all__"] = exc.detail
+    return out
