@@ -9,6 +9,7 @@ old letter gives the same text.
 
 from __future__ import annotations
 
+import dataclasses
 import string
 import time
 from collections.abc import Iterable, Sequence
@@ -1206,14 +1207,12 @@ def remerge_preview(session: Session, letter: Letter) -> tuple[str, str]:
     if version is None:
         raise Conflict("This letter has no template version to merge again from.")
     job = letter_job(session, letter)
-    fresh = LetterJob(
+    fresh = dataclasses.replace(
+        job,
         body=version.body,
         subject=version.subject,
         # as at the first render: an empty field shows as a mark to fill in
-        context=with_placeholders(job.context, _required(version)),
-        language=job.language,
-        layout=job.layout,
-        limits=job.limits,
+        context=with_placeholders(letter.context, _required(version)),
     )
     try:
         rendered = render.render_isolated(fresh)  # bounded in time, like every web render
