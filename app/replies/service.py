@@ -21,6 +21,7 @@ from app.config import get_settings
 from app.contacts import service as contacts_service
 from app.contacts.schemas import ContactPointCreate, OrganisationCreate, PersonCreate
 from app.countries import service as countries_service
+from app.db import fold
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from app.mail import bounces, inbound
 from app.models import (
@@ -175,17 +176,18 @@ def list_replies(
 ) -> tuple[Sequence[tuple[Reply, str]], int]:
     """Replies, newest first, with their state's name."""
     query = select(Reply.id)
-    if search:
-        like = f"%{search.strip()}%"
-        query = query.where(
-            or_(
-                Reply.sender_name.ilike(like),
-                Reply.subject.ilike(like),
-                Reply.summary.ilike(like),
-                Reply.sender_reference.ilike(like),
-                Reply.sender_email.ilike(like),
-            )
+    if search.strip():
+        # the text too, typed or read from a scan; case folded in every script on both databases
+        term = search.strip().lower()
+        columns = (
+            Reply.sender_name,
+            Reply.subject,
+            Reply.summary,
+            Reply.full_text,
+            Reply.sender_reference,
+            Reply.sender_email,
         )
+        query = query.where(or_(*(fold(c).contains(term, autoescape=True) for c in columns)))
     if status is not None:
         query = query.where(Reply.status == status)
     if letter_id is not None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.models import LetterStatus, PositionEntry, Reply, Role
 from tests.factories import api_headers, login, make_organisation, make_user
-from tests.replies.helpers import make_letter
+from tests.replies.helpers import log_reply, make_letter
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\n%%EOF\n"
@@ -612,3 +612,19 @@ def test_scan_reading_progress_and_reading_again(client: TestClient, db: Session
     stored = db.get(ReplyAttachment, attachment.id)
     assert stored is not None and (stored.ocr_status, stored.ocr_language) == ("queued", "fr")
     assert client.get("/replies/attachments/999999/ocr").status_code == 404
+
+
+def test_replies_are_found_by_their_text_in_any_script(client: TestClient, db: Session) -> None:
+    coordinator = make_user(db, Role.coordinator)
+    log_reply(
+        db,
+        sender_name="Посольство",
+        full_text="— Текст из скана —\nПравительство изучает Конвенцию по кассетным боеприпасам.",
+    )
+    log_reply(db, sender_name="Another sender", full_text="Nothing about it.")
+    headers = api_headers(db, coordinator)
+    for q in ("конвенцию", "КОНВЕНЦИЮ", "кассетным"):
+        found = client.get("/api/v1/replies", params={"q": q}, headers=headers).json()
+        assert [r["sender_name"] for r in found["items"]] == ["Посольство"], q
+    login(client, coordinator)
+    assert "Посольство" in client.get("/replies", params={"q": "конвенцию"}).text
