@@ -16,6 +16,7 @@ from app.audit import service as audit
 from app.auth import service as auth_service
 from app.campaigns.schemas import CampaignCreate, CampaignUpdate, MilestoneCreate, TargetFilter
 from app.countries import service as countries_service
+from app.db import fold
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Campaign, CampaignCountry, CampaignStatus, Country, Milestone, User
 from app.models.treaties import Treaty
@@ -58,8 +59,13 @@ def list_campaigns(
 ) -> tuple[Sequence[Campaign], int]:
     query = select(Campaign)
     if search:
-        like = f"%{search.strip()}%"
-        query = query.where(or_(Campaign.name.ilike(like), Campaign.goal.ilike(like)))
+        term = search.strip().lower()
+        query = query.where(
+            or_(
+                fold(Campaign.name).contains(term, autoescape=True),
+                fold(Campaign.goal).contains(term, autoescape=True),
+            )
+        )
     if status is not None:
         query = query.where(Campaign.status == status)
     if owner_id is not None:

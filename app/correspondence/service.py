@@ -38,6 +38,7 @@ from app.correspondence.message import html_to_text as html_to_text
 from app.correspondence.message import letter_pdf as letter_pdf
 from app.correspondence.message import rendered_body as rendered_body
 from app.correspondence.message import rendered_subject as rendered_subject
+from app.db import fold
 from app.errors import Conflict, InvalidInput, NotFound
 from app.letters.sandbox import own_text
 from app.mail import service as mail_service
@@ -194,9 +195,9 @@ def _scoped(query: Any, campaign_id: int | None, batch_id: int | None, q: str) -
     if q.strip():
         like = f"%{q.strip().lower()}%"
         query = query.where(
-            func.lower(Letter.reference).like(like)
-            | func.lower(Letter.recipient_name).like(like)
-            | func.lower(Letter.subject).like(like)
+            fold(Letter.reference).like(like)
+            | fold(Letter.recipient_name).like(like)
+            | fold(Letter.subject).like(like)
         )
     return query
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit
 from app.cosigners.schemas import CosignerCreate, CosignerUpdate
+from app.db import fold
 from app.errors import Conflict, InvalidInput, NotFound
 from app.letters.context import in_language, language_or_default
 from app.letters.fetcher import UPLOADED_PATTERN
@@ -34,7 +35,7 @@ def list_cosigners(
     """Co-signers by name (``q``: part of the registered name), one page and the total."""
     query = select(Cosigner)
     if q.strip():
-        query = query.where(func.lower(Cosigner.name).contains(q.strip().lower(), autoescape=True))
+        query = query.where(fold(Cosigner.name).contains(q.strip().lower(), autoescape=True))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(func.lower(Cosigner.name), Cosigner.id).limit(limit).offset(offset)
@@ -55,7 +56,7 @@ def get(session: Session, cosigner_id: int) -> Cosigner:
 
 
 def _same_name(session: Session, name: str, *, other_than: int | None = None) -> bool:
-    query = select(Cosigner.id).where(func.lower(Cosigner.name) == name.lower())
+    query = select(Cosigner.id).where(fold(Cosigner.name) == name.lower())
     if other_than is not None:
         query = query.where(Cosigner.id != other_than)
     return session.scalar(query.limit(1)) is not None

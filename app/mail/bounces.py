@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.db import fold
 from app.errors import NotFound
 from app.mail.reader import REPLY_ADDRESS, InboundEmail
 from app.models import Channel, ContactKind, ContactPoint, Letter, LetterStatus, ReplyKind, User
@@ -360,7 +361,7 @@ def letters_bounced(session: Session, automatic: Automatic) -> list[BouncedLette
         letter = session.scalar(
             select(Letter)
             .where(
-                func.lower(Letter.email_to) == failure.recipient,
+                fold(Letter.email_to) == failure.recipient,
                 Letter.channel == Channel.email,
                 Letter.status.in_((LetterStatus.sent, LetterStatus.bounced)),
             )
@@ -378,7 +379,7 @@ def _points(session: Session, address: str) -> list[ContactPoint]:
             select(ContactPoint)
             .where(
                 ContactPoint.kind == ContactKind.email,
-                func.lower(ContactPoint.value) == address.strip().lower(),
+                fold(ContactPoint.value) == address.strip().lower(),
             )
             .order_by(ContactPoint.id)
         )
@@ -447,7 +448,7 @@ def failing_addresses(session: Session, addresses: Iterable[str] | None = None) 
         wanted = list({a.strip().lower() for a in addresses if a})
         if not wanted:
             return {}
-        query = query.where(func.lower(ContactPoint.value).in_(wanted))
+        query = query.where(fold(ContactPoint.value).in_(wanted))
     out: dict[str, str] = {}
     for value, since, reason in session.execute(query.order_by(ContactPoint.failing_since)):
         out.setdefault(value.strip().lower(), failing_text(since, reason))

@@ -695,7 +695,7 @@ def find_sender(session: Session, email: str) -> tuple[int | None, int | None]:
         return None, None
     cp = session.scalar(
         select(ContactPoint)
-        .where(ContactPoint.kind == ContactKind.email, func.lower(ContactPoint.value) == email)
+        .where(ContactPoint.kind == ContactKind.email, fold(ContactPoint.value) == email)
         .order_by(ContactPoint.preferred.desc(), ContactPoint.id)
         .limit(1)
     )

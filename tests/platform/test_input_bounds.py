@@ -91,3 +91,16 @@ def test_a_chunked_body_over_the_cap_is_a_413(client: TestClient, db: Session) -
         headers={**headers, "content-type": "multipart/form-data; boundary=b"},
     )
     _problem(resp, 413)
+
+
+@pytest.mark.parametrize("name", ["«ÄÏÊ» Coalición", "Коалиция"])
+def test_a_duplicate_cosigner_name_in_any_script_is_a_conflict(
+    client: TestClient, db: Session, name: str
+) -> None:
+    headers = api_headers(db, make_user(db, Role.admin))
+    created = client.post("/api/v1/cosigners", json={"name": name}, headers=headers)
+    assert created.status_code == 201, created.text
+    _problem(client.post("/api/v1/cosigners", json={"name": name}, headers=headers), 409)
+    _problem(client.post("/api/v1/cosigners", json={"name": name.lower()}, headers=headers), 409)
+    found = client.get("/api/v1/cosigners", params={"q": name.lower()[:4]}, headers=headers)
+    assert found.is_success and name in {c["name"] for c in found.json()["items"]}
