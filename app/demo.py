@@ -73,7 +73,7 @@ LOADERS.append(correspondence_demo.load)
 from app.replies import demo as replies_demo  # noqa: E402
 
 LOADERS.append(replies_demo.load)
-from app.merge import demo as merge_demo  # noqa: E402
+from app.mailmerge import demo as merge_demo  # noqa: E402
 
 LOADERS.append(merge_demo.load)
 from app.exports import demo as exports_demo  # noqa: E402

@@ -6,7 +6,7 @@ from app.contacts import import_tasks as contacts_import_tasks
 from app.correspondence import tasks as correspondence_tasks
 from app.exports import tasks as export_tasks
 from app.mail import tasks as mail_tasks
-from app.merge import tasks as merge_tasks
+from app.mailmerge import tasks as merge_tasks
 from app.platform import tasks as platform_tasks
 from app.replies import tasks as replies_tasks
 

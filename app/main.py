@@ -57,8 +57,8 @@ def _routers() -> list[APIRouter]:
     from app.exports import views as exports_views
     from app.letters import api as letters_api
     from app.letters import views as letters_views
-    from app.merge import api as merge_api
-    from app.merge import views as merge_views
+    from app.mailmerge import api as merge_api
+    from app.mailmerge import views as merge_views
     from app.notifications import api as notifications_api
     from app.notifications import views as notifications_views
     from app.platform import views as platform_views

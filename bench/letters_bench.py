@@ -4,7 +4,7 @@ raw      = Jinja (plain environment, autoescape) + ``HTML(string).write_pdf()`` 
            FontConfiguration and WeasyPrint's default URL fetcher;
 service  = ``app.letters.render.render_pdf``: sandbox, size cap, time limit, page check,
            letterhead-only fetcher.
-merge    = the mail merge end to end (``app.merge.service``): a merge batch drafted for N
+merge    = the mail merge end to end (``app.mailmerge.service``): a merge batch drafted for N
            recipients in a scratch SQLite database, then the render job (letters → PDFs on the
            process pool, progress written to the database), then the combined PDF and the zip.
 names    = the letter with its names localised (context from facts, grammar filters) against the
@@ -278,8 +278,8 @@ def _draft_merge(count: int) -> int:
     from app.contacts.schemas import OrganisationCreate
     from app.db import transaction
     from app.letters import service as letters_service
-    from app.merge import service as merge_service
-    from app.merge.schemas import MergeCreate
+    from app.mailmerge import service as merge_service
+    from app.mailmerge.schemas import MergeCreate
 
     with transaction() as session:
         ids = [
@@ -321,7 +321,7 @@ def merge_runs(pool: Any, workers: int, tmp: Path) -> dict[str, Any]:
     from unittest import mock
 
     from app.db import transaction
-    from app.merge import service as merge_service
+    from app.mailmerge import service as merge_service
 
     _scratch_database(tmp)
     out: dict[str, Any] = {}

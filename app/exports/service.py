@@ -44,7 +44,7 @@ from app.exports.gate import Gate, Tally
 from app.exports.rows import ExportRow, iter_rows
 from app.exports.schemas import COLUMNS, ExportPreview, ExportRequest
 from app.letters.batch import combine_pdfs
-from app.merge import service as merge_service
+from app.mailmerge import service as merge_service
 from app.models import ExportJob, ExportStatus, OrganisationType, Segment, User
 from app.platform import children, faults, leases
 from app.settings_admin import service as profile_service

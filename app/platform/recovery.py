@@ -21,7 +21,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, dict[str, int]]:
     """Resume or fail every merge, export and contacts import whose worker is gone."""
     from app.contacts import bulk, uploads
     from app.exports import service as exports_service
-    from app.merge import service as merge_service
+    from app.mailmerge import service as merge_service
 
     counts: dict[str, dict[str, int]] = {}
     with transaction() as session:

@@ -22,7 +22,7 @@ from app.letters import render
 from app.letters import service as letters_service
 from app.letters.context import build_context
 from app.letters.sandbox import LimitExceeded, TemplateProblem, check_source, render_capped
-from app.merge import service as merge_service
+from app.mailmerge import service as merge_service
 from app.models import (
     Letter,
     LetterStatus,
@@ -426,7 +426,7 @@ def test_email_send_fails_the_letter_with_the_reason(db: Session, timed: None) -
 def test_a_merge_fails_each_runaway_letter_with_its_reason(
     db: Session, world: dict[str, Any]
 ) -> None:
-    from app.merge.schemas import MergeCreate
+    from app.mailmerge.schemas import MergeCreate
 
     data = MergeCreate.model_validate(
         {

@@ -18,8 +18,8 @@ from app.contacts import service as contacts_service
 from app.contacts.schemas import ContactPointCreate
 from app.mail import bounces
 from app.mail.inbound import parse
-from app.merge import service as merge_service
-from app.merge.schemas import MergeSource
+from app.mailmerge import service as merge_service
+from app.mailmerge.schemas import MergeSource
 from app.models import (
     Channel,
     ContactKind,

@@ -37,8 +37,8 @@ from app.contacts import demo as contacts_demo
 from app.db import make_engine
 from app.exports import service as exports_service
 from app.letters import service as letters_service
-from app.merge import service as merge_service
-from app.merge.schemas import MergeCreate
+from app.mailmerge import service as merge_service
+from app.mailmerge.schemas import MergeCreate
 from app.models import (
     BatchStatus,
     ExportJob,

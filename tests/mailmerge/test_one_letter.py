@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from app.letters import service as letters_service
 from app.letters.context import SAMPLE_TRANSLATIONS
-from app.merge import service
-from app.merge.schemas import MergeCreate
+from app.mailmerge import service
+from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter, Role
 from app.settings_admin import service as profile_service
 from tests.factories import api_headers, login, make_user
-from tests.merge.conftest import pdf_text
+from tests.mailmerge.conftest import pdf_text
 
 
 def _joint(db: Session) -> int:

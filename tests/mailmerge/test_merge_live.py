@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.db import make_engine
-from app.merge import service
+from app.mailmerge import service
 from app.models import BatchStatus, Letter, MergeBatch, ReferenceCounter
 from tests.support import databases
 from tests.support.live import live_env, live_worker, run_cli

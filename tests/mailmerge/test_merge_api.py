@@ -8,11 +8,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.merge import service
-from app.merge.schemas import MergeCreate
+from app.mailmerge import service
+from app.mailmerge.schemas import MergeCreate
 from app.models import Role
 from tests.factories import api_headers, make_person, make_user
-from tests.merge.conftest import pdf_text
+from tests.mailmerge.conftest import pdf_text
 
 
 def _body(world: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -18,8 +18,8 @@ from app.errors import Conflict
 from app.letters import render
 from app.letters import service as letters_service
 from app.letters.schemas import TemplateCreate
-from app.merge import service
-from app.merge.schemas import MergeCreate
+from app.mailmerge import service
+from app.mailmerge.schemas import MergeCreate
 from app.models import AuditEntry, BatchStatus, Letter, Role
 from tests.factories import (
     api_headers,
@@ -29,7 +29,7 @@ from tests.factories import (
     make_position,
     make_user,
 )
-from tests.merge.conftest import pdf_text
+from tests.mailmerge.conftest import pdf_text
 
 EDIT = "Hand-edited paragraph for the Pakistan letter only."
 

@@ -16,8 +16,8 @@ from app.correspondence import service as correspondence_service
 from app.errors import InvalidInput
 from app.letters import service as letters_service
 from app.letters.schemas import TemplateCreate
-from app.merge import service
-from app.merge.schemas import MergeCreate
+from app.mailmerge import service
+from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter, Organisation, Role
 from tests.factories import (
     api_headers,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.merge.conftest import pdf_text
+from tests.mailmerge.conftest import pdf_text
 from tests.support.databases import create_database, drop_database
 from tests.support.live import live_env, live_server, live_worker, run_cli
 

@@ -17,8 +17,8 @@ from app.db import SessionDep
 from app.errors import Conflict, DomainError
 from app.letters import service as letters_service
 from app.letters.context import LANGUAGES
-from app.merge import service
-from app.merge.schemas import DEFAULT_PATTERN, MergeCreate
+from app.mailmerge import service
+from app.mailmerge.schemas import DEFAULT_PATTERN, MergeCreate
 from app.models import BatchStatus, LetterStatus, OrganisationType, Role, User
 from app.models.contacts import ORGANISATION_TYPE_LABELS
 from app.treaties import service as treaties_service

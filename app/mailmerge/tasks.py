@@ -8,7 +8,7 @@ from huey import crontab
 from sqlalchemy import select
 
 from app.db import transaction
-from app.merge import service
+from app.mailmerge import service
 from app.models import BatchStatus, MergeBatch
 from app.queue import huey
 

@@ -42,7 +42,7 @@ from app.letters.fields import empty_in, with_placeholders
 from app.letters.render import LetterJob, RenderedLetter, RenderError
 from app.letters.sandbox import own_text, required_fields, used_roots
 from app.mail import bounces
-from app.merge.schemas import MergeCreate, MergeSource, RecipientRow
+from app.mailmerge.schemas import MergeCreate, MergeSource, RecipientRow
 from app.models import (
     BatchStatus,
     Campaign,
@@ -931,7 +931,7 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
 
 def enqueue_after_commit(session: Session, batch_id: int) -> None:
     """Queue the render job once the letters are committed (a worker must see them)."""
-    from app.merge import tasks
+    from app.mailmerge import tasks
 
     def _enqueue(_session: Session) -> None:
         tasks.render_merge(batch_id)

@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from app.contacts import service as contacts_service
 from app.contacts.schemas import ContactPointCreate
-from app.merge import service
-from app.merge.schemas import MergeCreate
+from app.mailmerge import service
+from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter, Role
 from tests.factories import api_headers, make_organisation, make_person, make_position, make_user
 from tests.letters.conftest import CanaryServer
-from tests.merge.conftest import pdf_text
+from tests.mailmerge.conftest import pdf_text
 
 
 def _payload(server: CanaryServer) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.letters import service as letters_service
-from app.merge import service
+from app.mailmerge import service
 from app.models import Letter, MergeBatch, Role
 from tests.factories import api_headers, login, make_user
 

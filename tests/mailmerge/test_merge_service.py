@@ -16,11 +16,11 @@ from app.errors import InvalidInput
 from app.letters import render
 from app.letters import service as letters_service
 from app.letters.schemas import TemplateCreate, VariantSave
-from app.merge import service
-from app.merge.schemas import MergeCreate
+from app.mailmerge import service
+from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter, MergeBatch
 from tests.factories import make_organisation, make_person, make_position
-from tests.merge.conftest import pdf_text
+from tests.mailmerge.conftest import pdf_text
 
 LETTER_DATE = date(2010, 3, 25)
 

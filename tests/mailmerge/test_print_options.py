@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.merge import service
-from app.merge.schemas import MergeCreate
+from app.mailmerge import service
+from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter
-from tests.merge.conftest import pdf_text
+from tests.mailmerge.conftest import pdf_text
 
 
 def _merge(db: Session, world: dict[str, Any], **options: bool) -> Any:

@@ -12,8 +12,8 @@ from app.auth import service as auth_service
 from app.campaigns.demo import DEMO_NAME as CAMPAIGN_NAME
 from app.campaigns.demo import OWNER
 from app.letters import service as letters_service
-from app.merge import service
-from app.merge.schemas import MergeCreate, MergeSource
+from app.mailmerge import service
+from app.mailmerge.schemas import MergeCreate, MergeSource
 from app.models import Campaign, MergeBatch, Segment
 
 SEGMENT_NAME = "Heads of state — Central Asia initiative"

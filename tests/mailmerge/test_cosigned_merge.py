@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 from app.errors import InvalidInput
 from app.letters import service as letters_service
 from app.letters.schemas import TemplateCreate, VariantSave
-from app.merge import service
-from app.merge.schemas import MergeCreate
+from app.mailmerge import service
+from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter, Role
 from tests.cosigners.conftest import HI, HRW, make_cosigner
 from tests.factories import api_headers, make_user
-from tests.merge.conftest import pdf_text
+from tests.mailmerge.conftest import pdf_text
 
 
 def _template(db: Session) -> int:

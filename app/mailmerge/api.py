@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.auth.deps import ApiUser
 from app.db import SessionDep
-from app.merge import service
-from app.merge.schemas import LetterRead, MergeCreate, MergeRead, RecipientRow
+from app.mailmerge import service
+from app.mailmerge.schemas import LetterRead, MergeCreate, MergeRead, RecipientRow
 from app.models import Letter, LetterStatus, MergeBatch
 from app.web.pagination import Paging
 from app.web.routing import API_PREFIX, api_router

@@ -18,7 +18,7 @@ from app.countries import service as countries_service
 from app.db import make_engine
 from app.letters.context import SAMPLE_TRANSLATIONS
 from app.models import Organisation
-from tests.merge.conftest import pdf_text
+from tests.mailmerge.conftest import pdf_text
 from tests.support.browser import browser_page, sign_in
 from tests.support.databases import create_database, drop_database
 from tests.support.live import live_env, live_server, live_worker, run_cli
