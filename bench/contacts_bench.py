@@ -346,7 +346,7 @@ def _filter_queries(info: dict[str, Any]) -> list[dict[str, Any]]:
 def _status_countries(session: Any) -> dict[str, list[int]]:
     """The states matching each treaty filter, as the app computes them (for the raw SQL)."""
     from app.contacts.schemas import SearchFilters
-    from app.contacts.service import _treaty_status_countries
+    from app.contacts.search import _treaty_status_countries
 
     out = {}
     for name, params in TREATY_FILTERS:

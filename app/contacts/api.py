@@ -16,6 +16,7 @@ from sqlalchemy.orm import object_session
 
 from app.auth.deps import ApiCoordinator, ApiUser
 from app.contacts import aliases, names, segments, service
+from app.contacts import search as contacts_search
 from app.contacts.schemas import (
     LANGUAGE_PATTERN,
     AliasRead,
@@ -173,7 +174,7 @@ Language = Annotated[str | None, Query(pattern=LANGUAGE_PATTERN, max_length=20)]
 
 @router.get("/contacts/search", response_model=SearchPage, summary="Search the directory")
 def search_contacts(session: SessionDep, _user: ApiUser, filters: Filters, paging: Paging) -> Any:
-    return service.search(session, filters, paging.page, paging.per_page)
+    return contacts_search.search(session, filters, paging.page, paging.per_page)
 
 
 # --- people -------------------------------------------------------------------------------------
@@ -182,7 +183,7 @@ def search_contacts(session: SessionDep, _user: ApiUser, filters: Filters, pagin
 @router.get("/people", response_model=SearchPage, summary="People (with the search filters)")
 def list_people(session: SessionDep, _user: ApiUser, filters: Filters, paging: Paging) -> Any:
     filters = filters.model_copy(update={"kind": "person"})
-    return service.search(session, filters, paging.page, paging.per_page)
+    return contacts_search.search(session, filters, paging.page, paging.per_page)
 
 
 @router.post("/people", response_model=PersonDetail, status_code=201, summary="Create a person")
@@ -249,7 +250,7 @@ def list_organisations(
     session: SessionDep, _user: ApiUser, filters: Filters, paging: Paging
 ) -> Any:
     filters = filters.model_copy(update={"kind": "organisation"})
-    return service.search(session, filters, paging.page, paging.per_page)
+    return contacts_search.search(session, filters, paging.page, paging.per_page)
 
 
 @router.post(

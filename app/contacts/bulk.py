@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.config import get_settings
+from app.contacts import search as contacts_search
 from app.contacts import segments
-from app.contacts import service as contacts
 from app.contacts.schemas import ID_LIST_MAX, SearchFilters, SegmentIn
 from app.db import fold, transaction
 from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -185,7 +185,7 @@ def select_contacts(session: Session, req: BulkRequest) -> Selection:
         if req.filters.kind and kind and req.filters.kind != kind:
             return Selection([], [])
         filters = req.filters.model_copy(update={"kind": kind or req.filters.kind})
-        person_ids, org_ids = contacts.search_ids(session, filters)
+        person_ids, org_ids = contacts_search.search_ids(session, filters)
         return Selection(person_ids if people else [], org_ids if orgs else [])
     if req.ids is not None:
         person_ids = req.ids if req.target == "people" else []

@@ -16,7 +16,7 @@ from starlette.datastructures import UploadFile
 from app.audit import service as audit
 from app.auth.deps import WebCoordinator
 from app.contacts import csvfile, import_batches, import_tasks, importing, merging, uploads
-from app.contacts import service as contacts_service
+from app.contacts import search as contacts_search
 from app.contacts.import_api import build_options
 from app.contacts.schemas import SearchFilters
 from app.db import SessionDep
@@ -467,7 +467,7 @@ def merge_choose(
     page = max(1, min(page, 100_000))
     results = None
     if q.strip():
-        results = contacts_service.search(
+        results = contacts_search.search(
             session, SearchFilters(q=q[:200], kind=chosen), page=page, per_page=PER_PAGE
         )
     ctx = {

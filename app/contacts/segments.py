@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.contacts import service as contacts
+from app.contacts import search as contacts_search
 from app.contacts.schemas import SearchFilters, SearchPage, SegmentIn
 from app.db import fold
 from app.errors import Conflict, InvalidInput, NotFound
@@ -60,7 +60,7 @@ def _stored(filters: SearchFilters) -> dict[str, object]:
 
 
 def create(session: Session, *, data: SegmentIn, actor: User | None) -> Segment:
-    contacts.search(session, data.filters, page=1, per_page=1)  # unknown country/treaty: 422
+    contacts_search.search(session, data.filters, page=1, per_page=1)  # unknown country/treaty: 422
     segment = Segment(
         name=_name_free(session, data.name),
         description=data.description.strip(),
@@ -81,7 +81,7 @@ def create(session: Session, *, data: SegmentIn, actor: User | None) -> Segment:
 
 def update(session: Session, *, segment_id: int, data: SegmentIn, actor: User | None) -> Segment:
     segment = get(session, segment_id)
-    contacts.search(session, data.filters, page=1, per_page=1)
+    contacts_search.search(session, data.filters, page=1, per_page=1)
     segment.name = _name_free(session, data.name, segment_id)
     segment.description = data.description.strip()
     segment.filters = _stored(data.filters)
@@ -114,12 +114,12 @@ def delete(session: Session, *, segment_id: int, actor: User | None) -> None:
 
 def members(session: Session, *, segment_id: int, page: int = 1, per_page: int = 50) -> SearchPage:
     """The segment's people and organisations as of now."""
-    return contacts.search(session, filters_of(get(session, segment_id)), page, per_page)
+    return contacts_search.search(session, filters_of(get(session, segment_id)), page, per_page)
 
 
 def member_ids(session: Session, *, segment_id: int) -> tuple[list[int], list[int]]:
     """(person ids, organisation ids) matching now: what letters and exports use."""
-    return contacts.search_ids(session, filters_of(get(session, segment_id)))
+    return contacts_search.search_ids(session, filters_of(get(session, segment_id)))
 
 
 DEMO_SEGMENTS = [

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.auth.deps import WebCoordinator, WebUser
 from app.contacts import addressing, bulk_views, names, segments, service
+from app.contacts import search as contacts_search
 from app.contacts.identity_views import identity_context
 from app.contacts.schemas import (
     TREATY_STATUS_LABELS,
@@ -115,7 +116,7 @@ def contacts_home(request: Request, session: SessionDep, user: WebUser) -> Respo
     results = None
     if filters is not None:
         try:
-            results = service.search(session, filters, page_no, PER_PAGE)
+            results = contacts_search.search(session, filters, page_no, PER_PAGE)
         except DomainError as exc:
             errors = field_errors(exc)
     listed = {k: v for k, v in raw.items() if k not in ("person_ids", "organisation_ids")}
@@ -397,7 +398,7 @@ def _detail_common(
     return {
         "today": date.today(),
         "can_delete": user.role.at_least(Role.coordinator),
-        "treaty_status": service.country_treaty_status(session, country_id),
+        "treaty_status": contacts_search.country_treaty_status(session, country_id),
         "timeline": service.timeline(session, kind=kind, entity_id=entity_id),
         "kind_options": [(k.value, k.value.title()) for k in ContactKind],
         "language_names": addressing.LANGUAGE_NAMES,

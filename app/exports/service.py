@@ -6,7 +6,7 @@ taking them out is a coordinator's act (campaigners read the directory in the ap
 is written to the audit log with who, what and how many.
 
 Visibility: an export holds exactly the contacts the directory search shows for the same filters
-(``contacts_service.search_ids``) — every signed-in user sees the whole directory, sample records
+(``contacts_search.search_ids``) — every signed-in user sees the whole directory, sample records
 included unless the filters leave them out.
 
 A campaign's list is the offices letters go to in its target states (heads of state's offices,
@@ -34,7 +34,7 @@ from app import db
 from app.audit import service as audit
 from app.campaigns import service as campaigns_service
 from app.config import get_settings
-from app.contacts import service as contacts_service
+from app.contacts import search as contacts_search
 from app.contacts.schemas import SearchFilters
 from app.countries import service as countries_service
 from app.db import transaction
@@ -148,7 +148,7 @@ def select_contacts(session: Session, req: ExportRequest) -> Selection:
     if req.source == "segment":
         assert req.segment_id is not None
         _, filters = _segment_filters(session, req.segment_id)
-        people, orgs = contacts_service.search_ids(session, filters)
+        people, orgs = contacts_search.search_ids(session, filters)
         return Selection(label, people, orgs)
     if req.source == "campaign":
         assert req.campaign_id is not None
@@ -158,12 +158,12 @@ def select_contacts(session: Session, req: ExportRequest) -> Selection:
         for target in campaigns_service.targets(session, campaign):
             iso3 = target.country.iso3
             if req.campaign_scope == "all":
-                p, o = contacts_service.search_ids(session, SearchFilters(country=iso3))
+                p, o = contacts_search.search_ids(session, SearchFilters(country=iso3))
                 people_set.update(p)
                 org_set.update(o)
             else:
                 for kind in OFFICE_TYPES:
-                    _, o = contacts_service.search_ids(
+                    _, o = contacts_search.search_ids(
                         session,
                         SearchFilters(kind="organisation", country=iso3, organisation_type=kind),
                     )
@@ -173,7 +173,7 @@ def select_contacts(session: Session, req: ExportRequest) -> Selection:
         assert req.batch_id is not None
         people, orgs = merge_service.postal_recipients(session, req.batch_id)
         return Selection(label, people, orgs)
-    people, orgs = contacts_service.search_ids(session, req.filters)
+    people, orgs = contacts_search.search_ids(session, req.filters)
     return Selection(label, people, orgs)
 
 

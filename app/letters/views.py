@@ -9,7 +9,7 @@ from fastapi import Query, Request
 from fastapi.responses import Response
 
 from app.auth.deps import WebCoordinator, WebUser
-from app.contacts import service as contacts_service
+from app.contacts import search as contacts_search
 from app.contacts.schemas import SearchFilters
 from app.db import SessionDep
 from app.errors import Conflict, InvalidInput, NotFound
@@ -322,9 +322,7 @@ def recipients(
     lang = _language(lang)
     q = q.strip()[:200]
     hits = (
-        contacts_service.search(session, SearchFilters(q=q), per_page=PICKER_PER_PAGE)
-        if q
-        else None
+        contacts_search.search(session, SearchFilters(q=q), per_page=PICKER_PER_PAGE) if q else None
     )
     return render(
         request,

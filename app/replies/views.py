@@ -20,13 +20,14 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
-from app.auth.deps import CSRF_FIELD, WebCoordinator, WebUser
+from app.auth.deps import WebCoordinator, WebUser
+from app.contacts import search as contacts_search
 from app.contacts import service as contacts_service
 from app.contacts.schemas import SearchFilters
 from app.countries import service as countries_service
 from app.dashboard.service import register_panel
 from app.db import SessionDep
-from app.errors import DomainError, InvalidInput, NotFound, problem
+from app.errors import DomainError, InvalidInput, NotFound
 from app.models import (
     Channel,
     Letter,
@@ -63,9 +64,11 @@ from app.replies.schemas import (
     ReplyUpdate,
 )
 from app.treaties import service as treaties_service
+from app.web.errors import problem
 from app.web.forms import FormDep, field_errors, validate
 from app.web.pagination import Page, page_query
 from app.web.routing import web_router
+from app.web.session import CSRF_FIELD
 from app.web.templating import redirect, render
 
 router = web_router(prefix="/replies")
@@ -137,7 +140,7 @@ def sender_hits(session: SessionDep, kind: SenderKind, q: str) -> list[dict[str,
     q = q.strip()[:200]
     if len(q) < 2:
         return []
-    found = contacts_service.search(session, SearchFilters(q=q, kind=kind), 1, SENDER_HITS)
+    found = contacts_search.search(session, SearchFilters(q=q, kind=kind), 1, SENDER_HITS)
     names = [h.name.casefold() for h in found.items]
     return [
         {

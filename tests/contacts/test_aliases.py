@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.contacts import aliases, service
+from app.contacts import aliases
+from app.contacts import search as contacts_search
 from app.contacts.schemas import SearchFilters
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import Alias, AliasKind, AuditEntry, Role
@@ -16,7 +17,7 @@ from tests.factories import api_headers, csrf_from, login, make_organisation, ma
 
 
 def _found(db: Session, q: str, kind: str) -> list[int]:
-    return [h.id for h in service.search(db, SearchFilters(q=q, kind=kind)).items]  # type: ignore[arg-type]
+    return [h.id for h in contacts_search.search(db, SearchFilters(q=q, kind=kind)).items]  # type: ignore[arg-type]
 
 
 def test_an_alias_is_searched_folded_and_audited(db: Session) -> None:

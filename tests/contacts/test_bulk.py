@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.contacts import bulk, bulk_tasks, bulk_views, segments, service
+from app.contacts import search as contacts_search
 from app.contacts.schemas import SearchFilters, SegmentIn
 from app.models import AuditEntry, ExportJob, Organisation, Person, Role
 from app.platform import leases
@@ -570,14 +571,14 @@ def test_treaty_status_filters(
     db: Session, states: dict[str, tuple[int, int]], broad: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if broad:  # the paths taken by large results: counted, then walked in name order
-        monkeypatch.setattr(service, "SMALL_RESULT", 1)
-        monkeypatch.setattr(service, "BY_ID", 0)
-        monkeypatch.setattr(service, "WALK_COST", 10**9)
+        monkeypatch.setattr(contacts_search, "SMALL_RESULT", 1)
+        monkeypatch.setattr(contacts_search, "BY_ID", 0)
+        monkeypatch.setattr(contacts_search, "WALK_COST", 10**9)
     ccm = {"treaty": "CCM"}
 
     def isos(**filters: Any) -> tuple[set[int], set[int]]:
-        people, orgs = service.search_ids(db, SearchFilters(q="treatyzq", **filters))
-        page = service.search(db, SearchFilters(q="treatyzq", **filters), 1, 200)
+        people, orgs = contacts_search.search_ids(db, SearchFilters(q="treatyzq", **filters))
+        page = contacts_search.search(db, SearchFilters(q="treatyzq", **filters), 1, 200)
         assert page.total == len(people) + len(orgs)
         assert {(h.kind, h.id) for h in page.items} == {("person", i) for i in people} | {
             ("organisation", i) for i in orgs
@@ -616,15 +617,15 @@ def test_broad_results_keep_name_order_and_pages(
     for p in people:
         make_position(db, p, org, title="Officer")
     filters = SearchFilters(q="orderzq", treaty="CCM", treaty_status="not_party")
-    small = [service.search(db, filters, page, 2).items for page in (1, 2, 3)]
-    monkeypatch.setattr(service, "SMALL_RESULT", 1)
-    monkeypatch.setattr(service, "BY_ID", 0)
-    monkeypatch.setattr(service, "WALK_COST", 10**9)
-    broad = [service.search(db, filters, page, 2).items for page in (1, 2, 3)]
+    small = [contacts_search.search(db, filters, page, 2).items for page in (1, 2, 3)]
+    monkeypatch.setattr(contacts_search, "SMALL_RESULT", 1)
+    monkeypatch.setattr(contacts_search, "BY_ID", 0)
+    monkeypatch.setattr(contacts_search, "WALK_COST", 10**9)
+    broad = [contacts_search.search(db, filters, page, 2).items for page in (1, 2, 3)]
     assert [[h.name for h in page] for page in broad] == [[h.name for h in page] for page in small]
     names = [h.name for page in broad for h in page]
     # people by family name ("orderzqa al"), the organisation by its name ("ministry orderzq")
     assert names == ["Ministry Orderzq"] + [f"Al Orderzq{c}" for c in "abcde"]
-    monkeypatch.setattr(service, "DEEP_ROWS", 1)  # a page too deep: sorted by the database
-    deep = [service.search(db, filters, page, 2).items for page in (1, 2, 3)]
+    monkeypatch.setattr(contacts_search, "DEEP_ROWS", 1)  # a page too deep: sorted by the database
+    deep = [contacts_search.search(db, filters, page, 2).items for page in (1, 2, 3)]
     assert [[h.name for h in page] for page in deep] == [[h.name for h in page] for page in small]

@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from app.contacts import search as contacts_search
 from app.contacts import searchindex, service
 from app.contacts.schemas import ContactPointCreate, SearchFilters
 from app.contacts.text import fold, search_text, terms, variants
@@ -62,7 +63,7 @@ def test_query_terms_are_folded_words() -> None:
 
 
 def _search(db: Session, q: str, kind: str = "") -> set[tuple[str, int]]:
-    page = service.search(db, SearchFilters(q=q, kind=kind), per_page=200)  # type: ignore[arg-type]
+    page = contacts_search.search(db, SearchFilters(q=q, kind=kind), per_page=200)  # type: ignore[arg-type]
     return {(hit.kind, hit.id) for hit in page.items}
 
 

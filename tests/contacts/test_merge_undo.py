@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.contacts import aliases, service, unmerge
+from app.contacts import search as contacts_search
 from app.contacts.merging import MergeCommand, merge
 from app.contacts.schemas import SearchFilters
 from app.errors import Conflict, NotFound
@@ -151,7 +152,7 @@ def test_dropped_names_become_merged_aliases_and_stay_searchable(
     )
     # the dropped record's own alias moved across with its kind
     assert ("Muhriddin Karimov-Zoda", AliasKind.spelling) in kept_aliases
-    page = service.search(db, SearchFilters(q="Mukhriddin", kind="person"))
+    page = contacts_search.search(db, SearchFilters(q="Mukhriddin", kind="person"))
     assert [h.id for h in page.items] == [keep.id]
     assert aliases.find_people(db, "MUKHRIDDIN KARIMOV") == [keep.id]
     assert aliases.find_people(db, "Karimov Muhriddin") == [keep.id]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from app.contacts import segments, service
+from app.contacts import search as contacts_search
+from app.contacts import segments
 from app.contacts.schemas import SearchFilters, SegmentIn
 from tests.factories import make_organisation, make_person, make_position
 
@@ -15,9 +16,9 @@ def test_search_ids_honour_the_treaty_status(db: Session) -> None:
     minister = make_person(db, given_name="Zz", family_name="Minister")
     make_position(db, minister, tajik, title="Minister")
     filters = SearchFilters(q="zz", treaty="CCM", treaty_status="not_party")
-    assert service.search_ids(db, filters) == ([minister.id], [tajik.id])
+    assert contacts_search.search_ids(db, filters) == ([minister.id], [tajik.id])
     parties = SearchFilters(q="zz", treaty="CCM", treaty_status="state_party")
-    assert service.search_ids(db, parties) == ([], [lao.id])
+    assert contacts_search.search_ids(db, parties) == ([], [lao.id])
 
 
 def test_segment_member_ids_follow_the_data(db: Session) -> None:
@@ -45,7 +46,7 @@ def test_pages_interleave_people_and_organisations_by_name(db: Session) -> None:
         make_organisation(db, name=name)
     seen = []
     for page in (1, 2, 3, 4):
-        result = service.search(db, SearchFilters(q="qv"), page, 2)
+        result = contacts_search.search(db, SearchFilters(q="qv"), page, 2)
         assert result.total == 6
         seen += [hit.name for hit in result.items]
     assert seen == ["Qv Alpha", "Bravo qv", "Qv Delta", "Echo qv", "Qv Foxtrot", "Golf qv"]

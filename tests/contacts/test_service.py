@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session
 
+from app.contacts import search as contacts_search
 from app.contacts import service
 from app.contacts.schemas import ContactPointCreate, PersonUpdate, SearchFilters
 from app.errors import Conflict
@@ -127,9 +128,9 @@ def test_search_is_accent_insensitive_and_finds_native_script(db: Session) -> No
         db, given_name="Émomalî", family_name="Rahmonov", native_name="Эмомали Рахмонов"
     )
     for query in ("emomali", "RAHMONOV", "Рахмонов", "эмомали рахм"):
-        hits = service.search(db, SearchFilters(q=query))
+        hits = contacts_search.search(db, SearchFilters(q=query))
         assert [h.id for h in hits.items if h.kind == "person"] == [person.id], query
-    assert service.search(db, SearchFilters(q="nobody-like-this")).total == 0
+    assert contacts_search.search(db, SearchFilters(q="nobody-like-this")).total == 0
 
 
 def test_search_filters_by_region_type_tag_and_position(db: Session) -> None:
@@ -141,7 +142,9 @@ def test_search_filters_by_region_type_tag_and_position(db: Session) -> None:
     make_position(db, b, embassy, title="Counsellor")
 
     def ids(**f: object) -> set[tuple[str, int]]:
-        return {(h.kind, h.id) for h in service.search(db, SearchFilters(q="zq", **f)).items}
+        return {
+            (h.kind, h.id) for h in contacts_search.search(db, SearchFilters(q="zq", **f)).items
+        }
 
     assert ids(sub_region="Central Asia") == {("person", a.id), ("organisation", desk.id)}
     assert ids(organisation_type="embassy") == {("person", b.id), ("organisation", embassy.id)}
@@ -153,8 +156,8 @@ def test_search_filters_by_region_type_tag_and_position(db: Session) -> None:
 def test_search_paginates(db: Session) -> None:
     for i in range(7):
         make_person(db, family_name=f"Paginq{i}")
-    first = service.search(db, SearchFilters(q="paginq"), page=1, per_page=5)
-    second = service.search(db, SearchFilters(q="paginq"), page=2, per_page=5)
+    first = contacts_search.search(db, SearchFilters(q="paginq"), page=1, per_page=5)
+    second = contacts_search.search(db, SearchFilters(q="paginq"), page=2, per_page=5)
     assert first.total == 7 and len(first.items) == 5 and len(second.items) == 2
     assert {h.name for h in first.items}.isdisjoint({h.name for h in second.items})
 
