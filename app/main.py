@@ -17,8 +17,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from app import __version__
 from app.auth.secret_key import session_secret
 from app.config import PROJECT_ROOT, get_settings
-from app.errors import install_error_handlers
 from app.web import templating
+from app.web.errors import install_error_handlers
 from app.web.security import (
     BodySizeLimitMiddleware,
     NulCharacterGuard,

@@ -1,7 +1,5 @@
 """Who is asking: session cookie for the web UI, bearer token for the API; role checks."""
 
-import hmac
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,19 +14,16 @@ from app.config import get_settings
 from app.db import SessionDep
 from app.errors import DomainError, Forbidden, NotAuthenticated
 from app.models import Role, User
+from app.web.session import (
+    SESSION_SEEN_KEY,
+    SESSION_SINCE_KEY,
+    SESSION_USER_KEY,
+    SESSION_VERSION_KEY,
+)
+from app.web.templating import flash
 
-# The session cookie (signed, not encrypted) carries who, which of their session versions, when
-# they signed in and when they were last seen; the server checks all four on every request.
-SESSION_USER_KEY = "uid"
-SESSION_VERSION_KEY = "sv"
-SESSION_SINCE_KEY = "since"
-SESSION_SEEN_KEY = "seen"
-SESSION_CSRF_KEY = "csrf"
 # The last-seen time is rewritten at most this often (seconds): idle expiry needs no finer grain.
 SEEN_PRECISION = 60
-CSRF_HEADER = "X-CSRF-Token"
-CSRF_FIELD = "csrf_token"
-UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `demarche token create`.")
 
@@ -52,34 +47,6 @@ class LoginRequired(DomainError):
 
     status = 401
     title = "Sign-in required"
-
-
-def csrf_token(request: Request) -> str:
-    token = request.session.get(SESSION_CSRF_KEY)
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session[SESSION_CSRF_KEY] = token
-    return str(token)
-
-
-async def csrf_protect(request: Request) -> None:
-    """Refuse a state-changing web request without the session's CSRF token."""
-    if request.method not in UNSAFE_METHODS:
-        return
-    expected = request.session.get(SESSION_CSRF_KEY)
-    sent = request.headers.get(CSRF_HEADER)
-    if not sent:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
-            value = form.get(CSRF_FIELD)
-            sent = value if isinstance(value, str) else None
-    if not expected or not sent or not hmac.compare_digest(str(expected), sent):
-        raise Forbidden(
-            "This form has expired or did not come from Demarche (missing or wrong CSRF token). "
-            "Reload the page and try again.",
-            title="CSRF check failed",
-        )
 
 
 def _now() -> int:
@@ -131,8 +98,6 @@ def web_user(request: Request, session: SessionDep) -> User:
         ended = SESSION_USER_KEY in request.session
         request.session.clear()
         if ended:
-            from app.web.templating import flash
-
             flash(request, "Your session has ended; sign in again.", "warning")
         raise LoginRequired("Sign in to continue.")
     request.state.user = UserView.of(user)

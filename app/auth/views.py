@@ -13,7 +13,6 @@ from app.auth import passwords, service
 from app.auth.deps import (
     WebUser,
     client_ip,
-    csrf_protect,
     session_user,
     start_session,
 )
@@ -21,6 +20,7 @@ from app.config import get_settings
 from app.db import SessionDep
 from app.models import User
 from app.web.routing import web_router
+from app.web.session import csrf_protect
 from app.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_protect)])

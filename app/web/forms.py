@@ -8,8 +8,8 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
-from app.auth.deps import CSRF_FIELD
 from app.errors import DomainError
+from app.web.session import CSRF_FIELD
 
 SchemaT = TypeVar("SchemaT", bound=BaseModel)
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from app.web.session import SESSION_USER_KEY
 from app.web.templating import is_htmx, render, toast_header
 
 
 def render_error_page(request: Request, status: int, title: str, detail: str) -> Response:
-    from app.auth.deps import SESSION_USER_KEY
-
     if status == 401 and request.session.get(SESSION_USER_KEY) is None:
         target = "/login"
         if request.method == "GET" and request.url.path not in {"/", "/login"}:

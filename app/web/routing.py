@@ -8,8 +8,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
-from app.auth.deps import api_user, csrf_protect, web_user
-from app.errors import PROBLEM_JSON
+from app.auth.deps import api_user, web_user
+from app.web.errors import PROBLEM_JSON
+from app.web.session import csrf_protect
 
 API_PREFIX = "/api/v1"
 

@@ -13,6 +13,7 @@ from starlette.datastructures import URL
 
 from app.config import PROJECT_ROOT
 from app.web import formatting
+from app.web.session import csrf_token
 
 templates = Jinja2Templates(directory=str(PROJECT_ROOT / "app" / "templates"))
 templates.env.filters.update(formatting.FILTERS)
@@ -82,8 +83,6 @@ def is_htmx(request: Request) -> bool:
 
 
 def _context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
-    from app.auth.deps import csrf_token
-
     ctx = {"request": request, "user": getattr(request.state, "user", None)}
     ctx["csrf_token"] = csrf_token(request)
     ctx.update(context)
