@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import object_session
 
 from app.auth.deps import ApiCoordinator, ApiUser
-from app.contacts import aliases, names, segments, service
+from app.contacts import aliases, names, recipients, segments, service, tags, timeline
 from app.contacts import search as contacts_search
 from app.contacts.schemas import (
     LANGUAGE_PATTERN,
@@ -154,12 +154,12 @@ def segment_read(segment: Segment) -> SegmentRead:
     )
 
 
-def _recipient(rec: service.Recipient) -> RecipientRead:
+def _recipient(rec: recipients.Recipient) -> RecipientRead:
     data = rec.as_dict()
     return RecipientRead.model_validate(data)
 
 
-def _timeline(events: list[service.TimelineEvent]) -> list[TimelineEventRead]:
+def _timeline(events: list[timeline.TimelineEvent]) -> list[TimelineEventRead]:
     return [
         TimelineEventRead(when=e.when, kind=e.kind, title=e.title, detail=e.detail, url=e.url)
         for e in events
@@ -227,7 +227,7 @@ def person_recipient(
     language: Language = None,
     on: IsoDate | None = None,
 ) -> RecipientRead:
-    return _recipient(service.recipient(session, person_id=person_id, on=on, language=language))
+    return _recipient(recipients.recipient(session, person_id=person_id, on=on, language=language))
 
 
 @router.get(
@@ -237,7 +237,7 @@ def person_recipient(
 )
 def person_timeline(person_id: int, session: SessionDep, _user: ApiUser) -> Any:
     service.get_person(session, person_id)
-    return _timeline(service.timeline(session, kind="person", entity_id=person_id))
+    return _timeline(timeline.timeline(session, kind="person", entity_id=person_id))
 
 
 # --- organisations ------------------------------------------------------------------------------
@@ -309,7 +309,7 @@ def organisation_recipient(
     language: Language = None,
     on: IsoDate | None = None,
 ) -> RecipientRead:
-    rec = service.recipient(session, organisation_id=organisation_id, on=on, language=language)
+    rec = recipients.recipient(session, organisation_id=organisation_id, on=on, language=language)
     return _recipient(rec)
 
 
@@ -320,7 +320,7 @@ def organisation_recipient(
 )
 def organisation_timeline(organisation_id: int, session: SessionDep, _user: ApiUser) -> Any:
     service.get_organisation(session, organisation_id)
-    return _timeline(service.timeline(session, kind="organisation", entity_id=organisation_id))
+    return _timeline(timeline.timeline(session, kind="organisation", entity_id=organisation_id))
 
 
 # --- positions ----------------------------------------------------------------------------------
@@ -408,23 +408,23 @@ def delete_contact_point(
 
 @router.get("/tags", response_model=list[TagRead], summary="Every tag")
 def list_tags(session: SessionDep, _user: ApiUser) -> Any:
-    return [TagRead.model_validate(t) for t in service.list_tags(session)]
+    return [TagRead.model_validate(t) for t in tags.list_tags(session)]
 
 
 @router.post("/tags", response_model=TagRead, status_code=201, summary="Create a tag")
 def create_tag(body: TagCreate, session: SessionDep, user: ApiUser) -> Any:
-    return TagRead.model_validate(service.create_tag(session, name=body.name, actor=user))
+    return TagRead.model_validate(tags.create_tag(session, name=body.name, actor=user))
 
 
 @router.put("/tags/{tag_id:int}", response_model=TagRead, summary="Rename a tag")
 def rename_tag(tag_id: int, body: TagUpdate, session: SessionDep, user: ApiUser) -> Any:
-    tag = service.rename_tag(session, tag_id=tag_id, name=body.name, actor=user)
+    tag = tags.rename_tag(session, tag_id=tag_id, name=body.name, actor=user)
     return TagRead.model_validate(tag)
 
 
 @router.delete("/tags/{tag_id:int}", status_code=204, summary="Delete a tag (untags everyone)")
 def delete_tag(tag_id: int, session: SessionDep, user: ApiCoordinator) -> Response:
-    service.delete_tag(session, tag_id=tag_id, actor=user)
+    tags.delete_tag(session, tag_id=tag_id, actor=user)
     return Response(status_code=204)
 
 

@@ -1,12 +1,12 @@
-"""The contacts directory service: people, organisations, positions, contact points, and
-``recipient()`` — the one place letters, exports and campaigns learn how to address someone.
-Searching the directory is in ``search``."""
+"""The contacts directory service: people, organisations, positions and contact points.
+
+Beside it: ``recipients`` (how to address someone: letters, exports and campaigns ask it),
+``tags``, ``timeline`` and ``search`` (searching the directory)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit import service as audit
-from app.contacts import addressing, located, names
+from app.contacts import addressing, located, names, tags
 from app.contacts.schemas import (
     ContactPointCreate,
     ContactPointIn,
@@ -42,7 +42,6 @@ from app.models import (
     Organisation,
     Person,
     Position,
-    Tag,
     User,
 )
 
@@ -108,89 +107,6 @@ def list_organisation_choices(session: Session) -> list[tuple[int, str]]:
         select(Organisation.id, Organisation.name).order_by(Organisation.name).limit(5000)
     ).all()
     return [(r[0], r[1]) for r in rows]
-
-
-def list_tags(session: Session) -> Sequence[Tag]:
-    return session.scalars(select(Tag).order_by(Tag.name)).all()
-
-
-def get_tag(session: Session, tag_id: int) -> Tag:
-    tag = session.get(Tag, tag_id)
-    if tag is None:
-        raise NotFound(f"No tag has the id {tag_id}.")
-    return tag
-
-
-def _tag_name_free(session: Session, name: str, tag_id: int | None = None) -> str:
-    name = name.strip()
-    if not name:
-        raise InvalidInput("A tag needs a name.", errors=[{"field": "name", "message": "empty"}])
-    clash = session.scalar(select(Tag.id).where(fold(Tag.name) == name.lower()))
-    if clash is not None and clash != tag_id:
-        raise Conflict(f"A tag named {name!r} already exists.")
-    return name
-
-
-def create_tag(session: Session, *, name: str, actor: User | None) -> Tag:
-    tag = Tag(name=_tag_name_free(session, name))
-    session.add(tag)
-    session.flush()
-    audit.record(
-        session,
-        user=actor,
-        action="tag.create",
-        entity_type="tag",
-        entity_id=tag.id,
-        summary=f"Created the tag {tag.name}",
-    )
-    return tag
-
-
-def rename_tag(session: Session, *, tag_id: int, name: str, actor: User | None) -> Tag:
-    tag = get_tag(session, tag_id)
-    before = tag.name
-    tag.name = _tag_name_free(session, name, tag_id)
-    session.flush()
-    audit.record(
-        session,
-        user=actor,
-        action="tag.update",
-        entity_type="tag",
-        entity_id=tag.id,
-        summary=f"Renamed the tag {before} → {tag.name}",
-    )
-    return tag
-
-
-def delete_tag(session: Session, *, tag_id: int, actor: User | None) -> None:
-    tag = get_tag(session, tag_id)
-    name = tag.name
-    session.delete(tag)
-    session.flush()
-    audit.record(
-        session,
-        user=actor,
-        action="tag.delete",
-        entity_type="tag",
-        entity_id=tag_id,
-        summary=f"Deleted the tag {name}",
-    )
-
-
-def _tags(session: Session, names: list[str]) -> list[Tag]:
-    wanted = sorted({n.strip()[:80] for n in names if n.strip()}, key=str.lower)
-    if not wanted:
-        return []
-    found = {t.name: t for t in session.scalars(select(Tag).where(Tag.name.in_(wanted)))}
-    out = []
-    for name in wanted:
-        tag = found.get(name)
-        if tag is None:
-            tag = Tag(name=name)
-            session.add(tag)
-        out.append(tag)
-    session.flush()
-    return out
 
 
 def _country_id(session: Session, code: str | None, field_name: str) -> int | None:
@@ -260,7 +176,7 @@ def _apply_person(session: Session, person: Person, data: PersonBase) -> dict[st
         if getattr(person, key, None) != value:
             changes[key] = value
             setattr(person, key, value)
-    new_tags = _tags(session, data.tags)
+    new_tags = tags.named(session, data.tags)
     if sorted(t.name for t in person.tags) != sorted(t.name for t in new_tags):
         changes["tags"] = [t.name for t in new_tags]
         person.tags = new_tags
@@ -414,7 +330,7 @@ def _apply_org(session: Session, org: Organisation, data: OrganisationBase) -> d
         if getattr(org, key, None) != value:
             changes[key] = value
             setattr(org, key, value)
-    new_tags = _tags(session, data.tags)
+    new_tags = tags.named(session, data.tags)
     if sorted(t.name for t in org.tags) != sorted(t.name for t in new_tags):
         changes["tags"] = [t.name for t in new_tags]
         org.tags = new_tags
@@ -735,271 +651,10 @@ def _only_preferred(session: Session, cp: ContactPoint) -> None:
     session.flush()
 
 
-def _points_of(
+def points_of(
     session: Session, *, person_id: int | None = None, organisation_id: int | None = None
 ) -> Sequence[ContactPoint]:
+    """A person's or an organisation's contact points."""
     column = ContactPoint.person_id if person_id is not None else ContactPoint.organisation_id
     owner = person_id if person_id is not None else organisation_id
     return session.scalars(select(ContactPoint).where(column == owner)).all()
-
-
-# --- recipients --------------------------------------------------------------------------------
-
-
-GENDER_CODES = addressing.GENDER_CODES
-
-
-@dataclass(frozen=True)
-class Recipient:
-    """Everything a letter, an export or a campaign needs to address one recipient, as
-    ``addressing.addressed`` defines it."""
-
-    person_id: int | None
-    organisation_id: int | None
-    display_name: str
-    honorific: str
-    given_name: str
-    family_name: str
-    native_name: str
-    title: str
-    organisation_name: str
-    country_iso3: str
-    country_name: str
-    language: str
-    salutation: str
-    address_lines: tuple[str, ...]
-    email: str
-    no_email: bool
-    no_post: bool
-    salutations: dict[str, str] = field(default_factory=dict)
-    # for forms of address built elsewhere (letters' protocol)
-    gender: str = ""  # "m", "f" or "" (not recorded)
-    organisation_type: str = ""  # an OrganisationType value, or "" without an organisation
-    has_holder: bool = True  # False: an office addressed with no holder on the day
-    office_title: str = ""  # the organisation's office, in English as stored
-    postal: addressing.Postal | None = None
-    postal_lines: tuple[str, ...] = ()  # the address block without the name lines
-    name_forms: dict[str, dict[str, str]] = field(default_factory=dict)  # the person's
-    organisation_name_forms: dict[str, str] = field(default_factory=dict)
-    phone: str = ""  # the best telephone number, as the directory holds it
-    salutation_overrides: dict[str, str] = field(default_factory=dict)  # the person's, by language
-
-    def name_in(self, language: str) -> names.NameForm:
-        """The person's given name, patronymic and family name for ``language``'s script."""
-        return names.name_in(
-            self.name_forms, language, given=self.given_name, family=self.family_name
-        )
-
-    def organisation_in(self, language: str) -> str:
-        """The organisation's name in ``language``, else as stored."""
-        lang = language.split("-")[0].lower()
-        return self.organisation_name_forms.get(lang) or self.organisation_name
-
-    def address_block(self, name_lines: Sequence[str]) -> list[str]:
-        """Other name lines (a letter's own) on this recipient's postal block."""
-        return addressing.address_block(name_lines, self.postal, language=self.language)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "person_id": self.person_id,
-            "organisation_id": self.organisation_id,
-            "display_name": self.display_name,
-            "honorific": self.honorific,
-            "given_name": self.given_name,
-            "family_name": self.family_name,
-            "native_name": self.native_name,
-            "title": self.title,
-            "organisation_name": self.organisation_name,
-            "country_iso3": self.country_iso3,
-            "country_name": self.country_name,
-            "language": self.language,
-            "salutation": self.salutation,
-            "address_lines": list(self.address_lines),
-            "email": self.email,
-            "no_email": self.no_email,
-            "no_post": self.no_post,
-            "salutations": dict(self.salutations),
-            "gender": self.gender,
-            "organisation_type": self.organisation_type,
-            "has_holder": self.has_holder,
-            "office_title": self.office_title,
-            "postal": self.postal.as_dict() if self.postal is not None else None,
-            "postal_lines": list(self.postal_lines),
-            "name_forms": {k: dict(v) for k, v in self.name_forms.items()},
-            "organisation_name_forms": dict(self.organisation_name_forms),
-            "phone": self.phone,
-            "salutation_overrides": dict(self.salutation_overrides),
-        }
-
-
-def recipient(
-    session: Session,
-    *,
-    person_id: int | None = None,
-    organisation_id: int | None = None,
-    on: date | None = None,
-    language: str | None = None,
-) -> Recipient:
-    """How to address a person, or an organisation's office (resolved to its holder on ``on``).
-
-    The salutation is in ``language`` (default: the recipient's preferred language); the address
-    block follows the destination country's postal format. Contact points of the person are
-    preferred, then those of the organisation."""
-    on = on or date.today()
-    if (person_id is None) == (organisation_id is None):
-        raise InvalidInput("Give exactly one of person_id or organisation_id.")
-    org: Organisation | None = None
-    person: Person | None = None
-    title = ""
-    if organisation_id is not None:
-        holder = office_holder(session, organisation_id=organisation_id, on=on)
-        if holder is not None:
-            person = get_person(session, holder.person_id)
-        # loaded last: loading the person refreshes its organisations without contact points
-        org = get_organisation(session, organisation_id)
-        title = holder.title if holder is not None else org.office_title
-    else:
-        assert person_id is not None
-        person = get_person(session, person_id)
-        pos = current_position(person, on)
-        if pos is not None:
-            title = pos.title
-            org = get_organisation(session, pos.organisation_id)
-    return _build_recipient(session, person, org, title, language)
-
-
-def _build_recipient(
-    session: Session,
-    person: Person | None,
-    org: Organisation | None,
-    title: str,
-    language: str | None,
-) -> Recipient:
-    points = {
-        "person": _points_of(session, person_id=person.id) if person else [],
-        "organisation": _points_of(session, organisation_id=org.id) if org else [],
-    }
-    how = addressing.addressed(
-        person,
-        org,
-        title,
-        language=language,
-        points=lambda owner, kind: addressing.best_point(points[owner], kind),
-    )
-    lang = how.language
-    country = org.country if org is not None else None
-    who = addressing.Addressee(
-        honorific=person.honorific if person else "",
-        given_name=person.given_name if person else "",
-        family_name=person.family_name if person else "",
-        gender=person.gender if person else addressing.Gender.unspecified,
-        title=title,
-        organisation_type=org.type if org else None,
-        country_iso3=country.iso3 if country else "",
-        name_forms=person.name_forms if person else None,
-        has_holder=person is not None,
-    )
-    overrides = (person.salutation_overrides or {}) if person else {}
-    salutations = {
-        code: overrides.get(code) or addressing.salutation(who, code)
-        for code in addressing.LANGUAGES
-    }
-    base_lang = lang.split("-")[0].lower()
-    salutation = (
-        overrides.get(base_lang)
-        or salutations.get(base_lang)
-        or addressing.salutation(who, base_lang)
-    )
-    postal_lines = (
-        addressing.postal_lines(how.postal, language=lang) if how.postal is not None else []
-    )
-    return Recipient(
-        person_id=person.id if person else None,
-        organisation_id=org.id if org else None,
-        display_name=how.display_name,
-        honorific=person.honorific if person else "",
-        given_name=person.given_name if person else "",
-        family_name=person.family_name if person else "",
-        native_name=person.native_name if person else (org.native_name if org else ""),
-        title=title,
-        organisation_name=org.name if org else "",
-        country_iso3=country.iso3 if country else "",
-        country_name=country.name if country else "",
-        language=lang,
-        salutation=salutation,
-        address_lines=tuple(how.address_lines()),
-        email=how.email,
-        phone=how.phone,
-        no_email=how.no_email,
-        no_post=how.no_post,
-        salutations=salutations,
-        salutation_overrides={k: str(v) for k, v in overrides.items() if v},
-        gender=GENDER_CODES.get(person.gender, "") if person else "",
-        organisation_type=org.type.value if org else "",
-        has_holder=person is not None,
-        office_title=org.office_title if org else "",
-        postal=how.postal,
-        postal_lines=tuple(postal_lines),
-        name_forms=names.person_forms_dict(person.name_forms if person else None),
-        organisation_name_forms=names.organisation_forms_of(org.name_forms if org else None),
-    )
-
-
-# --- timeline ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TimelineEvent:
-    when: datetime | date
-    kind: str  # "position", "edit", "letter", "reply", "note"...
-    title: str
-    detail: str = ""
-    url: str = ""
-
-
-TimelineProvider = Callable[[Session, Literal["person", "organisation"], int], list[TimelineEvent]]
-# Other domains (letters, replies) append providers: (session, kind, id) -> events.
-TIMELINE_PROVIDERS: list[TimelineProvider] = []
-
-
-def _position_events(
-    session: Session, kind: Literal["person", "organisation"], entity_id: int
-) -> list[TimelineEvent]:
-    column = Position.person_id if kind == "person" else Position.organisation_id
-    events = []
-    for pos in session.scalars(
-        select(Position)
-        .options(selectinload(Position.organisation), selectinload(Position.person))
-        .where(column == entity_id)
-    ):
-        who = pos.organisation.name if kind == "person" else display_person(pos.person)
-        if pos.start_date:
-            events.append(TimelineEvent(pos.start_date, "position", f"Took up: {pos.title}", who))
-        if pos.end_date:
-            events.append(TimelineEvent(pos.end_date, "position", f"Left: {pos.title}", who))
-    return events
-
-
-def _audit_events(
-    session: Session, kind: Literal["person", "organisation"], entity_id: int
-) -> list[TimelineEvent]:
-    entries, _ = audit.list_entries(session, entity_type=kind, entity_id=entity_id, limit=200)
-    return [TimelineEvent(e.at, "edit", e.summary or e.action, f"by {e.actor}") for e in entries]
-
-
-TIMELINE_PROVIDERS.extend([_position_events, _audit_events])
-
-
-def timeline(
-    session: Session, *, kind: Literal["person", "organisation"], entity_id: int
-) -> list[TimelineEvent]:
-    events: list[TimelineEvent] = []
-    for provider in TIMELINE_PROVIDERS:
-        events.extend(provider(session, kind, entity_id))
-
-    def key(e: TimelineEvent) -> datetime:
-        if isinstance(e.when, datetime):
-            return e.when.replace(tzinfo=None)
-        return datetime(e.when.year, e.when.month, e.when.day)
-
-    return sorted(events, key=key, reverse=True)

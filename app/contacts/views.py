@@ -12,7 +12,16 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from app.auth.deps import WebCoordinator, WebUser
-from app.contacts import addressing, bulk_views, names, segments, service
+from app.contacts import (
+    addressing,
+    bulk_views,
+    names,
+    recipients,
+    segments,
+    service,
+    tags,
+    timeline,
+)
 from app.contacts import search as contacts_search
 from app.contacts.identity_views import identity_context
 from app.contacts.schemas import (
@@ -85,7 +94,7 @@ def _filter_options(session: SessionDep) -> dict[str, Any]:
         "region_options": [("", "Any region")] + [(r, r) for r, _ in regions],
         "sub_region_options": [("", "Any sub-region")]
         + [(s, s) for _, subs in regions for s in subs],
-        "tag_options": [("", "Any tag")] + [(t.name, t.name) for t in service.list_tags(session)],
+        "tag_options": [("", "Any tag")] + [(t.name, t.name) for t in tags.list_tags(session)],
         "treaty_options": [("", "Any treaty")]
         + [(name, name) for name in treaties_service.short_names(session)],
         "treaty_status_options": [("", "Any status"), *TREATY_STATUS_LABELS.items()],
@@ -399,7 +408,7 @@ def _detail_common(
         "today": date.today(),
         "can_delete": user.role.at_least(Role.coordinator),
         "treaty_status": contacts_search.country_treaty_status(session, country_id),
-        "timeline": service.timeline(session, kind=kind, entity_id=entity_id),
+        "timeline": timeline.timeline(session, kind=kind, entity_id=entity_id),
         "kind_options": [(k.value, k.value.title()) for k in ContactKind],
         "language_names": addressing.LANGUAGE_NAMES,
         "name_languages": NAME_LANGUAGE_NAMES,
@@ -416,7 +425,7 @@ def _person_detail(
     form: dict[str, Any] | None = None,
     form_name: str = "",
 ) -> Response:
-    recipient = service.recipient(session, person_id=person_id)
+    recipient = recipients.recipient(session, person_id=person_id)
     person = service.get_person(session, person_id)
     current = service.current_position(person)
     country_id = current.organisation.country_id if current else None
@@ -743,7 +752,7 @@ def _organisation_detail(
     form: dict[str, Any] | None = None,
     form_name: str = "",
 ) -> Response:
-    recipient = service.recipient(session, organisation_id=organisation_id)
+    recipient = recipients.recipient(session, organisation_id=organisation_id)
     holder = service.office_holder(session, organisation_id=organisation_id)
     org = service.get_organisation(session, organisation_id)
     positions = sorted(

@@ -513,14 +513,14 @@ def _require_smtp() -> None:
 def recipient_email(session: Session, letter: Letter) -> str:
     """The recipient's preferred email address; refuses (422) when there is none or the
     recipient asked not to be emailed."""
-    from app.contacts import service as contacts_service
+    from app.contacts import recipients as contacts_recipients
 
     if letter.person_id is None and letter.organisation_id is None:
         explicit = letter.email_to or str(letter.context.get("recipient", {}).get("email", ""))
         if explicit:
             return explicit
         raise InvalidInput(f"Letter {letter.reference} has no recipient to email.")
-    who = contacts_service.recipient(
+    who = contacts_recipients.recipient(
         session,
         person_id=letter.person_id,
         organisation_id=None if letter.person_id else letter.organisation_id,

@@ -1,5 +1,5 @@
 """Export rows loaded in batches with a few queries each (constant memory, no per-contact round
-trips). Each row is addressed by ``addressing.addressed``, as ``contacts_service.recipient()``
+trips). Each row is addressed by ``addressing.addressed``, as ``contacts_recipients.recipient()``
 addresses a contact, from rows read in bulk: the position, the office holder and the best
 contact points are chosen by the rankings ``addressing`` defines (a test pins the two paths to
 the same result); recipient() itself costs several queries per contact, too many for 100,000

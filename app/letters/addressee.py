@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.contacts import service as contacts_service
+from app.contacts import recipients as contacts_recipients
 from app.letters import language as lx
 from app.letters import protocol
 
@@ -21,7 +21,7 @@ _TITLED = {"head_of_state_office", "government", "ministry", "embassy", "permane
 
 
 def recipient_group(
-    rec: contacts_service.Recipient,
+    rec: contacts_recipients.Recipient,
     *,
     language: str,
     style: str = "formal",
@@ -95,7 +95,7 @@ COLLECTIVE: dict[str, tuple[str, str]] = {
 }
 
 
-def addressee_item(rec: contacts_service.Recipient, language: str) -> dict[str, str]:
+def addressee_item(rec: contacts_recipients.Recipient, language: str) -> dict[str, str]:
     """One addressee of a joint letter: the organisation (or the person) as the letter's
     language names it where the directory holds it, and the state's short name."""
     lang = language if language in protocol.LANGUAGES else "en"

@@ -407,9 +407,9 @@ SAMPLE_MINISTRIES: dict[str, tuple[str, str]] = {
 def sample_recipient() -> Any:
     """President Rahmon as the directory holds him (names in four scripts), for previews."""
     from app.contacts import addressing
-    from app.contacts import service as contacts_service
+    from app.contacts import recipients as contacts_recipients
 
-    return contacts_service.Recipient(
+    return contacts_recipients.Recipient(
         person_id=0,
         organisation_id=0,
         display_name="H.E. Emomali Rahmon",

@@ -300,14 +300,14 @@ def _directory_recipient(
 ) -> dict[str, Any]:
     """The recipient and country groups for a contact from the directory, as a merge makes
     them (its holder today for an office)."""
-    from app.contacts import service as contacts_service
+    from app.contacts import recipients as contacts_recipients
     from app.letters import localise
     from app.letters.addressee import recipient_group
 
     if person_id is not None and organisation_id is not None:
         raise InvalidInput("Give a person or an organisation to preview for, not both.")
     try:
-        rec = contacts_service.recipient(
+        rec = contacts_recipients.recipient(
             session, person_id=person_id, organisation_id=organisation_id, language=lang
         )
     except NotFound as exc:

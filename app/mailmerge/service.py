@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.audit import service as audit
 from app.campaigns import service as campaigns_service
 from app.config import get_settings
+from app.contacts import recipients as contacts_recipients
 from app.contacts import service as contacts_service
 from app.contacts.schemas import SearchFilters
 from app.cosigners import service as cosigners_service
@@ -173,7 +174,7 @@ class Candidate:
     key: str
     person_id: int | None
     organisation_id: int | None
-    recipient: contacts_service.Recipient
+    recipient: contacts_recipients.Recipient
     reason: str = ""  # why it gets no letter (excluded) or what to watch (flagged)
     language_note: str = ""  # why the letter is not in the language asked for
     empty_fields: list[str] = field(default_factory=list)
@@ -256,7 +257,7 @@ def plan_recipients(
         if key in seen:
             continue
         seen.add(key)
-        rec = contacts_service.recipient(
+        rec = contacts_recipients.recipient(
             session,
             person_id=ident if kind == "person" else None,
             organisation_id=ident if kind == "organisation" else None,
@@ -415,7 +416,7 @@ class _ContextBuilder:
             return []
         return cosigners_service.cosigners_gaps(self.session, self.cosigner_ids, language)
 
-    def values(self, rec: contacts_service.Recipient) -> dict[str, Any]:
+    def values(self, rec: contacts_recipients.Recipient) -> dict[str, Any]:
         return {
             "campaign_code": self.code,
             "prefix": self.code,
@@ -428,7 +429,7 @@ class _ContextBuilder:
 
     def context(
         self,
-        rec: contacts_service.Recipient,
+        rec: contacts_recipients.Recipient,
         *,
         language: str,
         reference: str,

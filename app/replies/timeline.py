@@ -14,7 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app.contacts import service as contacts_service
-from app.contacts.service import TIMELINE_PROVIDERS, TimelineEvent
+from app.contacts.timeline import TIMELINE_PROVIDERS, TimelineEvent
 from app.models import (
     Letter,
     LetterStatus,

@@ -161,8 +161,8 @@ def test_best_point_in_sql_is_the_python_choice(
                 actor=None,
             )
     points = {
-        "person": contacts_service._points_of(db, person_id=person.id),
-        "organisation": contacts_service._points_of(db, organisation_id=org.id),
+        "person": contacts_service.points_of(db, person_id=person.id),
+        "organisation": contacts_service.points_of(db, organisation_id=org.id),
     }
     assert how_many_preferred(points["person"]) == (1 if any(own) else 0)
     how = addressing.addressed(

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.contacts import bulk, bulk_tasks, bulk_views, segments, service
+from app.contacts import bulk, bulk_tasks, bulk_views, segments, service, tags
 from app.contacts import search as contacts_search
 from app.contacts.schemas import SearchFilters, SegmentIn
 from app.models import AuditEntry, ExportJob, Organisation, Person, Role
@@ -290,7 +290,7 @@ def test_undo_refusals_and_sign_in(client: TestClient, db: Session) -> None:
         API, json={"action": "add_tag", "ids": [person.id], "tag": "gone zz"}, headers=headers
     ).json()
     tag_id = _entry(db, tagged["audit_id"]).details["tag_id"]
-    service.delete_tag(db, tag_id=tag_id, actor=None)
+    tags.delete_tag(db, tag_id=tag_id, actor=None)
     gone = client.post(f"{API}/{tagged['audit_id']}/undo", headers=headers)
     assert gone.status_code == 409 and "deleted" in gone.json()["detail"]
 

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.contacts import csvfile
-from app.contacts import service as contacts_service
+from app.contacts import recipients as contacts_recipients
 from app.contacts.csvfile import write_csv
 from app.contacts.importing import ImportOptions, ImportReport, run
 from app.models import (
@@ -127,13 +127,13 @@ def test_embassies_and_missions_are_addressed_in_their_host_country(
     assert _points(db, person_id=gatilov.id)["postal"][0].country_code == "CH"
 
     # letters: the recipient's address block is the host country's
-    block = list(contacts_service.recipient(db, person_id=khan.id).address_lines)
+    block = list(contacts_recipients.recipient(db, person_id=khan.id).address_lines)
     assert block[-1] == "UNITED STATES" and "WASHINGTON, DC 20008" in block
     assert "PAKISTAN" not in block
-    geneva = list(contacts_service.recipient(db, person_id=gatilov.id).address_lines)
+    geneva = list(contacts_recipients.recipient(db, person_id=gatilov.id).address_lines)
     assert geneva[-1] == "SWITZERLAND" and "CH-1202 Genève" in geneva
     assert "RUSSIAN FEDERATION" not in geneva
-    office = list(contacts_service.recipient(db, organisation_id=tajik.id).address_lines)
+    office = list(contacts_recipients.recipient(db, organisation_id=tajik.id).address_lines)
     assert office[-1] == "UNITED STATES" and "WASHINGTON, DC 20037" in office
 
     # labels and vCards of the same people
@@ -289,7 +289,7 @@ def test_a_fuller_address_becomes_the_preferred_one(db: Session) -> None:
     )
     db.add(city_only)
     db.flush()
-    before = list(contacts_service.recipient(db, person_id=person.id).address_lines)
+    before = list(contacts_recipients.recipient(db, person_id=person.id).address_lines)
     assert before[0] == "ASTANA" and before[-1] == "KAZAKHSTAN" and len(before) == 5
     headers = ["Given name", "Family name", "Organisation", "Country", "Address", "City"]
     headers += ["Postal code"]
@@ -302,7 +302,7 @@ def test_a_fuller_address_becomes_the_preferred_one(db: Session) -> None:
         ("Astana", "", False),
         ("Astana", "Mangilik El Avenue 8", True),
     ]
-    block = list(contacts_service.recipient(db, person_id=person.id).address_lines)
+    block = list(contacts_recipients.recipient(db, person_id=person.id).address_lines)
     assert "Mangilik El Avenue 8" in block
     # a row that says "not preferred" adds the address and leaves the preferred one alone
     headers.append("Preferred")

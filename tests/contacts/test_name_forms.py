@@ -9,8 +9,8 @@ from datetime import date
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.contacts import recipients, service
 from app.contacts import search as contacts_search
-from app.contacts import service
 from app.contacts.schemas import ContactPointCreate, SearchFilters
 from app.models import Role
 from tests.factories import (
@@ -102,7 +102,7 @@ def test_a_name_in_another_script_finds_the_contact(db: Session) -> None:
 
 def test_recipient_carries_what_a_letter_builds_its_address_from(db: Session) -> None:
     office_id, pid = _office(db)
-    rec = service.recipient(db, organisation_id=office_id)
+    rec = recipients.recipient(db, organisation_id=office_id)
     assert rec.person_id == pid and rec.has_holder
     assert (rec.gender, rec.organisation_type) == ("m", "head_of_state_office")
     assert rec.office_title == "President of the Republic of Tajikistan"
@@ -125,7 +125,7 @@ def test_recipient_carries_what_a_letter_builds_its_address_from(db: Session) ->
 
 def test_an_office_with_no_holder_says_so(db: Session) -> None:
     office_id, _ = _office(db, holder=False)
-    rec = service.recipient(db, organisation_id=office_id)
+    rec = recipients.recipient(db, organisation_id=office_id)
     assert rec.person_id is None and not rec.has_holder and rec.gender == ""
     assert rec.display_name == "The President of the Republic of Tajikistan"
     assert rec.address_lines[:2] == (

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from sqlalchemy.orm import Session
 
+from app.contacts import recipients, service
 from app.contacts import search as contacts_search
-from app.contacts import service
 from app.contacts.schemas import ContactPointCreate, PersonUpdate, SearchFilters
 from app.errors import Conflict
 from tests.factories import make_organisation, make_person, make_position
@@ -45,11 +45,12 @@ def test_office_resolves_to_its_holder_on_the_date(db: Session) -> None:
     make_position(db, new, mfa, title="Minister of Foreign Affairs", start_date=date(2022, 7, 1))
 
     assert (
-        service.recipient(db, organisation_id=mfa.id, on=date(2020, 5, 1)).family_name == "Holder"
+        recipients.recipient(db, organisation_id=mfa.id, on=date(2020, 5, 1)).family_name
+        == "Holder"
     )
-    assert service.recipient(db, organisation_id=mfa.id, on=date(2020, 5, 1)).given_name == "Old"
-    assert service.recipient(db, organisation_id=mfa.id, on=date(2024, 1, 1)).given_name == "New"
-    vacant = service.recipient(db, organisation_id=mfa.id, on=date(2017, 1, 1))
+    assert recipients.recipient(db, organisation_id=mfa.id, on=date(2020, 5, 1)).given_name == "Old"
+    assert recipients.recipient(db, organisation_id=mfa.id, on=date(2024, 1, 1)).given_name == "New"
+    vacant = recipients.recipient(db, organisation_id=mfa.id, on=date(2017, 1, 1))
     assert vacant.person_id is None
     assert vacant.display_name == "The Minister of Foreign Affairs"
     assert vacant.country_iso3 == "PAK"
@@ -63,8 +64,10 @@ def test_a_new_holder_does_not_rewrite_history(db: Session) -> None:
     make_position(
         db, make_person(db, given_name="Second"), mfa, title="Minister", start_date=date(2015, 1, 2)
     )
-    assert service.recipient(db, organisation_id=mfa.id, on=date(2012, 1, 1)).given_name == "First"
-    assert service.recipient(db, person_id=first.id, on=date(2020, 1, 1)).title == ""
+    assert (
+        recipients.recipient(db, organisation_id=mfa.id, on=date(2012, 1, 1)).given_name == "First"
+    )
+    assert recipients.recipient(db, person_id=first.id, on=date(2020, 1, 1)).title == ""
 
 
 def test_recipient_for_head_of_state(db: Session) -> None:
@@ -90,7 +93,7 @@ def test_recipient_for_head_of_state(db: Session) -> None:
     )
     _postal(db, organisation_id=office.id)
 
-    r = service.recipient(db, person_id=rahmon.id, language="en")
+    r = recipients.recipient(db, person_id=rahmon.id, language="en")
     assert r.salutation == "Excellency,"
     assert r.salutations["ru"] == "Ваше Превосходительство!"
     assert r.native_name == "Эмомали Рахмон"
@@ -103,14 +106,14 @@ def test_recipient_for_head_of_state(db: Session) -> None:
         "734023 DUSHANBE",
         "TAJIKISTAN",
     )
-    assert service.recipient(db, person_id=rahmon.id).language == "ru"
+    assert recipients.recipient(db, person_id=rahmon.id).language == "ru"
 
 
 def test_salutation_override_wins_for_its_language(db: Session) -> None:
     person = make_person(
         db, honorific="Dr", family_name="Okafor", salutation_overrides={"en": "Dear Chidi,"}
     )
-    r = service.recipient(db, person_id=person.id)
+    r = recipients.recipient(db, person_id=person.id)
     assert r.salutation == "Dear Chidi,"
     assert r.salutations["fr"] == "Madame, Monsieur,"
 
@@ -119,7 +122,7 @@ def test_do_not_contact_flags_come_from_person_or_organisation(db: Session) -> N
     org = make_organisation(db, no_post=True)
     person = make_person(db, no_email=True)
     make_position(db, person, org)
-    r = service.recipient(db, person_id=person.id)
+    r = recipients.recipient(db, person_id=person.id)
     assert (r.no_email, r.no_post) == (True, True)
 
 

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-from app.contacts import service as contacts_service
+from app.contacts import recipients as contacts_recipients
 from app.exports import service
 from app.exports.formats import FORMULA_TRIGGERS
 from app.exports.rows import iter_rows
@@ -267,8 +267,8 @@ def test_envelopes_one_per_address_with_return_address(
 
 def test_rows_address_like_recipient(db: Session, directory: Directory) -> None:
     rows = list(iter_rows(db, [directory.russian.id], [directory.ministry.id]))
-    office = contacts_service.recipient(db, organisation_id=directory.ministry.id)
-    person = contacts_service.recipient(db, person_id=directory.russian.id)
+    office = contacts_recipients.recipient(db, organisation_id=directory.ministry.id)
+    person = contacts_recipients.recipient(db, person_id=directory.russian.id)
     assert rows[0].address_lines() == list(office.address_lines)
     assert rows[0].display_name == office.display_name
     assert rows[0].salutation() == office.salutation

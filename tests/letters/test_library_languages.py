@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from app.contacts import addressing
-from app.contacts import service as contacts_service
+from app.contacts import recipients as contacts_recipients
 from app.letters import language as lx
 from app.letters.addressee import recipient_group
 from app.letters.context import (
@@ -42,11 +42,11 @@ def _recipient(
     gender: str = "",
     forms: dict[str, dict[str, str]] | None = None,
     postal: addressing.Postal | None = None,
-) -> contacts_service.Recipient:
+) -> contacts_recipients.Recipient:
     """An office holder (or an office without one); the office's own name in every language
     comes from ``ORGANISATIONS`` (notes verbales are addressed to it)."""
     holder = bool(family)
-    return contacts_service.Recipient(
+    return contacts_recipients.Recipient(
         person_id=1 if holder else None,
         organisation_id=2,
         display_name=f"{given} {family}".strip() or f"The {office}",
@@ -283,7 +283,7 @@ def _text(markup: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
-def _letter(slug: str, lang: str, rec: contacts_service.Recipient) -> tuple[str, str]:
+def _letter(slug: str, lang: str, rec: contacts_recipients.Recipient) -> tuple[str, str]:
     entry = LIBRARY[slug]
     subject, body = entry["variants"][lang]
     recipient = recipient_group(rec, language=lang, style=entry["style"])

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from app.contacts import service as contacts_service
+from app.contacts import recipients as contacts_recipients
 from app.letters import language as lx
 from app.letters.addressee import addressee_item, collective_group, recipient_group
 from app.letters.context import LABELS, SAMPLE_TRANSLATIONS, build_context
@@ -51,7 +51,7 @@ def _job(slug: str, lang: str, context: dict[str, Any]) -> LetterJob:
     )
 
 
-def _note_context(lang: str, rec: contacts_service.Recipient) -> dict[str, Any]:
+def _note_context(lang: str, rec: contacts_recipients.Recipient) -> dict[str, Any]:
     return build_context(
         language=lang,
         letter_date=LETTER_DATE,
@@ -164,7 +164,7 @@ def test_the_formulas_name_the_institution_in_the_language_s_form(lang: str, who
 
 def test_a_note_verbale_without_the_institution_s_name_in_the_language_shows_the_gap() -> None:
     rec = RECIPIENTS["Pakistan's foreign ministry, no holder"]
-    bare = contacts_service.Recipient(**{**rec.__dict__, "organisation_name_forms": {}})
+    bare = contacts_recipients.Recipient(**{**rec.__dict__, "organisation_name_forms": {}})
     context = _note_context("fr", bare)
     assert context["note"]["opening"] == "" and context["note"]["institution"] == ""
     _, body, _ = render_parts(_job(NOTE, "fr", context))
