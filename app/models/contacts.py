@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -150,6 +151,11 @@ class Organisation(TimestampMixin, Base):
         back_populates="organisation", lazy="raise", cascade="all, delete-orphan"
     )
     tags: Mapped[list[Tag]] = relationship(secondary=organisation_tags, lazy="raise")
+
+
+# The directory lists organisations in this order: a broad filter reads its first page from the
+# index instead of sorting every match.
+Index("ix_organisations_sort", func.lower(Organisation.name), Organisation.id)
 
 
 class Person(TimestampMixin, Base):
