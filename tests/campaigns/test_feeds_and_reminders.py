@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from email.message import Message as EmailMessage
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -18,12 +19,12 @@ from app.campaigns.schemas import CampaignCreate, MilestoneCreate
 from app.campaigns.tasks import send_reminders
 from app.config import get_settings
 from app.errors import NotFound
-from app.models import CampaignStatus, Role, User
+from app.models import Campaign, CampaignStatus, Role, User
 from app.notifications import service as notifications
 from tests.factories import login, make_user
 
 
-def _campaign(db: Session, owner: User, days: int = 5, reminder_days: int = 14):  # type: ignore[no-untyped-def]
+def _campaign(db: Session, owner: User, days: int = 5, reminder_days: int = 14) -> Campaign:
     data = CampaignCreate(
         name="Reminders", treaty=None, status=CampaignStatus.active, reminder_days=reminder_days
     )
@@ -43,9 +44,9 @@ def test_campaign_feed_is_valid_icalendar(client: TestClient, db: Session) -> No
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/calendar")
     cal = Calendar.from_ical(resp.content)
     assert cal["VERSION"] == "2.0" and "Demarche" in str(cal["PRODID"])
-    (event,) = cal.walk("VEVENT")
+    (event,) = cal.events
     assert str(event["SUMMARY"]) == "Letters out"
-    assert event["DTSTART"].dt == date.today() + timedelta(days=5)
+    assert event.start == date.today() + timedelta(days=5)
     assert event["DTSTART"].params["VALUE"] == "DATE"
     assert {"UID", "DTSTAMP", "DESCRIPTION"} <= set(event)
 
@@ -109,11 +110,11 @@ def test_notifications_page_count_and_read(client: TestClient, db: Session) -> N
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[tuple[int, list]]:  # type: ignore[type-arg]
-    received: list = []  # type: ignore[type-arg]
+def smtp_server() -> Iterator[tuple[int, list[EmailMessage]]]:
+    received: list[EmailMessage] = []
 
     class Collect(Message):
-        def handle_message(self, message) -> None:  # type: ignore[no-untyped-def]
+        def handle_message(self, message: EmailMessage) -> None:
             received.append(message)
 
     with socket.socket() as sock:
@@ -129,8 +130,8 @@ def smtp_server() -> Iterator[tuple[int, list]]:  # type: ignore[type-arg]
 
 def test_reminder_emailed_when_smtp_is_configured(
     db: Session,
-    smtp_server: tuple[int, list],
-    monkeypatch: pytest.MonkeyPatch,  # type: ignore[type-arg]
+    smtp_server: tuple[int, list[EmailMessage]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     port, received = smtp_server
     monkeypatch.setattr(get_settings(), "smtp_url", f"smtp://127.0.0.1:{port}")

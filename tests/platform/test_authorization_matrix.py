@@ -54,11 +54,12 @@ def _required_role(dependant: Dependant) -> Role | None:
 
 
 def _guarded(app: FastAPI) -> list[tuple[str, str, Role]]:
-    rows = []
+    rows: list[tuple[str, str, Role]] = []
     for path, route in _routes(app):
         role = _required_role(route.dependant)
         if role is None or role == Role.campaigner:
             continue
+        assert route.methods is not None, path
         for method in sorted(route.methods - {"HEAD"}):
             rows.append((method, path, role))
     return rows
@@ -115,6 +116,7 @@ def test_every_state_changing_form_refuses_a_missing_or_wrong_csrf_token(
     for path, route in _routes(web_app):
         if path.startswith(("/api/", "/static")) or path in NO_CSRF:
             continue
+        assert route.methods is not None, path
         for method in sorted(route.methods & UNSAFE):
             for data in ({}, {"csrf_token": "forged"}):
                 resp = client.request(method, concrete(path), data=data, follow_redirects=False)

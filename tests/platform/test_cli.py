@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 
 import app.models  # noqa: F401
 from app.db import make_engine
@@ -118,13 +119,13 @@ def test_restore_puts_parent_organisations_before_their_children() -> None:
     from app.models import Organisation
     from app.platform.backup import _parents_first
 
-    table = Organisation.__table__
-    rows = [
+    table = cast(Table, Organisation.__table__)
+    rows: list[dict[str, int | None]] = [
         {"id": 3, "parent_id": 2},
         {"id": 4, "parent_id": None},
         {"id": 2, "parent_id": 1},
         {"id": 1, "parent_id": None},
     ]
-    ordered = [r["id"] for r in _parents_first(table, iter(rows))]  # type: ignore[arg-type]
+    ordered = [r["id"] for r in _parents_first(table, iter(rows))]
     assert sorted(ordered) == [1, 2, 3, 4]
     assert ordered.index(1) < ordered.index(2) < ordered.index(3)

@@ -14,6 +14,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, NoReturn
 
 import httpx
 import pytest
@@ -142,7 +143,7 @@ def test_unwritable_data_directory_is_a_clear_507(
     before = db.scalar(select(func.count()).select_from(Campaign.__table__))
     original = campaigns_service.create
 
-    def full_disk(*args: object, **kwargs: object) -> object:
+    def full_disk(*args: Any, **kwargs: Any) -> NoReturn:
         original(*args, **kwargs)  # the row is flushed, then the file write fails
         raise OSError(errno.ENOSPC, "No space left on device")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -18,10 +19,10 @@ from app.replies.schemas import ReplyCreate
 from tests.factories import api_headers, make_person, make_user
 
 
-def _problem(resp: object, status: int) -> dict[str, object]:
-    assert resp.status_code == status, resp.text  # type: ignore[attr-defined]
-    assert resp.headers["content-type"].startswith("application/problem+json")  # type: ignore[attr-defined]
-    body: dict[str, object] = resp.json()  # type: ignore[attr-defined]
+def _problem(resp: httpx.Response, status: int) -> dict[str, object]:
+    assert resp.status_code == status, resp.text
+    assert resp.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, object] = resp.json()
     assert body["status"] == status and body["detail"]
     return body
 

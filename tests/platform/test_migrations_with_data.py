@@ -13,7 +13,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
@@ -170,7 +170,7 @@ def _changes(before: dict[str, dict[Key, Row]], after: dict[str, dict[Key, Row]]
 
 
 def _mapped_tables() -> set[str]:
-    return {mapper.local_table.name for mapper in Base.registry.mappers}  # type: ignore[attr-defined]
+    return {cast(sa.Table, mapper.local_table).name for mapper in Base.registry.mappers}
 
 
 def _read_by_models(engine: sa.Engine, keys: dict[str, list[str]]) -> dict[str, set[Key]]:
@@ -178,7 +178,7 @@ def _read_by_models(engine: sa.Engine, keys: dict[str, list[str]]) -> dict[str, 
     loaded: dict[str, set[Key]] = {}
     with Session(engine) as session:
         for mapper in Base.registry.mappers:
-            table = mapper.local_table.name  # type: ignore[attr-defined]
+            table = cast(sa.Table, mapper.local_table).name
             if table not in keys:
                 continue
             names = [c.name for c in mapper.primary_key]

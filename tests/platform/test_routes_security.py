@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from starlette.routing import BaseRoute
 
 from app.models import Role
 from app.web.route_index import iter_routes
@@ -113,10 +116,10 @@ def test_oversized_body_is_refused_with_413(client: TestClient) -> None:
     ],
 )
 def test_nul_characters_are_refused_at_the_edge(
-    client: TestClient, path: str, kwargs: dict[str, object]
+    client: TestClient, path: str, kwargs: dict[str, Any]
 ) -> None:
     method = "GET" if not kwargs else ("PUT" if "json" in kwargs else "POST")
-    resp = client.request(method, path, **kwargs)  # type: ignore[arg-type]
+    resp = client.request(method, path, **kwargs)
     assert resp.status_code == 422
     assert "NUL" in resp.json()["detail"]
 
@@ -135,13 +138,13 @@ def test_route_names_are_unique(web_app: FastAPI) -> None:
 
     names: Counter[str] = Counter()
 
-    def walk(routes: list[object]) -> None:
+    def walk(routes: Sequence[BaseRoute]) -> None:
         for route in routes:
             original = getattr(route, "original_router", None)
             if original is not None:
                 walk(original.routes)
-            elif getattr(route, "name", None):
-                names[route.name] += 1  # type: ignore[attr-defined]
+            elif name := getattr(route, "name", None):
+                names[name] += 1
 
     walk(web_app.routes)
     assert [name for name, n in names.items() if n > 1] == []

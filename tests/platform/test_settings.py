@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -17,7 +19,7 @@ def test_production_refuses_a_missing_weak_or_published_secret_key(key: str) -> 
 def test_the_former_development_key_is_refused_everywhere() -> None:
     for env in ("development", "test", "production"):
         with pytest.raises(ValidationError, match="published"):
-            Settings(env=env, secret_key=FORMER_DEFAULT_SECRET_KEY)  # type: ignore[arg-type]
+            Settings(env=env, secret_key=FORMER_DEFAULT_SECRET_KEY)
 
 
 def test_production_accepts_a_long_random_key() -> None:
@@ -25,7 +27,7 @@ def test_production_accepts_a_long_random_key() -> None:
     assert settings.env == "production"
 
 
-def test_development_without_a_key_leaves_it_to_the_generated_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_development_without_a_key_leaves_it_to_the_generated_file(tmp_path: Path) -> None:
     settings = Settings(env="development", secret_key="", data_dir=tmp_path)
     assert settings.secret_key == ""
     assert settings.secret_key_path == tmp_path / "secret_key"
@@ -45,6 +47,6 @@ def test_allowed_hosts_are_the_base_url_host_the_trusted_ones_and_loopback() -> 
     assert Settings(trusted_hosts="*").allowed_hosts == ["*"]
 
 
-def test_database_defaults_to_sqlite_under_the_data_dir(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_database_defaults_to_sqlite_under_the_data_dir(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url="")
     assert settings.database_url == f"sqlite:///{tmp_path / 'demarche.sqlite3'}"
