@@ -2,7 +2,7 @@
 
 from app.campaigns import tasks as campaign_tasks
 from app.contacts import bulk_tasks as contacts_bulk_tasks
-from app.contacts import import_tasks as contacts_import_tasks
+from app.contacts.imports import tasks as contacts_import_tasks
 from app.correspondence import tasks as correspondence_tasks
 from app.exports import tasks as export_tasks
 from app.mail import tasks as mail_tasks

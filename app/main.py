@@ -45,9 +45,9 @@ def _routers() -> list[APIRouter]:
     from app.contacts import bulk_views as contacts_bulk_views
     from app.contacts import identity_api as contacts_identity_api
     from app.contacts import identity_views as contacts_identity_views
-    from app.contacts import import_api as contacts_import_api
-    from app.contacts import import_views as contacts_import_views
     from app.contacts import views as contacts_views
+    from app.contacts.imports import api as contacts_import_api
+    from app.contacts.imports import views as contacts_import_views
     from app.correspondence import api as correspondence_api
     from app.correspondence import views as correspondence_views
     from app.cosigners import api as cosigners_api

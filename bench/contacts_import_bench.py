@@ -4,9 +4,9 @@ raw      = ``csv.reader`` over the same file + ``executemany`` of every row into
            one TEXT column per CSV column (same journal mode and synchronous setting), committed;
 normalised = the same rows pre-split into people, contact points, positions and tag links and
            written with ``executemany`` into tables shaped like ours (informational);
-service  = ``app.contacts.importing.run``: decode, validate every email, phone (for its country),
-           country and name, detect duplicates in the file and the directory, then bulk-write
-           people, organisations, positions, contact points and tags in one transaction.
+service  = ``app.contacts.imports.service.run``: decode, validate every email, phone (for its
+           country), country and name, detect duplicates in the file and the directory, then
+           bulk-write people, organisations, positions, contact points and tags in one transaction.
 
 Target: service / raw <= 5 for 20k and 100k rows. Written to bench/results/contacts_import.json.
 Row counts can be set with CONTACTS_IMPORT_BENCH_ROWS="20000,100000".
@@ -222,7 +222,7 @@ def raw_equivalent(data: bytes, path: Path) -> float:
 
 
 def service_import(data: bytes) -> tuple[float, dict[str, Any]]:
-    from app.contacts import importing
+    from app.contacts.imports import service as importing
     from app.db import transaction
 
     started = time.perf_counter()
@@ -241,7 +241,7 @@ def service_import(data: bytes) -> tuple[float, dict[str, Any]]:
 
 
 def reimport(data: bytes) -> tuple[float, dict[str, Any]]:
-    from app.contacts import importing
+    from app.contacts.imports import service as importing
     from app.db import transaction
 
     started = time.perf_counter()

@@ -12,10 +12,11 @@ adds ids to a list segment (or creates one under a new name); a saved search can
 hand-picked ids, since its members are whoever matches its filters, and is refused.
 
 More than ``BACKGROUND_ROWS`` rows run in the task-queue worker: the request is kept in a small
-JSON record under ``<data dir>/files/bulk/`` (status, progress, result) with a lease, as contacts
-imports are (``app.contacts.uploads``). The action is one transaction, so a worker that dies
-part-way leaves nothing behind and the recovery sweep runs it again (or fails it once too many
-workers died on it); its audit entry names the job, which tells whether it committed.
+JSON record under ``<data dir>/files/bulk/`` (status, progress, result) with a lease, as
+contacts imports are (``app.contacts.imports.uploads``). The action is one transaction, so a
+worker that dies part-way leaves nothing behind and the recovery sweep runs it again (or fails
+it once too many workers died on it); its audit entry names the job, which tells whether it
+committed.
 """
 
 from __future__ import annotations

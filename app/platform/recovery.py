@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 
 def sweep(*, now: datetime | None = None) -> dict[str, dict[str, int]]:
     """Resume or fail every merge, export and contacts import whose worker is gone."""
-    from app.contacts import bulk, uploads
+    from app.contacts import bulk
+    from app.contacts.imports import uploads
     from app.exports import service as exports_service
     from app.mailmerge import service as merge_service
 
@@ -38,7 +39,8 @@ def sweep(*, now: datetime | None = None) -> dict[str, dict[str, int]]:
 def abandon_held() -> int:
     """This worker is stopping with jobs unfinished: expire their leases now, so that the next
     sweep, on any machine, resumes them without waiting for the leases to run out."""
-    from app.contacts import bulk, uploads
+    from app.contacts import bulk
+    from app.contacts.imports import uploads
 
     owner = leases.identity()
     count = 0

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from app.contacts import csvfile, importing
+from app.contacts.imports import csvfile
+from app.contacts.imports import service as importing
 from app.contacts.schemas import normalise_phone
 from app.errors import DomainError
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.contacts import importing
-from app.contacts.csvfile import read_table, write_csv
-from app.contacts.importing import ImportOptions, run
+from app.contacts.imports import service as importing
+from app.contacts.imports.csvfile import read_table, write_csv
+from app.contacts.imports.service import ImportOptions, run
 from app.errors import InvalidInput, PayloadTooLarge
 from app.models import AuditEntry, ContactPoint, Organisation, Person, Position, Tag
 from tests.factories import make_organisation, make_person, make_position

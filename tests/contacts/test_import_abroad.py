@@ -12,10 +12,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.contacts import csvfile
 from app.contacts import recipients as contacts_recipients
-from app.contacts.csvfile import write_csv
-from app.contacts.importing import ImportOptions, ImportReport, run
+from app.contacts.imports import csvfile
+from app.contacts.imports.csvfile import write_csv
+from app.contacts.imports.service import ImportOptions, ImportReport, run
 from app.models import (
     ContactKind,
     ContactPoint,

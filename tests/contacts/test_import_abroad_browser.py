@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from app.contacts.csvfile import write_csv
+from app.contacts.imports.csvfile import write_csv
 from tests.support.browser import browser_page, sign_in
 from tests.support.databases import create_database, drop_database
 from tests.support.live import live_env, live_server, run_cli

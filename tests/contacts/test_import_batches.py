@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.contacts import import_batches, merging
+from app.contacts import merging
 from app.contacts import service as contacts_service
-from app.contacts.csvfile import write_csv
-from app.contacts.importing import ImportOptions, ImportReport, run
+from app.contacts.imports import batches as import_batches
+from app.contacts.imports.csvfile import write_csv
+from app.contacts.imports.service import ImportOptions, ImportReport, run
 from app.contacts.schemas import PersonUpdate
 from app.errors import Conflict
 from app.models import (

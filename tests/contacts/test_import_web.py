@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.contacts import importing
-from app.contacts.csvfile import write_csv
+from app.contacts.imports import service as importing
+from app.contacts.imports.csvfile import write_csv
 from app.models import ContactPoint, Letter, Person, Role
 from tests.factories import api_headers, login, make_person, make_user
 
@@ -383,7 +383,9 @@ def test_web_merge_flow(client: TestClient, db: Session) -> None:
 def test_large_imports_run_in_the_worker_with_progress(
     client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.contacts import import_tasks, import_views, uploads
+    from app.contacts.imports import tasks as import_tasks
+    from app.contacts.imports import uploads
+    from app.contacts.imports import views as import_views
 
     task = import_tasks.import_contacts
     monkeypatch.setattr(uploads, "BACKGROUND_ROWS", 1)
@@ -414,7 +416,8 @@ def test_large_imports_run_in_the_worker_with_progress(
 def test_a_failed_background_import_says_why(
     client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app.contacts import import_views, uploads
+    from app.contacts.imports import uploads
+    from app.contacts.imports import views as import_views
 
     monkeypatch.setattr(uploads, "BACKGROUND_ROWS", 1)
     queued: list[tuple[str, int]] = []

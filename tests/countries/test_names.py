@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.contacts.csvfile import write_csv
-from app.contacts.importing import ImportOptions, run
+from app.contacts.imports.csvfile import write_csv
+from app.contacts.imports.service import ImportOptions, run
 from app.countries import names
 from app.countries import service as countries
 from app.errors import NotFound

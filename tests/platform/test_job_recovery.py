@@ -32,8 +32,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import app.db
 from app.config import PROJECT_ROOT
-from app.contacts import csvfile, import_tasks, uploads
 from app.contacts import demo as contacts_demo
+from app.contacts.imports import csvfile, uploads
+from app.contacts.imports import tasks as import_tasks
 from app.db import make_engine
 from app.exports import service as exports_service
 from app.letters import service as letters_service

@@ -11,7 +11,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from app.auth.deps import ApiCoordinator
-from app.contacts import csvfile, import_batches, importing, merging
+from app.contacts import merging
+from app.contacts.imports import batches as import_batches
+from app.contacts.imports import csvfile
+from app.contacts.imports import service as importing
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.web.routing import api_router

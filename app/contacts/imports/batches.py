@@ -20,7 +20,8 @@ from sqlalchemy import Table, and_, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.contacts import csvfile, searchindex
+from app.contacts import searchindex
+from app.contacts.imports import csvfile
 from app.errors import Conflict, NotFound
 from app.models import (
     ContactPoint,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.contacts import uploads
+from app.contacts.imports import uploads
 from app.queue import huey
 
 

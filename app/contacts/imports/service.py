@@ -27,7 +27,8 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.contacts import aliases, csvfile, searchindex
+from app.contacts import aliases, searchindex
+from app.contacts.imports import csvfile
 from app.contacts.schemas import LANGUAGE_PATTERN, normalise_email, normalise_phone
 from app.contacts.text import fold, search_text
 from app.countries import names as country_names
@@ -1405,12 +1406,12 @@ def run(
     progress: Progress | None = None,
 ) -> ImportReport:
     """Check the file; unless ``dry_run``, import it whole or not at all, as a batch that can
-    be undone (``app.contacts.import_batches``). ``progress(stage, done, total)`` is told how
+    be undone (``app.contacts.imports.batches``). ``progress(stage, done, total)`` is told how
     far it got (for imports run as a background job). The dry run goes through the same
     writing steps without writing, so its counts are the import's.
 
     A file with bad rows is never imported: ``InvalidInput`` carries the report as ``errors``."""
-    from app.contacts import import_batches
+    from app.contacts.imports import batches as import_batches
 
     table = csvfile.read_table(data, encoding=options.encoding, delimiter=options.delimiter)
     source = "given"

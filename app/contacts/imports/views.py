@@ -15,9 +15,13 @@ from starlette.datastructures import UploadFile
 
 from app.audit import service as audit
 from app.auth.deps import WebCoordinator
-from app.contacts import csvfile, import_batches, import_tasks, importing, merging, uploads
+from app.contacts import merging
 from app.contacts import search as contacts_search
-from app.contacts.import_api import build_options
+from app.contacts.imports import batches as import_batches
+from app.contacts.imports import csvfile, uploads
+from app.contacts.imports import service as importing
+from app.contacts.imports import tasks as import_tasks
+from app.contacts.imports.api import build_options
 from app.contacts.schemas import SearchFilters
 from app.db import SessionDep
 from app.errors import Conflict, DomainError, NotFound
