@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, StreamObject
 
 from app.letters import service
 from app.letters.context import build_context, local_date, sample_context
@@ -29,7 +30,7 @@ def _job(slug: str, lang: str, **overrides: object) -> LetterJob:
     return LetterJob(
         body=body,
         subject=subject,
-        context=sample_context(lang, overrides or None, style=LIBRARY[slug]["style"]),  # type: ignore[arg-type]
+        context=sample_context(lang, overrides or None, style=LIBRARY[slug]["style"]),
         language=lang,
         layout=LIBRARY[slug]["layout"],
     )
@@ -108,10 +109,12 @@ def test_pdf_a_variant() -> None:
     job = _job("thank-you-ratification", "en")
     job = LetterJob(**{**job.__dict__, "pdf_variant": "pdf/a-3b"})
     reader = PdfReader(io.BytesIO(render_pdf(job).pdf))
-    root = reader.trailer["/Root"]
-    xmp = root["/Metadata"].get_object().get_data()
+    metadata = reader.root_object["/Metadata"].get_object()
+    intents = reader.root_object["/OutputIntents"].get_object()
+    assert isinstance(metadata, StreamObject) and isinstance(intents, ArrayObject)
+    xmp = metadata.get_data()
     assert b"pdfaid:part" in xmp and b"3" in xmp.split(b"pdfaid:part")[1][:5]
-    assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1"
+    assert intents[0].get_object()["/S"] == "/GTS_PDFA1"
 
 
 def test_dates_are_written_the_local_way() -> None:
