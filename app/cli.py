@@ -25,9 +25,10 @@ def _fail(message: str) -> None:
 
 
 @app.callback()
-def _check_data_dir() -> None:
+def _start() -> None:
     """Every command needs valid settings and a writable data directory: say so plainly when
-    not (production without a strong DEMARCHE_SECRET_KEY stops here, before serving anything)."""
+    not (production without a strong DEMARCHE_SECRET_KEY stops here, before serving anything).
+    Then the session hooks every process runs with (app.hooks) are installed."""
     from pydantic import ValidationError
 
     try:
@@ -48,6 +49,9 @@ def _check_data_dir() -> None:
             f"The data directory {settings.data_dir} cannot be used ({exc.strerror or exc}). "
             "Set DEMARCHE_DATA_DIR to a writable directory with free space."
         )
+    from app import hooks
+
+    hooks.install()
 
 
 @app.command()
@@ -96,11 +100,11 @@ def worker(
     On start (and every minute) it resumes the jobs of workers that died; SIGINT lets running
     jobs finish, SIGTERM stops at once (the next worker resumes them). Either way the renderer
     processes stop with it, and so they do if it is killed (see app.platform.children)."""
+    from app import jobs  # noqa: F401 - every task module, so the consumer knows them all
     from app.platform import children, recovery
-    from app.queue import huey, load_tasks, storage_kind
+    from app.queue import huey, storage_kind
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    load_tasks()
     typer.echo(f"Demarche worker: {workers} {worker_type} worker(s) on {storage_kind()} storage")
     consumer = huey.create_consumer(
         workers=workers, worker_type=worker_type, periodic=True, check_worker_health=True

@@ -1,4 +1,6 @@
-"""Every module with task-queue jobs; the worker imports this before it starts."""
+"""Every module with task-queue jobs: the one list of them. The worker imports it before it starts
+(a consumer runs only the tasks it knows), and so does anything else that must know them all;
+app.queue itself imports no domain."""
 
 from app.campaigns import tasks as campaign_tasks
 from app.contacts import bulk_tasks as contacts_bulk_tasks

@@ -14,7 +14,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from app import __version__
+from app import __version__, hooks
 from app.auth.secret_key import session_secret
 from app.config import PROJECT_ROOT, get_settings
 from app.web import templating
@@ -163,6 +163,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    hooks.install()
     install_error_handlers(app)
     for router in _routers():
         app.include_router(router)

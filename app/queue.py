@@ -1,4 +1,7 @@
-"""The task queue: Huey on SQLite by default, on Redis when DEMARCHE_REDIS_URL is set."""
+"""The task queue: Huey on SQLite by default, on Redis when DEMARCHE_REDIS_URL is set.
+
+Only the instance: the domains declare their tasks on it, and the worker learns them all from
+app.jobs. Work is queued after a commit with app.platform.queueing.enqueue_after_commit."""
 
 from __future__ import annotations
 
@@ -21,8 +24,3 @@ huey: Huey = make_huey(get_settings())
 
 def storage_kind() -> str:
     return "redis" if isinstance(huey, RedisHuey) else "sqlite"
-
-
-def load_tasks() -> None:
-    """Import every module that declares tasks, so a consumer knows them all."""
-    import app.jobs  # noqa: F401

@@ -21,6 +21,9 @@ def main(argv: list[str]) -> int:
     if not modules:
         print("no benchmark matches", wanted or "")
         return 1
+    from app import hooks
+
+    hooks.install()  # as every entry point does: the benchmarks open sessions without the app
     for name in modules:
         started = time.perf_counter()
         print(f"== {name}", flush=True)

@@ -35,7 +35,7 @@ from sqlalchemy import Connection, Engine  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 import app.db  # noqa: E402
-from app import reference  # noqa: E402
+from app import hooks, reference  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.platform.migrations import upgrade  # noqa: E402
@@ -55,6 +55,7 @@ def pytest_report_header() -> str:
 
 @pytest.fixture(scope="session")
 def engine() -> Iterator[Engine]:
+    hooks.install()  # as every entry point does; tests open sessions without the app too
     upgrade()
     with app.db.transaction() as session:
         reference.load(session)

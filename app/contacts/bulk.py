@@ -39,8 +39,10 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.config import get_settings
+
+# bulk_tasks calls back into this module when a job runs, never at import
+from app.contacts import bulk_tasks, segments
 from app.contacts import search as contacts_search
-from app.contacts import segments
 from app.contacts.schemas import ID_LIST_MAX, SearchFilters, SegmentIn
 from app.db import fold, transaction
 from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -758,8 +760,6 @@ def _committed(token: str) -> dict[str, Any] | None:
 def recover_stale(*, now: datetime | None = None) -> dict[str, int]:
     """Bulk actions whose worker died: done if their transaction committed after all, else
     queued again (nothing was written) or failed once too many workers died on them."""
-    from app.contacts import bulk_tasks
-
     counts = {"resumed": 0, "failed": 0, "done": 0}
     for path in sorted(directory().glob("*.json")):
         token = path.stem

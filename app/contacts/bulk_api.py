@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import BackgroundTasks
 from fastapi.responses import JSONResponse
 
 from app.auth.deps import ApiUser
@@ -15,6 +14,7 @@ from app.contacts import bulk, bulk_tasks
 from app.contacts.bulk import BulkRequest, BulkResult
 from app.db import SessionDep
 from app.exports import tasks as export_tasks
+from app.platform.queueing import enqueue_after_commit
 from app.web.routing import api_router
 
 router = api_router(tags=["contacts"])
@@ -31,14 +31,12 @@ router = api_router(tags=["contacts"])
     "with `POST /api/v1/contacts/bulk/{audit_id}/undo`.",
     responses={202: {"model": BulkResult}},
 )
-def bulk_action(
-    body: BulkRequest, session: SessionDep, user: ApiUser, background: BackgroundTasks
-) -> Any:
+def bulk_action(body: BulkRequest, session: SessionDep, user: ApiUser) -> Any:
     result = bulk.start(session, req=body, actor=user)
     if result.job:
-        background.add_task(bulk_tasks.run_bulk, result.job)
+        enqueue_after_commit(session, bulk_tasks.run_bulk, result.job)
     if result.export_job_id is not None:
-        background.add_task(export_tasks.run_export, result.export_job_id)
+        enqueue_after_commit(session, export_tasks.run_export, result.export_job_id)
     if result.status == "queued" or result.export_job_id is not None:
         return JSONResponse(result.model_dump(mode="json"), status_code=202)
     return result

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import BackgroundTasks, Request
+from fastapi import Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import select
 
@@ -24,6 +24,7 @@ from app.exports import service as exports_service
 from app.exports import tasks as export_tasks
 from app.exports.api import attachment
 from app.models import ExportJob, Role, Segment, User
+from app.platform.queueing import enqueue_after_commit
 from app.web.forms import FormDep, field_errors, validate
 from app.web.routing import web_router
 from app.web.templating import redirect, render
@@ -178,7 +179,6 @@ def contacts_bulk(
     session: SessionDep,
     user: WebUser,
     form: FormDep,
-    background: BackgroundTasks,
 ) -> Response:
     """First post: the confirmation page with the count. Confirmed: the action itself."""
     people, orgs, bad = _picked(form)
@@ -213,7 +213,7 @@ def contacts_bulk(
     if form.get("confirm") != "yes" or editing:
         return _confirm_page(request, session, user, form, selection=selection, editing=editing)
     if req.action == "export":
-        return _export(request, session, user, req, selection, background)
+        return _export(request, session, user, req, selection)
     try:
         if selection.total > bulk.BACKGROUND_ROWS:
             result = bulk.queue(req, selection, user)
@@ -229,7 +229,7 @@ def contacts_bulk(
             errors=field_errors(exc, FORM_FIELDS),
         )
     if result.job:
-        background.add_task(bulk_tasks.run_bulk, result.job)
+        enqueue_after_commit(session, bulk_tasks.run_bulk, result.job)
         return redirect(request, f"/contacts/bulk/jobs/{result.job}")
     return redirect(request, f"/contacts/bulk/{result.audit_id}", message=result.summary + ".")
 
@@ -240,13 +240,12 @@ def _export(
     user: User,
     req: BulkRequest,
     selection: bulk.Selection,
-    background: BackgroundTasks,
 ) -> Response:
     """The selection handed to the exports module: a file now, or its background job."""
     export = bulk.export_request(req, selection)
     outcome = exports_service.start(session, req=export, user=user)
     if isinstance(outcome, ExportJob):
-        background.add_task(export_tasks.run_export, outcome.id)
+        enqueue_after_commit(session, export_tasks.run_export, outcome.id)
         return redirect(
             request,
             "/exports#jobs",

@@ -3,7 +3,7 @@ the overdue list. (Reading letters, GET /letters and /letters/{id}, belongs to t
 
 from __future__ import annotations
 
-from fastapi import BackgroundTasks, Query
+from fastapi import Query
 
 from app.auth.deps import ApiCoordinator, ApiUser
 from app.correspondence import service, tasks
@@ -22,6 +22,7 @@ from app.correspondence.schemas import (
 )
 from app.db import SessionDep
 from app.models import Letter
+from app.platform.queueing import enqueue_after_commit
 from app.validation import IsoDate
 from app.web.pagination import Paging
 from app.web.routing import api_router
@@ -72,7 +73,6 @@ def send(
     body: LetterSend,
     session: SessionDep,
     user: ApiUser,
-    background: BackgroundTasks,
 ) -> LetterStateRead:
     outcome = service.send(
         session,
@@ -84,8 +84,7 @@ def send(
         version=body.version,
     )
     if outcome.queued_email:
-        # Queued once the response has left, i.e. after the commit the worker must see.
-        background.add_task(tasks.send_letter, letter_id)
+        enqueue_after_commit(session, tasks.send_letter, letter_id)
     return read(outcome.letter)
 
 
@@ -118,13 +117,12 @@ def resolve_delivery(
     body: DeliveryCheck,
     session: SessionDep,
     user: ApiCoordinator,
-    background: BackgroundTasks,
 ) -> LetterStateRead:
     letter = service.resolve_uncertain(
         session, letter_id=letter_id, delivered=body.delivered, actor=user
     )
     if not body.delivered:
-        background.add_task(tasks.send_letter, letter_id)
+        enqueue_after_commit(session, tasks.send_letter, letter_id)
     return read(letter)
 
 
@@ -155,14 +153,12 @@ def follow_up(letter_id: int, session: SessionDep, user: ApiUser) -> LetterState
     status_code=202,
     summary="Send every approved email letter of a batch or campaign (on the task queue)",
 )
-def send_approved(
-    body: SendApproved, session: SessionDep, user: ApiUser, background: BackgroundTasks
-) -> BatchSendRead:
+def send_approved(body: SendApproved, session: SessionDep, user: ApiUser) -> BatchSendRead:
     outcome = service.send_approved(
         session, actor=user, batch_id=body.batch_id, campaign_id=body.campaign_id
     )
     if outcome.queued:
-        background.add_task(tasks.send_letters, outcome.queued)
+        enqueue_after_commit(session, tasks.send_letters, outcome.queued)
     return BatchSendRead(queued=outcome.queued, skipped=outcome.skipped)
 
 

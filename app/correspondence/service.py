@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import event, exists, func, inspect, select
+from sqlalchemy import exists, func, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -457,10 +457,10 @@ def edit_text(
     return letter
 
 
-@event.listens_for(Session, "before_flush")
-def _edits_withdraw_approval(session: Session, _ctx: Any, _instances: Any) -> None:
+def edits_withdraw_approval(session: Session, _ctx: Any, _instances: Any) -> None:
     """Whoever edits an approved letter's subject or text (this package or another), the
-    approval goes: the text approved is no longer the text to be sent."""
+    approval goes: the text approved is no longer the text to be sent. A session hook (before
+    flush), installed on every session by app.hooks at startup."""
     for obj in list(session.dirty):
         if not isinstance(obj, Letter) or obj.approved_by_id is None:
             continue

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import BackgroundTasks, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, Response
 
 from app.auth.deps import WebCoordinator, WebUser
@@ -26,6 +26,7 @@ from app.errors import DomainError, NotFound
 from app.letters.fields import empty_marks
 from app.mail import bounces
 from app.models import Channel, Role
+from app.platform.queueing import enqueue_after_commit
 from app.web.forms import FormDep, field_errors, validate
 from app.web.pagination import Page
 from app.web.routing import web_router
@@ -196,7 +197,6 @@ def resolve_delivery(
     user: WebCoordinator,
     form: FormDep,
     letter_id: int,
-    background: BackgroundTasks,
 ) -> Response:
     delivered = form.get("delivered") == "true"
 
@@ -211,7 +211,7 @@ def resolve_delivery(
         "Marked as delivered." if delivered else "The email will be sent again.",
     )
     if not delivered and response.status_code in {204, 303}:
-        background.add_task(tasks.send_letter, letter_id)
+        enqueue_after_commit(session, tasks.send_letter, letter_id)
     return response
 
 
@@ -242,7 +242,6 @@ def send(
     user: WebUser,
     form: FormDep,
     letter_id: int,
-    background: BackgroundTasks,
 ) -> Response:
     back = _next(form, _letter_url(letter_id))
     data, errors = validate(LetterSend, {k: v for k, v in form.items() if k != "next"})
@@ -261,7 +260,7 @@ def send(
     except DomainError as exc:
         return _failed(request, back, exc)
     if outcome.queued_email:
-        background.add_task(tasks.send_letter, letter_id)
+        enqueue_after_commit(session, tasks.send_letter, letter_id)
         message = f"Sending by email to {outcome.letter.email_to}."
         for address, note in bounces.failing_addresses(session, [outcome.letter.email_to]).items():
             flash(request, f"Mail to {address} has bounced before: {note}.", "warning")
@@ -307,7 +306,6 @@ def send_approved(
     session: SessionDep,
     user: WebUser,
     form: FormDep,
-    background: BackgroundTasks,
 ) -> Response:
     back = _next(form, "/correspondence?stage=sending")
     data, errors = validate(SendApproved, {k: v for k, v in form.items() if k != "next"})
@@ -320,7 +318,7 @@ def send_approved(
     except DomainError as exc:
         return _failed(request, back, exc)
     if outcome.queued:
-        background.add_task(tasks.send_letters, outcome.queued)
+        enqueue_after_commit(session, tasks.send_letters, outcome.queued)
     if outcome.queued:
         failing = bounces.failing_for_letters(session, outcome.queued)
         for address, note in list(failing.items())[:5]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import BackgroundTasks, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
 from app.auth.deps import ApiCoordinator
@@ -13,6 +13,7 @@ from app.exports import service, tasks
 from app.exports.formats import CONTENT_TYPES
 from app.exports.schemas import ExportJobRead, ExportPreview, ExportRequest
 from app.models import ExportJob
+from app.platform.queueing import enqueue_after_commit
 from app.web.pagination import Paging
 from app.web.routing import api_router
 
@@ -79,12 +80,10 @@ def export(
     request: Request,
     session: SessionDep,
     user: ApiCoordinator,
-    background: BackgroundTasks,
 ) -> Response:
     result = service.start(session, req=body, user=user)
     if isinstance(result, ExportJob):
-        # enqueued once the response is sent, i.e. after the job is committed
-        background.add_task(tasks.run_export, result.id)
+        enqueue_after_commit(session, tasks.run_export, result.id)
         return JSONResponse(read_job(request, result).model_dump(mode="json"), status_code=202)
     return StreamingResponse(
         result.body, media_type=result.content_type, headers=attachment(result.filename)

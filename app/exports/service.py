@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from app import db
@@ -39,7 +39,9 @@ from app.contacts.schemas import SearchFilters
 from app.countries import service as countries_service
 from app.db import transaction
 from app.errors import DomainError, InvalidInput, NotFound
-from app.exports import flat, formats
+
+# tasks calls back into this module when a job runs, never at import
+from app.exports import flat, formats, tasks
 from app.exports.gate import Gate, Tally
 from app.exports.rows import ExportRow, iter_rows
 from app.exports.schemas import COLUMNS, ExportPreview, ExportRequest
@@ -47,6 +49,7 @@ from app.letters.batch import combine_pdfs
 from app.mailmerge import service as merge_service
 from app.models import ExportJob, ExportStatus, OrganisationType, Segment, User
 from app.platform import children, faults, leases
+from app.platform.queueing import enqueue_after_commit
 from app.settings_admin import service as profile_service
 
 # Above these sizes an export runs as a background job (CSV and vCard always stream).
@@ -667,18 +670,8 @@ def recover_stale(session: Session, *, now: datetime | None = None) -> dict[str,
         for partial in _partial_files(job.id):
             partial.unlink(missing_ok=True)
         if outcome == "resumed":
-            _enqueue_after_commit(session, job.id)
+            enqueue_after_commit(session, tasks.run_export, job.id)
     return counts
-
-
-def _enqueue_after_commit(session: Session, job_id: int) -> None:
-    """Queue the job once its new state is committed (the worker must find it queued)."""
-    from app.exports import tasks
-
-    def _enqueue(_session: Session) -> None:
-        tasks.run_export(job_id)
-
-    event.listen(session, "after_commit", _enqueue, once=True)
 
 
 def column_choices() -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import BackgroundTasks, Request
+from fastapi import Request
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from app.auth.deps import WebCoordinator
@@ -21,6 +21,7 @@ from app.exports.schemas import (
     LabelGrid,
 )
 from app.models import ExportJob, ExportStatus, OrganisationType
+from app.platform.queueing import enqueue_after_commit
 from app.web.forms import FormDep, field_errors, validate
 from app.web.pagination import Page
 from app.web.routing import web_router
@@ -179,7 +180,6 @@ def exports_download(
     session: SessionDep,
     user: WebCoordinator,
     form: FormDep,
-    background: BackgroundTasks,
 ) -> Response:
     values = {**_defaults({}), **form}
     req, errors = validate(ExportRequest, _payload(form))
@@ -190,7 +190,7 @@ def exports_download(
     except DomainError as exc:
         return _page(request, session, user, values, errors=field_errors(exc, FORM_FIELDS))
     if isinstance(result, ExportJob):
-        background.add_task(tasks.run_export, result.id)
+        enqueue_after_commit(session, tasks.run_export, result.id)
         return redirect(
             request,
             str(request.url_for("exports_home")) + "#jobs",

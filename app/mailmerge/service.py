@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from babel import Locale
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -43,6 +43,9 @@ from app.letters.fields import empty_in, with_placeholders
 from app.letters.render import LetterJob, RenderedLetter, RenderError
 from app.letters.sandbox import own_text, required_fields, used_roots
 from app.mail import bounces
+
+# tasks calls back into this module when a job runs, never at import
+from app.mailmerge import tasks
 from app.mailmerge.schemas import MergeCreate, MergeSource, RecipientRow
 from app.models import (
     BatchStatus,
@@ -58,6 +61,7 @@ from app.models import (
     User,
 )
 from app.platform import children, faults, leases
+from app.platform.queueing import enqueue_after_commit
 from app.settings_admin import service as profile_service
 from app.treaties import service as treaties_service
 
@@ -747,7 +751,7 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
         summary=f"Drafted {added} letters from '{template.name}'",
         details={"excluded": len(plan.excluded), "flagged": len(plan.flagged)},
     )
-    enqueue_after_commit(session, batch.id)
+    enqueue_after_commit(session, tasks.render_merge, batch.id)
     return batch
 
 
@@ -926,18 +930,8 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
         entity_id=batch.id,
         summary=f"Ran the merge '{batch.name}' again ({added} new letters)",
     )
-    enqueue_after_commit(session, batch.id)
+    enqueue_after_commit(session, tasks.render_merge, batch.id)
     return batch
-
-
-def enqueue_after_commit(session: Session, batch_id: int) -> None:
-    """Queue the render job once the letters are committed (a worker must see them)."""
-    from app.mailmerge import tasks
-
-    def _enqueue(_session: Session) -> None:
-        tasks.render_merge(batch_id)
-
-    event.listen(session, "after_commit", _enqueue, once=True)
 
 
 def request_cancel(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
@@ -1524,5 +1518,5 @@ def recover_stale(session: Session, *, now: datetime | None = None) -> dict[str,
         if leases.take_back(session, batch, **values):
             counts[outcome] += 1
             if outcome == "resumed":
-                enqueue_after_commit(session, batch.id)
+                enqueue_after_commit(session, tasks.render_merge, batch.id)
     return counts

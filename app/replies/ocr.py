@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import event, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -39,7 +39,10 @@ from app.db import transaction
 from app.errors import Conflict, DomainError, InvalidInput, NotFound
 from app.models import Reply, ReplyAttachment
 from app.platform import children
-from app.replies import langdetect
+from app.platform.queueing import enqueue_after_commit
+
+# tasks calls back into this module when a job runs, never at import
+from app.replies import langdetect, tasks
 
 log = logging.getLogger(__name__)
 
@@ -686,17 +689,8 @@ def queue_attachment(session: Session, attachment: ReplyAttachment, *, language:
     attachment.ocr_pages_done = 0
     attachment.ocr_error = ""
     session.flush()
-    attachment_id = attachment.id
-
-    def _enqueue(_session: Session) -> None:
-        from app.replies import tasks
-
-        try:
-            tasks.read_scan(attachment_id)
-        except Exception:  # the queue is down: the scan stays queued and can be queued again
-            log.exception("scan %s could not be queued for text recognition", attachment_id)
-
-    event.listen(session, "after_commit", _enqueue, once=True)
+    # If the queue is down, the scan stays queued and can be queued again.
+    enqueue_after_commit(session, tasks.read_scan, attachment.id)
 
 
 def request(session: Session, *, attachment_id: int, language: str = "") -> ReplyAttachment:

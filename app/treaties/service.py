@@ -12,7 +12,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import ORMExecuteState, Session, joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -311,20 +311,18 @@ def _forget(session: Session) -> None:
     session.info.pop(_STATE_IDS, None)
 
 
-@event.listens_for(Session, "before_flush")
-def _forget_on_flush(session: Session, _context: Any, _instances: Any) -> None:
+# Session hooks, installed on every session by app.hooks at startup.
+def forget_on_flush(session: Session, _context: Any, _instances: Any) -> None:
     if (_PICTURES in session.info or _STATE_IDS in session.info) and _pending_changes(session):
         _forget(session)
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _forget_on_write(state: ORMExecuteState) -> None:
+def forget_on_write(state: ORMExecuteState) -> None:
     if not state.is_select:
         _forget(state.session)
 
 
-@event.listens_for(Session, "after_transaction_end")
-def _forget_on_end(session: Session, _transaction: Any) -> None:
+def forget_on_end(session: Session, _transaction: Any) -> None:
     _forget(session)
 
 

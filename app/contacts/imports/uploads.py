@@ -27,6 +27,9 @@ from sqlalchemy import select
 
 from app.config import get_settings
 from app.contacts.imports import service as importing
+
+# import_tasks calls back into this module when a job runs, never at import
+from app.contacts.imports import tasks as import_tasks
 from app.db import transaction
 from app.errors import DomainError, NotFound
 from app.models import AuditEntry, User
@@ -249,8 +252,6 @@ def recover_stale(*, now: datetime | None = None) -> dict[str, int]:
     """Background imports whose worker died: finished if their transaction committed after
     all, else queued again (nothing was written, so every row is imported once) or failed
     with the reason once ``leases.MAX_ATTEMPTS`` workers died on them."""
-    from app.contacts.imports import tasks as import_tasks
-
     counts = {"resumed": 0, "failed": 0, "done": 0}
     for path in sorted(directory().glob("*.json")):
         token = path.stem

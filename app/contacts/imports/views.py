@@ -26,6 +26,7 @@ from app.contacts.schemas import SearchFilters
 from app.db import SessionDep
 from app.errors import Conflict, DomainError, NotFound
 from app.models import ImportBatchStatus, OrganisationType, Role, User
+from app.platform.queueing import enqueue_after_commit
 from app.web.forms import FormDep
 from app.web.pagination import Page
 from app.web.routing import web_router
@@ -396,7 +397,7 @@ def import_run(
         meta["job"] = {"status": "queued", "options": options.model_dump(mode="json")}
         meta["job"].update(stage="queued", done=0, total=meta["total_rows"])
         _save_meta(token, meta)
-        import_tasks.import_contacts(token, user.id)
+        enqueue_after_commit(session, import_tasks.import_contacts, token, user.id)
         return redirect(request, f"/contacts/import/{token}/progress")
     try:
         report = importing.run(
