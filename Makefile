@@ -63,10 +63,12 @@ test-sqlite: install
 test-postgresql: install
 	DEMARCHE_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
+# lint-imports: the layers and the import rules in pyproject.toml ([tool.importlinter])
 lint: install
 	$(BIN)/ruff format --check app tests bench migrations
 	$(BIN)/ruff check app tests bench migrations
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install system-deps
 	$(BIN)/python -m bench
