@@ -361,8 +361,8 @@ def run() -> dict[str, Any]:
                 read(session, reply["subject"], reply["text"])
             judged = []
             for reply in replies:
-                result = read(session, reply["subject"], reply["text"])
-                judged.append(judge(reply, result, organisations, letters))
+                outcome = read(session, reply["subject"], reply["text"])
+                judged.append(judge(reply, outcome, organisations, letters))
             service: list[float] = []
             raw: list[float] = []
             per_language: dict[str, list[float]] = {lang: [] for lang in LANGUAGES}
@@ -396,7 +396,7 @@ def run() -> dict[str, Any]:
 
 
 def table(result: dict[str, Any]) -> str:
-    rows = [("", "all", *LANGUAGES)]
+    rows: list[tuple[str, ...]] = [("", "all", *LANGUAGES)]
 
     def line(label: str, key: str, sub: str | None = None) -> None:
         def get(d: dict[str, Any]) -> str:
