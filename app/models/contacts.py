@@ -158,6 +158,20 @@ class Organisation(TimestampMixin, Base):
 Index("ix_organisations_sort", func.lower(Organisation.name), Organisation.id)
 
 
+def _words_index(name: str, column: Any) -> Index:
+    """PostgreSQL: a trigram index answering "the title contains this word" (the position
+    filter) without reading every row; SQLite has no such index and scans."""
+    return Index(
+        name,
+        func.lower(column).label("folded"),
+        postgresql_using="gin",
+        postgresql_ops={"folded": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
+
+
+_words_index("ix_organisations_office_title_words", Organisation.office_title)
+
+
 class Person(TimestampMixin, Base):
     __tablename__ = "people"
 
@@ -223,6 +237,9 @@ class Position(TimestampMixin, Base):
         return (self.start_date is None or self.start_date <= on) and (
             self.end_date is None or self.end_date >= on
         )
+
+
+_words_index("ix_positions_title_words", Position.title)
 
 
 class ContactPoint(TimestampMixin, Base):

@@ -25,7 +25,7 @@ from app.exports import flat, formats, service
 from app.exports.batches import Plan, Spec
 from app.exports.gate import Tally
 from app.exports.schemas import ExportRequest
-from app.models.base import Base
+from app.platform.migrations import upgrade
 from tests.exports.conftest import build_directory, build_tricky, email
 from tests.factories import make_person
 from tests.support import databases
@@ -43,8 +43,8 @@ def own_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OwnDataba
     """The export test directory and a dozen more people, committed to a database of the
     suite's kind."""
     url = databases.create_database(tmp_path_factory.mktemp("helper"), "exports_helper")
+    upgrade(url)  # as deployed: migrations make the schema (and PostgreSQL's extensions)
     engine = app.db.make_engine(url)
-    Base.metadata.create_all(engine)
     maker = sessionmaker(bind=engine, expire_on_commit=False)
     with maker() as session:
         reference.load(session)
