@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.auth.deps import ApiUser
 from app.db import SessionDep
-from app.mailmerge import service
+from app.mailmerge import drafting, rendering, service
 from app.mailmerge.schemas import LetterRead, MergeCreate, MergeRead, RecipientRow
 from app.models import Letter, LetterStatus, MergeBatch
 from app.web.pagination import Paging
@@ -117,7 +117,7 @@ def create_merge(body: MergeCreate, session: SessionDep, user: ApiUser) -> Merge
     summary="The recipients a merge would write to, with the excluded and flagged ones",
 )
 def preview_merge(body: MergeCreate, session: SessionDep, _user: ApiUser) -> MergePreviewRead:
-    result = service.preview_merge(session, data=body)
+    result = drafting.preview_merge(session, data=body)
     return MergePreviewRead(
         template_id=result.template.id,
         letters=result.letters,
@@ -173,7 +173,7 @@ def rerun_merge(batch_id: int, session: SessionDep, user: ApiUser) -> MergeRead:
 )
 def merge_pdf(batch_id: int, session: SessionDep, _user: ApiUser) -> FileResponse:
     batch = service.get_batch(session, batch_id)
-    path = service.download_path(batch, "pdf")
+    path = rendering.download_path(batch, "pdf")
     return _attachment(path, path.name, "application/pdf")
 
 
@@ -185,7 +185,7 @@ def merge_pdf(batch_id: int, session: SessionDep, _user: ApiUser) -> FileRespons
 )
 def merge_zip(batch_id: int, session: SessionDep, _user: ApiUser) -> FileResponse:
     batch = service.get_batch(session, batch_id)
-    path = service.download_path(batch, "zip")
+    path = rendering.download_path(batch, "zip")
     return _attachment(path, path.name, "application/zip")
 
 
@@ -229,8 +229,8 @@ def get_letter(letter_id: int, session: SessionDep, _user: ApiUser) -> LetterRea
 )
 def letter_pdf_download(letter_id: int, session: SessionDep, _user: ApiUser) -> FileResponse:
     letter = service.get_letter(session, letter_id)
-    path = service.letter_pdf(session, letter)
-    return _attachment(path, service.pdf_filename(letter), "application/pdf")
+    path = rendering.letter_pdf(session, letter)
+    return _attachment(path, rendering.pdf_filename(letter), "application/pdf")
 
 
 @router.post(
@@ -242,4 +242,4 @@ def remerge_letter(letter_id: int, session: SessionDep, user: ApiUser) -> Letter
     """A letter prints its own text (the merge's output or a hand edit) for ever; this is the one
     way back to the template. The replaced text is kept in the audit log."""
     letter = service.get_letter(session, letter_id)
-    return read_letter(service.remerge(session, letter=letter, actor=user))
+    return read_letter(rendering.remerge(session, letter=letter, actor=user))

@@ -17,7 +17,7 @@ from app.db import SessionDep
 from app.errors import Conflict, DomainError
 from app.letters import service as letters_service
 from app.letters.context import LANGUAGES
-from app.mailmerge import service
+from app.mailmerge import context, drafting, recipients, rendering, service
 from app.mailmerge.schemas import DEFAULT_PATTERN, MergeCreate
 from app.models import BatchStatus, LetterStatus, OrganisationType, Role, User
 from app.models.contacts import ORGANISATION_TYPE_LABELS
@@ -109,7 +109,7 @@ def _form_page(
 ) -> Response:
     templates, _ = letters_service.list_templates(session, limit=200)
     campaigns, _ = campaigns_service.list_campaigns(session, limit=200)
-    segments = service.list_segments(session)
+    segments = recipients.list_segments(session)
     ctx = {
         "values": values,
         "errors": errors or {},
@@ -163,7 +163,7 @@ def merge_new(
     single = person_id is not None or organisation_id is not None
     values = {
         "template_id": template_id or "",
-        "mode": service.default_mode(session, template_id),
+        "mode": context.default_mode(session, template_id),
         "source_kind": "contacts" if single else "segment",
         "person_ids": str(person_id or ""),
         "organisation_ids": str(organisation_id or ""),
@@ -183,7 +183,7 @@ def merge_preview(request: Request, session: SessionDep, user: WebUser, form: Fo
     ctx: dict[str, Any] = {"preview": None, "problems": _flat_errors(errors)}
     if data is not None:
         try:
-            ctx["preview"] = service.preview_merge(session, data=data)
+            ctx["preview"] = drafting.preview_merge(session, data=data)
         except DomainError as exc:
             ctx["problems"] = field_errors(exc)
     return render(request, "merge/_preview.html", ctx)
@@ -252,7 +252,7 @@ def merge_rerun(request: Request, session: SessionDep, user: WebUser, batch_id: 
 def merge_download_pdf(
     request: Request, session: SessionDep, user: WebUser, batch_id: int
 ) -> FileResponse:
-    path = service.download_path(service.get_batch(session, batch_id), "pdf")
+    path = rendering.download_path(service.get_batch(session, batch_id), "pdf")
     return FileResponse(path, media_type="application/pdf", filename=path.name)
 
 
@@ -260,7 +260,7 @@ def merge_download_pdf(
 def merge_download_zip(
     request: Request, session: SessionDep, user: WebUser, batch_id: int
 ) -> FileResponse:
-    path = service.download_path(service.get_batch(session, batch_id), "zip")
+    path = rendering.download_path(service.get_batch(session, batch_id), "zip")
     return FileResponse(path, media_type="application/zip", filename=path.name)
 
 
@@ -308,7 +308,7 @@ def letters_home(
 @router.get("/letters/{letter_id:int}", name="letter_detail")
 def letter_detail(request: Request, session: SessionDep, user: WebUser, letter_id: int) -> Response:
     letter = service.get_letter(session, letter_id)
-    version = service.template_version(session, letter)
+    version = rendering.template_version(session, letter)
     template = letters_service.get(session, version.template_id) if version else None
     ctx = {
         "letter": letter,
@@ -324,11 +324,11 @@ def letter_pdf(
     request: Request, session: SessionDep, user: WebUser, letter_id: int
 ) -> FileResponse:
     letter = service.get_letter(session, letter_id)
-    path = service.letter_pdf(session, letter)
+    path = rendering.letter_pdf(session, letter)
     return FileResponse(
         path,
         media_type="application/pdf",
-        filename=service.pdf_filename(letter),
+        filename=rendering.pdf_filename(letter),
         content_disposition_type="inline",
     )
 
@@ -339,7 +339,7 @@ def letter_preview(
 ) -> Response:
     """The letter as HTML, re-rendered from its template version and frozen context."""
     letter = service.get_letter(session, letter_id)
-    html = service.letter_html(session, letter)
+    html = rendering.letter_html(session, letter)
     return HTMLResponse(html, headers=FRAMED_PREVIEW_HEADERS)
 
 
@@ -349,7 +349,7 @@ def letter_remerge_confirm(
 ) -> Response:
     """What merging the letter again from its template would replace, before anyone confirms."""
     letter = service.get_letter(session, letter_id)
-    subject, body = service.remerge_preview(session, letter)
+    subject, body = rendering.remerge_preview(session, letter)
     ctx = {"letter": letter, "fresh_subject": subject, "fresh_body": body}
     return render(request, "merge/remerge.html", ctx)
 
@@ -361,7 +361,7 @@ def letter_remerge(
     letter = service.get_letter(session, letter_id)
     if str(form.get("version", "")) != str(letter.version):
         raise Conflict("The letter changed since you looked at it; nothing was replaced. Reload.")
-    service.remerge(session, letter=letter, actor=user)
+    rendering.remerge(session, letter=letter, actor=user)
     return redirect(
         request,
         request.url_for("letter_detail", letter_id=letter_id).path,

@@ -18,7 +18,7 @@ from app.contacts import service as contacts_service
 from app.contacts.schemas import ContactPointCreate
 from app.mail import bounces
 from app.mail.inbound import parse
-from app.mailmerge import service as merge_service
+from app.mailmerge import recipients as merge_recipients
 from app.mailmerge.schemas import MergeSource
 from app.models import (
     Channel,
@@ -326,12 +326,12 @@ def test_the_merge_preview_warns_about_a_failing_address(db: Session) -> None:
         db, address="gone@x.example", reason="5.1.1 User unknown", on=date(2024, 3, 3)
     )
     source = MergeSource.model_validate({"kind": "contacts", "person_ids": [person.id, healthy.id]})
-    plan = merge_service.plan_recipients(db, source=source, campaign=None, channel="email")
+    plan = merge_recipients.plan_recipients(db, source=source, campaign=None, channel="email")
     assert [c.person_id for c in plan.flagged] == [person.id]
     assert plan.flagged[0].reason == (
         "email gone@x.example failing since 3 March 2024: 5.1.1 User unknown"
     )
-    by_post = merge_service.plan_recipients(db, source=source, campaign=None, channel="post")
+    by_post = merge_recipients.plan_recipients(db, source=source, campaign=None, channel="post")
     assert all("failing" not in c.reason for c in by_post.letters)
     assert bounces.failing_for_letters(
         db, [make_letter(db, channel=Channel.email, email_to="GONE@x.example").id]

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app.errors import InvalidInput
 from app.letters import service as letters_service
 from app.letters.schemas import TemplateCreate, VariantSave
-from app.mailmerge import service
+from app.mailmerge import drafting, rendering, service
 from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter, Role
 from tests.cosigners.conftest import HI, HRW, make_cosigner
@@ -63,7 +63,7 @@ def test_co_signed_letters_in_each_language(
             "cosigner_ids": [hi.id, hrw.id],
         }
     )
-    preview = service.preview_merge(db, data=data)
+    preview = drafting.preview_merge(db, data=data)
     assert all(not any(f.startswith("cosigners") for f in r.empty_fields) for r in preview.letters)
     batch = service.create_merge(db, data=data, actor=None)
     assert batch.source["cosigner_ids"] == [hi.id, hrw.id]
@@ -73,11 +73,11 @@ def test_co_signed_letters_in_each_language(
     assert letter is not None
     names = [c["name"] for c in letter.context["cosigners"]]
     assert names == ["Хандикап Интернэшнл", "Хьюман Райтс Вотч"]
-    _, text = pdf_text((service.files_root() / letter.pdf_path).read_bytes())
+    _, text = pdf_text((rendering.files_root() / letter.pdf_path).read_bytes())
     assert "Марион Либертуччи" in text and "Стив Гуз" in text
 
     # In French, Human Rights Watch has no name of its own: the preview says so.
-    french = service.preview_merge(db, data=data.model_copy(update={"language": "fr"}))
+    french = drafting.preview_merge(db, data=data.model_copy(update={"language": "fr"}))
     gaps = french.letters[0].empty_fields
     assert any(g.startswith("cosigners") and "Human Rights Watch" in g for g in gaps)
 

@@ -18,7 +18,7 @@ from app.errors import Conflict
 from app.letters import render
 from app.letters import service as letters_service
 from app.letters.schemas import TemplateCreate
-from app.mailmerge import service
+from app.mailmerge import rendering, service
 from app.mailmerge.schemas import MergeCreate
 from app.models import AuditEntry, BatchStatus, Letter, Role
 from tests.factories import (
@@ -64,13 +64,13 @@ def test_every_render_path_prints_the_hand_edit(
     _edit(db, pakistan)
     letter = service.get_letter(db, pakistan.id)
 
-    _, text = pdf_text(service.letter_pdf(db, letter).read_bytes())
+    _, text = pdf_text(rendering.letter_pdf(db, letter).read_bytes())
     assert EDIT in text and "Edited subject" in text
     assert letter.subject == "Edited subject" and EDIT in letter.body_html  # not written over
-    assert EDIT in service.letter_html(db, letter)
+    assert EDIT in rendering.letter_html(db, letter)
 
     # Opening the PDF again, and re-running the merge, keep the edit.
-    _, again = pdf_text(service.letter_pdf(db, letter).read_bytes())
+    _, again = pdf_text(rendering.letter_pdf(db, letter).read_bytes())
     assert EDIT in again
     letter.pdf_path = ""
     db.flush()
@@ -79,7 +79,7 @@ def test_every_render_path_prints_the_hand_edit(
     db.expire_all()
     letter = service.get_letter(db, pakistan.id)
     assert EDIT in letter.body_html
-    _, rerun_text = pdf_text((service.files_root() / letter.pdf_path).read_bytes())
+    _, rerun_text = pdf_text((rendering.files_root() / letter.pdf_path).read_bytes())
     assert EDIT in rerun_text
 
     # The email carries the edit in its text and in the PDF attached.
@@ -112,7 +112,7 @@ def test_braces_from_the_directory_print_as_typed_after_a_render(
     letter = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).one()
     letter.pdf_path = ""  # rendered again from the stored text
     db.flush()
-    _, text = pdf_text(service.letter_pdf(db, letter).read_bytes())
+    _, text = pdf_text(rendering.letter_pdf(db, letter).read_bytes())
     assert "Lee {% if 1 %}x{% endif %}" in text
     assert "49" not in correspondence_service.rendered_body(letter)
 
@@ -145,8 +145,8 @@ def test_braces_from_the_directory_in_a_subject_print_as_typed(
     letter = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).one()
     assert correspondence_service.rendered_subject(letter) == "For Office {{ 7*7 }}"
     assert "&#" not in letter.subject  # a subject is plain text, not HTML
-    assert service.letter_job(db, letter).subject == letter.subject
-    _, text = pdf_text(render.render_pdf(service.letter_job(db, letter)).pdf)
+    assert rendering.letter_job(db, letter).subject == letter.subject
+    _, text = pdf_text(render.render_pdf(rendering.letter_job(db, letter)).pdf)
     assert "For Office {{ 7*7 }}" in text
 
 
@@ -156,19 +156,19 @@ def test_remerge_replaces_a_draft_text_and_keeps_the_old_one_in_the_audit(
     pakistan = next(x for x in _merged(db, world, pool) if "PAK" in x.reference)
     _edit(db, pakistan)
     letter = service.get_letter(db, pakistan.id)
-    subject, body = service.remerge_preview(db, letter)
+    subject, body = rendering.remerge_preview(db, letter)
     assert EDIT not in body and subject != "Edited subject"
-    service.remerge(db, letter=letter, actor=None)
+    rendering.remerge(db, letter=letter, actor=None)
     assert EDIT not in letter.body_html and letter.subject == subject
     entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "letter.remerge")).one()
     assert EDIT in entry.details["replaced"]["body_html"]
-    _, text = pdf_text(service.letter_pdf(db, letter).read_bytes())
+    _, text = pdf_text(rendering.letter_pdf(db, letter).read_bytes())
     assert EDIT not in text
 
     approver = make_user(db, Role.coordinator)
     correspondence_service.approve(db, letter_id=letter.id, actor=approver)
     with pytest.raises(Conflict):
-        service.remerge(db, letter=letter, actor=None)
+        rendering.remerge(db, letter=letter, actor=None)
 
 
 def test_remerge_in_the_web_ui_and_the_api(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.contacts import service as contacts_service
 from app.contacts.schemas import ContactPointCreate
-from app.mailmerge import service
+from app.mailmerge import rendering, service
 from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter, Role
 from tests.factories import api_headers, make_organisation, make_person, make_position, make_user
@@ -66,7 +66,7 @@ def test_markup_in_a_recipient_is_printed_in_the_letter(
     db.expire_all()
     letter = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).one()
     assert letter.pdf_path and not letter.render_error
-    _, text = pdf_text((service.files_root() / letter.pdf_path).read_bytes())
+    _, text = pdf_text((rendering.files_root() / letter.pdf_path).read_bytes())
     # printed as typed: a script or an image element would leave no such text on the page
     assert '<script>alert("xss")</script>' in text
     assert "onerror=alert(2)>" in text

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.letters import service as letters_service
-from app.mailmerge import service
+from app.mailmerge import rendering
 from app.models import Letter, MergeBatch, Role
 from tests.factories import api_headers, login, make_user
 
@@ -49,7 +49,7 @@ def test_the_api_keeps_the_from_line_and_the_memo_prints_it(
     assert letter.context["memo"]["from"] == FROM_LINE
     names = [o["name"] for o in letter.context["organisations"]]
     assert len(names) == 6 and all(n in letter.context["memo"]["to"] for n in names)
-    page = service.letter_html(db, letter)
+    page = rendering.letter_html(db, letter)
     head = page.split('<table class="memo-head">', 1)[1].split("</table>", 1)[0]
     assert FROM_LINE in head and names[0] in head
 

@@ -16,7 +16,7 @@ from app.correspondence import service as correspondence_service
 from app.errors import InvalidInput
 from app.letters import service as letters_service
 from app.letters.schemas import TemplateCreate
-from app.mailmerge import service
+from app.mailmerge import drafting, rendering, service
 from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter, Organisation, Role
 from tests.factories import (
@@ -46,8 +46,8 @@ def test_an_office_is_addressed_to_its_holder_on_the_letter_date(
 ) -> None:
     mfa = _pakistan_mfa(db)
     source = {"kind": "contacts", "organisation_ids": [mfa.id]}
-    today = service.preview_merge(db, data=_data(world["template"].id, source=source))
-    then = service.preview_merge(
+    today = drafting.preview_merge(db, data=_data(world["template"].id, source=source))
+    then = drafting.preview_merge(
         db, data=_data(world["template"].id, source=source, letter_date=OLD_DATE)
     )
     # The minister in office since 2024 receives today's letter, not the one dated 2010.
@@ -65,7 +65,7 @@ def test_an_office_is_addressed_to_its_holder_on_the_letter_date(
         start_date=date(2008, 3, 31),
         end_date=date(2011, 2, 11),
     )
-    then = service.preview_merge(
+    then = drafting.preview_merge(
         db, data=_data(world["template"].id, source=source, letter_date=OLD_DATE)
     )
     assert "Qureshi" in then.letters[0].name
@@ -75,7 +75,7 @@ def test_one_language_for_every_letter_with_the_fallback_shown(
     db: Session, world: dict[str, Any], pool: ProcessPoolExecutor
 ) -> None:
     source = {"kind": "segment", "segment_id": world["segment"].id}
-    preview = service.preview_merge(
+    preview = drafting.preview_merge(
         db, data=_data(world["template"].id, source=source, language="fr", treaty="CCM")
     )
     assert preview.letters and all(r.language == "fr" for r in preview.letters)
@@ -92,7 +92,7 @@ def test_one_language_for_every_letter_with_the_fallback_shown(
         ),
         actor=None,
     )
-    preview = service.preview_merge(
+    preview = drafting.preview_merge(
         db, data=_data(only_en.id, source=source, language="ru", letter_date=OLD_DATE)
     )
     notes = {r.language_note for r in preview.letters}
@@ -133,7 +133,7 @@ def test_empty_fields_are_listed_marked_and_block_approval(
     office = make_organisation(db, "Office of the President of Testland", country="TJK")
     source = {"kind": "contacts", "organisation_ids": [office.id]}
     # No treaty: treaty and milestone fields are empty; the optional and guarded ones are not.
-    preview = service.preview_merge(db, data=_data(template.id, source=source))
+    preview = drafting.preview_merge(db, data=_data(template.id, source=source))
     assert preview.letters[0].empty_fields == ["treaty.name", "milestone.name", "milestone.date"]
 
     batch = service.create_merge(db, data=_data(template.id, source=source), actor=None)
@@ -156,7 +156,7 @@ def test_empty_fields_are_listed_marked_and_block_approval(
         actor=coordinator,
     )
     # Merged again from the template, the gaps come back marked and hold the letter again.
-    service.remerge(db, letter=letter, actor=coordinator)
+    rendering.remerge(db, letter=letter, actor=coordinator)
     assert "«milestone.name»" in letter.body_html
     with pytest.raises(InvalidInput, match="milestone.name"):
         correspondence_service.approve(db, letter_id=letter.id, actor=coordinator)
@@ -236,10 +236,10 @@ def test_an_address_that_cannot_fit_the_window_is_flagged_at_drafting(
         source={"kind": "contacts", "organisation_ids": [office.id]},
         letter_date=OLD_DATE,
     )
-    preview = service.preview_merge(db, data=data)
+    preview = drafting.preview_merge(db, data=data)
     assert "does not fit the envelope window" in preview.letters[0].reason
     assert preview.flagged and preview.flagged[0].key == preview.letters[0].key
-    by_email = service.preview_merge(db, data=data.model_copy(update={"channel": "email"}))
+    by_email = drafting.preview_merge(db, data=data.model_copy(update={"channel": "email"}))
     assert "envelope window" not in by_email.letters[0].reason
 
 
@@ -257,7 +257,7 @@ def test_a_merge_signed_by_someone_else(db: Session, world: dict[str, Any]) -> N
     letter = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).first()
     assert letter is not None
     assert letter.context["signatory"] == {"name": "Стив Гуз", "title": "Председатель"}
-    preview = service.preview_merge(db, data=data)
+    preview = drafting.preview_merge(db, data=data)
     assert not any("signatory" in f for r in preview.letters for f in r.empty_fields)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from app.db import make_engine
-from app.mailmerge import service
+from app.mailmerge import references
 from app.models import BatchStatus, Letter, MergeBatch, ReferenceCounter
 from tests.support import databases
 from tests.support.live import live_env, live_worker, run_cli
@@ -67,7 +67,7 @@ def _draw(engine: Engine, key: str, out: list[int], errors: list[BaseException])
     try:
         for _ in range(5):
             with Session(engine) as session:
-                first = service._next_numbers(session, key, 3)
+                first = references.next_numbers(session, key, 3)
                 session.commit()
             out.extend(range(first, first + 3))
     except BaseException as exc:  # noqa: BLE001 - reported by the test

@@ -16,7 +16,7 @@ from app.errors import InvalidInput
 from app.letters import render
 from app.letters import service as letters_service
 from app.letters.schemas import TemplateCreate, VariantSave
-from app.mailmerge import service
+from app.mailmerge import rendering, service
 from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter, MergeBatch
 from tests.factories import make_organisation, make_person, make_position
@@ -53,7 +53,7 @@ def test_one_draft_letter_per_recipient_in_their_language(
     assert rahmon.recipient_name == "H.E. Emomali Rahmon"
     assert rahmon.status.value == "draft"
     assert rahmon.language == "ru"
-    version = service.template_version(db, rahmon)
+    version = rendering.template_version(db, rahmon)
     assert version is not None and version.language == "ru"
     assert version.template_id == world["template"].id
     ctx = rahmon.context
@@ -150,7 +150,7 @@ def test_render_reads_back_with_pypdf_and_rerun_adds_nothing(
     letters = _letters(db, batch.id)
     assert all(x.pdf_path and x.pages == 1 and not x.render_error for x in letters)
     rahmon = next(x for x in letters if "TJK" in x.reference)
-    reader, text = pdf_text((service.files_root() / rahmon.pdf_path).read_bytes())
+    reader, text = pdf_text((rendering.files_root() / rahmon.pdf_path).read_bytes())
     assert len(reader.pages) == 1
     assert "господину Э.Ш. Рахмону" in text
     assert rahmon.context["recipient"]["salutation"] in text
@@ -161,16 +161,16 @@ def test_render_reads_back_with_pypdf_and_rerun_adds_nothing(
     assert meta.title == rahmon.subject and rahmon.subject.startswith("О присоединении")
     assert "CMC/2010/TJK/0001" in (meta.subject or "")
     pakistan = next(x for x in letters if "PAK" in x.reference)
-    _, en_text = pdf_text((service.files_root() / pakistan.pdf_path).read_bytes())
+    _, en_text = pdf_text((rendering.files_root() / pakistan.pdf_path).read_bytes())
     assert "First Meeting of States Parties to the Convention on Cluster Munitions" in en_text
     assert "1 August 2010" in en_text
 
     db.refresh(batch)
     assert (batch.rendered, batch.failed, batch.total) == (6, 0, 6)
-    combined = service.download_path(batch, "pdf")
+    combined = rendering.download_path(batch, "pdf")
     reader, text = pdf_text(combined.read_bytes())
     assert len(reader.pages) == 6 and "CMC/2010/UZB/0001" in text
-    names = zipfile.ZipFile(service.download_path(batch, "zip")).namelist()
+    names = zipfile.ZipFile(rendering.download_path(batch, "zip")).namelist()
     assert "CMC-2010-TJK-0001_h-e-emomali-rahmon.pdf" in names and len(names) == 6
 
     service.rerun(db, batch_id=batch.id, actor=None)
@@ -187,7 +187,7 @@ def test_rerender_from_stored_version_gives_the_same_text(
     batch = _merge(db, world)
     service.run_batch(batch.id, pool=pool)
     letter = next(x for x in _letters(db, batch.id) if "PAK" in x.reference)
-    _, stored = pdf_text((service.files_root() / letter.pdf_path).read_bytes())
+    _, stored = pdf_text((rendering.files_root() / letter.pdf_path).read_bytes())
     # The template is edited afterwards: the old letter keeps its own version's text.
     letters_service.save_variant(
         db,
@@ -196,7 +196,7 @@ def test_rerender_from_stored_version_gives_the_same_text(
         data=VariantSave(subject="Changed", body="<p>{{ recipient.name }}: new text</p>"),
         actor=None,
     )
-    again = render.render_pdf(service.letter_job(db, letter))
+    again = render.render_pdf(rendering.letter_job(db, letter))
     _, text = pdf_text(again.pdf)
     assert text == stored
     assert again.subject == letter.subject
@@ -256,7 +256,7 @@ def test_a_letter_that_fails_is_reported_and_the_others_render(
     [failure] = service.failures(db, batch.id)
     assert "PAK" in failure["reference"]
     assert "too long" in failure["error"] or "limit" in failure["error"]
-    _, text = pdf_text(service.download_path(batch, "pdf").read_bytes())
+    _, text = pdf_text(rendering.download_path(batch, "pdf").read_bytes())
     assert "Pakistan" not in text.split("Hello")[0] or "Tajikistan" in text
 
 
@@ -268,7 +268,7 @@ def test_pdf_a_variant_and_a_stopped_job_is_recorded(
     batch = _merge(db, world, source=source, pdf_variant="pdf/a-3b")
     assert service.run_batch(batch.id, pool=pool) == BatchStatus.done
     [letter] = _letters(db, batch.id)
-    reader, _ = pdf_text((service.files_root() / letter.pdf_path).read_bytes())
+    reader, _ = pdf_text((rendering.files_root() / letter.pdf_path).read_bytes())
     root = reader.trailer["/Root"]
     assert b"pdfaid:part" in root["/Metadata"].get_object().get_data()
     assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1"

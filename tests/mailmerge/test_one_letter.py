@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.letters import service as letters_service
 from app.letters.context import SAMPLE_TRANSLATIONS
-from app.mailmerge import service
+from app.mailmerge import drafting, rendering, service
 from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter, Role
 from app.settings_admin import service as profile_service
@@ -42,7 +42,7 @@ def _data(db: Session, world: dict[str, Any], **extra: Any) -> MergeCreate:
 def test_one_letter_names_every_recipient_in_its_language(
     db: Session, world: dict[str, Any], pool: ProcessPoolExecutor
 ) -> None:
-    preview = service.preview_merge(db, data=_data(db, world, language="ru"))
+    preview = drafting.preview_merge(db, data=_data(db, world, language="ru"))
     assert preview.one_letter and len(preview.letters) == 6
     # The profile has no Russian names yet: the letter and its signature would have gaps.
     assert preview.letters[0].empty_fields == ["sender.name", "signatory.name", "signatory.title"]
@@ -50,7 +50,7 @@ def test_one_letter_names_every_recipient_in_its_language(
         lang: dict(forms) for lang, forms in SAMPLE_TRANSLATIONS.items()
     }
     db.flush()
-    preview = service.preview_merge(db, data=_data(db, world, language="ru"))
+    preview = drafting.preview_merge(db, data=_data(db, world, language="ru"))
     assert not any(r.empty_fields for r in preview.letters)
 
     batch = service.create_merge(db, data=_data(db, world, language="ru"), actor=None)
@@ -67,7 +67,7 @@ def test_one_letter_names_every_recipient_in_its_language(
     assert service.run_batch(batch.id, pool=pool) == BatchStatus.done
     db.expire_all()
     letter = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).one()
-    _, text = pdf_text((service.files_root() / letter.pdf_path).read_bytes())
+    _, text = pdf_text((rendering.files_root() / letter.pdf_path).read_bytes())
     assert "Адресаты:" in text and "Администрация Президента Республики Казахстан" in text
 
     # Running the merge again adds no second letter.

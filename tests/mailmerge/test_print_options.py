@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.mailmerge import service
+from app.mailmerge import rendering, service
 from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter
 from tests.mailmerge.conftest import pdf_text
@@ -39,12 +39,14 @@ def test_fold_marks_and_recto_pages(
     letter = db.scalars(select(Letter).where(Letter.batch_id == marked.id)).first()
     other = db.scalars(select(Letter).where(Letter.batch_id == plain.id)).first()
     assert letter is not None and other is not None
-    assert 'class="fold-mark"' in service.letter_html(db, letter)
-    assert 'class="fold-mark"' not in service.letter_html(db, other)
+    assert 'class="fold-mark"' in rendering.letter_html(db, letter)
+    assert 'class="fold-mark"' not in rendering.letter_html(db, other)
 
-    reader, _ = pdf_text(service.download_path(service.get_batch(db, plain.id), "pdf").read_bytes())
+    reader, _ = pdf_text(
+        rendering.download_path(service.get_batch(db, plain.id), "pdf").read_bytes()
+    )
     duplex, _ = pdf_text(
-        service.download_path(service.get_batch(db, marked.id), "pdf").read_bytes()
+        rendering.download_path(service.get_batch(db, marked.id), "pdf").read_bytes()
     )
     assert len(reader.pages) == 6  # six one-page letters
     assert len(duplex.pages) == 12  # each followed by a blank back
