@@ -222,16 +222,17 @@ def raw_equivalent(data: bytes, path: Path) -> float:
 
 
 def service_import(data: bytes) -> tuple[float, dict[str, Any]]:
-    from app.contacts.imports import service as importing
+    from app.contacts.imports import schemas as import_schemas
+    from app.contacts.imports import service as import_service
     from app.db import transaction
 
     started = time.perf_counter()
     with transaction() as session:
-        report = importing.run(
+        report = import_service.run(
             session,
             data=data,
             filename="bench.csv",
-            options=importing.ImportOptions(),
+            options=import_schemas.ImportOptions(),
             dry_run=False,
             actor=None,
         )
@@ -241,16 +242,17 @@ def service_import(data: bytes) -> tuple[float, dict[str, Any]]:
 
 
 def reimport(data: bytes) -> tuple[float, dict[str, Any]]:
-    from app.contacts.imports import service as importing
+    from app.contacts.imports import schemas as import_schemas
+    from app.contacts.imports import service as import_service
     from app.db import transaction
 
     started = time.perf_counter()
     with transaction() as session:
-        report = importing.run(
+        report = import_service.run(
             session,
             data=data,
             filename="bench.csv",
-            options=importing.ImportOptions(),
+            options=import_schemas.ImportOptions(),
             dry_run=False,
             actor=None,
         )

@@ -12,7 +12,9 @@ from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
 from app.contacts.imports import csvfile
-from app.contacts.imports import service as importing
+from app.contacts.imports import rows as import_rows
+from app.contacts.imports import schemas as import_schemas
+from app.contacts.imports import service as import_service
 from app.contacts.schemas import normalise_phone
 from app.errors import DomainError
 
@@ -93,7 +95,7 @@ def _reference(value: str) -> str | None:
 
 def _ours(value: str) -> str | None:
     try:
-        return importing.check_email(value)
+        return import_rows.check_email(value)
     except ValueError:
         return None
 
@@ -102,7 +104,7 @@ def _ours(value: str) -> str | None:
 @given(
     value=st.one_of(
         st.emails(),
-        st.from_regex(importing._EMAIL, fullmatch=True),
+        st.from_regex(import_rows._EMAIL, fullmatch=True),
         st.text(max_size=40),
         st.builds(
             lambda a, b, c: f"{a}@{b}.{c}",
@@ -136,11 +138,11 @@ def test_a_dry_run_of_any_file_never_fails_unexpectedly(
 ) -> None:
     data = csvfile.write_csv(headers, rows).encode("utf-8")
     try:
-        report = importing.run(
+        report = import_service.run(
             db,
             data=data,
             filename="x.csv",
-            options=importing.ImportOptions(),
+            options=import_schemas.ImportOptions(),
             dry_run=True,
             actor=None,
         )
@@ -170,7 +172,7 @@ def test_the_fast_phone_check_agrees_with_phonenumbers(
     code: int, national: str, spacing: str
 ) -> None:
     value = f"+{code}{spacing}{national}"
-    fast = importing.fast_phone(value)
+    fast = import_rows.fast_phone(value)
     if fast is not None:
         assert fast == _phone_reference(value)
 
@@ -186,5 +188,5 @@ def test_the_fast_phone_check_accepts_real_numbers_like_phonenumbers(
     national = str(example.national_number)
     value = f"+{example.country_code} {national[:-4]}{tail:04d}"
     expected = _phone_reference(value)
-    fast = importing.fast_phone(value)
+    fast = import_rows.fast_phone(value)
     assert fast is None or fast == expected

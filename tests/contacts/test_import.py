@@ -9,9 +9,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.contacts.imports import service as importing
+from app.contacts.imports import csvfile
+from app.contacts.imports import schemas as import_schemas
+from app.contacts.imports import sink as import_sink
 from app.contacts.imports.csvfile import read_table, write_csv
-from app.contacts.imports.service import ImportOptions, run
+from app.contacts.imports.schemas import ImportOptions
+from app.contacts.imports.service import run
 from app.errors import InvalidInput, PayloadTooLarge
 from app.models import AuditEntry, ContactPoint, Organisation, Person, Position, Tag
 from tests.factories import make_organisation, make_person, make_position
@@ -51,7 +54,9 @@ def counts(db: Session) -> dict[str, int]:
     return out
 
 
-def do(db: Session, data: bytes, dry_run: bool = False, **options: Any) -> importing.ImportReport:
+def do(
+    db: Session, data: bytes, dry_run: bool = False, **options: Any
+) -> import_schemas.ImportReport:
     return run(
         db,
         data=data,
@@ -186,11 +191,11 @@ def test_cp1252_can_be_chosen_when_detection_is_wrong(db: Session) -> None:
 
 def test_limits_give_clear_errors() -> None:
     with pytest.raises(PayloadTooLarge):
-        read_table(b"a" * (importing.csvfile.MAX_BYTES + 1))
+        read_table(b"a" * (csvfile.MAX_BYTES + 1))
     with pytest.raises(InvalidInput, match="empty"):
         read_table(b"\xef\xbb\xbf  \r\n")
     with pytest.raises(InvalidInput, match="more than"):
-        read_table(b"name\n" + b"x\n" * (importing.csvfile.MAX_ROWS + 2))
+        read_table(b"name\n" + b"x\n" * (csvfile.MAX_ROWS + 2))
 
 
 def test_duplicates_within_the_file_are_merged_or_skipped(db: Session) -> None:
@@ -285,14 +290,14 @@ def test_all_or_nothing_when_the_database_fails_midway(
     db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = counts(db)
-    real = importing._bulk
+    real = import_sink._bulk
 
     def failing(session: Session, table: Any, rows: list[dict[str, Any]], **kw: Any) -> Any:
         if table.name == "positions":
             raise RuntimeError("disk full")
         return real(session, table, rows, **kw)
 
-    monkeypatch.setattr(importing, "_bulk", failing)
+    monkeypatch.setattr(import_sink, "_bulk", failing)
     nested = db.begin_nested()
     with pytest.raises(RuntimeError):
         do(db, csv_bytes([row()]))

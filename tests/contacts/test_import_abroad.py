@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from app.contacts import recipients as contacts_recipients
 from app.contacts.imports import csvfile
 from app.contacts.imports.csvfile import write_csv
-from app.contacts.imports.service import ImportOptions, ImportReport, run
+from app.contacts.imports.schemas import ImportOptions, ImportReport
+from app.contacts.imports.service import run
 from app.models import (
     ContactKind,
     ContactPoint,

@@ -15,7 +15,8 @@ from app.contacts import merging
 from app.contacts import service as contacts_service
 from app.contacts.imports import batches as import_batches
 from app.contacts.imports.csvfile import write_csv
-from app.contacts.imports.service import ImportOptions, ImportReport, run
+from app.contacts.imports.schemas import ImportOptions, ImportReport
+from app.contacts.imports.service import run
 from app.contacts.schemas import PersonUpdate
 from app.errors import Conflict
 from app.models import (

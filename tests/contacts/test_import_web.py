@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.contacts.imports import service as importing
+from app.contacts.imports import csvfile
+from app.contacts.imports import sink as import_sink
 from app.contacts.imports.csvfile import write_csv
 from app.models import ContactPoint, Letter, Person, Role
 from tests.factories import api_headers, login, make_person, make_user
@@ -123,7 +124,7 @@ def test_api_bad_options_are_4xx(
 def test_api_file_too_large_is_413(
     client: TestClient, db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(importing.csvfile, "MAX_BYTES", 100)
+    monkeypatch.setattr(csvfile, "MAX_BYTES", 100)
     headers = api_headers(db, make_user(db, Role.coordinator))
     resp = client.post(
         "/api/v1/contacts/imports",
@@ -156,14 +157,14 @@ def test_api_import_is_all_or_nothing_when_the_database_fails(
     headers = api_headers(db, make_user(db, Role.coordinator))
     db.flush()
     before = _people(db)
-    real = importing._bulk
+    real = import_sink._bulk
 
     def failing(session: Session, table: Any, rows: list[dict[str, Any]], **kw: Any) -> Any:
         if table.name == "positions":
             raise RuntimeError("simulated failure after people were inserted")
         return real(session, table, rows, **kw)
 
-    monkeypatch.setattr(importing, "_bulk", failing)
+    monkeypatch.setattr(import_sink, "_bulk", failing)
     with TestClient(web_app, raise_server_exceptions=False) as client:
         resp = client.post(
             "/api/v1/contacts/imports",

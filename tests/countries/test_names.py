@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.contacts.imports.csvfile import write_csv
-from app.contacts.imports.service import ImportOptions, run
+from app.contacts.imports.schemas import ImportOptions
+from app.contacts.imports.service import run
 from app.countries import names
 from app.countries import service as countries
 from app.errors import NotFound

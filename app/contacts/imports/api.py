@@ -13,8 +13,7 @@ from pydantic import BaseModel, ValidationError
 from app.auth.deps import ApiCoordinator
 from app.contacts import merging
 from app.contacts.imports import batches as import_batches
-from app.contacts.imports import csvfile
-from app.contacts.imports import service as importing
+from app.contacts.imports import csvfile, schemas, service
 from app.db import SessionDep
 from app.errors import InvalidInput
 from app.web.routing import api_router
@@ -50,7 +49,7 @@ def build_options(
     default_language: str,
     new_organisation_type: str,
     tags: str,
-) -> importing.ImportOptions:
+) -> schemas.ImportOptions:
     raw = {
         "encoding": encoding or "auto",
         "delimiter": {"tab": "\t", "\\t": "\t"}.get(delimiter, delimiter) or "auto",
@@ -61,7 +60,7 @@ def build_options(
         "tags": [t.strip() for t in tags.split(",") if t.strip()],
     }
     try:
-        return importing.ImportOptions.model_validate(raw)
+        return schemas.ImportOptions.model_validate(raw)
     except ValidationError as exc:
         errors = [
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
@@ -73,7 +72,7 @@ def build_options(
 
 @imports_router.post(
     "",
-    response_model=importing.ImportReport,
+    response_model=schemas.ImportReport,
     summary="Check (dry run) or import a CSV file of contacts",
     description=(
         "Multipart form: `file` (CSV), `dry_run` (default true: only the report), `mapping` "
@@ -110,7 +109,7 @@ def import_contacts(
         new_organisation_type=new_organisation_type,
         tags=tags,
     )
-    report = importing.run(
+    report = service.run(
         session,
         data=read_upload(file),
         filename=(file.filename or "upload.csv")[:200],

@@ -1,6 +1,6 @@
 """Imports as batches that can be undone, and column mappings remembered per header row.
 
-An import records what it wrote (``importing.Changes``): the people, organisations and tags it
+An import records what it wrote (``apply.Changes``): the people, organisations and tags it
 created with their version, the contact points, positions and tag links it added to existing
 records, and the values of the existing records it changed as they were before. Undo puts
 all of it back in one transaction, but only while none of it has been touched since: a person

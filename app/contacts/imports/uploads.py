@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.config import get_settings
-from app.contacts.imports import service as importing
+from app.contacts.imports import schemas, service
 
 # import_tasks calls back into this module when a job runs, never at import
 from app.contacts.imports import tasks as import_tasks
@@ -154,7 +154,7 @@ def run_stored(token: str, user_id: int) -> str:
     meta = _claim(token)
     if meta is None:
         return str((load_meta(token).get("job") or {}).get("status", ""))
-    options = importing.ImportOptions.model_validate(meta["job"]["options"])
+    options = schemas.ImportOptions.model_validate(meta["job"]["options"])
     last = [0.0]
 
     def progress(stage: str, done: int, total: int) -> None:
@@ -168,7 +168,7 @@ def run_stored(token: str, user_id: int) -> str:
     try:
         with transaction() as session:
             actor = session.get(User, user_id)
-            report = importing.run(
+            report = service.run(
                 session,
                 data=data(token),
                 filename=meta["filename"],

@@ -18,8 +18,7 @@ from app.auth.deps import WebCoordinator
 from app.contacts import merging
 from app.contacts import search as contacts_search
 from app.contacts.imports import batches as import_batches
-from app.contacts.imports import csvfile, uploads
-from app.contacts.imports import service as importing
+from app.contacts.imports import csvfile, schemas, service, uploads
 from app.contacts.imports import tasks as import_tasks
 from app.contacts.imports.api import build_options
 from app.contacts.schemas import SearchFilters
@@ -296,7 +295,7 @@ def _values_from(form: dict[str, Any], columns: int) -> dict[str, Any]:
 
 def _options(
     values: dict[str, Any], duplicates: dict[str, Any] | None = None
-) -> importing.ImportOptions:
+) -> schemas.ImportOptions:
     return build_options(
         encoding=values["encoding"],
         delimiter=values["delimiter"],
@@ -330,7 +329,7 @@ def import_check(
         return _mapping_page(request, session, token, meta, values, {})
     try:
         options = _options(values)
-        report = importing.run(
+        report = service.run(
             session,
             data=_data(token),
             filename=meta["filename"],
@@ -351,7 +350,7 @@ def _report_page(
     request: Request,
     token: str,
     meta: dict[str, Any],
-    report: importing.ImportReport,
+    report: schemas.ImportReport,
     error: str = "",
     status: int = 200,
 ) -> Response:
@@ -400,7 +399,7 @@ def import_run(
         enqueue_after_commit(session, import_tasks.import_contacts, token, user.id)
         return redirect(request, f"/contacts/import/{token}/progress")
     try:
-        report = importing.run(
+        report = service.run(
             session,
             data=_data(token),
             filename=meta["filename"],
@@ -410,7 +409,7 @@ def import_run(
         )
     except DomainError as exc:
         session.rollback()
-        dry = importing.run(
+        dry = service.run(
             session,
             data=_data(token),
             filename=meta["filename"],
@@ -445,7 +444,7 @@ def import_result(request: Request, user: WebCoordinator, token: str) -> Respons
     meta = _meta(token, user)
     if "result" not in meta:
         return redirect(request, f"/contacts/import/{token}")
-    report = importing.ImportReport.model_validate(meta["result"])
+    report = schemas.ImportReport.model_validate(meta["result"])
     ctx = {"token": token, "meta": meta, "report": report, "record_url": record_url}
     return render(request, "contacts_import/result.html", ctx)
 
