@@ -16,7 +16,11 @@ People pairs count as candidates when the names are 92% alike, or 85% alike and 
 organisation or an email; organisations of different countries are never paired (every state
 has its "Ministry of Foreign Affairs"). A pair marked "not a duplicate" is remembered in the
 audit log (action ``duplicate.dismiss``, entity ``person_pair``/``organisation_pair``, id
-"smaller:larger") and not offered again."""
+"smaller:larger") and not offered again.
+
+Deduplication is three modules: ``duplicates`` finds likely pairs, ``dedupe`` merges a pair and
+``unmerge`` undoes a merge from its audit entry. (The letters-from-a-template feature, also
+called a merge, is ``app.mailmerge``.)"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Undoing a merge of two people (or organisations) from its audit entry.
 
-The merge's entry holds the dropped record's row and everything it changed (``merging.merge``).
+The merge's entry holds the dropped record's row and everything it changed (``dedupe.merge``).
 Undoing puts the dropped record back under its own id, moves back every row that was moved
 (letters, replies, positions, contact points, tag links, aliases, history, saved searches),
 re-creates the rows the merge deleted (tag links the kept record also had, contact points and
@@ -18,7 +18,11 @@ It is refused (409) when that is no longer safe:
 
 Changes made to the kept record since are kept: a field edited since the merge keeps its new
 value (the dropped record gets its own value back either way); rows added to the kept record
-since stay with it; rows the merge moved that were deleted since stay deleted (counted)."""
+since stay with it; rows the merge moved that were deleted since stay deleted (counted).
+
+Deduplication is three modules: ``duplicates`` finds likely pairs, ``dedupe`` merges a pair and
+``unmerge`` undoes a merge from its audit entry. (The letters-from-a-template feature, also
+called a merge, is ``app.mailmerge``.)"""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.contacts import merging
+from app.contacts import dedupe
 from app.contacts import service as contacts_service
 from app.errors import Conflict, NotFound
 from app.models import Alias, AuditEntry, Base, ContactPoint, Segment, User
@@ -102,7 +106,7 @@ def _check(session: Session, entry: AuditEntry, kind: Kind, keep_id: int, drop_i
     done = undone_by(session, entry)
     if done is not None:
         raise Conflict(f"This merge was already undone (audit entry {done.id}).")
-    model = merging._model(kind)
+    model = dedupe._model(kind)
     if session.get(model, keep_id) is None:
         raise Conflict(
             f"The kept {kind} (#{keep_id}) no longer exists: it was deleted or merged into "
@@ -168,7 +172,7 @@ def _recreate(session: Session, table_name: str, rows: list[dict[str, Any]]) -> 
     table = _table(table_name)
     made = 0
     for data in rows:
-        row = merging.row_from_json(table, data)
+        row = dedupe.row_from_json(table, data)
         if "id" in row and session.scalar(select(table.c.id).where(table.c.id == row["id"])):
             row.pop("id")
         session.execute(insert(table).values(**row))
@@ -180,8 +184,8 @@ def _restore_fields(
     session: Session, kind: Kind, keep_id: int, changed: dict[str, Any]
 ) -> list[str]:
     """The kept record's fields the merge changed go back, unless edited since."""
-    table = cast(Table, merging._model(kind).__table__)
-    current = merging.rows_of(session, table, table.c.id == keep_id)[0]
+    table = cast(Table, dedupe._model(kind).__table__)
+    current = dedupe.rows_of(session, table, table.c.id == keep_id)[0]
     restore: dict[str, Any] = {}
     edited: list[str] = []
     for name, (before, after) in changed.items():
@@ -190,8 +194,8 @@ def _restore_fields(
         else:
             edited.append(name)
     if restore:
-        record = session.get(merging._model(kind), keep_id)
-        values = merging.row_from_json(table, restore)
+        record = session.get(dedupe._model(kind), keep_id)
+        values = dedupe.row_from_json(table, restore)
         for name, value in values.items():
             setattr(record, name, value)
         session.flush()
@@ -207,11 +211,11 @@ def undo(session: Session, *, audit_id: int, actor: User | None) -> UndoReport:
     drop_id = int(details.get("dropped_id") or 0)
     _check(session, entry, kind, keep_id, drop_id)
     data = details["undo"]
-    model = merging._model(kind)
+    model = dedupe._model(kind)
     table = cast(Table, model.__table__)
     session.flush()
     # the record first, under its own id, so every row can point at it again
-    session.execute(insert(table).values(**merging.row_from_json(table, details["dropped"]["row"])))
+    session.execute(insert(table).values(**dedupe.row_from_json(table, details["dropped"]["row"])))
     report = UndoReport(kind, keep_id, drop_id, str(details.get("dropped_name", "")))
     for label, ids in data["moved"].items():
         back, gone = _move_back(session, label, ids, keep_id, drop_id)

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.contacts import duplicates
+from app.contacts.dedupe import MergeCommand, merge
 from app.contacts.imports.csvfile import write_csv
 from app.contacts.imports.schemas import ImportOptions
 from app.contacts.imports.service import run
-from app.contacts.merging import MergeCommand, merge
 from app.models import AuditEntry, ContactPoint, Organisation, Person, Position, Role
 from tests.factories import (
     api_headers,

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.contacts import merging
+from app.contacts import dedupe
 from app.contacts import service as contacts_service
 from app.contacts.imports import batches as import_batches
 from app.contacts.imports.csvfile import write_csv
@@ -192,16 +192,16 @@ def test_reimport_after_a_merge_creates_nothing(db: Session) -> None:
     assert first.created.people == 3 and first.created.organisations == 2
     people = {p.given_name: p for p in db.scalars(select(Person))}
     orgs = {o.name: o for o in db.scalars(select(Organisation))}
-    merging.merge(
+    dedupe.merge(
         db,
-        data=merging.MergeCommand(
+        data=dedupe.MergeCommand(
             kind="person", keep_id=people["Renée"].id, drop_id=people["René"].id
         ),
         actor=None,
     )
-    merging.merge(
+    dedupe.merge(
         db,
-        data=merging.MergeCommand(
+        data=dedupe.MergeCommand(
             kind="organisation",
             keep_id=orgs["Ministère des Affaires étrangères"].id,
             drop_id=orgs["Ministere des affaires etrangeres (France)"].id,

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.contacts import merging
-from app.contacts.merging import MergeCommand, merge, references_to
+from app.contacts import dedupe
+from app.contacts.dedupe import MergeCommand, merge, references_to
 from app.errors import InvalidInput, NotFound
 from app.models import (
     AuditEntry,
@@ -195,7 +195,7 @@ def test_preview_lists_fields_and_what_moves(db: Session) -> None:
     keep = make_person(db, given_name="A", family_name="B")
     drop = make_person(db, given_name="A", family_name="C", honorific="Dr")
     _letter(db, "T/5", person_id=drop.id)
-    p = merging.preview(db, kind="person", keep_id=keep.id, drop_id=drop.id)
+    p = dedupe.preview(db, kind="person", keep_id=keep.id, drop_id=drop.id)
     fields = {f.name: f for f in p.fields}
     assert fields["honorific"].default == "drop" and fields["family_name"].default == "keep"
     assert ("letters", "person_id", 1) in {(r.table, r.column, r.count) for r in p.references}

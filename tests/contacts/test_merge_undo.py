@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.contacts import aliases, service, unmerge
 from app.contacts import search as contacts_search
-from app.contacts.merging import MergeCommand, merge
+from app.contacts.dedupe import MergeCommand, merge
 from app.contacts.schemas import SearchFilters
 from app.errors import Conflict, NotFound
 from app.models import (

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from app.auth.deps import ApiCoordinator
-from app.contacts import merging
+from app.contacts import dedupe
 from app.contacts.imports import batches as import_batches
 from app.contacts.imports import csvfile, schemas, service
 from app.db import SessionDep
@@ -171,7 +171,7 @@ def contacts_merge_preview(
     keep_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
     drop_id: Annotated[int, Query(ge=1, le=2**31 - 1)],
 ) -> MergePreviewRead:
-    p = merging.preview(session, kind=kind, keep_id=keep_id, drop_id=drop_id)
+    p = dedupe.preview(session, kind=kind, keep_id=keep_id, drop_id=drop_id)
     return MergePreviewRead(
         kind=p.kind,
         keep_id=p.keep_id,
@@ -187,10 +187,10 @@ def contacts_merge_preview(
 
 @merge_router.post("", response_model=MergeResult, summary="Merge two duplicate records")
 def merge_records(
-    body: merging.MergeCommand, session: SessionDep, user: ApiCoordinator
+    body: dedupe.MergeCommand, session: SessionDep, user: ApiCoordinator
 ) -> MergeResult:
-    kept = merging.merge(session, data=body, actor=user)
-    name = kept.name if body.kind == "organisation" else merging.display(kept)
+    kept = dedupe.merge(session, data=body, actor=user)
+    name = kept.name if body.kind == "organisation" else dedupe.display(kept)
     return MergeResult(kind=body.kind, id=kept.id, name=name, version=kept.version)
 
 

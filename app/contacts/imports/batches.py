@@ -214,7 +214,7 @@ def _used_since(
 ) -> list[Changed]:
     """Records the import created that gained contact points, positions, letters, aliases...
     after it."""
-    from app.contacts.merging import references_to
+    from app.contacts.dedupe import references_to
 
     out: list[Changed] = []
     for kind, target in (("person", PEOPLE), ("organisation", ORGANISATIONS)):

@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile
 
 from app.audit import service as audit
 from app.auth.deps import WebCoordinator
-from app.contacts import merging
+from app.contacts import dedupe
 from app.contacts import search as contacts_search
 from app.contacts.imports import batches as import_batches
 from app.contacts.imports import csvfile, schemas, service, uploads
@@ -502,7 +502,7 @@ def merge_review(
         )
     if keep_id == drop_id:
         return merge_choose_error(request, chosen, "Choose two different records.")
-    preview = merging.preview(session, kind=chosen, keep_id=int(keep_id), drop_id=int(drop_id))
+    preview = dedupe.preview(session, kind=chosen, keep_id=int(keep_id), drop_id=int(drop_id))
     return render(
         request,
         "contacts_import/merge_review.html",
@@ -531,7 +531,7 @@ def merge_run(
     kind = _kind(str(form.get("kind") or "person"))
     take = [k[6:] for k, v in form.items() if k.startswith("field_") and v == "drop"]
     try:
-        data = merging.MergeCommand.model_validate(
+        data = dedupe.MergeCommand.model_validate(
             {
                 "kind": kind,
                 "keep_id": form.get("keep_id"),
@@ -544,12 +544,12 @@ def merge_run(
     except ValueError:
         return merge_choose_error(request, kind, "Choose two different records to merge.")
     try:
-        kept = merging.merge(session, data=data, actor=user)
+        kept = dedupe.merge(session, data=data, actor=user)
     except Conflict as exc:
-        preview = merging.preview(session, kind=kind, keep_id=data.keep_id, drop_id=data.drop_id)
+        preview = dedupe.preview(session, kind=kind, keep_id=data.keep_id, drop_id=data.drop_id)
         ctx = {"p": preview, "record_url": record_url, "error": exc.detail}
         return render(request, "contacts_import/merge_review.html", ctx, status_code=409)
-    name = kept.name if kind == "organisation" else merging.display(kept)
+    name = kept.name if kind == "organisation" else dedupe.display(kept)
     return redirect(
         request,
         f"/contacts/merge?kind={kind}&merged={kept.id}",

@@ -4,7 +4,11 @@ Every row that points at the dropped record is found by walking ``Base.metadata`
 keys to ``people.id`` / ``organisations.id`` — letters, replies, positions, contact points, tag
 links and whatever tables are added later — and re-pointed at the kept one, so letters and
 replies of both survive. Rows that would then collide with a unique constraint (the same tag
-twice) are dropped first; identical contact points and positions are folded into one."""
+twice) are dropped first; identical contact points and positions are folded into one.
+
+Deduplication is three modules: ``duplicates`` finds likely pairs, ``dedupe`` merges a pair and
+``unmerge`` undoes a merge from its audit entry. (The letters-from-a-template feature, also
+called a merge, is ``app.mailmerge``.)"""
 
 from __future__ import annotations
 
