@@ -17,28 +17,24 @@ from app.models.contacts import (
     Tag,
     UnLocation,
 )
-from app.models.correspondence import (
-    BatchStatus,
-    Channel,
-    Letter,
-    LetterStatus,
-    MergeBatch,
-    PositionEntry,
-    PositionStance,
-    ReferenceCounter,
-    Reply,
-    ReplyAttachment,
-    ReplyKind,
-    ReplyLetter,
-    ReplyStatus,
-)
+from app.models.correspondence import Channel, Letter, LetterStatus
 from app.models.cosigners import Cosigner
 from app.models.country import Country
 from app.models.exports import ExportJob, ExportStatus
 from app.models.imports import ImportBatch, ImportBatchStatus, ImportMapping
 from app.models.letters import LetterTemplate, TemplateVersion
 from app.models.mail import OutboundEmail, OutboxStatus
+from app.models.mailmerge import BatchStatus, MergeBatch, ReferenceCounter
 from app.models.organisation_profile import OrganisationProfile
+from app.models.replies import (
+    PositionEntry,
+    PositionStance,
+    Reply,
+    ReplyAttachment,
+    ReplyKind,
+    ReplyLetter,
+    ReplyStatus,
+)
 from app.models.treaties import DeadlineExtension, Meeting, Obligation, StateAction, Treaty
 from app.models.user import ApiToken, LoginFailure, Role, User
 
