@@ -8,8 +8,9 @@ process (``serve``, started by ``flat``) renders every other batch from its own 
 while this process renders the rest; both go through ``render``, so the bytes are the same
 whoever made them.
 
-Only the standard library is imported here: the helper starts with ``python -I -S`` and
-imports nothing of the application but this module and ``app.contacts.names``."""
+The helper starts with ``python -I -S`` (no ``site``: the parent's import path is handed to it)
+and imports nothing of the application but this module and the vCard writer (``vcards``, with
+vobject and ``app.contacts.names``)."""
 
 from __future__ import annotations
 
@@ -21,11 +22,10 @@ import struct
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from app.contacts.names import NAME_FORM_LANGUAGES, name_forms_of, organisation_forms_of
+from app.exports.vcards import address_of, vcard_of
 
 # A row's flags as one small number, computed in SQL (``flat._CODE``); see ``gate.Gate.by_code``.
 NO_POST_BIT, NO_EMAIL_BIT, POSTAL_BIT = 1, 2, 4
@@ -100,27 +100,30 @@ def render(
     return Rendered(text.encode(), len(rows), left)
 
 
-# The fields of a person's card, in the order ``_card`` takes them.
-CARD_FIELDS = (
-    "id",
-    "honorific",
-    "given_name",
-    "family_name",
-    "display_name",
-    "native_name",
-    "organisation",
-    "title",
-    "email",
-    "phone",
-    "street_address",
-    "city",
-    "country_area",
-    "postal_code",
-    "country_code",
-    "language",
-    "name_forms",
-    "organisation_forms",
-)
+class CardRow(NamedTuple):
+    """The fields of a person's card as ``flat`` selects them (``CARD_FIELDS``, in this order)."""
+
+    id: int
+    honorific: str
+    given_name: str
+    family_name: str
+    display_name: str
+    native_name: str
+    organisation: str
+    title: str
+    email: str
+    phone: str
+    street_address: str
+    city: str
+    country_area: str
+    postal_code: str
+    country_code: str
+    language: str
+    name_forms: Any
+    organisation_forms: Any
+
+
+CARD_FIELDS = CardRow._fields
 
 
 def _forms(value: Any) -> Any:
@@ -131,127 +134,27 @@ def _forms(value: Any) -> Any:
 
 
 def _card(r: Sequence[Any], code: int) -> str:
+    c = CardRow._make(r[:code])
     return vcard_of(
         kind="person",
-        id=r[0],
+        id=c.id,
         person=True,
-        honorific=r[1],
-        given_name=r[2],
-        family_name=r[3],
-        display_name=r[4],
-        native_name=r[5],
-        organisation=r[6],
-        title=r[7],
-        email=r[8],
-        phone=r[9],
-        address=(r[10], r[11], r[12], r[13], r[14]) if r[code] & POSTAL_BIT else None,
-        language=r[15],
-        name_forms=_forms(r[16]),
-        organisation_forms=_forms(r[17]),
+        honorific=c.honorific,
+        given_name=c.given_name,
+        family_name=c.family_name,
+        display_name=c.display_name,
+        native_name=c.native_name,
+        organisation=c.organisation,
+        title=c.title,
+        email=c.email,
+        phone=c.phone,
+        address=address_of(c.street_address, c.city, c.country_area, c.postal_code, c.country_code)
+        if r[code] & POSTAL_BIT
+        else None,
+        language=c.language,
+        name_forms=_forms(c.name_forms),
+        organisation_forms=_forms(c.organisation_forms),
     )
-
-
-# --- vCard 4.0 ---------------------------------------------------------------------------------
-
-
-def _v(value: str) -> str:
-    """RFC 6350 text escaping."""
-    return (
-        value.replace("\\", "\\\\")
-        .replace(",", "\\,")
-        .replace(";", "\\;")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
-        .replace("\r", "\\n")
-    )
-
-
-def _fold(line: str) -> str:
-    """Lines of at most 75 octets, continuation lines start with a space (RFC 6350 3.2)."""
-    data = line.encode()
-    if len(data) <= 75:
-        return line + "\r\n"
-    parts: list[str] = []
-    current = ""
-    size = 0
-    limit = 75
-    for ch in line:
-        n = len(ch.encode())
-        if size + n > limit:
-            parts.append(current)
-            current, size, limit = "", 0, 74
-        current += ch
-        size += n
-    parts.append(current)
-    return "\r\n ".join(parts) + "\r\n"
-
-
-def vcard_of(
-    *,
-    kind: str,
-    id: int | str,
-    person: bool,
-    honorific: str,
-    given_name: str,
-    family_name: str,
-    display_name: str,
-    native_name: str,
-    organisation: str,
-    title: str,
-    email: str,
-    phone: str,
-    address: tuple[str, str, str, str, str] | None,  # street, city, region, postcode, country
-    language: str,
-    updated_at: datetime | None = None,
-    name_forms: Any = None,
-    organisation_forms: Any = None,
-) -> str:
-    """A vCard 4.0. Names in other scripts (``name_forms``, ``organisation_forms``) are
-    alternatives of FN, N and ORG (RFC 6350 5.4: the same ALTID, each with its LANGUAGE)."""
-    forms = name_forms_of(name_forms) if person and name_forms else {}
-    org_forms = organisation_forms_of(organisation_forms) if organisation_forms else {}
-    alt = ";ALTID=1" if forms else ""
-    lines = ["BEGIN:VCARD", "VERSION:4.0"]
-    lines.append(f"KIND:{'individual' if person else 'org'}")
-    fn = display_name or organisation or native_name or "—"
-    lines.append(f"FN{alt}:{_v(fn)}")
-    for lang in NAME_FORM_LANGUAGES:
-        if lang in forms:
-            lines.append(f"FN;ALTID=1;LANGUAGE={lang}:{_v(forms[lang].full())}")
-    if native_name and native_name != fn:
-        lines.append(f"X-NATIVE-NAME:{_v(native_name)}")
-        lines.append(f"NICKNAME:{_v(native_name)}")
-    if person:
-        lines.append(f"N{alt}:{_v(family_name)};{_v(given_name)};;{_v(honorific)};")
-        for lang in NAME_FORM_LANGUAGES:
-            if lang in forms:
-                f = forms[lang]
-                lines.append(
-                    f"N;ALTID=1;LANGUAGE={lang}:{_v(f.family)};{_v(f.given)};{_v(f.patronymic)};;"
-                )
-    if organisation:
-        lines.append(f"ORG{';ALTID=1' if org_forms else ''}:{_v(organisation)}")
-        for lang in NAME_FORM_LANGUAGES:
-            if lang in org_forms:
-                lines.append(f"ORG;ALTID=1;LANGUAGE={lang}:{_v(org_forms[lang])}")
-    if title:
-        lines.append(f"TITLE:{_v(title)}")
-    if email:
-        lines.append(f"EMAIL;TYPE=work:{_v(email)}")
-    if phone:
-        lines.append(f"TEL;VALUE=uri;TYPE=work:tel:{phone}")
-    if address is not None:
-        # structured only: phones and mail clients lay it out themselves (a formatted LABEL
-        # would cost the country-rule formatting on every card)
-        adr = ";".join(_v(x or "") for x in ("", "", *address))
-        lines.append(f"ADR;TYPE=work:{adr}")
-    if language:
-        lines.append(f"LANG:{_v(language)}")
-    lines.append(f"UID:urn:demarche:{kind}:{id}")
-    if updated_at is not None:
-        lines.append(f"REV:{updated_at.strftime('%Y%m%dT%H%M%SZ')}")
-    lines.append("END:VCARD")
-    return "".join(_fold(line) for line in lines)
 
 
 # --- the helper process ------------------------------------------------------------------------

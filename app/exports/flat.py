@@ -392,10 +392,14 @@ class _HelperConnection:
         self.connection.close()
 
 
-_SERVE = (
-    "import sys; sys.path.insert(0, sys.argv[1]); from app.exports.batches import serve; serve()"
-)
+_SERVE = "import sys; sys.path[:0] = sys.argv[1:]; from app.exports.batches import serve; serve()"
 _ROOT = str(Path(__file__).resolve().parent.parent.parent)  # the folder that holds ``app``
+
+
+def _helper_path() -> list[str]:
+    """Where the helper finds ``app`` and vobject: it starts without ``site``, so it is given
+    this process's import path."""
+    return [_ROOT, *(p for p in sys.path if os.path.isabs(p))]
 
 
 class _HelperProcess:
@@ -412,7 +416,7 @@ class _HelperProcess:
         """The helper at work on ``plans``; None when no process can be started here."""
         try:
             process = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _SERVE, _ROOT],
+                [sys.executable, "-I", "-S", "-c", _SERVE, *_helper_path()],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -516,7 +520,7 @@ def csv_chunks(
 def vcard_chunks(
     session: Session, person_ids: Sequence[int], *, gate: Gate, on: date | None = None
 ) -> Iterator[bytes]:
-    """People as vCards (``batches.vcard_of``), a batch at a time."""
+    """People as vCards (``vcards.vcard_of``), a batch at a time."""
     if not person_ids:
         return iter(())
     spec = Spec("vcard", len(CARD_FIELDS), gate.by_code)

@@ -11,9 +11,9 @@ from datetime import date, datetime
 from html import escape
 from typing import IO, Any
 
-from app.exports.batches import vcard_of
 from app.exports.rows import ExportRow
 from app.exports.schemas import COLUMNS, LabelGrid
+from app.exports.vcards import address_of, vcard_of
 
 CHUNK = 64 * 1024
 # Characters that make a spreadsheet read a cell as a formula (or a DDE command).
@@ -224,7 +224,7 @@ def vcard(row: ExportRow) -> str:
         title=row.title,
         email=row.email,
         phone=row.phone,
-        address=(p.street_address, p.city, p.country_area, p.postal_code, p.country_code)
+        address=address_of(p.street_address, p.city, p.country_area, p.postal_code, p.country_code)
         if p is not None
         else None,
         language=row.language,
