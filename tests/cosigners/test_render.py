@@ -7,7 +7,7 @@ import io
 from datetime import date
 
 import pytest
-from pypdf import PdfReader
+from pypdf import PageObject, PdfReader
 from pypdf.generic import DictionaryObject
 from sqlalchemy.orm import Session
 
@@ -54,8 +54,8 @@ EXPECTED = {
 }
 
 
-def _images_on(page: object) -> int:
-    resources = page["/Resources"].get_object()  # type: ignore[index]
+def _images_on(page: PageObject) -> int:
+    resources = page["/Resources"].get_object()
     assert isinstance(resources, DictionaryObject)
     xobjects = resources.get("/XObject")
     if xobjects is None:

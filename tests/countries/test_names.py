@@ -82,7 +82,8 @@ def test_lookup_by_code_or_name(db: Session) -> None:
     assert countries.get_by_code(db, "la").iso3 == "LAO"
     assert countries.get_by_code(db, "LAO").iso3 == "LAO"
     assert countries.get_by_code(db, "Lao PDR").iso3 == "LAO"
-    assert countries.find(db, "Brasil").iso3 == "BRA"  # type: ignore[union-attr]
+    brazil = countries.find(db, "Brasil")
+    assert brazil is not None and brazil.iso3 == "BRA"
     assert countries.find(db, "Atlantis") is None
     with pytest.raises(NotFound, match="No country has the code 'QQ'"):
         countries.get_by_code(db, "qq")

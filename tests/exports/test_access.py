@@ -55,7 +55,8 @@ def test_merge_contacts_at_the_same_address(
     preview = service.preview(db, req=req)
     assert preview.merged == 1
     download = service.start(db, req=req, user=coordinator)
-    rows = list(csv.DictReader(io.StringIO(b"".join(download.body).decode())))  # type: ignore[union-attr]
+    assert isinstance(download, service.Download)  # a CSV streams, it is not queued
+    rows = list(csv.DictReader(io.StringIO(b"".join(download.body).decode())))
     moscow = [r for r in rows if r["Street address"] == "ул. Тверская, 13"]
     assert len(moscow) == 1
     assert moscow[0]["Name"] == "Мария Иванова; Anna Colleague"
