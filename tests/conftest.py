@@ -31,6 +31,7 @@ if databases.BACKEND == "postgresql" and (why := databases.check_postgres()):
 os.environ["DEMARCHE_DATABASE_URL"] = databases.create_database(_TMP, "main")
 
 from fastapi.testclient import TestClient  # noqa: E402
+from playwright.sync_api import Page  # noqa: E402
 from sqlalchemy import Connection, Engine  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
@@ -39,6 +40,8 @@ from app import hooks, reference  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.platform.migrations import upgrade  # noqa: E402
+from tests.support.browser import browser_page  # noqa: E402
+from tests.support.live import DemoSite, demo_site  # noqa: E402
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -106,3 +109,26 @@ def client(web_app, connection: Connection) -> Iterator[TestClient]:  # type: ig
 def artifacts() -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def demo_site_once(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoSite]:
+    """The demo site of this test process: started by the first test that asks for it."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    with demo_site(tmp_path_factory.mktemp("demo-site"), ARTIFACTS) as site:
+        yield site
+
+
+@pytest.fixture
+def site(demo_site_once: DemoSite) -> Iterator[DemoSite]:
+    """A real server and worker on the demo data, shared by the browser tests; whatever a test
+    changes is put back afterwards (the database and the mailbox), so none sees another's."""
+    yield demo_site_once
+    demo_site_once.reset()
+
+
+@pytest.fixture
+def page(site: DemoSite) -> Iterator[Page]:
+    """A Chromium page on the demo site, downloads accepted."""
+    with browser_page(site.base, accept_downloads=True) as page:
+        yield page

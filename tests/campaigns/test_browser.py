@@ -2,56 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from icalendar import Calendar
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.support.databases import create_database, drop_database
-from tests.support.live import live_env, live_server, run_cli
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def live(tmp_path: Path, artifacts: Path) -> Iterator[str]:
-    url = create_database(tmp_path, "campaigns_browser")
-    env = live_env(url, tmp_path / "data")
-    try:
-        run_cli(env, "migrate")
-        run_cli(env, "demo")
-        with live_server(env, artifacts / "campaigns-server.log") as base:
-            yield base
-    finally:
-        drop_database(url)
-
-
-@pytest.fixture
-def page(live: str) -> Iterator[Page]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS, headless=True)
-        context = browser.new_context(base_url=live, accept_downloads=True)
-        yield context.new_page()
-        context.close()
-        browser.close()
+from tests.support.browser import sign_in
 
 
 @pytest.mark.browser
 def test_campaign_for_central_asian_non_parties(page: Page, artifacts: Path) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", "coordinator@demarche.example")
-    page.fill("input[name=password]", "demarche-demo")
-    page.click("button[type=submit]")
+    sign_in(page, "coordinator@demarche.example", "demarche-demo")
     page.click("nav.mainnav >> text=Campaigns")
     page.click("text=New campaign")
     page.fill("input[name=name]", "CCM outreach in Central Asia")

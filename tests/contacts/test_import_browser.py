@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.support.databases import create_database, drop_database
-from tests.support.live import live_env, live_server, run_cli
+from tests.support.browser import sign_in
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 CSV = (
     "Prénom;Nom;Organisation;Pays;Courriel;Téléphone\r\n"
     "Renée;Lefèvre;Ministère des Affaires étrangères;FRA;renee.lefevre@diplomatie.gouv.fr;"
@@ -20,36 +17,10 @@ CSV = (
 )
 
 
-@pytest.fixture
-def live(tmp_path: Path, artifacts: Path) -> Iterator[str]:
-    url = create_database(tmp_path, "import_browser")
-    env = live_env(url, tmp_path / "data")
-    try:
-        run_cli(env, "migrate")
-        run_cli(env, "demo")
-        with live_server(env, artifacts / "contacts-import-server.log") as base:
-            yield base
-    finally:
-        drop_database(url)
-
-
-@pytest.fixture
-def page(live: str) -> Iterator[Page]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS, headless=True)
-        context = browser.new_context(base_url=live)
-        yield context.new_page()
-        context.close()
-        browser.close()
-
-
 @pytest.mark.browser
 def test_import_an_excel_file_then_merge(page: Page, tmp_path: Path, artifacts: Path) -> None:
     page.on("dialog", lambda dialog: dialog.accept())
-    page.goto("/login")
-    page.fill("input[name=email]", "coordinator@demarche.example")
-    page.fill("input[name=password]", "demarche-demo")
-    page.click("button[type=submit]")
+    sign_in(page, "coordinator@demarche.example", "demarche-demo")
     page.click("nav.mainnav >> text=Import")
     source = tmp_path / "contacts.csv"
     source.write_bytes(CSV.encode("cp1252"))

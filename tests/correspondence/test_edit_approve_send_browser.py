@@ -6,23 +6,16 @@ from __future__ import annotations
 
 import email.policy
 import io
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page
 from pypdf import PdfReader
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from app.db import make_engine
 from app.demo import DEMO_LOGIN
 from app.models import ContactKind, ContactPoint
-from tests.support.browser import browser_page, sign_in
-from tests.support.databases import create_database, drop_database
-from tests.support.live import live_env, live_server, live_worker, run_cli
-from tests.support.smtp import Mailbox, smtp_server
+from tests.support.browser import browser_page, reload_until, sign_in
+from tests.support.live import DemoSite
 
 EDIT = "We would also welcome a meeting with your delegation in Geneva in June."
 
@@ -32,47 +25,22 @@ def _text(pdf: bytes) -> str:
     return " ".join(" ".join((p.extract_text() or "") for p in reader.pages).split())
 
 
-@pytest.fixture
-def live(tmp_path: Path, artifacts: Path) -> Iterator[tuple[str, Mailbox, int]]:
-    url = create_database(tmp_path, "edit_approve_send")
-    engine = make_engine(url)
-    try:
-        with smtp_server() as (smtp_url, box):
-            env = live_env(url, tmp_path / "data", DEMARCHE_SMTP_URL=smtp_url)
-            run_cli(env, "migrate")
-            run_cli(env, "demo")
-            with Session(engine) as session:
-                person_id = session.scalar(
-                    select(ContactPoint.person_id).where(
-                        ContactPoint.kind == ContactKind.email,
-                        ContactPoint.value == "n.baig@embassy-pk.example",
-                    )
-                )
-            assert person_id is not None
-            with (
-                live_server(env, artifacts / "edit-send-server.log") as base,
-                live_worker(env, artifacts / "edit-send-worker.log"),
-            ):
-                yield base, box, person_id
-    finally:
-        engine.dispose()
-        drop_database(url)
-
-
-def _wait_for(page: Page, text: str, selector: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in page.inner_text(selector):
-        if time.monotonic() > deadline:
-            raise AssertionError(page.inner_text(selector))
-        time.sleep(1)
-        page.reload()
+def _person_id(site: DemoSite) -> int:
+    """Ms Nadia Baig of the Embassy of Pakistan, as the demo has her."""
+    with site.session() as session:
+        person_id = session.scalar(
+            select(ContactPoint.person_id).where(
+                ContactPoint.kind == ContactKind.email,
+                ContactPoint.value == "n.baig@embassy-pk.example",
+            )
+        )
+    assert person_id is not None
+    return person_id
 
 
 @pytest.mark.browser
-def test_draft_edit_approve_and_send_as_the_organisation(
-    live: tuple[str, Mailbox, int], artifacts: Path
-) -> None:
-    base, box, person_id = live
+def test_draft_edit_approve_and_send_as_the_organisation(site: DemoSite, artifacts: Path) -> None:
+    base, box, person_id = site.base, site.mailbox, _person_id(site)
     with browser_page(base) as page:  # the campaigner drafts and edits
         page.on("dialog", lambda dialog: dialog.accept())
         sign_in(page, "campaigner@demarche.example", "demarche-demo")
@@ -91,7 +59,7 @@ def test_draft_edit_approve_and_send_as_the_organisation(
         assert gaps.count() == 0, gaps.inner_text()
         page.click("text=Draft the letters")
         page.wait_for_selector("h1:has-text('Position request, Pakistan embassy')")
-        _wait_for(page, "done", ".merge-status")
+        reload_until(page, "done", ".merge-status", timeout=90)
         page.click("table a[href*='/letters/']")
         letter_url = page.url
         letter_id = int(letter_url.rstrip("/").split("/")[-1])
@@ -117,7 +85,7 @@ def test_draft_edit_approve_and_send_as_the_organisation(
         assert page.locator("text=Edit the subject and text").count() == 0  # approved
         page.click(".letter-actions >> button:has-text('Send by email')")
         page.wait_for_selector(".flash:has-text('Sending by email to n.baig@embassy-pk.example')")
-        _wait_for(page, "Status: sent", ".letter-actions h2")
+        reload_until(page, "Status: sent", ".letter-actions h2", timeout=90)
         page.screenshot(path=str(artifacts / "edit-send-sent.png"), full_page=True)
         downloaded = page.request.get(f"/letters/{letter_id}/pdf")
         assert downloaded.ok

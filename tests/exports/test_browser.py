@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,28 +11,7 @@ from playwright.sync_api import Page
 from pypdf import PdfReader
 
 from app.exports.demo import DEMO_SEGMENT
-from tests.support.browser import browser_page, sign_in
-from tests.support.databases import create_database, drop_database
-from tests.support.live import live_env, live_server, run_cli
-
-
-@pytest.fixture
-def live(tmp_path: Path, artifacts: Path) -> Iterator[str]:
-    url = create_database(tmp_path, "exports_browser")
-    env = live_env(url, tmp_path / "data")
-    try:
-        run_cli(env, "migrate")
-        run_cli(env, "demo")
-        with live_server(env, artifacts / "exports-server.log") as base:
-            yield base
-    finally:
-        drop_database(url)
-
-
-@pytest.fixture
-def page(live: str) -> Iterator[Page]:
-    with browser_page(live) as page:
-        yield page
+from tests.support.browser import sign_in
 
 
 @pytest.mark.browser

@@ -2,58 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.mailmerge.conftest import pdf_text
-from tests.support.databases import create_database, drop_database
-from tests.support.live import live_env, live_server, live_worker, run_cli
-
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def live(tmp_path: Path, artifacts: Path) -> Iterator[str]:
-    url = create_database(tmp_path, "merge_browser")
-    env = live_env(url, tmp_path / "data")
-    try:
-        run_cli(env, "migrate")
-        run_cli(env, "demo")
-        with (
-            live_worker(env, artifacts / "merge-worker.log"),
-            live_server(env, artifacts / "merge-server.log") as base,
-        ):
-            yield base
-    finally:
-        drop_database(url)
-
-
-@pytest.fixture
-def page(live: str) -> Iterator[Page]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS, headless=True)
-        context = browser.new_context(base_url=live, accept_downloads=True)
-        yield context.new_page()
-        context.close()
-        browser.close()
+from tests.support.browser import sign_in
 
 
 @pytest.mark.browser
 def test_merge_for_a_segment_with_live_progress(page: Page, artifacts: Path) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", "coordinator@demarche.example")
-    page.fill("input[name=password]", "demarche-demo")
-    page.click("button[type=submit]")
+    sign_in(page, "coordinator@demarche.example", "demarche-demo")
     page.click("nav.mainnav >> text=Mail merge")
     page.click("text=New merge")
     page.select_option(

@@ -4,24 +4,20 @@ opens every letter's PDF: each is in its language, English names nowhere else.""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from app.contacts import service as contacts_service
 from app.contacts.schemas import ContactPointCreate, OrganisationCreate
 from app.countries import service as countries_service
-from app.db import make_engine
 from app.letters.context import SAMPLE_TRANSLATIONS
 from app.models import Organisation
 from tests.mailmerge.conftest import pdf_text
 from tests.support.browser import browser_page, sign_in
-from tests.support.databases import create_database, drop_database
-from tests.support.live import live_env, live_server, live_worker, run_cli
+from tests.support.live import DemoSite
 
 # state, demo office (or one made here), the date line each letter must carry
 STATES = {
@@ -39,62 +35,50 @@ LANGUAGE = {"PAK": "en", "LAO": "fr", "MEX": "es", "TJK": "ru", "EGY": "ar", "CH
 
 
 @pytest.fixture
-def live(tmp_path: Path, artifacts: Path) -> Iterator[tuple[str, list[int]]]:
-    url = create_database(tmp_path, "six_languages")
-    env = live_env(url, tmp_path / "data")
-    engine = make_engine(url)
-    try:
-        run_cli(env, "migrate")
-        run_cli(env, "demo")
-        ids = []
-        with Session(engine) as session, session.begin():
-            for iso3, (name, _) in STATES.items():
-                office = session.scalar(select(Organisation).where(Organisation.name == name))
-                if office is None:  # the demo has no Arabic- or Chinese-speaking state
-                    country = countries_service.get_by_code(session, iso3)
-                    office = contacts_service.create_organisation(
-                        session,
-                        data=OrganisationCreate(
-                            name=name,
-                            type="head_of_state_office",
-                            country=iso3,
-                            office_title="President",
-                            preferred_language=LANGUAGE[iso3],
-                        ),
-                        actor=None,
-                    )
-                    contacts_service.create_contact_point(
-                        session,
-                        data=ContactPointCreate(
-                            kind="postal",
-                            organisation_id=office.id,
-                            street_address={
-                                "EGY": "Al Orouba Palace, Heliopolis",
-                                "CHN": "Zhongnanhai, Xichang'an Avenue",
-                            }[iso3],
-                            city={"EGY": "Cairo", "CHN": "Xicheng Qu"}[iso3],
-                            postal_code={"EGY": "11757", "CHN": "100017"}[iso3],
-                            country_area={"EGY": "", "CHN": "Beijing Shi"}[iso3],
-                            country_code=country.iso2,
-                        ),
-                        actor=None,
-                    )
-                ids.append(office.id)
-        with (
-            live_worker(env, artifacts / "six-worker.log"),
-            live_server(env, artifacts / "six-server.log") as base,
-        ):
-            yield base, ids
-    finally:
-        engine.dispose()
-        drop_database(url)
+def offices(site: DemoSite) -> list[int]:
+    """The six head-of-state offices: the demo's, and those it lacks made here."""
+    ids: list[int] = []
+    with site.session() as session, session.begin():
+        for iso3, (name, _) in STATES.items():
+            office = session.scalar(select(Organisation).where(Organisation.name == name))
+            if office is None:  # the demo has no Arabic- or Chinese-speaking state
+                country = countries_service.get_by_code(session, iso3)
+                office = contacts_service.create_organisation(
+                    session,
+                    data=OrganisationCreate(
+                        name=name,
+                        type="head_of_state_office",
+                        country=iso3,
+                        office_title="President",
+                        preferred_language=LANGUAGE[iso3],
+                    ),
+                    actor=None,
+                )
+                contacts_service.create_contact_point(
+                    session,
+                    data=ContactPointCreate(
+                        kind="postal",
+                        organisation_id=office.id,
+                        street_address={
+                            "EGY": "Al Orouba Palace, Heliopolis",
+                            "CHN": "Zhongnanhai, Xichang'an Avenue",
+                        }[iso3],
+                        city={"EGY": "Cairo", "CHN": "Xicheng Qu"}[iso3],
+                        postal_code={"EGY": "11757", "CHN": "100017"}[iso3],
+                        country_area={"EGY": "", "CHN": "Beijing Shi"}[iso3],
+                        country_code=country.iso2,
+                    ),
+                    actor=None,
+                )
+            ids.append(office.id)
+    return ids
 
 
 @pytest.mark.browser
 def test_a_campaigner_merges_to_six_states_in_six_languages(
-    live: tuple[str, list[int]], artifacts: Path
+    site: DemoSite, offices: list[int], artifacts: Path
 ) -> None:
-    base, ids = live
+    base, ids = site.base, offices
     with browser_page(base) as page:
         sign_in(page, "campaigner@demarche.example", "demarche-demo")
         page.goto("/merges/new")

@@ -7,53 +7,19 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 from weasyprint import HTML
 
-from tests.support.browser import browser_page, sign_in
-from tests.support.databases import create_database, drop_database
-from tests.support.live import live_env, live_server, live_worker, run_cli
-
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
-
-@pytest.fixture
-def live(tmp_path: Path, artifacts: Path) -> Iterator[str]:
-    url = create_database(tmp_path, "replies_browser")
-    env = live_env(url, tmp_path / "data")
-    try:
-        run_cli(env, "migrate")
-        run_cli(env, "demo")
-        with (
-            live_server(env, artifacts / "replies-server.log") as base,
-            live_worker(env, artifacts / "replies-worker.log"),
-        ):
-            yield base
-    finally:
-        drop_database(url)
-
-
-@pytest.fixture
-def page(live: str) -> Iterator[Page]:
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS, headless=True)
-        context = browser.new_context(base_url=live, accept_downloads=True)
-        yield context.new_page()
-        context.close()
-        browser.close()
+from tests.support.browser import sign_in
 
 
 @pytest.mark.browser
 def test_log_a_reply_and_see_the_tracker_and_map_update(page: Page, artifacts: Path) -> None:
-    page.goto("/login")
-    page.fill("input[name=email]", "coordinator@demarche.example")
-    page.fill("input[name=password]", "demarche-demo")
-    page.click("button[type=submit]")
+    sign_in(page, "coordinator@demarche.example", "demarche-demo")
     page.click("nav.mainnav >> text=Campaigns")
     page.click("text=CCM signature drive 2009")
     page.click("text=Reply tracker")
@@ -159,87 +125,84 @@ def scanned_reply(folder: Path) -> Path:
 
 @pytest.mark.browser
 def test_a_scanned_reply_fills_the_form_and_is_logged(
-    live: str, tmp_path: Path, artifacts: Path
+    page: Page, tmp_path: Path, artifacts: Path
 ) -> None:
     scan = scanned_reply(tmp_path)
     assert b"/Font" not in scan.read_bytes()  # an image only: the text must be recognised
-    with browser_page(live) as page:
-        sign_in(page, "coordinator@demarche.example", "demarche-demo")
-        page.goto("/replies/new")
-        page.set_input_files("input[name=attachments]", str(scan))
-        status = page.locator("#analyse-status")
-        expect(status).to_contain_text("Filled in", timeout=60_000)
-        # the sender, the references and the dates as the letter gives them
-        expect(page.locator("input[name=sender_organisation_id_name]")).to_have_value(
-            "Embassy of Kazakhstan in the United States"
-        )
-        expect(page.locator("#sender-reason")).to_contain_text("Kazakhstan")
-        expect(page.locator("input[name=sender_reference]")).to_have_value("12-3/456")
-        expect(page.locator("input[name=dated_on]")).to_have_value("2009-03-02")
-        expect(page.locator("input[name=cited_letter_date]")).to_have_value("2009-01-30")
-        expect(page.locator("input[name=our_reference]")).to_have_value("CMC/2009/KAZ/0001")
-        expect(page.locator("select[name=language]")).to_have_value("en")
-        expect(page.locator("select[name=kind]")).to_have_value("reply")
-        text = page.locator("textarea[name=full_text]")
-        expect(text).to_have_value(re.compile(r"^— Text read from Embassy reply\.pdf —\n"))
-        expect(text).to_have_value(re.compile(r"will consider accession"))
-        # the letter it answers, ticked, with its reasons
-        best = page.locator("#suggestions li.suggestion").first
-        expect(best).to_contain_text("CMC/2009/KAZ/0001")
-        expect(best).to_contain_text("Quotes our reference CMC/2009/KAZ/0001.")
-        expect(best.locator("input[name=letter_ids]")).to_be_checked()
-        # the position it states, to accept
-        ccm = page.locator('fieldset[data-treaty="CCM"]')
-        expect(ccm.locator(".position-suggestion")).to_be_visible()
-        expect(ccm.locator("select[name=stance_CCM]")).to_have_value("will_consider")
-        expect(ccm.locator("textarea[name=quote_CCM]")).to_have_value(
-            re.compile("will consider accession")
-        )
-        accept = ccm.locator("input[name=accept_CCM]")
-        expect(accept).not_to_be_checked()
-        page.screenshot(path=str(artifacts / "reply-read-from-scan.png"), full_page=True)
-        accept.check()
-        page.click("button:has-text('Log the reply')")
-        page.wait_for_selector("text=Reply logged.")
-        reply_url = page.url
-        body = page.locator("body")
-        expect(body).to_contain_text("their reference 12-3/456")
-        expect(body).to_contain_text("dated 2 Mar 2009")
-        expect(page.locator("ul.letters")).to_contain_text("CMC/2009/KAZ/0001")
-        expect(page.locator("ul.link-reasons")).to_contain_text("Quotes our reference")
-        expect(page.locator("ul.recorded-positions")).to_contain_text("Will consider")
-        # the worker reads the whole scan; the page follows its progress, then shows the text
-        expect(page.locator(".ocr-done")).to_contain_text("Scan read: 1 page", timeout=90_000)
-        assert page.locator("pre.reply-text").inner_text().count("— Text read from") == 1
-        page.screenshot(path=str(artifacts / "reply-logged-from-scan.png"), full_page=True)
+    sign_in(page, "coordinator@demarche.example", "demarche-demo")
+    page.goto("/replies/new")
+    page.set_input_files("input[name=attachments]", str(scan))
+    status = page.locator("#analyse-status")
+    expect(status).to_contain_text("Filled in", timeout=60_000)
+    # the sender, the references and the dates as the letter gives them
+    expect(page.locator("input[name=sender_organisation_id_name]")).to_have_value(
+        "Embassy of Kazakhstan in the United States"
+    )
+    expect(page.locator("#sender-reason")).to_contain_text("Kazakhstan")
+    expect(page.locator("input[name=sender_reference]")).to_have_value("12-3/456")
+    expect(page.locator("input[name=dated_on]")).to_have_value("2009-03-02")
+    expect(page.locator("input[name=cited_letter_date]")).to_have_value("2009-01-30")
+    expect(page.locator("input[name=our_reference]")).to_have_value("CMC/2009/KAZ/0001")
+    expect(page.locator("select[name=language]")).to_have_value("en")
+    expect(page.locator("select[name=kind]")).to_have_value("reply")
+    text = page.locator("textarea[name=full_text]")
+    expect(text).to_have_value(re.compile(r"^— Text read from Embassy reply\.pdf —\n"))
+    expect(text).to_have_value(re.compile(r"will consider accession"))
+    # the letter it answers, ticked, with its reasons
+    best = page.locator("#suggestions li.suggestion").first
+    expect(best).to_contain_text("CMC/2009/KAZ/0001")
+    expect(best).to_contain_text("Quotes our reference CMC/2009/KAZ/0001.")
+    expect(best.locator("input[name=letter_ids]")).to_be_checked()
+    # the position it states, to accept
+    ccm = page.locator('fieldset[data-treaty="CCM"]')
+    expect(ccm.locator(".position-suggestion")).to_be_visible()
+    expect(ccm.locator("select[name=stance_CCM]")).to_have_value("will_consider")
+    expect(ccm.locator("textarea[name=quote_CCM]")).to_have_value(
+        re.compile("will consider accession")
+    )
+    accept = ccm.locator("input[name=accept_CCM]")
+    expect(accept).not_to_be_checked()
+    page.screenshot(path=str(artifacts / "reply-read-from-scan.png"), full_page=True)
+    accept.check()
+    page.click("button:has-text('Log the reply')")
+    page.wait_for_selector("text=Reply logged.")
+    reply_url = page.url
+    body = page.locator("body")
+    expect(body).to_contain_text("their reference 12-3/456")
+    expect(body).to_contain_text("dated 2 Mar 2009")
+    expect(page.locator("ul.letters")).to_contain_text("CMC/2009/KAZ/0001")
+    expect(page.locator("ul.link-reasons")).to_contain_text("Quotes our reference")
+    expect(page.locator("ul.recorded-positions")).to_contain_text("Will consider")
+    # the worker reads the whole scan; the page follows its progress, then shows the text
+    expect(page.locator(".ocr-done")).to_contain_text("Scan read: 1 page", timeout=90_000)
+    assert page.locator("pre.reply-text").inner_text().count("— Text read from") == 1
+    page.screenshot(path=str(artifacts / "reply-logged-from-scan.png"), full_page=True)
 
-        page.click("nav.mainnav >> text=Campaigns")
-        page.click("text=CCM signature drive 2009")
-        page.click("text=Reply tracker")
-        expect(page.locator('[data-count="replied"]')).to_have_text("6")
-        kaz = page.locator('tr[data-iso3="KAZ"]')
-        expect(kaz).to_have_attribute("data-category", "replied")
-        expect(kaz.locator(".badge.stance-will_consider")).to_have_text("Will consider")
+    page.click("nav.mainnav >> text=Campaigns")
+    page.click("text=CCM signature drive 2009")
+    page.click("text=Reply tracker")
+    expect(page.locator('[data-count="replied"]')).to_have_text("6")
+    kaz = page.locator('tr[data-iso3="KAZ"]')
+    expect(kaz).to_have_attribute("data-category", "replied")
+    expect(kaz.locator(".badge.stance-will_consider")).to_have_text("Will consider")
 
-        page.goto("/positions?treaty=CCM")
-        row = page.locator("table.positions tr", has_text="Kazakhstan")
-        expect(row).to_contain_text("Will consider")
-        expect(row).to_contain_text("2 Mar 2009")
-        reply_id = reply_url.rstrip("/").rsplit("/", 1)[1]
-        expect(row.locator("a:has-text('reply')")).to_have_attribute(
-            "href", re.compile(rf"/replies/{reply_id}$")
-        )
+    page.goto("/positions?treaty=CCM")
+    row = page.locator("table.positions tr", has_text="Kazakhstan")
+    expect(row).to_contain_text("Will consider")
+    expect(row).to_contain_text("2 Mar 2009")
+    reply_id = reply_url.rstrip("/").rsplit("/", 1)[1]
+    expect(row.locator("a:has-text('reply')")).to_have_attribute(
+        "href", re.compile(rf"/replies/{reply_id}$")
+    )
 
-        page.goto("/contacts?q=Embassy of Kazakhstan")
-        page.click("text=Embassy of Kazakhstan in the United States")
-        timeline = page.locator("ul.timeline")
-        expect(timeline).to_contain_text("Reply received")
-        expect(timeline).to_contain_text("their reference 12-3/456")
-        page.goto("/contacts?q=Ministry of Foreign Affairs of Kazakhstan")
-        page.locator(
-            "a", has_text=re.compile("^Ministry of Foreign Affairs.*Kazakhstan")
-        ).first.click()
-        timeline = page.locator("ul.timeline")
-        expect(timeline).to_contain_text("Letter sent: CMC/2009/KAZ/0001")
-        expect(timeline).to_contain_text("from Embassy of Kazakhstan in the United States")
-        page.screenshot(path=str(artifacts / "reply-timeline.png"), full_page=True)
+    page.goto("/contacts?q=Embassy of Kazakhstan")
+    page.click("text=Embassy of Kazakhstan in the United States")
+    timeline = page.locator("ul.timeline")
+    expect(timeline).to_contain_text("Reply received")
+    expect(timeline).to_contain_text("their reference 12-3/456")
+    page.goto("/contacts?q=Ministry of Foreign Affairs of Kazakhstan")
+    page.locator("a", has_text=re.compile("^Ministry of Foreign Affairs.*Kazakhstan")).first.click()
+    timeline = page.locator("ul.timeline")
+    expect(timeline).to_contain_text("Letter sent: CMC/2009/KAZ/0001")
+    expect(timeline).to_contain_text("from Embassy of Kazakhstan in the United States")
+    page.screenshot(path=str(artifacts / "reply-timeline.png"), full_page=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from pathlib import Path
 
@@ -29,15 +30,46 @@ def check_postgres() -> str | None:
 
 def create_database(tmp_dir: Path, label: str) -> str:
     """A new empty database; returns its URL."""
-    suffix = f"{label}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     if BACKEND == "sqlite":
-        return f"sqlite:///{tmp_dir / f'{suffix}.sqlite3'}"
-    name = f"demarche_test_{suffix}"
+        return f"sqlite:///{tmp_dir / f'{_suffix(label)}.sqlite3'}"
+    url = _new_name(label)
     engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{make_url(url).database}"'))
     engine.dispose()
+    return url
+
+
+def _suffix(label: str) -> str:
+    return f"{label}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+
+def _new_name(label: str) -> str:
+    """The URL of a PostgreSQL database not created yet."""
+    name = f"demarche_test_{_suffix(label)}"
     return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def copy_database(source_url: str, tmp_dir: Path, label: str) -> str:
+    """A new database holding what ``source_url``'s holds (nobody may be connected to it)."""
+    url = create_database(tmp_dir, label) if BACKEND == "sqlite" else _new_name(label)
+    if BACKEND == "sqlite":
+        shutil.copyfile(_sqlite_path(source_url), _sqlite_path(url))
+        return url
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(
+            text(
+                f'CREATE DATABASE "{make_url(url).database}" '
+                f'TEMPLATE "{make_url(source_url).database}"'
+            )
+        )
+    engine.dispose()
+    return url
+
+
+def _sqlite_path(url: str) -> Path:
+    return Path(str(make_url(url).database))
 
 
 def drop_database(url: str) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tests.support.live import free_port
+from tests.support.ports import free_port
 
 
 @dataclass
