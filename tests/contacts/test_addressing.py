@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import pytest
 
 from app.contacts.addressing import (
@@ -83,7 +85,14 @@ def test_unknown_country_code_falls_back_to_a_plain_block() -> None:
     assert lines == ["Jane", "1 Road", "Town"]
 
 
-PRESIDENT = {
+class _Name(TypedDict):
+    honorific: str
+    given_name: str
+    family_name: str
+    title: str
+
+
+PRESIDENT: _Name = {
     "honorific": "H.E.",
     "given_name": "Emomali",
     "family_name": "Rahmon",
@@ -133,7 +142,7 @@ def test_an_unknown_gender_gets_a_neutral_form_never_a_slash(
     language: str, gender: Gender, expected: str
 ) -> None:
     who = Addressee(
-        **{**PRESIDENT, "honorific": ""},
+        **(PRESIDENT | {"honorific": ""}),
         gender=gender,
         organisation_type=OrganisationType.government,
         country_iso3="TJK",

@@ -17,7 +17,7 @@ from tests.factories import api_headers, csrf_from, login, make_organisation, ma
 
 
 def _found(db: Session, q: str, kind: str) -> list[int]:
-    return [h.id for h in contacts_search.search(db, SearchFilters(q=q, kind=kind)).items]  # type: ignore[arg-type]
+    return [h.id for h in contacts_search.search(db, SearchFilters(q=q, kind=kind)).items]
 
 
 def test_an_alias_is_searched_folded_and_audited(db: Session) -> None:

@@ -20,9 +20,7 @@ from app.errors import DomainError
 
 ENCODINGS = st.sampled_from(list(csvfile.ENCODINGS))
 DELIMITERS = st.sampled_from(list(csvfile.DELIMITERS))
-CELL = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=12
-)
+CELL = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=12)
 HEADER = CELL.map(str.strip).filter(bool)
 
 

@@ -5,6 +5,7 @@ nothing."""
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -24,8 +25,10 @@ from tests.factories import (
 )
 
 
-def _pairs(db: Session, kind: str = "person") -> dict[tuple[int, int], duplicates.Candidate]:
-    return {(c.a_id, c.b_id): c for c in duplicates.candidates(db, kind)}  # type: ignore[arg-type]
+def _pairs(
+    db: Session, kind: duplicates.Kind = "person"
+) -> dict[tuple[int, int], duplicates.Candidate]:
+    return {(c.a_id, c.b_id): c for c in duplicates.candidates(db, kind)}
 
 
 def test_accented_and_plain_spellings_at_one_ministry_are_flagged(db: Session) -> None:
@@ -117,7 +120,7 @@ def test_not_a_duplicate_is_remembered(db: Session) -> None:
     assert entries == 1
 
 
-def test_page_and_api(client, db: Session) -> None:  # type: ignore[no-untyped-def]
+def test_page_and_api(client: TestClient, db: Session) -> None:
     mfa = make_organisation(db, "Ministerio de Relaciones Exteriores")
     a = make_person(db, given_name="José", family_name="Hernández")
     b = make_person(db, given_name="Jose", family_name="Hernandez")

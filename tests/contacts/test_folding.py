@@ -63,7 +63,7 @@ def test_query_terms_are_folded_words() -> None:
 
 
 def _search(db: Session, q: str, kind: str = "") -> set[tuple[str, int]]:
-    page = contacts_search.search(db, SearchFilters(q=q, kind=kind), per_page=200)  # type: ignore[arg-type]
+    page = contacts_search.search(db, SearchFilters(q=q, kind=kind), per_page=200)
     return {(hit.kind, hit.id) for hit in page.items}
 
 

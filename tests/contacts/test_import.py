@@ -280,8 +280,8 @@ def test_merging_into_an_existing_record_fills_blanks_and_adds_points(db: Sessio
     report = do(db, csv_bytes([row(Honorific="H.E.")]))
     assert report.updated.people == 1
     db.expire_all()
-    person = db.get(Person, person.id)
-    assert person is not None and person.honorific == "H.E."
+    person = db.get_one(Person, person.id)
+    assert person.honorific == "H.E."
     kinds = sorted(db.scalars(select(ContactPoint.kind).where(ContactPoint.person_id == person.id)))
     assert kinds == ["email", "phone", "postal"]
 

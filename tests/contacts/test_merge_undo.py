@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -41,7 +42,7 @@ from tests.factories import (
 
 
 def _merge(db: Session, kind: str, keep: int, drop: int, **extra: object) -> AuditEntry:
-    merge(db, data=MergeCommand(kind=kind, keep_id=keep, drop_id=drop, **extra), actor=None)  # type: ignore[arg-type]
+    merge(db, data=MergeCommand(kind=kind, keep_id=keep, drop_id=drop, **extra), actor=None)
     entry = db.scalar(
         select(AuditEntry)
         .where(AuditEntry.action == f"{kind}.merge")
@@ -197,7 +198,7 @@ def test_undo_restores_both_records_exactly(db: Session, pair: tuple[Person, Per
     before_keep, before_drop = _state(db, keep.id), _state(db, drop.id)
     entry = _merge(db, "person", keep.id, drop.id, take_from_dropped=["given_name"])
     assert db.get(Person, drop.id) is None
-    assert db.get(Person, keep.id).given_name == "Mukhriddin"  # type: ignore[union-attr]
+    assert db.get_one(Person, keep.id).given_name == "Mukhriddin"
     report = unmerge.undo(db, audit_id=entry.id, actor=None)
     assert report.restored_id == drop.id and report.kept_edits == []
     assert _state(db, keep.id) == before_keep
@@ -219,8 +220,8 @@ def test_undo_keeps_later_edits_of_the_kept_record(
     report = unmerge.undo(db, audit_id=entry.id, actor=None)
     assert report.kept_edits == ["honorific"]
     db.expire_all()
-    assert db.get(Person, keep.id).honorific == "Dr"  # type: ignore[union-attr]
-    assert db.get(Person, drop.id).honorific == "H.E."  # type: ignore[union-attr]
+    assert db.get_one(Person, keep.id).honorific == "Dr"
+    assert db.get_one(Person, drop.id).honorific == "H.E."
 
 
 def test_undo_refused_when_no_longer_safe(db: Session, pair: tuple[Person, Person]) -> None:
@@ -243,7 +244,7 @@ def test_undo_refused_when_no_longer_safe(db: Session, pair: tuple[Person, Perso
     unmerge.undo(db, audit_id=second.id, actor=None)  # undo the later one first
     unmerge.undo(db, audit_id=entry.id, actor=None)
     db.expire_all()
-    assert db.get(Letter, letter_id).person_id == drop.id  # type: ignore[union-attr]
+    assert db.get_one(Letter, letter_id).person_id == drop.id
     with pytest.raises(NotFound):
         unmerge.undo(db, audit_id=2**30, actor=None)
 
@@ -277,16 +278,16 @@ def test_organisation_merge_undo_moves_back_children_segments_and_tags(db: Sessi
     db.flush()
     entry = _merge(db, "organisation", keep.id, drop.id)
     db.expire_all()
-    assert db.get(Organisation, child.id).parent_id == keep.id  # type: ignore[union-attr]
-    assert "mofa pakistan" in db.get(Organisation, keep.id).search_text  # type: ignore[union-attr]
+    assert db.get_one(Organisation, child.id).parent_id == keep.id
+    assert "mofa pakistan" in db.get_one(Organisation, keep.id).search_text
     assert aliases.find_organisations(db, "Mofa Pakistan") == [keep.id]
     unmerge.undo(db, audit_id=entry.id, actor=None)
     db.expire_all()
     restored = db.get(Organisation, drop.id)
     assert restored is not None and restored.parent_id == keep.id
-    assert db.get(Organisation, keep.id).website == ""  # type: ignore[union-attr]
-    assert db.get(Organisation, child.id).parent_id == drop.id  # type: ignore[union-attr]
-    assert db.get(Segment, segment.id).filters["organisation_id"] == drop.id  # type: ignore[union-attr]
+    assert db.get_one(Organisation, keep.id).website == ""
+    assert db.get_one(Organisation, child.id).parent_id == drop.id
+    assert db.get_one(Segment, segment.id).filters["organisation_id"] == drop.id
     assert (
         db.scalar(select(Position.organisation_id).where(Position.person_id == person.id))
         == drop.id
@@ -301,8 +302,8 @@ def test_organisation_merge_undo_moves_back_children_segments_and_tags(db: Sessi
 
 
 def test_undo_through_the_api_and_the_page(
-    client, db: Session, pair: tuple[Person, Person]
-) -> None:  # type: ignore[no-untyped-def]
+    client: TestClient, db: Session, pair: tuple[Person, Person]
+) -> None:
     keep, drop = pair
     coordinator = make_user(db, Role.coordinator)
     campaigner = make_user(db)
