@@ -187,7 +187,8 @@ def write_xlsx(
                 cell.number_format = "yyyy-mm-dd hh:mm"
                 values.append(cell)
             elif isinstance(value, date):
-                cell = WriteOnlyCell(ws, value=value)
+                # typeshed's stub leaves date out of WriteOnlyCell's values; openpyxl writes it
+                cell = WriteOnlyCell(ws, value=value)  # type: ignore[arg-type]
                 cell.number_format = "yyyy-mm-dd"
                 values.append(cell)
             elif isinstance(value, str):

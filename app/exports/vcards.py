@@ -32,7 +32,8 @@ T = TypeVar("T")
 @cache
 def _head(name: str, *params: tuple[str, str]) -> str:
     """``NAME;PARAM=value…:`` as vobject writes it (parameters sorted and quoted its way)."""
-    line = ContentLine(name, [list(p) for p in params], "", encoded=True)
+    # typeshed's stub says a dict; ContentLine reads its params as [name, value...] lists
+    line = ContentLine(name, [list(p) for p in params], "", encoded=True)  # type: ignore[arg-type]
     written: str = defaultSerialize(line, None, 1_000)
     return written.removesuffix("\r\n")
 
