@@ -10,6 +10,7 @@ from datetime import date, datetime
 import vobject
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
+from openpyxl.cell import Cell
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
@@ -147,7 +148,7 @@ def test_xlsx_has_real_dates_a_frozen_bold_header_and_widths(
     assert sheet.column_dimensions["D"].width == 40
     updated = [r[2].value for r in sheet.iter_rows(min_row=2)]
     assert updated and all(isinstance(v, datetime) for v in updated)
-    assert all(r[2].is_date for r in sheet.iter_rows(min_row=2))
+    assert all(isinstance(r[2], Cell) and r[2].is_date for r in sheet.iter_rows(min_row=2))
 
 
 def test_vcard_parses_with_vobject(
