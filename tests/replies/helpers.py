@@ -24,9 +24,13 @@ def make_letter(
     status: LetterStatus = LetterStatus.sent,
     campaign_id: int | None = None,
     due_days: int = 30,
+    recipient_name: str | None = None,
+    channel: Channel = Channel.post,
     **values: object,
 ) -> Letter:
     country = countries_service.get_by_code(db, iso3)
+    if recipient_name is None:
+        recipient_name = f"Minister of Foreign Affairs of {country.name}"
     letter = Letter(
         reference=reference or f"TST/{sent_on.year}/{iso3}/{uuid.uuid4().hex[:6].upper()}",
         campaign_id=campaign_id,
@@ -34,13 +38,11 @@ def make_letter(
         organisation_id=organisation.id if organisation else None,
         person_id=person.id if person else None,
         country_id=country.id,
-        recipient_name=values.pop(
-            "recipient_name", f"Minister of Foreign Affairs of {country.name}"
-        ),  # type: ignore[arg-type]
+        recipient_name=recipient_name,
         subject="Cluster munitions",
         letter_date=sent_on,
         status=status,
-        channel=values.pop("channel", Channel.post),  # type: ignore[arg-type]
+        channel=channel,
         sent_on=sent_on if status is not LetterStatus.draft else None,
         reply_due_on=sent_on + timedelta(days=due_days),
         **values,

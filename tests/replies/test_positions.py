@@ -55,7 +55,7 @@ def test_history_and_current_position(db: Session) -> None:
                 treaty="CCM",
                 stance=stance,
                 stated_on=on,
-                source="Statement",  # type: ignore[arg-type]
+                source="Statement",
             ),
             actor=actor,
         )

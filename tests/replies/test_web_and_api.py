@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -232,7 +233,7 @@ def test_api_reply_list_loads_replies_together(client: TestClient, db: Session) 
             }
             assert client.post("/api/v1/replies", json=body, headers=headers).status_code == 201
 
-    def listing() -> tuple[int, dict[str, object]]:
+    def listing() -> tuple[int, dict[str, Any]]:
         statements: list[str] = []
 
         def count(*args: object) -> None:
@@ -271,7 +272,7 @@ STATEMENT = (
 def _reply(db: Session, **values: object) -> Reply:
     from tests.replies.helpers import log_reply
 
-    return db.get(Reply, log_reply(db, **values))  # type: ignore[return-value]
+    return db.get_one(Reply, log_reply(db, **values))
 
 
 def test_positions_accepted_corrected_and_added_from_the_reply_page(
@@ -500,7 +501,7 @@ def test_triage_one_click_link_keeps_the_reasons_and_drops_the_guesses(
     )
     assert resp.status_code == 303 and resp.headers["location"] == "/replies?status=triage"
     db.expire_all()
-    link = db.get(Reply, quoted.id).links[0]  # type: ignore[union-attr]
+    link = db.get_one(Reply, quoted.id).links[0]
     assert link.letter_id == right.id and "Quotes our reference CMC/2009/AFG/0101." in link.reasons
     page = client.get(f"/replies/{quoted.id}")
     assert "Quotes our reference CMC/2009/AFG/0101." in page.text
