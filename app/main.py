@@ -64,6 +64,8 @@ def _routers() -> list[APIRouter]:
     from app.platform import views as platform_views
     from app.replies import api as replies_api
     from app.replies import views as replies_views
+    from app.replies.positions_views import positions_router as replies_positions_router
+    from app.replies.tracker_views import tracker_router as replies_tracker_router
     from app.settings_admin import api as admin_api
     from app.settings_admin import views as admin_views
     from app.treaties import api as treaties_api
@@ -103,8 +105,8 @@ def _routers() -> list[APIRouter]:
         replies_api.positions_router,
         replies_api.tracker_router,
         replies_views.router,
-        replies_views.positions_router,
-        replies_views.tracker_router,
+        replies_positions_router,
+        replies_tracker_router,
         merge_views.router,
         merge_api.router,
         correspondence_views.router,

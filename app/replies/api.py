@@ -11,8 +11,10 @@ from pydantic import BaseModel, Field
 from app.auth.deps import ApiCoordinator, ApiUser
 from app.countries import service as countries_service
 from app.db import SessionDep
+from app.mail import inbound
 from app.models import PositionStance, Reply, ReplyStatus
-from app.replies import ocr, positions, service, tracker
+from app.replies import intake, listing, positions, scans, service, tracker
+from app.replies.reply_form import AnalyseBody, run_analysis
 from app.replies.schemas import (
     AnalyseRequest,
     AnalysisRead,
@@ -33,7 +35,7 @@ from app.replies.schemas import (
     TrackerRead,
     TrackerRowRead,
 )
-from app.replies.views import AnalyseBody, download, run_analysis
+from app.replies.views import download
 from app.treaties import service as treaties_service
 from app.web.pagination import Paging
 from app.web.routing import api_router
@@ -63,8 +65,8 @@ def position_read(e: positions.EntryView) -> PositionRead:
     )
 
 
-def read(session: SessionDep, reply: Reply, rv: service.ReplyView | None = None) -> ReplyRead:
-    rv = rv or service.view(session, reply.id)
+def read(session: SessionDep, reply: Reply, rv: listing.ReplyView | None = None) -> ReplyRead:
+    rv = rv or listing.view(session, reply.id)
     r = rv.reply
     reasons = {link.letter_id: list(link.reasons or []) for link in r.links}
     return ReplyRead(
@@ -120,7 +122,7 @@ def list_replies(
     status: ReplyStatus | None = None,
     letter_id: int | None = Query(default=None, ge=1, le=2**31 - 1),
 ) -> dict[str, Any]:
-    rows, total = service.list_replies(
+    rows, total = listing.list_replies(
         session,
         search=q,
         status=status,
@@ -128,7 +130,7 @@ def list_replies(
         limit=paging.per_page,
         offset=paging.offset,
     )
-    found = service.views(session, [r for r, _ in rows])
+    found = listing.views(session, [r for r, _ in rows])
     return {
         "total": total,
         "page": paging.page,
@@ -217,8 +219,8 @@ def analyse(session: SessionDep, _user: ApiUser, given: AnalyseBody) -> dict[str
 def import_email(
     session: SessionDep, user: ApiUser, file: UploadFile = File(description="An RFC 5322 .eml")
 ) -> ReplyRead:
-    reply, _ = service.ingest_email(
-        session, raw=file.file.read(service.inbound.MAX_EML_BYTES + 1), actor=user
+    reply, _ = intake.ingest_email(
+        session, raw=file.file.read(inbound.MAX_EML_BYTES + 1), actor=user
     )
     return read(session, reply)
 
@@ -258,7 +260,7 @@ class OcrStateRead(BaseModel):
 )
 def get_ocr(attachment_id: int, session: SessionDep, _user: ApiUser) -> OcrStateRead:
     attachment, _ = service.get_attachment(session, attachment_id)
-    return OcrStateRead(**ocr.state(attachment))
+    return OcrStateRead(**scans.state(attachment))
 
 
 @router.post(
@@ -270,8 +272,8 @@ def get_ocr(attachment_id: int, session: SessionDep, _user: ApiUser) -> OcrState
 def request_ocr(
     attachment_id: int, body: OcrIn, session: SessionDep, _user: ApiUser
 ) -> OcrStateRead:
-    attachment = ocr.request(session, attachment_id=attachment_id, language=body.language)
-    return OcrStateRead(**ocr.state(attachment))
+    attachment = scans.request(session, attachment_id=attachment_id, language=body.language)
+    return OcrStateRead(**scans.state(attachment))
 
 
 @router.get("/{reply_id:int}", response_model=ReplyRead, summary="One reply")

@@ -21,7 +21,8 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.models import Country, Letter, LetterStatus, Organisation, OrganisationType, Position
-from app.replies import reading
+from app.replies import dates, references
+from app.replies.letterhead import find_sender
 
 # Letters that can be answered: sent ones, and those already answered (a second reply).
 ANSWERABLE = (LetterStatus.sent, LetterStatus.replied, LetterStatus.closed)
@@ -75,7 +76,7 @@ def dates_in(text: str) -> list[FoundDate]:
     cited letter (month names in the ten languages replies come in; see ``reading``)."""
     return [
         FoundDate(on, m.start, m.cited, m.alternative)
-        for m in reading.find_dates(text or "")
+        for m in dates.find_dates(text or "")
         if (on := m.on) is not None
     ]
 
@@ -164,7 +165,7 @@ def _person_organisations(session: Session, person_id: int) -> list[int]:
     )
 
 
-_fmt = reading.fmt
+_fmt = dates.fmt
 
 
 @dataclass
@@ -173,15 +174,15 @@ class _Evidence:
 
     cited: dict[date, str]  # date → how it was read, when that needed care
     other_dates: set[date]
-    quoted: dict[int, reading.QuotedReference]
+    quoted: dict[int, references.QuotedReference]
     address_refs: list[str]
     message_ids: list[str]
 
 
-def _evidence(session: Session, data: MatchInput, scope: reading.Scope) -> _Evidence:
+def _evidence(session: Session, data: MatchInput, scope: dates.Scope) -> _Evidence:
     text = f"{data.subject}\n{data.text}"
-    reply_on = data.reply_date or reading.reply_date(data.text)
-    resolved = reading.resolve_dates(session, reading.find_dates(text), scope, reply_on=reply_on)
+    reply_on = data.reply_date or dates.reply_date(data.text)
+    resolved = dates.resolve_dates(session, dates.find_dates(text), scope, reply_on=reply_on)
     cited: dict[date, str] = {}
     other: set[date] = set()
     for r in resolved:
@@ -195,7 +196,7 @@ def _evidence(session: Session, data: MatchInput, scope: reading.Scope) -> _Evid
     return _Evidence(
         cited=cited,
         other_dates=other - set(cited),
-        quoted={q.letter_id: q for q in reading.our_references(session, text)},
+        quoted={q.letter_id: q for q in references.our_references(session, text)},
         address_refs=[normalise_reference(r) for r in data.address_references],
         message_ids=[m.strip() for m in data.message_ids if m.strip()],
     )
@@ -216,7 +217,7 @@ def suggest(session: Session, data: MatchInput, *, limit: int = 10) -> list[Sugg
     letterhead = None
     sender_org_id = data.sender_organisation_id
     if sender_org_id is None and data.text:
-        letterhead = reading.find_sender(session, data.text, country_id=data.country_id)
+        letterhead = find_sender(session, data.text, country_id=data.country_id)
         sender_org_id = letterhead.organisation_id if letterhead else None
     sender = session.get(Organisation, sender_org_id) if sender_org_id else None
     orgs = organisation_chain(session, sender_org_id) if sender_org_id else []
@@ -228,7 +229,7 @@ def suggest(session: Session, data: MatchInput, *, limit: int = 10) -> list[Sugg
     country_name = (
         session.scalar(select(Country.name).where(Country.id == country_id)) if country_id else ""
     )
-    scope = reading.Scope(country_id, orgs + person_orgs, data.sender_person_id, country_name or "")
+    scope = dates.Scope(country_id, orgs + person_orgs, data.sender_person_id, country_name or "")
     ev = _evidence(session, data, scope)
 
     ref_column = func.upper(func.replace(Letter.reference, "-", "/"))

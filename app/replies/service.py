@@ -1,4 +1,8 @@
-"""Replies: log them, link them to the letters they answer, triage inbound email, attachments."""
+"""Replies: log them, link them to the letters they answer, change their state, attachments.
+
+Email that comes in is logged by ``intake``; what the pages list (a reply's view, the inbox,
+overdue letters, the form's choices) is read by ``listing``.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,11 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,12 +26,9 @@ from app.contacts.schemas import ContactPointCreate, OrganisationCreate, PersonC
 from app.countries import service as countries_service
 from app.db import fold
 from app.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
-from app.mail import bounces, inbound
 from app.models import (
-    Channel,
     ContactKind,
     ContactPoint,
-    Country,
     Letter,
     LetterStatus,
     Organisation,
@@ -41,7 +41,7 @@ from app.models import (
     ReplyStatus,
     User,
 )
-from app.replies import langdetect, matching, ocr, positions
+from app.replies import matching, positions, scans
 from app.replies.schemas import ContactFromSender, ReplyCreate, ReplyUpdate
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
@@ -86,134 +86,17 @@ def safe_filename(name: str, content_type: str) -> str:
 # --- reading --------------------------------------------------------------------------------
 
 
-def _query() -> Any:
+def reply_query() -> Any:
     return select(Reply).options(selectinload(Reply.links), selectinload(Reply.attachments))
 
 
 def get(session: Session, reply_id: int) -> Reply:
     reply = session.scalar(
-        _query().where(Reply.id == reply_id).execution_options(populate_existing=True)
+        reply_query().where(Reply.id == reply_id).execution_options(populate_existing=True)
     )
     if reply is None:
         raise NotFound(f"No reply has the id {reply_id}.")
     return reply
-
-
-@dataclass
-class ReplyView:
-    """A reply with what the pages show about it, loaded up front."""
-
-    reply: Reply
-    country: Country | None
-    sender_person: Person | None
-    sender_organisation: Organisation | None
-    letters: list[tuple[Letter, str]]  # (letter, matched_by)
-    positions: list[positions.EntryView]
-
-    @property
-    def sender(self) -> str:
-        parts = []
-        if self.sender_person:
-            parts.append(contacts_service.display_person(self.sender_person))
-        if self.sender_organisation:
-            parts.append(self.sender_organisation.name)
-        if not parts and self.reply.sender_name:
-            parts.append(self.reply.sender_name)
-        if self.reply.sender_email and not self.sender_person:
-            parts.append(f"<{self.reply.sender_email}>")
-        return ", ".join(parts) or "unknown sender"
-
-
-def view(session: Session, reply_id: int) -> ReplyView:
-    reply = get(session, reply_id)
-    return views(session, [reply])[reply.id]
-
-
-def views(session: Session, replies: Sequence[Reply]) -> dict[int, ReplyView]:
-    """The views of many replies (loaded with ``_query()``) in a few queries, not a few each."""
-
-    def by_id(model: Any, ids: set[int]) -> dict[int, Any]:
-        if not ids:
-            return {}
-        return {o.id: o for o in session.scalars(select(model).where(model.id.in_(ids)))}
-
-    letter_ids = {link.letter_id for r in replies for link in r.links}
-    letters = by_id(Letter, letter_ids)
-    countries = by_id(Country, {r.country_id for r in replies if r.country_id})
-    people = by_id(Person, {r.sender_person_id for r in replies if r.sender_person_id})
-    orgs = by_id(
-        Organisation, {r.sender_organisation_id for r in replies if r.sender_organisation_id}
-    )
-    entries = positions.for_replies(session, [r.id for r in replies])
-    out: dict[int, ReplyView] = {}
-    for reply in replies:
-        links = sorted(reply.links, key=lambda link: link.letter_id)
-        out[reply.id] = ReplyView(
-            reply=reply,
-            country=countries.get(reply.country_id) if reply.country_id else None,
-            sender_person=people.get(reply.sender_person_id) if reply.sender_person_id else None,
-            sender_organisation=orgs.get(reply.sender_organisation_id)
-            if reply.sender_organisation_id
-            else None,
-            letters=[
-                (letters[link.letter_id], link.matched_by)
-                for link in links
-                if link.letter_id in letters
-            ],
-            positions=entries[reply.id],
-        )
-    return out
-
-
-def list_replies(
-    session: Session,
-    *,
-    search: str = "",
-    status: ReplyStatus | None = None,
-    letter_id: int | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[Sequence[tuple[Reply, str]], int]:
-    """Replies, newest first, with their state's name."""
-    query = select(Reply.id)
-    if search.strip():
-        # the text too, typed or read from a scan; case folded in every script on both databases
-        term = search.strip().lower()
-        columns = (
-            Reply.sender_name,
-            Reply.subject,
-            Reply.summary,
-            Reply.full_text,
-            Reply.sender_reference,
-            Reply.sender_email,
-        )
-        query = query.where(or_(*(fold(c).contains(term, autoescape=True) for c in columns)))
-    if status is not None:
-        query = query.where(Reply.status == status)
-    if letter_id is not None:
-        query = query.where(
-            Reply.id.in_(select(ReplyLetter.reply_id).where(ReplyLetter.letter_id == letter_id))
-        )
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ids = list(
-        session.scalars(
-            query.order_by(Reply.received_on.desc(), Reply.id.desc()).limit(limit).offset(offset)
-        )
-    )
-    rows = session.execute(
-        _query()
-        .add_columns(Country.name)
-        .outerjoin(Country, Country.id == Reply.country_id)
-        .where(Reply.id.in_(ids))
-    ).all()
-    by_id = {r.id: (r, name or "") for r, name in rows}
-    return [by_id[i] for i in ids], total
-
-
-def triage_count(session: Session) -> int:
-    return (
-        session.scalar(select(func.count(Reply.id)).where(Reply.status == ReplyStatus.triage)) or 0
-    )
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -402,7 +285,7 @@ def update(session: Session, *, reply_id: int, data: ReplyUpdate, actor: User) -
     reply.full_text = data.full_text
     if data.kind is not None and data.kind is not reply.kind:
         _change_kind(session, reply, data.kind)
-    _flush(session)
+    flush_reply(session)
     audit.record(
         session,
         user=actor,
@@ -452,7 +335,7 @@ def link_letters(
                 reasons[s.letter_id] = s.reasons
     _link(session, reply, letters, matched_by, reasons=reasons, actor=actor)
     reply.status = ReplyStatus.logged
-    _flush(session)
+    flush_reply(session)
     audit.record(
         session,
         user=actor,
@@ -503,7 +386,7 @@ def dismiss(session: Session, *, reply_id: int, note: str, actor: User) -> Reply
         raise Conflict("This reply answers letters; unlink them before dismissing it.")
     reply.status = ReplyStatus.dismissed
     reply.triage_note = (note or "Dismissed")[:1000]
-    _flush(session)
+    flush_reply(session)
     audit.record(
         session,
         user=actor,
@@ -524,7 +407,7 @@ def delete(session: Session, *, reply_id: int, actor: User) -> None:
     session.flush()
     _reopen(session, letter_ids)
     for path in paths:
-        _storage_path(path).unlink(missing_ok=True)
+        attachment_path(path).unlink(missing_ok=True)
     audit.record(
         session,
         user=actor,
@@ -577,7 +460,7 @@ def create_contact_from_sender(
             reply.sender_organisation_id = contacts_service.get_organisation(
                 session, data.organisation_id
             ).id
-    _flush(session)
+    flush_reply(session)
     audit.record(
         session,
         user=actor,
@@ -589,7 +472,7 @@ def create_contact_from_sender(
     return get(session, reply.id)
 
 
-def _flush(session: Session) -> None:
+def flush_reply(session: Session) -> None:
     try:
         session.flush()
     except StaleDataError:
@@ -599,7 +482,7 @@ def _flush(session: Session) -> None:
 # --- attachments ----------------------------------------------------------------------------
 
 
-def _storage_path(relative: str) -> Path:
+def attachment_path(relative: str) -> Path:
     return get_settings().files_dir / relative
 
 
@@ -620,7 +503,7 @@ def add_attachment(
             errors=[{"field": "attachments", "message": "file type not accepted"}],
         )
     relative = f"replies/{secrets.token_hex(16)}{ALLOWED_TYPES[kind]}"
-    path = _storage_path(relative)
+    path = attachment_path(relative)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     attachment = ReplyAttachment(
@@ -641,7 +524,7 @@ def add_attachment(
         entity_id=reply.id,
         summary=f"Attached {attachment.filename} to reply {reply.id}",
     )
-    ocr.queue_attachment(session, attachment)  # scans are read by the worker, once committed
+    scans.queue_attachment(session, attachment)  # scans are read by the worker, once committed
     return attachment
 
 
@@ -649,7 +532,7 @@ def get_attachment(session: Session, attachment_id: int) -> tuple[ReplyAttachmen
     attachment = session.get(ReplyAttachment, attachment_id)
     if attachment is None:
         raise NotFound(f"No attachment has the id {attachment_id}.")
-    path = _storage_path(attachment.storage_path)
+    path = attachment_path(attachment.storage_path)
     if not path.is_file():
         raise NotFound("The attachment's file is missing from the data directory.")
     return attachment, path
@@ -704,294 +587,6 @@ def find_sender(session: Session, email: str) -> tuple[int | None, int | None]:
     return cp.person_id, cp.organisation_id
 
 
-def ingest_email(
-    session: Session, *, raw: bytes, actor: User | None, keep_unreadable: bool = False
-) -> tuple[Reply, bool]:
-    """Log an email reply; (reply, created). Unsure matches go to triage; no contact is created.
-
-    The same Message-ID twice gives the reply logged the first time (mailbox polling re-reads).
-    Auto-replies, acknowledgements of receipt and bounces are logged with their kind and never
-    mark a letter replied; a bounce marks its letter bounced and flags the address as failing.
-    A message that breaks a bound of ``app.mail.limits`` raises UnreadableEmail, or with
-    ``keep_unreadable`` (the mailbox poller) is kept raw in triage and never parsed again.
-    """
-    try:
-        message = inbound.parse(raw)
-    except inbound.UnreadableEmail as exc:
-        if not keep_unreadable:
-            raise
-        return keep_unreadable_email(session, raw=raw, reason=exc.detail, actor=actor)
-    if message.message_id:
-        existing = session.scalar(
-            select(Reply.id).where(Reply.email_message_id == message.message_id[:250])
-        )
-        if existing:
-            return get(session, existing), False
-    automatic = bounces.classify(message)
-    person_id, organisation_id = find_sender(session, message.sender_email)
-    if automatic is not None and automatic.kind is ReplyKind.bounce:
-        return _ingest_bounce(session, message, automatic, actor, person_id, organisation_id), True
-    suggestions = matching.suggest(
-        session,
-        matching.MatchInput(
-            subject=message.subject,
-            text=message.text,
-            sender_person_id=person_id,
-            sender_organisation_id=organisation_id,
-            message_ids=[
-                *message.in_reply_to,
-                *message.references,
-                *(automatic.message_ids if automatic else ()),
-            ],
-            address_references=[
-                *message.plus_references,
-                *(r for a in message.to if (r := matching.reference_from_address(a))),
-                *(automatic.references if automatic else ()),
-            ],
-        ),
-    )
-    certain = [s for s in suggestions if s.certain]
-    language = langdetect.detect(f"{message.subject}\n{message.text[:20_000]}")
-    kind = automatic.kind if automatic else _kind_of_text(message.text, language)
-    if certain:
-        status, note = ReplyStatus.logged, ""
-    elif automatic is not None:
-        status, note = ReplyStatus.dismissed, "No letter matches it."
-    else:
-        status = ReplyStatus.triage
-        note = (
-            f"Best guess: {suggestions[0].reference} ({'; '.join(suggestions[0].reasons)})"
-            if suggestions
-            else "No letter matches this email."
-        )
-        if not (person_id or organisation_id):
-            note += " The sender is not in the directory."
-    if automatic is not None:
-        note = f"Automatic message ({automatic.why}); it does not mark a letter replied. {note}"
-    elif kind is ReplyKind.acknowledgement:
-        note = f"Acknowledgement of receipt; the letter stays unanswered. {note}"
-    cited = matching.cited_letter_dates(message.text)
-    data = ReplyCreate(
-        received_on=(message.date.date() if message.date else date.today()),
-        kind=kind,
-        language=language,
-        channel=Channel.email,
-        sender_person_id=person_id,
-        sender_organisation_id=organisation_id,
-        sender_name=(message.sender_name or message.sender_email or "unknown sender")[:300],
-        sender_email=message.sender_email[:320],
-        cited_letter_date=cited[0] if cited else None,
-        subject=message.subject,
-        full_text=message.text[:500_000],
-        letter_ids=[s.letter_id for s in certain],
-    )
-    reply = create(
-        session,
-        data=data,
-        actor=actor,
-        status=status,
-        matched_by={s.letter_id: s.matched_by[0] for s in certain},
-        email_message_id=message.message_id,
-        email_in_reply_to=" ".join(message.in_reply_to + message.references),
-        triage_note=note.strip(),
-    )
-    if not reply.language:
-        reply.language = language
-    _keep_attachments(session, reply, message, actor)
-    return get(session, reply.id), True
-
-
-def _kind_of_text(text: str, language: str) -> ReplyKind:
-    """An email that only acknowledges receipt (or says our letter was forwarded) is no answer."""
-    from app.replies import stance
-
-    if text and stance.is_acknowledgement(text[:50_000], language=language):
-        return ReplyKind.acknowledgement
-    return ReplyKind.reply
-
-
-def _keep_attachments(
-    session: Session, reply: Reply, message: inbound.InboundEmail, actor: User | None
-) -> None:
-    skipped = []
-    for part in message.attachments:
-        if sniff(part.content) is not None and len(part.content) <= MAX_ATTACHMENT_BYTES:
-            add_attachment(
-                session,
-                reply_id=reply.id,
-                filename=part.filename,
-                content=part.content,
-                actor=actor,
-            )
-        elif reply.kind is not ReplyKind.bounce:  # a bounce's report parts are not news
-            skipped.append(part.filename)
-    if skipped:
-        # kept out of storage, but said: someone may need to ask for a scan
-        reply.triage_note = (
-            f"{reply.triage_note} Attachments not kept (not a PDF or image, or too large): "
-            f"{', '.join(skipped)}."
-        ).strip()[:1000]
-    _flush(session)
-
-
-def _ingest_bounce(
-    session: Session,
-    message: inbound.InboundEmail,
-    automatic: bounces.Automatic,
-    actor: User | None,
-    person_id: int | None,
-    organisation_id: int | None,
-) -> Reply:
-    """A delivery failure report: logged as a bounce linked to the letter(s) it returns, each
-    letter marked bounced with the reason, the address flagged as failing in the directory.
-    Never left in triage: without a letter of ours it is dismissed, the report kept."""
-    from app.correspondence import service as correspondence
-
-    found = bounces.letters_bounced(session, automatic)
-    failed = ", ".join(dict.fromkeys(f.recipient for f in automatic.failures if f.recipient))
-    if found:
-        status = ReplyStatus.logged
-        note = (
-            "; ".join(f"{b.letter.reference} bounced ({b.reason})" for b in found)
-            + f". Found by {automatic.why}."
-        )
-    else:
-        status = ReplyStatus.dismissed
-        note = (
-            f"Delivery failure report ({automatic.why})"
-            + (f" for {failed}" if failed else "")
-            + "; no letter of ours matches it."
-        )
-    answerable = [b for b in found if b.letter.status in matching.ANSWERABLE]
-    data = ReplyCreate(
-        received_on=(message.date.date() if message.date else date.today()),
-        kind=ReplyKind.bounce,
-        channel=Channel.email,
-        sender_person_id=person_id,
-        sender_organisation_id=organisation_id,
-        sender_name=(message.sender_name or message.sender_email or "Mail delivery system")[:300],
-        sender_email=message.sender_email[:320],
-        subject=message.subject,
-        full_text=message.text[:500_000],
-        letter_ids=[b.letter.id for b in answerable],
-    )
-    reply = create(
-        session,
-        data=data,
-        actor=actor,
-        status=status,
-        matched_by={b.letter.id: b.matched_by for b in found},
-        email_message_id=message.message_id,
-        email_in_reply_to=" ".join(automatic.message_ids)[:1000],
-        triage_note=note,
-    )
-    for b in found:
-        if b.letter.status not in matching.ANSWERABLE:  # already bounced: linked all the same
-            session.add(
-                ReplyLetter(
-                    reply_id=reply.id, letter_id=b.letter.id, matched_by=b.matched_by, reasons=[]
-                )
-            )
-    session.flush()
-    today = date.today()
-    for b in found:
-        if b.letter.status is LetterStatus.sent and b.letter.channel is Channel.email:
-            correspondence.mark_bounced(
-                session, letter_id=b.letter.id, reason=b.reason, actor=actor
-            )
-        address = b.letter.email_to or b.failure.recipient
-        bounces.flag_failing(
-            session, address=address, reason=b.failure.reason, on=today, actor=actor
-        )
-    _keep_attachments(session, reply, message, actor)
-    return get(session, reply.id)
-
-
-def keep_unreadable_email(
-    session: Session, *, raw: bytes, reason: str, actor: User | None
-) -> tuple[Reply, bool]:
-    """A message that breaks a bound, kept as it arrived: a reply in triage saying why, the
-    raw .eml stored like an attachment. Never parsed: From, Subject and Message-ID are copied
-    as raw text from the first header lines. The same bytes twice give the same reply."""
-    digest = hashlib.sha256(raw).hexdigest()
-    existing = session.scalar(
-        select(ReplyAttachment.reply_id).where(
-            ReplyAttachment.sha256 == digest, ReplyAttachment.content_type == RAW_EMAIL_TYPE
-        )
-    )
-    if existing:
-        return get(session, existing), False
-    head = raw[:16_384]
-
-    def field(name: bytes, limit: int) -> str:
-        found = re.search(rb"^" + name + rb":[ \t]*([^\r\n]*)", head, re.IGNORECASE | re.MULTILINE)
-        value = found.group(1).decode("utf-8", "replace") if found else ""
-        return "".join(ch for ch in value if ch.isprintable())[:limit].strip()
-
-    message_id = field(b"Message-ID", 250)
-    if message_id:
-        same = session.scalar(select(Reply.id).where(Reply.email_message_id == message_id))
-        if same:
-            return get(session, same), False
-    sender = field(b"From", 300)
-    reply = create(
-        session,
-        data=ReplyCreate(
-            received_on=date.today(),
-            channel=Channel.email,
-            sender_name=sender or "unknown sender",
-            subject=field(b"Subject", 200),
-        ),
-        actor=actor,
-        status=ReplyStatus.triage,
-        email_message_id=message_id,
-        triage_note=f"Not read: {reason} The message is kept as it arrived (message.eml) "
-        "and is not parsed again.",
-    )
-    relative = f"replies/{secrets.token_hex(16)}.eml"
-    path = _storage_path(relative)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(raw)
-    reply.attachments.append(
-        ReplyAttachment(
-            reply_id=reply.id,
-            filename="message.eml",
-            content_type=RAW_EMAIL_TYPE,
-            size=len(raw),
-            sha256=digest,
-            storage_path=relative,
-        )
-    )
-    session.flush()
-    audit.record(
-        session,
-        user=actor,
-        action="reply.unreadable",
-        entity_type="reply",
-        entity_id=reply.id,
-        summary=f"Kept an unreadable email raw in triage: {reason}"[:500],
-    )
-    return get(session, reply.id), True
-
-
-def overdue_letters(session: Session, *, today: date | None = None, limit: int = 20) -> list[Any]:
-    """Sent letters whose reply is due and has not come: (letter, country name), oldest first."""
-    today = today or date.today()
-    return list(
-        session.execute(
-            select(Letter, Country.name)
-            .outerjoin(Country, Country.id == Letter.country_id)
-            .where(
-                Letter.status == LetterStatus.sent,
-                Letter.reply_due_on.is_not(None),
-                Letter.reply_due_on < today,
-            )
-            .order_by(Letter.reply_due_on, Letter.id)
-            .limit(limit)
-        ).all()
-    )
-
-
 # --- form helpers ---------------------------------------------------------------------------
 
 
@@ -1011,31 +606,6 @@ def letter_ids_for_references(session: Session, text: str) -> list[int]:
             errors=[{"field": "letter_refs", "message": "unknown reference"}],
         )
     return [found[r] for r in refs]
-
-
-def organisation_choices(session: Session) -> list[tuple[int, str]]:
-    return contacts_service.list_organisation_choices(session)
-
-
-def person_choices(session: Session, limit: int = 3000) -> list[tuple[int, str]]:
-    people = session.scalars(select(Person).order_by(Person.sort_name, Person.id).limit(limit))
-    return [(p.id, contacts_service.display_person(p)) for p in people]
-
-
-def prefill_for_letter(session: Session, letter_id: int) -> dict[str, Any]:
-    """Form values when logging the reply to a given letter."""
-    letter = session.get(Letter, letter_id)
-    if letter is None:
-        raise NotFound(f"No letter has the id {letter_id}.")
-    values: dict[str, Any] = {"letter_ids": [str(letter.id)]}
-    if letter.organisation_id:
-        values["sender_organisation_id"] = str(letter.organisation_id)
-    if letter.person_id:
-        values["sender_person_id"] = str(letter.person_id)
-    if letter.country_id:
-        country = session.get(Country, letter.country_id)
-        values["country"] = country.iso3 if country else ""
-    return values
 
 
 def suggest_for_reply(

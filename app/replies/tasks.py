@@ -16,7 +16,7 @@ from app.config import get_settings
 from app.db import transaction
 from app.errors import DomainError
 from app.queue import huey
-from app.replies import ocr, service
+from app.replies import intake, scans, service
 
 log = logging.getLogger(__name__)
 # Read at most this many messages per run; the next run takes the rest.
@@ -109,9 +109,7 @@ def _ingest(raw: bytes, uid: str) -> str:
     run (the message stays unseen and is read again next time)."""
     try:
         with transaction() as session:
-            reply, created = service.ingest_email(
-                session, raw=raw, actor=None, keep_unreadable=True
-            )
+            reply, created = intake.ingest_email(session, raw=raw, actor=None, keep_unreadable=True)
             unreadable = reply.attachments and reply.attachments[0].content_type == (
                 service.RAW_EMAIL_TYPE
             )
@@ -124,7 +122,7 @@ def _ingest(raw: bytes, uid: str) -> str:
     except Exception as exc:  # noqa: BLE001 - one message must not stop the mailbox
         log.exception("mailbox message %s could not be read", uid)
         with transaction() as session:
-            service.keep_unreadable_email(
+            intake.keep_unreadable_email(
                 session,
                 raw=raw,
                 reason=f"Reading it failed ({type(exc).__name__}: {str(exc)[:200]}).",
@@ -168,6 +166,6 @@ def poll_replies_mailbox() -> None:
 
 @huey.task(retries=0)
 def read_scan(attachment_id: int) -> str:
-    """Read a queued scan's text into its reply (ocr.read_attachment): page by page, with
+    """Read a queued scan's text into its reply (scans.read_attachment): page by page, with
     progress; a scan that cannot be read is marked failed with the reason, never retried."""
-    return ocr.read_attachment(attachment_id)
+    return scans.read_attachment(attachment_id)

@@ -30,7 +30,7 @@ from app.models import (
     ReplyStatus,
     Role,
 )
-from app.replies import service
+from app.replies import intake
 from tests.factories import login, make_organisation, make_person, make_user
 from tests.replies.helpers import make_letter
 
@@ -220,7 +220,7 @@ def test_a_bounce_marks_its_letter_bounced_and_the_address_failing(
 ) -> None:
     letter = email_letter(db, sample)
     point = email_point(db, sample.recipient.upper())  # addresses compare without case
-    reply, created = service.ingest_email(db, raw=raw(sample.name), actor=None)
+    reply, created = intake.ingest_email(db, raw=raw(sample.name), actor=None)
     assert created
     assert (reply.kind, reply.status) == (ReplyKind.bounce, ReplyStatus.logged)
     assert [(lk.letter_id, lk.matched_by) for lk in reply.links] == [(letter.id, "message-id")]
@@ -236,7 +236,7 @@ def test_a_bounce_marks_its_letter_bounced_and_the_address_failing(
 def test_found_by_reference_when_the_message_id_is_unknown(db: Session) -> None:
     sample = BOUNCES[-1]  # qmail: plain text, the returned headers quoted in the body
     letter = email_letter(db, sample, email_message_id="<other@demarche.example>")
-    reply, _ = service.ingest_email(db, raw=raw(sample.name), actor=None)
+    reply, _ = intake.ingest_email(db, raw=raw(sample.name), actor=None)
     assert [(lk.letter_id, lk.matched_by) for lk in reply.links] == [(letter.id, "reference")]
     db.refresh(letter)
     assert letter.status is LetterStatus.bounced
@@ -252,7 +252,7 @@ def test_found_by_failed_recipient_alone(db: Session) -> None:
         db, sample, reference="CMC/2009/TJK/0777", email_message_id="<new@demarche.example>"
     )
     db.flush()
-    reply, _ = service.ingest_email(db, raw=raw(sample.name), actor=None)
+    reply, _ = intake.ingest_email(db, raw=raw(sample.name), actor=None)
     assert [lk.matched_by for lk in reply.links] == ["failed recipient"]
     assert len(reply.links) == 1
     db.refresh(older)
@@ -270,7 +270,7 @@ def test_a_delay_leaves_the_letter_sent_and_the_address_alone(db: Session) -> No
         email_message_id="<letter-delayed@demarche.example>",
     )
     point = email_point(db, "ministre@diplomatie.example")
-    reply, _ = service.ingest_email(db, raw=raw("postfix_delayed"), actor=None)
+    reply, _ = intake.ingest_email(db, raw=raw("postfix_delayed"), actor=None)
     assert (reply.kind, reply.status) == (ReplyKind.auto_reply, ReplyStatus.logged)
     assert [lk.letter_id for lk in reply.links] == [letter.id]
     assert "delayed" in reply.triage_note
@@ -282,7 +282,7 @@ def test_a_delay_leaves_the_letter_sent_and_the_address_alone(db: Session) -> No
 
 def test_a_bounce_for_no_letter_of_ours_is_dismissed_not_triaged(db: Session) -> None:
     point = email_point(db, "embassy@mfa-pk.example")
-    reply, _ = service.ingest_email(db, raw=raw("exim_plain"), actor=None)
+    reply, _ = intake.ingest_email(db, raw=raw("exim_plain"), actor=None)
     assert (reply.kind, reply.status) == (ReplyKind.bounce, ReplyStatus.dismissed)
     assert (
         "no letter of ours" in reply.triage_note and "embassy@mfa-pk.example" in reply.triage_note
@@ -294,11 +294,11 @@ def test_a_bounce_for_no_letter_of_ours_is_dismissed_not_triaged(db: Session) ->
 def test_a_second_notice_for_a_bounced_letter_is_linked_too(db: Session) -> None:
     sample = BOUNCES[0]
     letter = email_letter(db, sample)
-    service.ingest_email(db, raw=raw(sample.name), actor=None)
+    intake.ingest_email(db, raw=raw(sample.name), actor=None)
     again = raw(sample.name).replace(
         b"<20090303091502.4F2A1C0123@mail.demarche.example>", b"<second@mail.demarche.example>"
     )
-    reply, created = service.ingest_email(db, raw=again, actor=None)
+    reply, created = intake.ingest_email(db, raw=again, actor=None)
     assert created and [lk.letter_id for lk in reply.links] == [letter.id]
     db.refresh(letter)
     assert letter.status is LetterStatus.bounced

@@ -19,7 +19,7 @@ from app.models import (
     ReplyStatus,
     Role,
 )
-from app.replies import service, tasks
+from app.replies import intake, service, tasks
 from tests.factories import api_headers, login, make_organisation, make_user
 from tests.replies.fake_imap import Mailbox, imap_server
 from tests.replies.helpers import make_letter
@@ -63,7 +63,7 @@ def _contacts(db: Session) -> tuple[int, int, int]:
 
 def test_in_reply_to_our_message_id_is_logged(db: Session) -> None:
     letter = make_letter(db, email_message_id="<letter-42@demarche.example>")
-    reply, created = service.ingest_email(
+    reply, created = intake.ingest_email(
         db,
         raw=eml(in_reply_to="<letter-42@demarche.example>", attachment=("scan.pdf", PDF)),
         actor=None,
@@ -76,7 +76,7 @@ def test_in_reply_to_our_message_id_is_logged(db: Session) -> None:
     assert reply.received_on.isoformat() == "2009-02-24"
     assert [a.content_type for a in reply.attachments] == ["application/pdf"]
     # the same message again (a mailbox re-read) is the same reply
-    again, created = service.ingest_email(
+    again, created = intake.ingest_email(
         db, raw=eml(in_reply_to="<letter-42@demarche.example>"), actor=None
     )
     assert not created and again.id == reply.id
@@ -84,7 +84,7 @@ def test_in_reply_to_our_message_id_is_logged(db: Session) -> None:
 
 def test_reply_to_plus_address_is_logged(db: Session) -> None:
     letter = make_letter(db, reference="CMC/2010/TJK/0001", iso3="TJK")
-    reply, _ = service.ingest_email(
+    reply, _ = intake.ingest_email(
         db,
         raw=eml(
             to="CMC replies <replies+CMC-2010-TJK-0001@demarche.example>",
@@ -104,7 +104,7 @@ def test_unknown_sender_without_headers_goes_to_triage_and_creates_no_contact(
 ) -> None:
     make_letter(db, reference="CMC/2009/PAK/0001")
     before = _contacts(db)
-    reply, _ = service.ingest_email(
+    reply, _ = intake.ingest_email(
         db,
         raw=eml(
             sender="Stranger <stranger@unknown.example>",
@@ -130,7 +130,7 @@ def test_known_sender_email_is_recognised(db: Session) -> None:
         data=ContactPointCreate(organisation_id=org.id, kind="email", value="pol@emb.example"),  # type: ignore[arg-type]
         actor=None,
     )
-    reply, _ = service.ingest_email(
+    reply, _ = intake.ingest_email(
         db, raw=eml(sender="Embassy <POL@emb.example>", message_id="<k-1@emb.example>"), actor=None
     )
     assert reply.sender_organisation_id == org.id
@@ -139,7 +139,7 @@ def test_known_sender_email_is_recognised(db: Session) -> None:
 
 def test_triage_link_and_explicit_contact_creation(client: TestClient, db: Session) -> None:
     letter = make_letter(db, reference="CMC/2009/PAK/0001")
-    reply, _ = service.ingest_email(
+    reply, _ = intake.ingest_email(
         db, raw=eml(sender="Stranger <s@unknown.example>", message_id="<t-1@u.example>"), actor=None
     )
     coordinator = make_user(db, Role.coordinator)
@@ -172,7 +172,7 @@ def test_triage_link_and_explicit_contact_creation(client: TestClient, db: Sessi
 
 
 def test_dismiss_from_triage_via_api(client: TestClient, db: Session) -> None:
-    reply, _ = service.ingest_email(
+    reply, _ = intake.ingest_email(
         db,
         raw=eml(sender="Auto <auto@x.example>", subject="Spam", message_id="<o@x>"),
         actor=None,
@@ -300,7 +300,7 @@ def test_markup_in_an_email_shows_as_text(client: TestClient, db: Session) -> No
 
 def test_an_acknowledgement_is_linked_but_the_letter_stays_unanswered(db: Session) -> None:
     letter = make_letter(db, email_message_id="<letter-ack@demarche.example>")
-    reply, _ = service.ingest_email(
+    reply, _ = intake.ingest_email(
         db,
         raw=eml(
             in_reply_to="<letter-ack@demarche.example>",
@@ -316,7 +316,7 @@ def test_an_acknowledgement_is_linked_but_the_letter_stays_unanswered(db: Sessio
     db.refresh(letter)
     assert letter.status is LetterStatus.sent
     # an answer afterwards marks it replied, and unlinking that answer reopens it
-    answer, _ = service.ingest_email(
+    answer, _ = intake.ingest_email(
         db,
         raw=eml(
             in_reply_to="<letter-ack@demarche.example>",
@@ -335,7 +335,7 @@ def test_an_acknowledgement_is_linked_but_the_letter_stays_unanswered(db: Sessio
 
 def test_an_out_of_office_is_logged_against_its_letter_or_dismissed(db: Session) -> None:
     letter = make_letter(db, email_message_id="<letter-ooo@demarche.example>")
-    linked, _ = service.ingest_email(
+    linked, _ = intake.ingest_email(
         db,
         raw=eml(
             in_reply_to="<letter-ooo@demarche.example>",
@@ -350,7 +350,7 @@ def test_an_out_of_office_is_logged_against_its_letter_or_dismissed(db: Session)
     assert "Automatic message" in linked.triage_note
     db.refresh(letter)
     assert letter.status is LetterStatus.sent
-    loose, _ = service.ingest_email(
+    loose, _ = intake.ingest_email(
         db, raw=eml(subject="Out of Office", message_id="<ooo-2@x.example>"), actor=None
     )
     assert (loose.kind, loose.status, loose.links) == (
@@ -489,5 +489,5 @@ def test_the_poller_keeps_hostile_messages_raw_and_goes_on(db: Session) -> None:
         _, path = service.get_attachment(db, full.attachments[0].id)
         assert path.read_bytes() == raw
     # the same bytes again (a re-read after a crash) are the same reply, not a second one
-    again, created = service.ingest_email(db, raw=parts, actor=None, keep_unreadable=True)
+    again, created = intake.ingest_email(db, raw=parts, actor=None, keep_unreadable=True)
     assert not created and again.email_message_id == "<parts@x.example>"

@@ -26,7 +26,8 @@ from weasyprint import HTML
 import app.db
 from app.errors import Conflict, InvalidInput
 from app.models import Reply, ReplyAttachment, Role
-from app.replies import ocr, service
+from app.replies import intake, ocr, service
+from app.replies import scans as reply_scans
 from app.replies.schemas import ReplyCreate
 from tests.factories import api_headers, make_user
 from tests.replies.helpers import log_reply
@@ -348,7 +349,7 @@ def test_the_job_reads_a_scan_into_its_reply(
         return read(self, page)
 
     monkeypatch.setattr(ocr._Reader, "read", watching)
-    assert ocr.read_attachment(attachment.id) == "done"
+    assert reply_scans.read_attachment(attachment.id) == "done"
     assert watched == [("running", 0, 1)]
 
     db.expire_all()
@@ -360,7 +361,7 @@ def test_the_job_reads_a_scan_into_its_reply(
     assert reply.full_text.startswith("Received by post.\n\n— Text read from scan.jpg —\n")
     assert "Конвенция по кассетным боеприпасам" in flat(reply.full_text)
     assert reply.language == "ru"
-    assert ocr.read_attachment(attachment.id) == "skipped"  # done once, not again
+    assert reply_scans.read_attachment(attachment.id) == "skipped"  # done once, not again
 
 
 def test_reading_again_in_a_chosen_language_replaces_the_text(
@@ -370,9 +371,9 @@ def test_reading_again_in_a_chosen_language_replaces_the_text(
     attachment = service.add_attachment(
         db, reply_id=reply_id, filename="lettre.png", content=scans["fr.png"], actor=None
     )
-    ocr.request(db, attachment_id=attachment.id, language="fr")
+    reply_scans.request(db, attachment_id=attachment.id, language="fr")
     db.commit()
-    assert ocr.read_attachment(attachment.id) == "done"
+    assert reply_scans.read_attachment(attachment.id) == "done"
     headers = api_headers(db, make_user(db, Role.campaigner))
     url = f"/api/v1/replies/attachments/{attachment.id}/ocr"
     state = client.get(url, headers=headers).json()
@@ -384,7 +385,7 @@ def test_reading_again_in_a_chosen_language_replaces_the_text(
     assert again.status_code == 202
     assert again.json()["status"] == "queued" and again.json()["language"] == "es"
     assert no_queue[-1] == attachment.id
-    assert ocr.read_attachment(attachment.id) == "done"
+    assert reply_scans.read_attachment(attachment.id) == "done"
     db.expire_all()
     reply = db.get(Reply, reply_id)
     assert reply is not None
@@ -410,7 +411,7 @@ def test_a_scan_being_read_is_not_queued_twice(db: Session, no_queue: list[int])
     attachment.ocr_status = "running"
     db.flush()
     with pytest.raises(Conflict, match="is being read"):
-        ocr.request(db, attachment_id=attachment.id, language="ru")
+        reply_scans.request(db, attachment_id=attachment.id, language="ru")
 
 
 def test_a_bad_scan_fails_once_with_its_reason(db: Session, no_queue: list[int]) -> None:
@@ -420,8 +421,8 @@ def test_a_bad_scan_fails_once_with_its_reason(db: Session, no_queue: list[int])
         db, reply_id=reply_id, filename="scan.pdf", content=corrupt, actor=None
     )
     db.commit()
-    assert ocr.read_attachment(attachment.id) == "failed"
-    assert ocr.read_attachment(attachment.id) == "skipped"  # never retried by itself
+    assert reply_scans.read_attachment(attachment.id) == "failed"
+    assert reply_scans.read_attachment(attachment.id) == "skipped"  # never retried by itself
     db.expire_all()
     failed = db.get(ReplyAttachment, attachment.id)
     reply = db.get(Reply, reply_id)
@@ -441,10 +442,10 @@ def test_a_reply_changed_meanwhile_is_read_again(
         db, reply_id=reply_id, filename="photo.jpg", content=scans["ru.jpg"], actor=None
     )
     db.commit()
-    original = ocr.with_scan_text
+    original = reply_scans.with_scan_text
     calls: list[str] = []
     sessions: list[Session] = []
-    transaction = ocr.transaction
+    transaction = reply_scans.transaction
 
     @contextlib.contextmanager
     def recorded() -> Iterator[Session]:
@@ -463,9 +464,9 @@ def test_a_reply_changed_meanwhile_is_read_again(
             )
         return original(full_text, filename, previous, text)
 
-    monkeypatch.setattr(ocr, "transaction", recorded)
-    monkeypatch.setattr(ocr, "with_scan_text", edited_meanwhile)
-    assert ocr.read_attachment(attachment.id) == "done"
+    monkeypatch.setattr(reply_scans, "transaction", recorded)
+    monkeypatch.setattr(reply_scans, "with_scan_text", edited_meanwhile)
+    assert reply_scans.read_attachment(attachment.id) == "done"
     assert calls == ["First text.", "First text."]  # refused once, read again, written
     db.expire_all()
     reply = db.get(Reply, reply_id)
@@ -491,10 +492,10 @@ def test_only_scans_are_queued(db: Session, no_queue: list[int]) -> None:
     )
     db.add(other)
     db.flush()
-    ocr.queue_attachment(db, other)
+    reply_scans.queue_attachment(db, other)
     assert other.ocr_status == ""
     with pytest.raises(InvalidInput, match="not a scan"):
-        ocr.request(db, attachment_id=other.id)
+        reply_scans.request(db, attachment_id=other.id)
 
 
 def test_a_scan_that_came_by_email_is_read_into_the_reply(
@@ -508,13 +509,13 @@ def test_a_scan_that_came_by_email_is_read_into_the_reply(
     msg["Message-ID"] = "<scan-reply-1@tj-geneva.example>"
     msg.set_content("Please find our note attached.")
     msg.add_attachment(scans["ru.jpg"], maintype="image", subtype="jpeg", filename="note.jpg")
-    reply, created = service.ingest_email(db, raw=msg.as_bytes(), actor=None)
+    reply, created = intake.ingest_email(db, raw=msg.as_bytes(), actor=None)
     assert created
     [scan] = reply.attachments
     assert scan.ocr_status == "queued"
     db.commit()
     assert no_queue == [scan.id]
-    assert ocr.read_attachment(scan.id) == "done"
+    assert reply_scans.read_attachment(scan.id) == "done"
     db.expire_all()
     read = db.get(Reply, reply.id)
     done = db.get(ReplyAttachment, scan.id)

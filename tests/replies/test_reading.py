@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 
-from app.replies import reading
+from app.replies import dates, letterhead, references
 
 
 def _cited(text: str) -> list[tuple[int, int, int | None]]:
-    return [(m.day, m.month, m.year) for m in reading.find_dates(text) if m.cited]
+    return [(m.day, m.month, m.year) for m in dates.find_dates(text) if m.cited]
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,7 @@ def test_cited_dates_without_a_year(text: str, expected: tuple[int, int]) -> Non
 
 
 def test_a_date_without_a_year_that_is_not_a_letters_is_not_read() -> None:
-    assert reading.find_dates("The meeting on 5 December was useful.") == []
+    assert dates.find_dates("The meeting on 5 December was useful.") == []
 
 
 def test_ocr_noise_broken_lines_and_hyphenation() -> None:
@@ -84,7 +84,7 @@ def test_ocr_noise_broken_lines_and_hyphenation() -> None:
     assert _cited(text) == [(1, 12, 2010)]
     assert _cited("votre lettre du 1er\n  mai ,2010") == [(1, 5, 2010)]
     # impossible dates are not dates
-    assert reading.find_dates("on 31 February 2009 and 45.13.2009 and 30 февраля 2010") == []
+    assert dates.find_dates("on 31 February 2009 and 45.13.2009 and 30 февраля 2010") == []
 
 
 def test_only_dates_introduced_as_a_letter_are_cited() -> None:
@@ -92,20 +92,20 @@ def test_only_dates_introduced_as_a_letter_are_cited() -> None:
         "Your letter dated 30 January 2009 was received.\n"
         "The Ministry of Foreign Affairs replied on 16 February 2009."
     )
-    assert [(m.on, m.cited) for m in reading.find_dates(text)] == [
+    assert [(m.on, m.cited) for m in dates.find_dates(text)] == [
         (date(2009, 1, 30), True),
         (date(2009, 2, 16), False),
     ]
 
 
 def test_an_ambiguous_numeric_date_keeps_both_readings() -> None:
-    (found,) = reading.find_dates("your letter of 01.05.2010")
+    (found,) = dates.find_dates("your letter of 01.05.2010")
     assert (found.on, found.alternative, found.swapped) == (
         date(2010, 5, 1),
         date(2010, 1, 5),
         True,
     )
-    (us,) = reading.find_dates("your letter of 5/13/2010")  # only month first is a date
+    (us,) = dates.find_dates("your letter of 5/13/2010")  # only month first is a date
     assert (us.on, us.alternative) == (date(2010, 5, 13), None)
 
 
@@ -131,19 +131,19 @@ def test_an_ambiguous_numeric_date_keeps_both_readings() -> None:
     ],
 )
 def test_the_replys_own_date(text: str, expected: date) -> None:
-    assert reading.reply_date(text) == expected
+    assert dates.reply_date(text) == expected
 
 
 def test_a_cited_date_or_a_date_in_a_sentence_is_not_the_replys_date() -> None:
-    assert reading.reply_date("Thank you for your letter of 1 May 2010.") is None
+    assert dates.reply_date("Thank you for your letter of 1 May 2010.") is None
     # an invitation: the dates are the reception's and the answer's, in sentences
     card = "代表团\n\n邀请函\n\n谨定于2010年9月28日下午6时举行招待会。\n\n请于2010年9月20日前回复。"
-    assert reading.reply_date(card) is None
+    assert dates.reply_date(card) is None
     # "继我馆2010年5月12日复函": the sender's own earlier letter, not ours
     text = "继我馆2010年5月12日复函，兹转交外交部对贵联盟2010年5月1日来函的答复"
     assert _cited(text) == [(1, 5, 2010)]
     text = "Dear Madam,\nThe Ministry held a meeting on 3 May 2010 with the other ministries."
-    assert reading.reply_date(text) is None
+    assert dates.reply_date(text) is None
 
 
 @pytest.mark.parametrize(
@@ -177,21 +177,23 @@ def test_a_cited_date_or_a_date_in_a_sentence_is_not_the_replys_date() -> None:
     ],
 )
 def test_the_senders_reference(text: str, expected: str) -> None:
-    assert reading.sender_reference(text) == expected
+    assert references.sender_reference(text) == expected
 
 
 def test_our_reference_is_not_taken_for_theirs() -> None:
-    assert reading.sender_reference("Ref.: CMC/2010/TJK/0001", ours=["CMC/2010/TJK/0001"]) == ""
-    assert reading.sender_reference("Votre réf. CMC/2010/SEN/2\nDear") == ""
+    assert references.sender_reference("Ref.: CMC/2010/TJK/0001", ours=["CMC/2010/TJK/0001"]) == ""
+    assert references.sender_reference("Votre réf. CMC/2010/SEN/2\nDear") == ""
 
 
 def test_references_compare_by_their_groups() -> None:
     keys = {
-        reading.reference_key(v)
+        references.reference_key(v)
         for v in ("CMC/2010/TJK/0001", "CMC 2010/TJK/1", "CMC-2010-TJK-0001", "cmc/2010/tjk/01")
     }
     assert keys == {"CMC/2010/TJK/1"}
-    assert reading.reference_key("CMC/2010/TJK/0010") != reading.reference_key("CMC/2010/TJK/1")
+    assert references.reference_key("CMC/2010/TJK/0010") != references.reference_key(
+        "CMC/2010/TJK/1"
+    )
 
 
 @pytest.mark.parametrize(
@@ -210,4 +212,4 @@ def test_references_compare_by_their_groups() -> None:
     ],
 )
 def test_states_named_in_a_letterhead(line: str, expected: list[str]) -> None:
-    assert reading.countries_named(line) == expected
+    assert letterhead.countries_named(line) == expected

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.countries import service as countries_service
 from app.models import Letter, Organisation, ReplyLetter, Role
-from app.replies import matching, reading, service
+from app.replies import dates, letterhead, matching, reading, references, service
 from tests.factories import login, make_organisation, make_user
 from tests.replies.helpers import log_reply, make_letter
 
@@ -129,7 +129,7 @@ def test_the_letterhead_is_matched_by_an_organisation_s_alias(
     from app.models import AliasKind
 
     text = "KOMITETI DAVLATII AMNIYATI MILLI\nDushanbe, 12 May 2010\n\nDear Sir,"
-    assert reading.find_sender(db, text) is None
+    assert letterhead.find_sender(db, text) is None
     aliases.add_alias(
         db,
         kind="organisation",
@@ -138,7 +138,7 @@ def test_the_letterhead_is_matched_by_an_organisation_s_alias(
         alias_kind=AliasKind.former,
         actor=None,
     )
-    match = reading.find_sender(db, text)
+    match = letterhead.find_sender(db, text)
     assert match is not None and match.organisation_id == directory.tjk_mfa.id
 
 
@@ -147,10 +147,10 @@ def test_a_mission_line_never_matches_another_states_organisation(
 ) -> None:
     # Kazakhstan is not in the directory: its mission is not Uzbekistan's or Tajikistan's
     text = "Permanent Mission of the Republic of Kazakhstan to the United Nations Office at Geneva"
-    assert reading.find_sender(db, text) is None
+    assert letterhead.find_sender(db, text) is None
     assert reading.read_reply(db, text=f"{text}\nNote No. 12").sender_organisation_id is None
     text = "Permanent Mission of Tajikistan in Geneva"
-    match = reading.find_sender(db, text)
+    match = letterhead.find_sender(db, text)
     assert match is not None and match.organisation_id == directory.tjk_mission.id
 
 
@@ -239,9 +239,9 @@ def test_a_date_without_a_year_takes_the_year_of_our_letter(
     assert any('"5 декабря" has no year: read as 5 December 2010' in r for r in best.reasons)
     assert not any(r.startswith("Cites") for s in rest for r in s.reasons)
     # in English, from a sender we have no letter to on that day: the last 5 December before
-    mentions = reading.find_dates("Thank you for your letter of 5 December.")
-    (resolved,) = reading.resolve_dates(
-        db, mentions, reading.Scope(country_id=directory.uzb), reply_on=date(2011, 1, 10)
+    mentions = dates.find_dates("Thank you for your letter of 5 December.")
+    (resolved,) = dates.resolve_dates(
+        db, mentions, dates.Scope(country_id=directory.uzb), reply_on=date(2011, 1, 10)
     )
     assert resolved.on == date(2010, 12, 5)
 
@@ -276,7 +276,7 @@ def test_a_retyped_reference_that_fits_two_letters_counts_for_neither(
         ("TST/2010/TJK/0001", "TJK", date(2010, 5, 1)),
         ("TST-2010-TJK-001", "TJK", date(2010, 6, 1)),
     )
-    assert reading.our_references(db, "your letter TST 2010 TJK 1") == []
+    assert references.our_references(db, "your letter TST 2010 TJK 1") == []
     assert reading.read_reply(db, text="Re: TST 2010 TJK 1").our_reference == ""
 
 
@@ -436,7 +436,7 @@ def test_a_letterhead_on_several_lines_names_the_ministry_not_the_presidency(
         "République du Sénégal\nUn Peuple – Un But – Une Foi\nMINISTÈRE DES AFFAIRES ÉTRANGÈRES\n"
         "Direction des Organisations internationales\n\nDakar, le 16 février 2009"
     )
-    found = reading.find_sender(db, text)
+    found = letterhead.find_sender(db, text)
     assert found is not None and found.organisation_id == ministry.id != presidency.id
     # a sentence of the body naming another office is not a letterhead
     embassy = make_organisation(
@@ -458,7 +458,7 @@ def test_a_letterhead_on_several_lines_names_the_ministry_not_the_presidency(
         "Por especial encargo del Ministerio de Relaciones Exteriores de Chile, tengo el\n"
         "agrado de dar respuesta a su carta de 3 de marzo de 2010."
     )
-    found = reading.find_sender(db, text)
+    found = letterhead.find_sender(db, text)
     assert found is not None and found.organisation_id == embassy.id
 
 
@@ -476,10 +476,10 @@ def test_a_letterhead_in_a_language_the_directory_lacks_is_known_by_its_city(
         "REPOBLIKAN'I MADAGASIKARA\nFitiavana – Tanindrazana – Fandrosoana\n"
         "MINISTÈRE DES AFFAIRES ÉTRANGÈRES\n\nAntananarivo, le 2 mars 2009"
     )
-    found = reading.find_sender(db, text)
+    found = letterhead.find_sender(db, text)
     assert found is not None and found.organisation_id == ministry.id
     # without the city, the generic words alone name no one
-    assert reading.find_sender(db, "MINISTÈRE DES AFFAIRES ÉTRANGÈRES\nMonsieur,") is None
+    assert letterhead.find_sender(db, "MINISTÈRE DES AFFAIRES ÉTRANGÈRES\nMonsieur,") is None
 
 
 def test_letters_to_other_states_of_the_same_day_are_folded_away_on_the_form(
