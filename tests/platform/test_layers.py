@@ -105,7 +105,7 @@ def _run(code: str) -> object:
 
 
 def test_the_worker_list_of_task_modules_loads_every_task() -> None:
-    listed, everything = _run(
+    found = _run(
         """
 import importlib, json, pkgutil
 import app
@@ -117,6 +117,8 @@ for module in pkgutil.walk_packages(app.__path__, "app."):
 print(json.dumps([listed, sorted(huey._registry._registry)]))
 """
     )
+    assert isinstance(found, list) and len(found) == 2
+    listed, everything = found
     assert isinstance(listed, list) and listed, "app.jobs registers no task"
     assert listed == everything, "task modules missing from app.jobs"
 
