@@ -30,6 +30,7 @@ if databases.BACKEND == "postgresql" and (why := databases.check_postgres()):
 
 os.environ["DEMARCHE_DATABASE_URL"] = databases.create_database(_TMP, "main")
 
+from fastapi import FastAPI  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from playwright.sync_api import Page  # noqa: E402
 from sqlalchemy import Connection, Engine  # noqa: E402
@@ -95,12 +96,12 @@ def db(connection: Connection) -> Iterator[Session]:
 
 
 @pytest.fixture(scope="session")
-def web_app(engine: Engine):  # type: ignore[no-untyped-def]
+def web_app(engine: Engine) -> FastAPI:
     return create_app()
 
 
 @pytest.fixture
-def client(web_app, connection: Connection) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+def client(web_app: FastAPI, connection: Connection) -> Iterator[TestClient]:
     with TestClient(web_app, base_url="http://testserver") as c:
         yield c
 
