@@ -16,6 +16,7 @@ from app.demo import DEMO_LOGIN
 from app.models import ContactKind, ContactPoint
 from tests.support.browser import browser_page, reload_until, sign_in
 from tests.support.live import DemoSite
+from tests.support.smtp import payload
 
 EDIT = "We would also welcome a meeting with your delegation in Geneva in June."
 
@@ -97,6 +98,6 @@ def test_draft_edit_approve_and_send_as_the_organisation(site: DemoSite, artifac
     message = email.message_from_bytes(raw, policy=email.policy.default)
     assert message["From"] == "Cluster Munition Coalition <info@cmc.example>"
     attached = next(p for p in message.walk() if p.get_content_type() == "application/pdf")
-    assert EDIT in _text(attached.get_payload(decode=True))
+    assert EDIT in _text(payload(attached))
     plain = next(p for p in message.walk() if p.get_content_type() == "text/plain")
     assert EDIT in plain.get_content()

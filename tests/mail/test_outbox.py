@@ -14,7 +14,7 @@ from app.mail.service import Attachment
 from app.models import OutboxStatus
 from app.models.base import utcnow
 from tests.support.live import free_port
-from tests.support.smtp import Mailbox, smtp_server
+from tests.support.smtp import Mailbox, payload, smtp_server
 
 
 @pytest.fixture
@@ -91,5 +91,4 @@ def test_dot_lines_survive_transparency(db: Session, smtp: Mailbox) -> None:
     row = service.enqueue(db, message)
     db.commit()
     service.deliver(row.id)
-    payload = smtp.messages[0].get_payload(decode=True)
-    assert payload.replace(b"\r\n", b"\n") == b".\n..\nend\n"
+    assert payload(smtp.messages[0]).replace(b"\r\n", b"\n") == b".\n..\nend\n"

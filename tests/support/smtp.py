@@ -60,3 +60,10 @@ def smtp_server() -> Iterator[tuple[str, Mailbox]]:
         yield f"smtp://127.0.0.1:{port}?starttls=never", box
     finally:
         controller.stop()
+
+
+def payload(part: Message) -> bytes:
+    """One part's body with its transfer encoding (base64, quoted-printable) undone."""
+    body = part.get_payload(decode=True)
+    assert isinstance(body, bytes), f"{part.get_content_type()} is a multipart, not a body"
+    return body
