@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from pypdf.generic import ArrayObject, StreamObject
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -269,9 +270,11 @@ def test_pdf_a_variant_and_a_stopped_job_is_recorded(
     assert service.run_batch(batch.id, pool=pool) == BatchStatus.done
     [letter] = _letters(db, batch.id)
     reader, _ = pdf_text((rendering.files_root() / letter.pdf_path).read_bytes())
-    root = reader.trailer["/Root"]
-    assert b"pdfaid:part" in root["/Metadata"].get_object().get_data()
-    assert root["/OutputIntents"][0].get_object()["/S"] == "/GTS_PDFA1"
+    metadata = reader.root_object["/Metadata"].get_object()
+    intents = reader.root_object["/OutputIntents"].get_object()
+    assert isinstance(metadata, StreamObject) and isinstance(intents, ArrayObject)
+    assert b"pdfaid:part" in metadata.get_data()
+    assert intents[0].get_object()["/S"] == "/GTS_PDFA1"
 
     broken = _merge(db, world, source=source)
 
