@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from app.correspondence import service as correspondence
+from app.correspondence import lifecycle as correspondence
 from app.treaties import service as treaties
 
 SESSION_HOOKS: tuple[tuple[str, Callable[..., Any]], ...] = (

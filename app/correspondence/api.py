@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import Query
 
 from app.auth.deps import ApiCoordinator, ApiUser
-from app.correspondence import service, tasks
+from app.correspondence import followup, lifecycle, queues, sending, tasks
 from app.correspondence.schemas import (
     BatchPostedRead,
     BatchSendRead,
@@ -31,7 +31,7 @@ router = api_router(prefix="/letters", tags=["letters"])
 
 
 def read(letter: Letter) -> LetterStateRead:
-    row = service.row(letter)
+    row = queues.row(letter)
     return LetterStateRead(
         **{k: v for k, v in row.__dict__.items() if k != "channel"},
         channel=letter.channel,
@@ -47,7 +47,7 @@ def approve(
     letter_id: int, session: SessionDep, user: ApiCoordinator, body: LetterAction | None = None
 ) -> LetterStateRead:
     version = body.version if body else None
-    return read(service.approve(session, letter_id=letter_id, actor=user, version=version))
+    return read(lifecycle.approve(session, letter_id=letter_id, actor=user, version=version))
 
 
 @router.post(
@@ -59,7 +59,7 @@ def withdraw_approval(
     letter_id: int, session: SessionDep, user: ApiCoordinator, body: LetterAction | None = None
 ) -> LetterStateRead:
     version = body.version if body else None
-    letter = service.withdraw_approval(session, letter_id=letter_id, actor=user, version=version)
+    letter = lifecycle.withdraw_approval(session, letter_id=letter_id, actor=user, version=version)
     return read(letter)
 
 
@@ -74,7 +74,7 @@ def send(
     session: SessionDep,
     user: ApiUser,
 ) -> LetterStateRead:
-    outcome = service.send(
+    outcome = sending.send(
         session,
         letter_id=letter_id,
         channel=body.channel,
@@ -96,7 +96,7 @@ def send(
 def edit_text(
     letter_id: int, body: LetterText, session: SessionDep, user: ApiUser
 ) -> LetterStateRead:
-    letter = service.edit_text(
+    letter = lifecycle.edit_text(
         session,
         letter_id=letter_id,
         subject=body.subject,
@@ -118,7 +118,7 @@ def resolve_delivery(
     session: SessionDep,
     user: ApiCoordinator,
 ) -> LetterStateRead:
-    letter = service.resolve_uncertain(
+    letter = sending.resolve_uncertain(
         session, letter_id=letter_id, delivered=body.delivered, actor=user
     )
     if not body.delivered:
@@ -131,7 +131,7 @@ def close(
     letter_id: int, session: SessionDep, user: ApiUser, body: LetterClose | None = None
 ) -> LetterStateRead:
     body = body or LetterClose()
-    letter = service.close(
+    letter = lifecycle.close(
         session, letter_id=letter_id, actor=user, note=body.note, version=body.version
     )
     return read(letter)
@@ -144,7 +144,7 @@ def close(
     summary="Draft a follow-up from the reminder template",
 )
 def follow_up(letter_id: int, session: SessionDep, user: ApiUser) -> LetterStateRead:
-    return read(service.follow_up(session, letter_id=letter_id, actor=user))
+    return read(followup.follow_up(session, letter_id=letter_id, actor=user))
 
 
 @router.post(
@@ -154,7 +154,7 @@ def follow_up(letter_id: int, session: SessionDep, user: ApiUser) -> LetterState
     summary="Send every approved email letter of a batch or campaign (on the task queue)",
 )
 def send_approved(body: SendApproved, session: SessionDep, user: ApiUser) -> BatchSendRead:
-    outcome = service.send_approved(
+    outcome = sending.send_approved(
         session, actor=user, batch_id=body.batch_id, campaign_id=body.campaign_id
     )
     if outcome.queued:
@@ -168,7 +168,7 @@ def send_approved(body: SendApproved, session: SessionDep, user: ApiUser) -> Bat
     summary="Record every approved postal letter of a batch as posted on a date",
 )
 def mark_posted(body: MarkPosted, session: SessionDep, user: ApiUser) -> BatchPostedRead:
-    outcome = service.mark_batch_posted(
+    outcome = sending.mark_batch_posted(
         session, batch_id=body.batch_id, on=body.date, note=body.note, actor=user
     )
     return BatchPostedRead(posted=outcome.queued, skipped=outcome.skipped)
@@ -184,7 +184,7 @@ def overdue(
     q: str = Query(default="", max_length=200),
     today: IsoDate | None = Query(default=None, description="Count as of this day"),
 ) -> OverdueRead:
-    rows, total = service.list_overdue(
+    rows, total = followup.list_overdue(
         session,
         campaign_id=campaign_id,
         batch_id=batch_id,

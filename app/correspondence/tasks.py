@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from huey import crontab
 
-from app.correspondence import service
+from app.correspondence import sending, service
 from app.db import transaction
 from app.errors import Conflict, DomainError
 from app.mail import service as mail_service
@@ -29,7 +29,7 @@ def deliver_letter(letter_id: int) -> str:
     """Steps 1 to 3 for one letter; returns the letter's status afterwards."""
     try:
         with transaction() as session:
-            outbox_id = service.queue_email(session, letter_id=letter_id)
+            outbox_id = sending.queue_email(session, letter_id=letter_id)
     except Conflict:
         # Another worker queued it at the same moment: its outbox row is the one.
         with transaction() as session:
@@ -47,7 +47,7 @@ def deliver_letter(letter_id: int) -> str:
             except DomainError as exc:  # no SMTP server configured: the letter stays sending
                 log.warning("letter %s not delivered: %s", letter_id, exc.detail)
     with transaction() as session:
-        letter = service.sync_from_outbox(session, letter_id=letter_id)
+        letter = sending.sync_from_outbox(session, letter_id=letter_id)
         return service.display_status(letter)
 
 
@@ -68,7 +68,7 @@ def sweep(letter_ids: Iterable[int] | None = None) -> int:
     """Finish every letter waiting to be queued, delivered or synchronised."""
     with transaction() as session:
         mail_service.recover(session)
-        waiting, queued = service.pending_letters(session)
+        waiting, queued = sending.pending_letters(session)
     done = 0
     for letter_id in [*waiting, *queued]:
         if letter_ids is not None and letter_id not in letter_ids:

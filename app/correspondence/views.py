@@ -13,7 +13,8 @@ from fastapi.responses import FileResponse, Response
 
 from app.auth.deps import WebCoordinator, WebUser
 from app.config import get_settings
-from app.correspondence import service, tasks
+from app.correspondence import followup, lifecycle, queues, sending, service, tasks
+from app.correspondence.message import html_to_text, rendered_body
 from app.correspondence.schemas import (
     LetterClose,
     LetterSend,
@@ -41,7 +42,7 @@ STAGES = [
     ("failed", "Failed or bounced"),
     ("overdue", "Overdue replies"),
 ]
-CHANNEL_OPTIONS = [(c.value, service.CHANNEL_LABELS[c].capitalize()) for c in Channel]
+CHANNEL_OPTIONS = [(c.value, sending.CHANNEL_LABELS[c].capitalize()) for c in Channel]
 
 templates.env.globals["letter_status"] = service.display_status
 templates.env.globals["letter_channels"] = CHANNEL_OPTIONS
@@ -85,7 +86,7 @@ def correspondence_home(
     stage = stage if stage in dict(STAGES) else "approval"
     page = max(1, min(page, 100_000))
     campaign = int(campaign_id) if campaign_id.isdigit() and len(campaign_id) < 12 else None
-    letters, total = service.list_queue(
+    letters, total = queues.list_queue(
         session,
         stage=stage,
         campaign_id=campaign,
@@ -93,13 +94,13 @@ def correspondence_home(
         limit=PER_PAGE,
         offset=(page - 1) * PER_PAGE,
     )
-    campaigns = service.campaign_choices(session)
-    batches = service.recent_batches(session)
+    campaigns = queues.campaign_choices(session)
+    batches = queues.recent_batches(session)
     ctx = {
         "stage": stage,
         "stages": STAGES,
-        "counts": service.stage_counts(session),
-        "letters": [service.row(letter) for letter in letters],
+        "counts": queues.stage_counts(session),
+        "letters": [queues.row(letter) for letter in letters],
         "q": q,
         "campaign_id": campaign_id,
         "campaign_options": [("", "All campaigns")] + [(str(cid), name) for cid, name in campaigns],
@@ -128,20 +129,20 @@ def _letter_page(
 ) -> Response:
     letter = service.get(session, letter_id)
     try:
-        text = service.html_to_text(service.rendered_body(letter))
+        text = html_to_text(rendered_body(letter))
         render_problem = ""
     except DomainError as exc:
         text, render_problem = letter.body_html, exc.detail
-    outbox = service.outbox_status(session, letter)
+    outbox = sending.outbox_status(session, letter)
     original = service.get(session, letter.follow_up_of_id) if letter.follow_up_of_id else None
     ctx = {
         "letter": letter,
-        "row": service.row(letter),
+        "row": queues.row(letter),
         "text": text,
         "render_problem": render_problem,
         "outbox": outbox,
         "original": original,
-        "editable": service.can_edit(letter, request.state.user.role),
+        "editable": lifecycle.can_edit(letter, request.state.user.role),
         "values": values
         or {"subject": letter.subject, "body_html": letter.body_html, "version": letter.version},
         "errors": errors or {},
@@ -172,7 +173,7 @@ def edit(
     data, errors = validate(LetterText, form)
     if data is not None:
         try:
-            service.edit_text(
+            lifecycle.edit_text(
                 session,
                 letter_id=letter_id,
                 subject=data.subject,
@@ -201,7 +202,7 @@ def resolve_delivery(
     delivered = form.get("delivered") == "true"
 
     def action() -> None:
-        service.resolve_uncertain(session, letter_id=letter_id, delivered=delivered, actor=user)
+        sending.resolve_uncertain(session, letter_id=letter_id, delivered=delivered, actor=user)
 
     response = _act(
         request,
@@ -220,7 +221,7 @@ def approve(
     request: Request, session: SessionDep, user: WebCoordinator, form: FormDep, letter_id: int
 ) -> Response:
     def action() -> None:
-        service.approve(session, letter_id=letter_id, actor=user, version=_version(form))
+        lifecycle.approve(session, letter_id=letter_id, actor=user, version=_version(form))
 
     return _act(request, form, letter_id, action, "Letter approved.")
 
@@ -230,7 +231,9 @@ def withdraw(
     request: Request, session: SessionDep, user: WebCoordinator, form: FormDep, letter_id: int
 ) -> Response:
     def action() -> None:
-        service.withdraw_approval(session, letter_id=letter_id, actor=user, version=_version(form))
+        lifecycle.withdraw_approval(
+            session, letter_id=letter_id, actor=user, version=_version(form)
+        )
 
     return _act(request, form, letter_id, action, "Approval withdrawn; the letter is a draft.")
 
@@ -248,7 +251,7 @@ def send(
     if data is None:
         return _failed(request, back, _form_errors(errors))
     try:
-        outcome = service.send(
+        outcome = sending.send(
             session,
             letter_id=letter_id,
             channel=data.channel,
@@ -265,7 +268,7 @@ def send(
         for address, note in bounces.failing_addresses(session, [outcome.letter.email_to]).items():
             flash(request, f"Mail to {address} has bounced before: {note}.", "warning")
     else:
-        message = f"Recorded as sent by {service.CHANNEL_LABELS[data.channel]}."
+        message = f"Recorded as sent by {sending.CHANNEL_LABELS[data.channel]}."
     return redirect(request, back, message=message)
 
 
@@ -278,7 +281,7 @@ def close(
         return _failed(request, _next(form, _letter_url(letter_id)), _form_errors(errors))
 
     def action() -> None:
-        service.close(
+        lifecycle.close(
             session, letter_id=letter_id, actor=user, note=data.note, version=data.version
         )
 
@@ -290,7 +293,7 @@ def follow_up(
     request: Request, session: SessionDep, user: WebUser, form: FormDep, letter_id: int
 ) -> Response:
     try:
-        letter = service.follow_up(session, letter_id=letter_id, actor=user)
+        letter = followup.follow_up(session, letter_id=letter_id, actor=user)
     except DomainError as exc:
         return _failed(request, _next(form, _letter_url(letter_id)), exc)
     return redirect(
@@ -312,7 +315,7 @@ def send_approved(
     if data is None:
         return _failed(request, back, _form_errors(errors))
     try:
-        outcome = service.send_approved(
+        outcome = sending.send_approved(
             session, actor=user, batch_id=data.batch_id, campaign_id=data.campaign_id
         )
     except DomainError as exc:
@@ -339,7 +342,7 @@ def mark_posted(request: Request, session: SessionDep, user: WebUser, form: Form
     if data is None:
         return _failed(request, back, _form_errors(errors))
     try:
-        outcome = service.mark_batch_posted(
+        outcome = sending.mark_batch_posted(
             session, batch_id=data.batch_id, on=data.date, note=data.note, actor=user
         )
     except DomainError as exc:
@@ -350,7 +353,7 @@ def mark_posted(request: Request, session: SessionDep, user: WebUser, form: Form
 @router.get("/batches/{batch_id:int}/print-pack.pdf", name="correspondence_print_pack")
 def print_pack(session: SessionDep, user: WebUser, batch_id: int) -> Response:
     """The merge batch's combined PDF, to print and post."""
-    batch = service.get_batch(session, batch_id)
+    batch = queues.get_batch(session, batch_id)
     path = Path(batch.combined_pdf_path) if batch.combined_pdf_path else None
     if path is not None and not path.is_absolute():
         path = get_settings().files_dir / path

@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app import demo
-from app.correspondence import service
+from app.correspondence import followup, queues, service
 from app.correspondence.demo import PAKISTAN_REFERENCE
+from app.correspondence.message import rendered_body
 from app.models import Channel, Letter, LetterStatus
 
 
@@ -26,10 +27,10 @@ def test_demo_letters_load_once(db: Session) -> None:
         Channel.post,
         date(2009, 1, 30),
     )
-    assert "policy on cluster munitions" in " ".join(service.rendered_body(letter).split())
-    overdue, _ = service.list_overdue(db)
+    assert "policy on cluster munitions" in " ".join(rendered_body(letter).split())
+    overdue, _ = followup.list_overdue(db)
     overdue_refs = {x.reference for x in overdue}
     assert PAKISTAN_REFERENCE not in overdue_refs
     assert any(ref.endswith("/KAZ/0001") for ref in overdue_refs)
-    drafts, _ = service.list_queue(db, stage="approval")
+    drafts, _ = queues.list_queue(db, stage="approval")
     assert any(x.recipient_name.startswith("Ms Nadia Baig") for x in drafts)

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.correspondence import service, tasks
+from app.correspondence import lifecycle, sending, service, tasks
+from app.correspondence.addressing import address_token, reference_from_address
 from app.mail import service as mail_service
 from app.models import Channel, Letter, LetterStatus, Role, User
 from app.models.base import utcnow
@@ -28,12 +29,12 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Mailbox]:
 def _approved(db: Session, email: str = "minister@mfa.example") -> tuple[Letter, User]:
     user = make_user(db, Role.coordinator)
     letter = make_letter(db, person_with_email(db, email=email))
-    service.approve(db, letter_id=letter.id, actor=user)
+    lifecycle.approve(db, letter_id=letter.id, actor=user)
     return letter, user
 
 
 def _send(db: Session, letter: Letter, user: User) -> str:
-    service.send(db, letter_id=letter.id, channel=Channel.email, actor=user)
+    sending.send(db, letter_id=letter.id, channel=Channel.email, actor=user)
     assert service.display_status(letter) == "sending"
     db.commit()
     status = tasks.deliver_letter(letter.id)
@@ -49,10 +50,8 @@ def test_email_has_pdf_html_text_message_id_and_reply_to(db: Session, smtp: Mail
     letter = service.get(db, letter.id)
     assert letter.status == LetterStatus.sent
     assert msg["Message-ID"] == letter.email_message_id != ""
-    assert msg["Reply-To"] == f"replies+{service.address_token(letter.reference)}@demarche.example"
-    assert service.reference_from_address(str(msg["Reply-To"])) == service.address_token(
-        letter.reference
-    )
+    assert msg["Reply-To"] == f"replies+{address_token(letter.reference)}@demarche.example"
+    assert reference_from_address(str(msg["Reply-To"])) == address_token(letter.reference)
     assert msg["Subject"] == "Joining the Convention on Cluster Munitions"
     parts = {p.get_content_type(): p for p in msg.walk()}
     assert {"text/plain", "text/html", "application/pdf"} <= set(parts)
@@ -87,7 +86,7 @@ def test_permanent_failure_marks_the_letter_failed(db: Session, smtp: Mailbox) -
     assert "550" in letter.sent_note
     assert smtp.messages == []
     # It can be sent again once the address is corrected (a new email, a new Message-ID).
-    service.send(db, letter_id=letter.id, channel=Channel.email, actor=user)
+    sending.send(db, letter_id=letter.id, channel=Channel.email, actor=user)
     assert letter.outbox_id is None and service.display_status(letter) == "sending"
 
 
@@ -102,8 +101,8 @@ def test_batch_send_skips_letters_without_email_and_says_why(db: Session, smtp: 
     ]
     refused = make_letter(db, person_with_email(db, no_email=True), campaign_id=campaign.id)
     for letter in [*ok, refused]:
-        service.approve(db, letter_id=letter.id, actor=user)
-    outcome = service.send_approved(db, actor=user, campaign_id=campaign.id)
+        lifecycle.approve(db, letter_id=letter.id, actor=user)
+    outcome = sending.send_approved(db, actor=user, campaign_id=campaign.id)
     assert outcome.queued == [letter.id for letter in ok]
     assert outcome.skipped[0]["reference"] == refused.reference
     db.commit()
@@ -123,15 +122,15 @@ def test_uncertain_email_is_settled_by_a_coordinator(
     from app.models import OutboxStatus
 
     letter, user = _approved(db)
-    service.send(db, letter_id=letter.id, channel=Channel.email, actor=user)
-    outbox_id = service.queue_email(db, letter_id=letter.id)
+    sending.send(db, letter_id=letter.id, channel=Channel.email, actor=user)
+    outbox_id = sending.queue_email(db, letter_id=letter.id)
     assert outbox_id is not None
     row = mail_service.get(db, outbox_id)
     row.status = OutboxStatus.uncertain
     row.last_error = "Worker stopped while the server was accepting the message"
     db.commit()
     assert service.display_status(letter) == "sending"
-    service.resolve_uncertain(db, letter_id=letter.id, delivered=delivered, actor=user)
+    sending.resolve_uncertain(db, letter_id=letter.id, delivered=delivered, actor=user)
     db.commit()
     if delivered:
         assert letter.status == LetterStatus.sent and smtp.messages == []

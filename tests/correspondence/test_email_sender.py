@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from app.config import get_settings
-from app.correspondence import service, tasks
+from app.correspondence import lifecycle, sending, tasks
+from app.correspondence.addressing import address_token
 from app.correspondence.message import footer_text
 from app.letters.context import LABELS, SAMPLE_TRANSLATIONS, build_context, sender_from_profile
 from app.models import Channel, Letter, Role
@@ -85,8 +86,8 @@ def _letter(db: Session, language: str) -> Letter:
 
 def _deliver(db: Session, letter: Letter, box: Mailbox) -> Message:
     user = make_user(db, Role.coordinator)
-    service.approve(db, letter_id=letter.id, actor=user)
-    service.send(db, letter_id=letter.id, channel=Channel.email, actor=user)
+    lifecycle.approve(db, letter_id=letter.id, actor=user)
+    sending.send(db, letter_id=letter.id, channel=Channel.email, actor=user)
     db.commit()
     assert tasks.deliver_letter(letter.id) == "sent"
     assert len(box.messages) == 1
@@ -130,7 +131,7 @@ def test_russian_letter_is_sent_as_the_coalition_in_russian(db: Session, smtp: M
     assert "Томас Нэш<br>Координатор<br>Коалиция против кассетных боеприпасов" in html
     assert "Просим ссылаться на него в ответе." in html
     # Replies still find the letter; bounces still go to the configured sender.
-    token = service.address_token(letter.reference)
+    token = address_token(letter.reference)
     assert msg["Reply-To"] == f"replies+{token}@demarche.example"
     assert smtp.envelopes[0][0] == "noreply@demarche.example"
 
@@ -145,7 +146,7 @@ def test_english_letter_is_sent_as_the_coalition_in_english(db: Session, smtp: M
         "Yours sincerely,\n\nThomas Nash\nCoordinator\nCluster Munition Coalition"
     )
     assert footer.strip() == (f"Our reference: {letter.reference}. Please quote it in your reply.")
-    token = service.address_token(letter.reference)
+    token = address_token(letter.reference)
     assert msg["Reply-To"] == f"replies+{token}@demarche.example"
 
 

@@ -14,7 +14,7 @@ from huey import SqliteHuey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.correspondence import service, tasks
+from app.correspondence import lifecycle, sending, service, tasks
 from app.db import make_engine
 from app.models import Letter, Role
 from app.queue import huey
@@ -58,8 +58,8 @@ def _queue_batch(maker: sessionmaker[Session]) -> list[int]:
             letter = make_letter(session, person, campaign_id=campaign.id)
             letter.reference = f"CMC/2010/BAT/{n:04d}"
             session.flush()
-            service.approve(session, letter_id=letter.id, actor=user)
-        outcome = service.send_approved(session, actor=user, campaign_id=campaign.id)
+            lifecycle.approve(session, letter_id=letter.id, actor=user)
+        outcome = sending.send_approved(session, actor=user, campaign_id=campaign.id)
     assert len(outcome.queued) == BATCH
     tasks.send_letters(outcome.queued)
     return outcome.queued

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.config import get_settings
-from app.correspondence import service
+from app.correspondence import lifecycle, sending, service
+from app.correspondence.addressing import reference_from_address, reply_address
 from app.errors import Conflict, Forbidden, InvalidInput
 from app.models import AuditEntry, Channel, LetterStatus, Role
 from tests.correspondence.helpers import make_campaign, make_letter, person_with_email
@@ -21,7 +22,7 @@ from tests.factories import api_headers, make_user
 def test_coordinator_approves_and_it_is_audited(db: Session) -> None:
     coordinator = make_user(db, Role.coordinator)
     letter = make_letter(db, person_with_email(db))
-    service.approve(db, letter_id=letter.id, actor=coordinator)
+    lifecycle.approve(db, letter_id=letter.id, actor=coordinator)
     assert letter.status == LetterStatus.approved
     assert letter.approved_by_id == coordinator.id
     entries, _ = audit.list_entries(db, entity_type="letter", entity_id=letter.id)
@@ -31,18 +32,18 @@ def test_coordinator_approves_and_it_is_audited(db: Session) -> None:
 def test_campaigner_cannot_approve(db: Session) -> None:
     letter = make_letter(db)
     with pytest.raises(Forbidden):
-        service.approve(db, letter_id=letter.id, actor=make_user(db, Role.campaigner))
+        lifecycle.approve(db, letter_id=letter.id, actor=make_user(db, Role.campaigner))
 
 
 def test_second_approval_needs_another_coordinator(db: Session) -> None:
     first, second = make_user(db, Role.coordinator), make_user(db, Role.coordinator)
     campaign = make_campaign(db, first, second_approval=True)
     letter = make_letter(db, campaign_id=campaign.id)
-    service.approve(db, letter_id=letter.id, actor=first)
+    lifecycle.approve(db, letter_id=letter.id, actor=first)
     assert service.display_status(letter) == "awaiting second approval"
     with pytest.raises(Conflict, match="another coordinator"):
-        service.approve(db, letter_id=letter.id, actor=first)
-    service.approve(db, letter_id=letter.id, actor=second)
+        lifecycle.approve(db, letter_id=letter.id, actor=first)
+    lifecycle.approve(db, letter_id=letter.id, actor=second)
     assert letter.status == LetterStatus.approved
     assert letter.second_approved_by_id == second.id
 
@@ -52,15 +53,15 @@ def test_global_setting_asks_for_second_approval(
 ) -> None:
     monkeypatch.setattr(get_settings(), "letter_second_approval", True)
     letter = make_letter(db)
-    service.approve(db, letter_id=letter.id, actor=make_user(db, Role.coordinator))
+    lifecycle.approve(db, letter_id=letter.id, actor=make_user(db, Role.coordinator))
     assert letter.status == LetterStatus.draft
 
 
 def test_editing_an_approved_letter_withdraws_the_approval(db: Session) -> None:
     coordinator = make_user(db, Role.coordinator)
     letter = make_letter(db)
-    service.approve(db, letter_id=letter.id, actor=coordinator)
-    service.edit_text(
+    lifecycle.approve(db, letter_id=letter.id, actor=coordinator)
+    lifecycle.edit_text(
         db, letter_id=letter.id, subject="New subject", body_html="<p>New</p>", actor=coordinator
     )
     assert letter.status == LetterStatus.draft and letter.approved_by_id is None
@@ -77,13 +78,13 @@ def test_campaigners_edit_drafts_but_not_approved_letters(db: Session) -> None:
     campaigner = make_user(db, Role.campaigner)
     letter = make_letter(db)
     # a draft, whoever made it
-    service.edit_text(
+    lifecycle.edit_text(
         db, letter_id=letter.id, subject="Draft subject", body_html="<p>Draft</p>", actor=campaigner
     )
     assert letter.subject == "Draft subject"
-    service.approve(db, letter_id=letter.id, actor=make_user(db, Role.coordinator))
+    lifecycle.approve(db, letter_id=letter.id, actor=make_user(db, Role.coordinator))
     with pytest.raises(Forbidden, match="only a coordinator"):
-        service.edit_text(
+        lifecycle.edit_text(
             db, letter_id=letter.id, subject="Sneaked", body_html="<p>Sneaked</p>", actor=campaigner
         )
     assert letter.status == LetterStatus.approved and letter.subject == "Draft subject"
@@ -91,7 +92,7 @@ def test_campaigners_edit_drafts_but_not_approved_letters(db: Session) -> None:
 
 def test_editing_anywhere_withdraws_the_approval(db: Session) -> None:
     letter = make_letter(db)
-    service.approve(db, letter_id=letter.id, actor=make_user(db, Role.coordinator))
+    lifecycle.approve(db, letter_id=letter.id, actor=make_user(db, Role.coordinator))
     letter.body_html = "<p>changed behind the service's back</p>"
     db.flush()
     assert letter.status == LetterStatus.draft
@@ -100,25 +101,27 @@ def test_editing_anywhere_withdraws_the_approval(db: Session) -> None:
 def test_stale_version_is_a_conflict(db: Session) -> None:
     letter = make_letter(db)
     with pytest.raises(Conflict, match="changed by someone else"):
-        service.approve(db, letter_id=letter.id, actor=make_user(db, Role.coordinator), version=99)
+        lifecycle.approve(
+            db, letter_id=letter.id, actor=make_user(db, Role.coordinator), version=99
+        )
 
 
 def test_a_draft_cannot_be_sent_nor_a_sent_letter_approved(db: Session) -> None:
     user = make_user(db, Role.coordinator)
     draft = make_letter(db)
     with pytest.raises(Conflict, match="cannot be sent: it is draft"):
-        service.send(db, letter_id=draft.id, channel=Channel.post, on=date.today(), actor=user)
+        sending.send(db, letter_id=draft.id, channel=Channel.post, on=date.today(), actor=user)
     sent = make_letter(db, status=LetterStatus.sent)
     with pytest.raises(Conflict, match="cannot be approved"):
-        service.approve(db, letter_id=sent.id, actor=user)
+        lifecycle.approve(db, letter_id=sent.id, actor=user)
 
 
 def test_posted_letter_gets_its_reply_date_from_the_campaign(db: Session) -> None:
     user = make_user(db, Role.coordinator)
     campaign = make_campaign(db, user, reply_days=21)
     letter = make_letter(db, campaign_id=campaign.id)
-    service.approve(db, letter_id=letter.id, actor=user)
-    service.send(
+    lifecycle.approve(db, letter_id=letter.id, actor=user)
+    sending.send(
         db, letter_id=letter.id, channel=Channel.post, on=date(2009, 1, 30), note="DHL", actor=user
     )
     assert letter.status == LetterStatus.sent and letter.sent_on == date(2009, 1, 30)
@@ -129,9 +132,9 @@ def test_hand_delivery_needs_a_date_not_in_the_future(db: Session) -> None:
     user = make_user(db, Role.coordinator)
     letter = make_letter(db, status=LetterStatus.approved)
     with pytest.raises(InvalidInput, match="date"):
-        service.send(db, letter_id=letter.id, channel=Channel.hand, actor=user)
+        sending.send(db, letter_id=letter.id, channel=Channel.hand, actor=user)
     with pytest.raises(InvalidInput, match="future"):
-        service.send(
+        sending.send(
             db,
             letter_id=letter.id,
             channel=Channel.diplomatic_bag,
@@ -145,14 +148,14 @@ def test_no_email_flag_is_refused_clearly(db: Session) -> None:
     person = person_with_email(db, no_email=True)
     letter = make_letter(db, person, status=LetterStatus.approved)
     with pytest.raises(InvalidInput, match="asked not to be contacted by email"):
-        service.send(db, letter_id=letter.id, channel=Channel.email, actor=user)
+        sending.send(db, letter_id=letter.id, channel=Channel.email, actor=user)
 
 
 def test_reference_travels_in_the_reply_address() -> None:
-    address = service.reply_address("CMC/2010/TJK/0001")
+    address = reply_address("CMC/2010/TJK/0001")
     assert address == "replies+CMC-2010-TJK-0001@demarche.example"
-    assert service.reference_from_address(f"Replies <{address}>") == "CMC-2010-TJK-0001"
-    assert service.reference_from_address("someone@example.org") is None
+    assert reference_from_address(f"Replies <{address}>") == "CMC-2010-TJK-0001"
+    assert reference_from_address("someone@example.org") is None
 
 
 def test_letter_found_by_its_address_token(db: Session) -> None:
@@ -244,6 +247,6 @@ def test_email_refused_when_no_smtp_server_is_configured(
     monkeypatch.setattr(get_settings(), "smtp_url", None)
     letter = make_letter(db, person_with_email(db), status=LetterStatus.approved)
     with pytest.raises(Conflict, match="No SMTP server is configured"):
-        service.send(
+        sending.send(
             db, letter_id=letter.id, channel=Channel.email, actor=make_user(db, Role.coordinator)
         )

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.correspondence import service
+from app.correspondence import lifecycle, service
 from app.letters import service as letters_service
 from app.models import Channel, LetterStatus, MergeBatch, Role
 from tests.correspondence.helpers import make_campaign, make_letter, person_with_email
@@ -61,7 +61,7 @@ def test_send_approved_from_the_web_page(db: Session, client: TestClient) -> Non
     user = make_user(db, Role.coordinator)
     campaign = make_campaign(db, user)
     letter = make_letter(db, person_with_email(db), campaign_id=campaign.id)
-    service.approve(db, letter_id=letter.id, actor=user)
+    lifecycle.approve(db, letter_id=letter.id, actor=user)
     token = login(client, user)
     resp = client.post(
         "/correspondence/send-approved",

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from app.correspondence import service
+from app.correspondence import lifecycle, service
 from app.models import LetterStatus, Role
 from tests.correspondence.helpers import make_letter, person_with_email
 from tests.factories import login, make_user
@@ -90,8 +90,8 @@ def test_edit_an_approved_letter_in_the_web_ui_withdraws_approval(
 ) -> None:
     letter = make_letter(db, status=LetterStatus.approved, approved_by_id=None)
     user = make_user(db, Role.coordinator)
-    service.withdraw_approval(db, letter_id=letter.id, actor=user)
-    service.approve(db, letter_id=letter.id, actor=user)
+    lifecycle.withdraw_approval(db, letter_id=letter.id, actor=user)
+    lifecycle.approve(db, letter_id=letter.id, actor=user)
     token = login(client, user)
     assert (
         "Saving a change withdraws the approval"

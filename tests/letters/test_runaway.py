@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.correspondence import service as correspondence_service
+from app.correspondence import queues as correspondence_queues
+from app.correspondence import sending as correspondence_sending
 from app.letters import render
 from app.letters import service as letters_service
 from app.letters.context import build_context
@@ -406,7 +407,7 @@ def test_the_letter_list_shows_stored_subjects_without_rendering(
     assert resp.status_code == 200
     assert "replace(&#39;x&#39;" in resp.text  # the stored text, as written
     assert "For Office {{ 7*7 }}" in resp.text  # a filled-in subject as it prints
-    assert correspondence_service.row(filled).subject == "For Office {{ 7*7 }}"
+    assert correspondence_queues.row(filled).subject == "For Office {{ 7*7 }}"
 
 
 def test_email_send_fails_the_letter_with_the_reason(db: Session, timed: None) -> None:
@@ -418,7 +419,7 @@ def test_email_send_fails_the_letter_with_the_reason(db: Session, timed: None) -
             email_to="minister@mfa.example",
             send_requested_at=datetime.now(UTC),
         )
-        outbox = _bounded_call(correspondence_service.queue_email, db, letter_id=letter.id)
+        outbox = _bounded_call(correspondence_sending.queue_email, db, letter_id=letter.id)
         assert outbox is None
         assert letter.status == LetterStatus.failed and _says_why(letter.sent_note), name
 

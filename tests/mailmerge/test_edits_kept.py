@@ -13,7 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.correspondence import service as correspondence_service
+from app.correspondence import lifecycle as correspondence_lifecycle
+from app.correspondence.message import build_email, rendered_body, rendered_subject
 from app.errors import Conflict
 from app.letters import render
 from app.letters import service as letters_service
@@ -52,7 +53,7 @@ def _merged(db: Session, world: dict[str, Any], pool: ProcessPoolExecutor) -> li
 def _edit(db: Session, letter: Letter) -> Letter:
     user = make_user(db, Role.campaigner)
     body = letter.body_html.replace("</p>", f"</p><p>{EDIT}</p>", 1)
-    return correspondence_service.edit_text(
+    return correspondence_lifecycle.edit_text(
         db, letter_id=letter.id, subject="Edited subject", body_html=body, actor=user
     )
 
@@ -83,7 +84,7 @@ def test_every_render_path_prints_the_hand_edit(
     assert EDIT in rerun_text
 
     # The email carries the edit in its text and in the PDF attached.
-    message = correspondence_service.build_email(db, letter)
+    message = build_email(db, letter)
     assert message["Subject"] == "Edited subject"
     parts = list(message.walk())
     plain = next(p for p in parts if p.get_content_type() == "text/plain")
@@ -114,7 +115,7 @@ def test_braces_from_the_directory_print_as_typed_after_a_render(
     db.flush()
     _, text = pdf_text(rendering.letter_pdf(db, letter).read_bytes())
     assert "Lee {% if 1 %}x{% endif %}" in text
-    assert "49" not in correspondence_service.rendered_body(letter)
+    assert "49" not in rendered_body(letter)
 
 
 def test_braces_from_the_directory_in_a_subject_print_as_typed(
@@ -143,7 +144,7 @@ def test_braces_from_the_directory_in_a_subject_print_as_typed(
     assert service.run_batch(batch.id, pool=pool) == BatchStatus.done
     db.expire_all()
     letter = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).one()
-    assert correspondence_service.rendered_subject(letter) == "For Office {{ 7*7 }}"
+    assert rendered_subject(letter) == "For Office {{ 7*7 }}"
     assert "&#" not in letter.subject  # a subject is plain text, not HTML
     assert rendering.letter_job(db, letter).subject == letter.subject
     _, text = pdf_text(render.render_pdf(rendering.letter_job(db, letter)).pdf)
@@ -166,7 +167,7 @@ def test_remerge_replaces_a_draft_text_and_keeps_the_old_one_in_the_audit(
     assert EDIT not in text
 
     approver = make_user(db, Role.coordinator)
-    correspondence_service.approve(db, letter_id=letter.id, actor=approver)
+    correspondence_lifecycle.approve(db, letter_id=letter.id, actor=approver)
     with pytest.raises(Conflict):
         rendering.remerge(db, letter=letter, actor=None)
 

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.correspondence import service as correspondence_service
+from app.correspondence import lifecycle as correspondence_lifecycle
 from app.errors import InvalidInput
 from app.letters import service as letters_service
 from app.letters.schemas import TemplateCreate
@@ -144,11 +144,11 @@ def test_empty_fields_are_listed_marked_and_block_approval(
     assert letter.subject == "On the «treaty.name»"
     coordinator = make_user(db, Role.coordinator)
     with pytest.raises(InvalidInput, match="milestone.name"):
-        correspondence_service.approve(db, letter_id=letter.id, actor=coordinator)
+        correspondence_lifecycle.approve(db, letter_id=letter.id, actor=coordinator)
 
     filled = letter.body_html.replace("«milestone.name»", "First Meeting of States Parties")
     filled = filled.replace("«milestone.date»", "9 November 2010")
-    correspondence_service.edit_text(
+    correspondence_lifecycle.edit_text(
         db,
         letter_id=letter.id,
         subject="On the Convention on Cluster Munitions",
@@ -159,15 +159,15 @@ def test_empty_fields_are_listed_marked_and_block_approval(
     rendering.remerge(db, letter=letter, actor=coordinator)
     assert "«milestone.name»" in letter.body_html
     with pytest.raises(InvalidInput, match="milestone.name"):
-        correspondence_service.approve(db, letter_id=letter.id, actor=coordinator)
-    correspondence_service.edit_text(
+        correspondence_lifecycle.approve(db, letter_id=letter.id, actor=coordinator)
+    correspondence_lifecycle.edit_text(
         db,
         letter_id=letter.id,
         subject="On the Convention on Cluster Munitions",
         body_html=filled,
         actor=coordinator,
     )
-    approved = correspondence_service.approve(db, letter_id=letter.id, actor=coordinator)
+    approved = correspondence_lifecycle.approve(db, letter_id=letter.id, actor=coordinator)
     assert approved.status.value == "approved"
 
 
