@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from app.auth.deps import ApiCoordinator, ApiUser
 from app.db import SessionDep
-from app.letters import service
+from app.letters import editor, service
 from app.letters.schemas import (
     DiffLineRead,
     FieldRead,
@@ -77,7 +77,7 @@ def list_templates(
     summary="The documented merge fields and filters, with examples in every language",
 )
 def list_fields(_user: ApiUser) -> list[FieldRead]:
-    return [FieldRead(**item) for item in service.field_catalogue()]
+    return [FieldRead(**item) for item in editor.field_catalogue()]
 
 
 @router.post("", response_model=TemplateRead, status_code=201, summary="Create (coordinator)")
@@ -140,7 +140,7 @@ def versions(
 def version_diff(
     template_id: int, version_id: int, session: SessionDep, _user: ApiUser
 ) -> VersionDiffRead:
-    diff = service.version_diff(session, template_id=template_id, version_id=version_id)
+    diff = editor.version_diff(session, template_id=template_id, version_id=version_id)
     return VersionDiffRead(
         version=VersionRead.model_validate(diff.version),
         previous=VersionRead.model_validate(diff.previous) if diff.previous else None,
@@ -162,7 +162,7 @@ def version_diff(
 def restore_version(
     template_id: int, version_id: int, session: SessionDep, user: ApiCoordinator
 ) -> VersionRead:
-    version = service.restore(session, template_id=template_id, version_id=version_id, actor=user)
+    version = editor.restore(session, template_id=template_id, version_id=version_id, actor=user)
     return VersionRead.model_validate(version)
 
 

@@ -41,7 +41,8 @@ from app.cosigners import service as cosigners_service
 from app.letters import page
 from app.letters.context import LABELS, RTL_LANGUAGES, language_or_default
 from app.letters.fetcher import LetterheadFetcher
-from app.letters.sandbox import LimitExceeded, TemplateProblem, make_environment, render_capped
+from app.letters.limits import LimitExceeded, TemplateProblem
+from app.letters.sandbox import make_environment, render_capped
 from app.settings_admin import service as profile_service
 
 LAYOUTS: dict[str, str] = {

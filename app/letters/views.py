@@ -13,7 +13,7 @@ from app.contacts import search as contacts_search
 from app.contacts.schemas import SearchFilters
 from app.db import SessionDep
 from app.errors import Conflict, InvalidInput, NotFound
-from app.letters import service
+from app.letters import editor, service
 from app.letters.context import LANGUAGES, language_or_default
 from app.letters.fields import LIST_ITEMS, groups
 from app.letters.render import LAYOUTS
@@ -85,7 +85,7 @@ def _example_text(value: Any) -> str:
 def _sidebar(lang: str) -> dict[str, Any]:
     """The field sidebar's data: fields with their example in ``lang`` and what a click
     inserts, and the filters with their examples."""
-    examples = service.field_examples(lang)
+    examples = editor.field_examples(lang)
     field_groups = [
         (
             group,
@@ -104,12 +104,12 @@ def _sidebar(lang: str) -> dict[str, Any]:
     ]
     filters = [
         {"usage": usage, "description": description, "example": example}
-        for usage, description, example in service.filter_examples(lang)
+        for usage, description, example in editor.filter_examples(lang)
     ]
     return {
         "field_groups": field_groups,
         "filters": filters,
-        "example_language": service.english_language_name(lang),
+        "example_language": editor.english_language_name(lang),
     }
 
 
@@ -173,11 +173,11 @@ def _detail(
             "current": current,
             "lang": lang,
             "history": shown,
-            "authors": service.authors(session, shown),
+            "authors": editor.authors(session, shown),
             "page": paging,
             "page_query": urlencode({"lang": lang}),
-            "stale": service.stale_languages(template),
-            "language_names": {code: service.english_language_name(code) for code in LANGUAGES},
+            "stale": editor.stale_languages(template),
+            "language_names": {code: editor.english_language_name(code) for code in LANGUAGES},
             "languages": LANGUAGES,
             "layouts": LAYOUTS,
             "styles": STYLES,
@@ -339,7 +339,7 @@ def _diff_page(
     error: str = "",
     status_code: int = 200,
 ) -> Response:
-    diff = service.version_diff(session, template_id=template_id, version_id=version_id)
+    diff = editor.version_diff(session, template_id=template_id, version_id=version_id)
     current = service.current_versions(diff.template).get(diff.version.language)
     versions = [diff.version] + ([diff.previous] if diff.previous else [])
     return render(
@@ -350,7 +350,7 @@ def _diff_page(
             "template": diff.template,
             "lang": diff.version.language,
             "is_current": current is not None and current.id == diff.version.id,
-            "authors": service.authors(session, versions),
+            "authors": editor.authors(session, versions),
             "error": error,
         },
         status_code=status_code,
@@ -369,7 +369,7 @@ def restore(
     request: Request, session: SessionDep, user: WebCoordinator, template_id: int, version_id: int
 ) -> Response:
     try:
-        version = service.restore(
+        version = editor.restore(
             session, template_id=template_id, version_id=version_id, actor=user
         )
     except (Conflict, InvalidInput) as exc:

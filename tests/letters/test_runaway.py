@@ -22,7 +22,8 @@ from app.correspondence import sending as correspondence_sending
 from app.letters import render
 from app.letters import service as letters_service
 from app.letters.context import build_context
-from app.letters.sandbox import LimitExceeded, TemplateProblem, check_source, render_capped
+from app.letters.limits import LimitExceeded, TemplateProblem
+from app.letters.sandbox import check_source, render_capped
 from app.mailmerge import service as merge_service
 from app.models import (
     Letter,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from app.letters.context import sample_context
-from app.letters.sandbox import TemplateProblem, check_source, render_capped
+from app.letters.limits import TemplateProblem
+from app.letters.sandbox import check_source, render_capped
 
 SECRET_NAMES = ("subclasses", "__globals__", "os.system", "Popen", "__builtins__", "/etc/passwd")
 

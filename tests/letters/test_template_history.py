@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.letters import service
+from app.letters import editor, service
 from app.letters.schemas import TemplateCreate, VariantSave
 from app.models import AuditEntry, LetterTemplate, Role, TemplateVersion, User
 from tests.factories import (
@@ -118,7 +118,7 @@ def test_diff_marks_added_and_removed_lines_escaped(client: TestClient, db: Sess
     coordinator = make_user(db, Role.coordinator)
     template = _template(db, coordinator)
     v2 = _save(db, template, "en", BODY_V2 + "\n<script>alert(1)</script>", coordinator)
-    diff = service.version_diff(db, template_id=template.id, version_id=v2.id)
+    diff = editor.version_diff(db, template_id=template.id, version_id=v2.id)
     assert [(line.kind, line.text) for line in diff.lines if line.kind != "same"] == [
         ("del", "<p>Please join the treaty.</p>"),
         ("add", "<p>Please join the <b>treaty</b> soon.</p>"),
@@ -221,7 +221,7 @@ def test_a_language_changed_after_another_flags_it(client: TestClient, db: Sessi
         version.created_at = start + timedelta(minutes=offset)
     db.flush()
     db.expire_all()
-    stale = service.stale_languages(service.get(db, template.id))
+    stale = editor.stale_languages(service.get(db, template.id))
     assert list(stale) == ["fr"]
     assert [(n.short, n.text) for n in stale["fr"]] == [
         (
@@ -236,7 +236,7 @@ def test_a_language_changed_after_another_flags_it(client: TestClient, db: Sessi
     fr2.created_at = start + timedelta(minutes=5)
     db.flush()
     db.expire_all()
-    after = service.stale_languages(service.get(db, template.id))
+    after = editor.stale_languages(service.get(db, template.id))
     assert "fr" not in after  # French has caught up
     assert [n.short for n in after["en"]] == ["en: older than fr since v2"]
 
@@ -244,7 +244,7 @@ def test_a_language_changed_after_another_flags_it(client: TestClient, db: Sessi
 def test_the_library_as_loaded_has_no_stale_language(db: Session) -> None:
     appeal = service.get_by_slug(db, "appeal-head-of-state")
     assert appeal is not None
-    assert service.stale_languages(appeal) == {}
+    assert editor.stale_languages(appeal) == {}
 
 
 # ----------------------------------------------------------------------------- preview
