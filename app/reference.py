@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from app.countries import service as countries_service
 from app.letters import service as letters_service
-from app.treaties import service as treaties_service
+from app.treaties import loading as treaties_loading
 
 ReferenceLoader = Callable[[Session], object]
 
 LOADERS: list[ReferenceLoader] = [
     countries_service.load,
-    treaties_service.load,
+    treaties_loading.load,
     letters_service.load_builtin,
 ]
 

@@ -10,7 +10,7 @@ from fastapi import Query
 from app.auth.deps import ApiAdmin, ApiCoordinator, ApiUser
 from app.countries import service as countries_service
 from app.db import SessionDep
-from app.treaties import service
+from app.treaties import actions, service
 from app.treaties.rules import Status
 from app.treaties.schemas import (
     CountryTreatyRead,
@@ -153,7 +153,7 @@ def list_actions(
 ) -> dict[str, Any]:
     country_id = countries_service.get_by_code(session, country).id if country else None
     treaty_id = service.get_by_short_name(session, treaty).id if treaty else None
-    rows, total = service.list_actions(
+    rows, total = actions.list_actions(
         session,
         country_id=country_id,
         treaty_id=treaty_id,
@@ -173,7 +173,7 @@ def list_actions(
 def create_action(
     body: StateActionCreate, session: SessionDep, user: ApiCoordinator
 ) -> StateActionRead:
-    return StateActionRead.model_validate(service.create_action(session, data=body, actor=user))
+    return StateActionRead.model_validate(actions.create_action(session, data=body, actor=user))
 
 
 @router.put(
@@ -182,16 +182,16 @@ def create_action(
 def update_action(
     action_id: int, body: StateActionUpdate, session: SessionDep, user: ApiCoordinator
 ) -> StateActionRead:
-    action = service.update_action(session, action_id=action_id, data=body, actor=user)
+    action = actions.update_action(session, action_id=action_id, data=body, actor=user)
     return StateActionRead.model_validate(action)
 
 
 @router.get("/state-actions/{action_id:int}/history", summary="Earlier values of an action")
 def action_history(action_id: int, session: SessionDep, _user: ApiUser) -> list[dict[str, Any]]:
-    service.get_action(session, action_id)
+    actions.get_action(session, action_id)
     return [
         {"at": e.at, "actor": e.actor, "action": e.action, "details": e.details}
-        for e in service.action_history(session, action_id)
+        for e in actions.action_history(session, action_id)
     ]
 
 
@@ -199,5 +199,5 @@ def action_history(action_id: int, session: SessionDep, _user: ApiUser) -> list[
 def add_extension(
     body: ExtensionCreate, session: SessionDep, user: ApiCoordinator
 ) -> dict[str, Any]:
-    ext = service.add_extension(session, data=body, actor=user)
+    ext = actions.add_extension(session, data=body, actor=user)
     return {"id": ext.id, "new_deadline": ext.new_deadline, "granted_by": ext.granted_by}

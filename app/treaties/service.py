@@ -1,180 +1,28 @@
-"""Treaties, state actions and the dates computed from them (rules in `rules.py`)."""
+"""Treaties and the dates computed from them (rules in `rules.py`): each state's status, deadlines
+and entry into force, kept per session. The reference data is loaded by ``loading``; states'
+actions and extensions are recorded by ``actions``.
+"""
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from itertools import chain
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import ORMExecuteState, Session, joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import ORMExecuteState, Session, selectinload
 
 from app.audit import service as audit
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, NotFound
 from app.models import Country, User
 from app.models.treaties import DeadlineExtension, Meeting, Obligation, StateAction, Treaty
 from app.treaties import rules
-from app.treaties.reference_data import EXTENSIONS, INSTRUMENT_KINDS, TREATIES
 from app.treaties.rules import ActionKind, Status
-from app.treaties.schemas import (
-    ExtensionCreate,
-    ObligationCreate,
-    StateActionCreate,
-    StateActionUpdate,
-    TreatyCreate,
-)
-
-DATA = Path(__file__).parent / "data"
-CSV_KINDS = {
-    "signed": ActionKind.signature,
-    "ratified": ActionKind.ratification,
-    "accession": ActionKind.accession,
-}
-
-
-def _read(name: str) -> list[dict[str, str]]:
-    with (DATA / name).open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-# --- reference data ---------------------------------------------------------------------------
-
-
-def load(session: Session) -> None:
-    """Insert or refresh the shipped treaties, obligations, state actions, withdrawals, meetings
-    and extensions. Idempotent; rows edited by a user (version > 1) are left alone."""
-    treaties = {t.short_name: t for t in session.scalars(select(Treaty))}
-    for spec in TREATIES:
-        values = {k: v for k, v in spec.items() if k != "obligations"}
-        treaty = treaties.get(spec["short_name"])
-        if treaty is None:
-            treaty = Treaty(**values)
-            session.add(treaty)
-            treaties[treaty.short_name] = treaty
-        session.flush()
-        existing = {
-            o.code: o
-            for o in session.scalars(select(Obligation).where(Obligation.treaty_id == treaty.id))
-        }
-        for pos, (code, article, label, period, annual, ext) in enumerate(spec["obligations"]):
-            if code in existing:
-                continue
-            session.add(
-                Obligation(
-                    treaty_id=treaty.id,
-                    code=code,
-                    article=article,
-                    label=label,
-                    period_years=period[0],
-                    period_months=period[1],
-                    period_days=period[2],
-                    annual_month=annual[0] if annual else None,
-                    annual_day=annual[1] if annual else None,
-                    extension_rules=ext,
-                    position=pos,
-                )
-            )
-    session.flush()
-    countries = {c.iso3: c.id for c in session.scalars(select(Country))}
-
-    # One signature, one instrument (whatever its kind, which a user may correct) and one
-    # withdrawal per state and treaty: what exists is never added again.
-    def slot(kind: ActionKind) -> str:
-        return "instrument" if kind.is_instrument else kind.value
-
-    have = {(a.country_id, a.treaty_id, slot(a.kind)) for a in session.scalars(select(StateAction))}
-
-    def add(iso3: str, short: str, kind: ActionKind, on: str, **extra: Any) -> None:
-        country_id, treaty = countries.get(iso3), treaties[short]
-        if not on or country_id is None or (country_id, treaty.id, slot(kind)) in have:
-            return
-        have.add((country_id, treaty.id, slot(kind)))
-        session.add(
-            StateAction(
-                country_id=country_id,
-                treaty_id=treaty.id,
-                kind=kind,
-                action_date=date.fromisoformat(on),
-                **extra,
-            )
-        )
-
-    for row in _read("states_treaty_status.csv"):
-        for short in ("CCM", "MBT"):
-            for column, kind in CSV_KINDS.items():
-                value = row[f"{short.lower()}_{column}"]
-                note = ""
-                if kind is ActionKind.ratification and (short, row["iso3"]) in INSTRUMENT_KINDS:
-                    kind = ActionKind(INSTRUMENT_KINDS[(short, row["iso3"])])
-                if (
-                    short == "MBT"
-                    and row["iso3"] in {"MNE", "SSD"}
-                    and kind is ActionKind.accession
-                ):
-                    kind, note = ActionKind.succession, "Succession (d), listed as accession in CSV"
-                add(row["iso3"], short, kind, value, source=row["source"], note=note)
-    for row in _read("treaty_withdrawals.csv"):
-        add(
-            row["iso3"],
-            row["treaty"],
-            ActionKind.withdrawal,
-            row["notification_deposited"],
-            effective_date=date.fromisoformat(row["effective_date"]),
-            note=row["note"],
-            source=row["source"],
-        )
-    meetings = {(m.treaty_id, m.name) for m in session.scalars(select(Meeting))}
-    for row in _read("meetings.csv"):
-        treaty = treaties[row["treaty"]]
-        if (treaty.id, row["meeting"]) in meetings:
-            continue
-        session.add(
-            Meeting(
-                treaty_id=treaty.id,
-                name=row["meeting"],
-                city=row["city"],
-                country_iso3=row["country_iso3"],
-                start_date=date.fromisoformat(row["start_date"]),
-                end_date=date.fromisoformat(row["end_date"]),
-                source=row["source"],
-            )
-        )
-    session.flush()
-    for short, iso3, code, new_deadline, granted_by, source in EXTENSIONS:
-        obligation = session.scalar(
-            select(Obligation).where(
-                Obligation.treaty_id == treaties[short].id, Obligation.code == code
-            )
-        )
-        country_id = countries.get(iso3)
-        if obligation is None or country_id is None:
-            continue
-        found = session.scalar(
-            select(DeadlineExtension).where(
-                DeadlineExtension.country_id == country_id,
-                DeadlineExtension.obligation_id == obligation.id,
-                DeadlineExtension.new_deadline == new_deadline,
-            )
-        )
-        if found is None:
-            session.add(
-                DeadlineExtension(
-                    country_id=country_id,
-                    obligation_id=obligation.id,
-                    new_deadline=new_deadline,
-                    granted_by=granted_by,
-                    source=source,
-                )
-            )
-    session.flush()
-
+from app.treaties.schemas import ObligationCreate, TreatyCreate
 
 # --- treaties ---------------------------------------------------------------------------------
 
@@ -555,168 +403,6 @@ def deadlines_for(
             treaty, picture.records.get(cid), _extensions(session, cid), on=on
         )
     return out
-
-
-# --- state actions ----------------------------------------------------------------------------
-
-
-def list_actions(
-    session: Session,
-    *,
-    country_id: int | None = None,
-    treaty_id: int | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[Sequence[StateAction], int]:
-    from sqlalchemy import func
-
-    query = select(StateAction)
-    if country_id is not None:
-        query = query.where(StateAction.country_id == country_id)
-    if treaty_id is not None:
-        query = query.where(StateAction.treaty_id == treaty_id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.options(joinedload(StateAction.country))
-        .order_by(StateAction.action_date.desc(), StateAction.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return rows, total
-
-
-def get_action(session: Session, action_id: int) -> StateAction:
-    action = session.scalar(
-        select(StateAction)
-        .options(joinedload(StateAction.country))
-        .where(StateAction.id == action_id)
-    )
-    if action is None:
-        raise NotFound(f"No state action has the id {action_id}.")
-    return action
-
-
-def _snapshot(a: StateAction) -> dict[str, Any]:
-    return {
-        "kind": a.kind.value,
-        "action_date": a.action_date.isoformat(),
-        "effective_date": a.effective_date.isoformat() if a.effective_date else None,
-        "note": a.note,
-        "source": a.source,
-    }
-
-
-def create_action(session: Session, *, data: StateActionCreate, actor: User | None) -> StateAction:
-    from app.countries import service as countries_service
-
-    country = countries_service.get_by_code(session, data.country)
-    treaty = get_by_short_name(session, data.treaty)
-    duplicate = session.scalar(
-        select(StateAction.id).where(
-            StateAction.country_id == country.id,
-            StateAction.treaty_id == treaty.id,
-            StateAction.kind == data.kind,
-        )
-    )
-    if duplicate is not None:
-        raise Conflict(
-            f"{country.name} already has a {data.kind.value} of the {treaty.short_name}; "
-            "edit that one instead."
-        )
-    action = StateAction(
-        country_id=country.id,
-        treaty_id=treaty.id,
-        kind=data.kind,
-        action_date=data.action_date,
-        effective_date=data.effective_date,
-        note=data.note,
-        source=data.source,
-    )
-    session.add(action)
-    session.flush()
-    audit.record(
-        session,
-        user=actor,
-        action="state_action.create",
-        entity_type="state_action",
-        entity_id=action.id,
-        summary=f"Recorded the {data.kind.value} of the {treaty.short_name} by {country.name}",
-        details={"after": _snapshot(action)},
-    )
-    return get_action(session, action.id)
-
-
-def update_action(
-    session: Session, *, action_id: int, data: StateActionUpdate, actor: User | None
-) -> StateAction:
-    action = get_action(session, action_id)
-    if action.version != data.version:
-        raise Conflict("Someone else changed this record since you opened it; reload and retry.")
-    if data.effective_date and data.kind is not ActionKind.withdrawal:
-        raise InvalidInput("Only a withdrawal has an effective date.")
-    before = _snapshot(action)
-    action.kind = data.kind
-    action.action_date = data.action_date
-    action.effective_date = data.effective_date
-    action.note = data.note
-    action.source = data.source
-    try:
-        session.flush()
-    except StaleDataError:
-        raise Conflict("Someone else changed this record at the same time; reload.") from None
-    after = _snapshot(action)
-    if before != after:
-        audit.record(
-            session,
-            user=actor,
-            action="state_action.update",
-            entity_type="state_action",
-            entity_id=action.id,
-            summary=f"Edited a {action.kind.value} by {action.country.name}",
-            details={"before": before, "after": after},
-        )
-    return action
-
-
-def action_history(session: Session, action_id: int) -> list[Any]:
-    rows, _ = audit.list_entries(
-        session, entity_type="state_action", entity_id=action_id, limit=100
-    )
-    return list(rows)
-
-
-def add_extension(
-    session: Session, *, data: ExtensionCreate, actor: User | None
-) -> DeadlineExtension:
-    from app.countries import service as countries_service
-
-    country = countries_service.get_by_code(session, data.country)
-    treaty = get_by_short_name(session, data.treaty)
-    obligation = session.scalar(
-        select(Obligation).where(
-            Obligation.treaty_id == treaty.id, Obligation.code == data.obligation_code
-        )
-    )
-    if obligation is None:
-        raise InvalidInput(f"No obligation is coded {data.obligation_code!r}.")
-    ext = DeadlineExtension(
-        country_id=country.id,
-        obligation_id=obligation.id,
-        new_deadline=data.new_deadline,
-        granted_by=data.granted_by,
-        source=data.source,
-    )
-    session.add(ext)
-    session.flush()
-    audit.record(
-        session,
-        user=actor,
-        action="treaty.extension.create",
-        entity_type="deadline_extension",
-        entity_id=ext.id,
-        summary=f"Recorded an extension to {data.new_deadline} for {country.name}",
-    )
-    return ext
 
 
 def list_meetings(

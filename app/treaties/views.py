@@ -15,6 +15,7 @@ from app.db import SessionDep
 from app.errors import Conflict, DomainError
 from app.maps.service import LegendItem, world_map
 from app.models import Role
+from app.treaties import actions as state_actions
 from app.treaties import service
 from app.treaties.rules import ActionKind, Status
 from app.treaties.schemas import (
@@ -202,7 +203,7 @@ def obligation_create(
 def _country(request: Request, session: SessionDep, user: Any, code: str, **extra: Any) -> Response:
     country = countries_service.get_by_code(session, code)
     on, date_error = _parse_date(request.query_params.get("on"))
-    actions, _ = service.list_actions(session, country_id=country.id, limit=200)
+    actions, _ = state_actions.list_actions(session, country_id=country.id, limit=200)
     treaties = service.list_treaties(session)
     ctx: dict[str, Any] = {
         "country": country,
@@ -237,7 +238,7 @@ def action_create(
     if data is None:
         return _country(request, session, user, code, errors=errors, form=form)
     try:
-        service.create_action(session, data=data, actor=user)
+        state_actions.create_action(session, data=data, actor=user)
     except DomainError as exc:
         return _country(request, session, user, code, errors={"kind": exc.detail}, form=form)
     return redirect(request, f"/treaties/countries/{code}", message="Action recorded.")
@@ -251,7 +252,7 @@ def extension_create(
     if data is None:
         return _country(request, session, user, code, ext_errors=errors, ext_form=form)
     try:
-        service.add_extension(session, data=data, actor=user)
+        state_actions.add_extension(session, data=data, actor=user)
     except DomainError as exc:
         return _country(
             request, session, user, code, ext_errors={"obligation_code": exc.detail}, ext_form=form
@@ -260,11 +261,11 @@ def extension_create(
 
 
 def _action(request: Request, session: SessionDep, action_id: int, **extra: Any) -> Response:
-    action = service.get_action(session, action_id)
+    action = state_actions.get_action(session, action_id)
     ctx: dict[str, Any] = {
         "action": action,
         "treaty": service.get(session, action.treaty_id),
-        "history": service.action_history(session, action_id),
+        "history": state_actions.action_history(session, action_id),
         "kind_options": KIND_OPTIONS,
         "errors": {},
         "form": {},
@@ -288,7 +289,7 @@ def action_update(
     if data is None:
         return _action(request, session, action_id, errors=errors, form=form)
     try:
-        action = service.update_action(session, action_id=action_id, data=data, actor=user)
+        action = state_actions.update_action(session, action_id=action_id, data=data, actor=user)
     except DomainError as exc:
         return _action(request, session, action_id, errors={"kind": exc.detail}, form=form)
     return redirect(

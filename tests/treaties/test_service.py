@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.countries import service as countries_service
 from app.models import Meeting, StateAction
-from app.treaties import service
+from app.treaties import loading, service
 from app.treaties.rules import ActionKind, Status
 
 
@@ -19,7 +19,7 @@ def _id(db: Session, iso3: str) -> int:
 
 def test_load_is_idempotent_and_keeps_sources(db: Session) -> None:
     before = db.scalar(select(func.count()).select_from(StateAction))
-    service.load(db)
+    loading.load(db)
     assert db.scalar(select(func.count()).select_from(StateAction)) == before
     assert db.scalar(select(func.count()).select_from(Meeting)) == 43
     tjk = db.scalars(select(StateAction).where(StateAction.country_id == _id(db, "TJK"))).one()
@@ -82,7 +82,7 @@ def test_reload_does_not_undo_a_corrected_kind(db: Session) -> None:
     assert action is not None
     action.kind = ActionKind.acceptance
     db.flush()
-    service.load(db)
+    loading.load(db)
     kinds = [
         a.kind
         for a in db.scalars(
