@@ -16,7 +16,7 @@ from app.models import Channel, Letter, LetterStatus, Role, User
 from app.models.base import utcnow
 from tests.correspondence.helpers import make_letter, person_with_email
 from tests.factories import make_user
-from tests.support.smtp import Mailbox, smtp_server
+from tests.support.smtp import Mailbox, payload, smtp_server
 
 
 @pytest.fixture
@@ -55,9 +55,9 @@ def test_email_has_pdf_html_text_message_id_and_reply_to(db: Session, smtp: Mail
     assert msg["Subject"] == "Joining the Convention on Cluster Munitions"
     parts = {p.get_content_type(): p for p in msg.walk()}
     assert {"text/plain", "text/html", "application/pdf"} <= set(parts)
-    assert parts["application/pdf"].get_payload(decode=True).startswith(b"%PDF")
-    assert "Tajikistan" in parts["text/plain"].get_payload(decode=True).decode()
-    assert "<p>Excellency,</p>" in parts["text/html"].get_payload(decode=True).decode()
+    assert payload(parts["application/pdf"]).startswith(b"%PDF")
+    assert "Tajikistan" in payload(parts["text/plain"]).decode()
+    assert "<p>Excellency,</p>" in payload(parts["text/html"]).decode()
     assert letter.sent_on is not None and letter.reply_due_on == letter.sent_on + timedelta(30)
     # Running the job again sends nothing more.
     tasks.deliver_letter(letter.id)

@@ -22,7 +22,7 @@ from app.settings_admin import service as profile_service
 from app.settings_admin.schemas import ProfileUpdate
 from tests.correspondence.helpers import person_with_email
 from tests.factories import make_user
-from tests.support.smtp import Mailbox, smtp_server
+from tests.support.smtp import Mailbox, payload, smtp_server
 
 BODIES = {
     "ru": "<p>{{ recipient.salutation }}</p><p>Просим Вас присоединиться к Конвенции.</p>"
@@ -100,16 +100,12 @@ def _decoded(value: object) -> str:
 
 def _text(msg: Message) -> str:
     parts = {p.get_content_type(): p for p in msg.walk()}
-    payload = parts["text/plain"].get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode().replace("\r\n", "\n")
+    return payload(parts["text/plain"]).decode().replace("\r\n", "\n")
 
 
 def _html(msg: Message) -> str:
     parts = {p.get_content_type(): p for p in msg.walk()}
-    payload = parts["text/html"].get_payload(decode=True)
-    assert isinstance(payload, bytes)
-    return payload.decode().replace("\r\n", "\n")
+    return payload(parts["text/html"]).decode().replace("\r\n", "\n")
 
 
 def test_russian_letter_is_sent_as_the_coalition_in_russian(db: Session, smtp: Mailbox) -> None:

@@ -31,6 +31,7 @@ from tests.factories import (
     make_user,
 )
 from tests.mailmerge.conftest import pdf_text
+from tests.support.smtp import payload
 
 EDIT = "Hand-edited paragraph for the Pakistan letter only."
 
@@ -90,7 +91,7 @@ def test_every_render_path_prints_the_hand_edit(
     plain = next(p for p in parts if p.get_content_type() == "text/plain")
     assert EDIT in plain.get_content()
     attached = next(p for p in parts if p.get_content_type() == "application/pdf")
-    _, attached_text = pdf_text(attached.get_payload(decode=True))
+    _, attached_text = pdf_text(payload(attached))
     assert EDIT in attached_text
 
 
