@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
+import sqlite3
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -54,7 +55,12 @@ def copy_database(source_url: str, tmp_dir: Path, label: str) -> str:
     """A new database holding what ``source_url``'s holds (nobody may be connected to it)."""
     url = create_database(tmp_dir, label) if BACKEND == "sqlite" else _new_name(label)
     if BACKEND == "sqlite":
-        shutil.copyfile(_sqlite_path(source_url), _sqlite_path(url))
+        # SQLite's backup reads through the write-ahead log, which a file copy would miss.
+        with (
+            closing(sqlite3.connect(_sqlite_path(source_url))) as source,
+            closing(sqlite3.connect(_sqlite_path(url))) as target,
+        ):
+            source.backup(target)
         return url
     engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -138,6 +139,7 @@ def migrated_database(tmp_dir: Path, label: str) -> str:
     if not _MIGRATED:
         root = Path(tempfile.mkdtemp(prefix="demarche-migrated-"))
         url = databases.create_database(root, "migrated")
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
         atexit.register(databases.drop_database, url)
         run_cli(live_env(url, root / "data"), "migrate")
         _MIGRATED.append(url)
