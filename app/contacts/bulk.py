@@ -12,25 +12,22 @@ adds ids to a list segment (or creates one under a new name); a saved search can
 hand-picked ids, since its members are whoever matches its filters, and is refused.
 
 More than ``BACKGROUND_ROWS`` rows run in the task-queue worker: the request is kept in a small
-JSON record under ``<data dir>/files/bulk/`` (status, progress, result) with a lease, as
-contacts imports are (``app.contacts.imports.uploads``). The action is one transaction, so a
-worker that dies part-way leaves nothing behind and the recovery sweep runs it again (or fails
-it once too many workers died on it); its audit entry names the job, which tells whether it
-committed.
+JSON record under ``<data dir>/files/bulk/`` (status, progress, result) with a lease, kept by
+``app.platform.jobstore`` as contacts imports are. The action is one transaction, so a worker
+that dies part-way leaves nothing behind and the recovery sweep runs it again (or fails it once
+too many workers died on it); its audit entry names the job, which tells whether it committed.
+
+Over 600 lines: the actions' set-wise writes and the undo that reverses exactly those writes
+belong together.
 """
 
 from __future__ import annotations
 
-import fcntl
-import json
-import logging
 import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -38,19 +35,16 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.config import get_settings
 
 # bulk_tasks calls back into this module when a job runs, never at import
 from app.contacts import bulk_tasks, segments
 from app.contacts import search as contacts_search
 from app.contacts.schemas import ID_LIST_MAX, SearchFilters, SegmentIn
 from app.db import fold, transaction
-from app.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.models import AuditEntry, Organisation, Person, Role, Segment, Tag, User
 from app.models.contacts import organisation_tags, person_tags
-from app.platform import leases
-
-log = logging.getLogger(__name__)
+from app.platform import jobstore, leases
 
 Action = Literal["add_tag", "remove_tag", "add_to_segment", "do_not_contact", "export"]
 Target = Literal["people", "organisations", "all"]
@@ -578,51 +572,16 @@ def undo(session: Session, *, audit_id: int, actor: User) -> BulkResult:
 # --- background jobs ----------------------------------------------------------------------------
 
 
-def directory() -> Path:
-    path = get_settings().files_dir / "bulk"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _path(token: str) -> Path:
-    if len(token) != TOKEN_LENGTH or any(c not in "0123456789abcdef" for c in token):
-        raise NotFound("No such bulk action.")
-    return directory() / f"{token}.json"
-
-
-@contextmanager
-def _locked() -> Iterator[None]:
-    """One writer of job records at a time, across the web and worker processes."""
-    with (directory() / ".lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def load_job(token: str) -> dict[str, Any]:
-    path = _path(token)
-    if not path.exists():
-        raise NotFound("No such bulk action.")
-    record: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return record
-
-
-def _save(token: str, record: dict[str, Any]) -> None:
-    path = _path(token)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record), encoding="utf-8")
-    tmp.replace(path)
-
-
-def _change(token: str, change: Callable[[dict[str, Any]], bool]) -> dict[str, Any] | None:
-    with _locked():
-        record = load_job(token)
-        if not change(record):
-            return None
-        _save(token, record)
-        return record
+STORE = jobstore.JobStore(
+    "bulk",
+    what="bulk action",
+    missing="No such bulk action.",
+    unexpected="The action failed on an unexpected error and nothing was changed; it has been "
+    "logged.",
+)
+directory = STORE.directory
+load_job = STORE.load
+abandon_held = STORE.abandon_held
 
 
 def job_for(token: str, user: User) -> dict[str, Any]:
@@ -637,8 +596,8 @@ def queue(req: BulkRequest, selection: Selection, actor: User) -> BulkResult:
     """Keep a large action for the worker; the caller enqueues ``tasks.run_bulk(token)``."""
     check_allowed(req, actor)
     token = secrets.token_hex(TOKEN_LENGTH // 2)
-    with _locked():
-        _save(
+    with STORE.locked():
+        STORE.save(
             token,
             {
                 "user_id": actor.id,
@@ -659,91 +618,31 @@ def queue(req: BulkRequest, selection: Selection, actor: User) -> BulkResult:
     )
 
 
-def _lease(job: dict[str, Any]) -> leases.Lease:
-    return leases.Lease.from_dict(job.get("lease"))
-
-
-def _claim(token: str) -> dict[str, Any] | None:
-    def change(record: dict[str, Any]) -> bool:
-        job = record["job"]
-        if job.get("status") != "queued":
-            return False
-        job.update(
-            status="running",
-            lease=_lease(job).claimed().as_dict(),
-            started_at=leases.now_utc().isoformat(),
-        )
-        return True
-
-    return _change(token, change)
-
-
-def _write(token: str, **values: Any) -> None:
-    def change(record: dict[str, Any]) -> bool:
-        job = record["job"]
-        lease = _lease(job)
-        if not lease.mine():
-            raise leases.LeaseLost(f"bulk action {token} is no longer this worker's")
-        ended = values.get("status") in ("done", "failed")
-        job.update(values, lease=(lease.released() if ended else lease.renewed()).as_dict())
-        return True
-
-    _change(token, change)
-
-
 def run_job(token: str) -> str:
     """The worker's part: carry out a queued action in one transaction, with progress."""
-    record = _claim(token)
-    if record is None:
-        return str(load_job(token)["job"].get("status", ""))
-    req = BulkRequest.model_validate(record["request"])
-    selection = Selection(record["person_ids"], record["organisation_ids"])
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
         now = time.monotonic()
         if now - last[0] >= 0.5:
             last[0] = now
-            _write(token, status="running", done=done, total=total)
+            STORE.write(token, status="running", done=done, total=total)
 
-    try:
-        with transaction() as session:
-            actor = session.get(User, record["user_id"])
-            if actor is None or not actor.is_active:
-                raise Forbidden("The user who started this bulk action can no longer sign in.")
-            result = apply(
-                session, req=req, selection=selection, actor=actor, job=token, progress=progress
-            )
-            _write(token, status="committing", pending=result.model_dump(mode="json"))
-    except leases.LeaseLost:
-        return "lost"
-    except DomainError as exc:
-        _write(token, status="failed", error=exc.detail)
-        return "failed"
-    except Exception:
-        log.exception("bulk action %s failed", token)
-        _write(
-            token,
-            status="failed",
-            error="The action failed on an unexpected error and "
-            "nothing was changed; it has been logged.",
+    def work(session: Session, record: dict[str, Any]) -> dict[str, Any]:
+        req = BulkRequest.model_validate(record["request"])
+        selection = Selection(record["person_ids"], record["organisation_ids"])
+        actor = session.get(User, record["user_id"])
+        if actor is None or not actor.is_active:
+            raise Forbidden("The user who started this bulk action can no longer sign in.")
+        result = apply(
+            session, req=req, selection=selection, actor=actor, job=token, progress=progress
         )
-        raise
-    _finish(token)
-    return "done"
+        return result.model_dump(mode="json")
+
+    return STORE.run(token, work)
 
 
-def _finish(token: str) -> None:
-    def change(record: dict[str, Any]) -> bool:
-        job = record["job"]
-        record["result"] = job.pop("pending")
-        job.update(status="done", done=job.get("total", 0), lease=_lease(job).released().as_dict())
-        return True
-
-    _change(token, change)
-
-
-def _committed(token: str) -> dict[str, Any] | None:
+def _committed(token: str, _record: dict[str, Any]) -> dict[str, Any] | None:
     """The audit entry of the job's transaction, if it committed."""
     with transaction() as session:
         for entry in session.scalars(
@@ -760,73 +659,10 @@ def _committed(token: str) -> dict[str, Any] | None:
 def recover_stale(*, now: datetime | None = None) -> dict[str, int]:
     """Bulk actions whose worker died: done if their transaction committed after all, else
     queued again (nothing was written) or failed once too many workers died on them."""
-    counts = {"resumed": 0, "failed": 0, "done": 0}
-    for path in sorted(directory().glob("*.json")):
-        token = path.stem
-        try:
-            seen = load_job(token)
-        except (DomainError, ValueError):
-            continue
-        job = seen.get("job") or {}
-        if job.get("status") not in ("running", "committing") or not _lease(job).stale(now):
-            continue
-        committed = _committed(token) if job.get("status") == "committing" else None
-        outcome = ""
-
-        def change(
-            record: dict[str, Any],
-            job: dict[str, Any] = job,
-            committed: dict[str, Any] | None = committed,
-        ) -> bool:
-            nonlocal outcome
-            current = record["job"]
-            if current.get("lease") != job.get("lease") or current.get("status") != job.get(
-                "status"
-            ):
-                return False
-            lease = _lease(current)
-            if committed is not None:
-                outcome = "done"
-                record["result"] = current.pop("pending", None) or committed
-                current.update(status="done")
-            elif lease.exhausted():
-                outcome = "failed"
-                current.update(
-                    status="failed", error=f"{leases.stopped_reason('bulk action', lease)}."
-                )
-            else:
-                outcome = "resumed"
-                current.update(status="queued", done=0)
-                current.pop("pending", None)
-            current["lease"] = lease.released().as_dict()
-            return True
-
-        _change(token, change)
-        if outcome:
-            counts[outcome] += 1
-        if outcome == "resumed":
-            bulk_tasks.run_bulk(token)
+    counts, _ = STORE.recover_stale(
+        committed=_committed, resume=lambda token, _record: bulk_tasks.run_bulk(token), now=now
+    )
     return counts
-
-
-def abandon_held() -> int:
-    """This worker is stopping: expire the leases of the bulk actions it runs."""
-    count = 0
-    for path in sorted(directory().glob("*.json")):
-
-        def change(record: dict[str, Any]) -> bool:
-            job = record.get("job") or {}
-            lease = _lease(job)
-            if not lease.mine() or lease.expires_at is None:
-                return False
-            job["lease"] = leases.Lease(lease.owner, leases.now_utc(), lease.attempts).as_dict()
-            return True
-
-        try:
-            count += _change(path.stem, change) is not None
-        except (DomainError, ValueError):
-            continue
-    return count
 
 
 # --- one entry point ----------------------------------------------------------------------------

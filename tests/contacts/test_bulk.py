@@ -141,14 +141,14 @@ def test_do_not_contact_sets_flags_bumps_versions_and_undo_restores_only_changed
     assert resp.status_code == 200, resp.text
     assert (resp.json()["matched"], resp.json()["changed"]) == (3, 2)
     db.expire_all()
-    assert db.get(Person, fresh.id).no_email and not db.get(Person, fresh.id).no_post  # type: ignore[union-attr]
-    assert db.get(Person, fresh.id).version == version + 1  # type: ignore[union-attr]
-    assert db.get(Organisation, org.id).no_email  # type: ignore[union-attr]
+    assert db.get_one(Person, fresh.id).no_email and not db.get_one(Person, fresh.id).no_post
+    assert db.get_one(Person, fresh.id).version == version + 1
+    assert db.get_one(Organisation, org.id).no_email
     assert client.post(f"{API}/{resp.json()['audit_id']}/undo", headers=headers).status_code == 200
     db.expire_all()
-    assert not db.get(Person, fresh.id).no_email  # type: ignore[union-attr]
-    assert db.get(Person, careful.id).no_email  # type: ignore[union-attr]  # was so before
-    assert not db.get(Organisation, org.id).no_email  # type: ignore[union-attr]
+    assert not db.get_one(Person, fresh.id).no_email
+    assert db.get_one(Person, careful.id).no_email  # was so before
+    assert not db.get_one(Organisation, org.id).no_email
 
 
 def test_add_to_a_new_list_segment_then_to_it_by_filters(client: TestClient, db: Session) -> None:
@@ -344,13 +344,13 @@ def test_a_job_whose_worker_died_is_queued_again(
     record = bulk.load_job(token)
     dead = leases.Lease("elsewhere:1", leases.now_utc(), 1)  # expired now
     record["job"].update(status="running", lease=dead.as_dict())
-    bulk._save(token, record)
+    bulk.STORE.save(token, record)
     counts = bulk.recover_stale()
     assert counts["resumed"] >= 1 and queued[-1] == token
     assert bulk.load_job(token)["job"]["status"] == "queued"
     assert bulk.run_job(token) == "done"
     db.expire_all()
-    assert all(db.get(Person, p.id).no_email for p in people)  # type: ignore[union-attr]
+    assert all(db.get_one(Person, p.id).no_email for p in people)
 
 
 # --- the web form -------------------------------------------------------------------------------
@@ -427,7 +427,7 @@ def test_web_all_that_match_and_inline_messages(client: TestClient, db: Session)
     )
     assert skipped.status_code == 200 and "Do not email" in skipped.text
     db.expire_all()
-    assert not any(db.get(Person, p.id).no_email for p in people)  # type: ignore[union-attr]
+    assert not any(db.get_one(Person, p.id).no_email for p in people)
     asked = client.post(
         "/contacts/bulk",
         data=_form(
@@ -448,7 +448,9 @@ def test_web_all_that_match_and_inline_messages(client: TestClient, db: Session)
         ),
     )
     db.expire_all()
-    assert all(db.get(Person, p.id).no_email and not db.get(Person, p.id).no_post for p in people)  # type: ignore[union-attr]
+    assert all(
+        db.get_one(Person, p.id).no_email and not db.get_one(Person, p.id).no_post for p in people
+    )
     nothing = client.post(
         "/contacts/bulk", data=_form(token, scope="selected", action="add_tag", tag="x")
     )
@@ -530,11 +532,13 @@ def test_web_list_segment_opens_with_its_members(client: TestClient, db: Session
             details="1",
         ),
     )
-    seg_id = db.scalar(
+    details = db.scalar(
         select(AuditEntry.details)
         .where(AuditEntry.action == "contacts.bulk")
         .order_by(AuditEntry.id.desc())
-    )["segment_id"]
+    )
+    assert details is not None
+    seg_id = details["segment_id"]
     page = client.get("/contacts", params={"segment": seg_id})
     assert "segment Listed Bulkseg" in page.text
     assert (
@@ -561,8 +565,12 @@ def states(db: Session) -> dict[str, tuple[int, int]]:
         out[iso3] = (org.id, person.id)
     former = make_person(db, given_name="Former", family_name="TreatyzqLAO")
     make_position(
-        db, former, db.get(Organisation, out["LAO"][0]), title="Minister", end_date=date(2020, 1, 1)
-    )  # type: ignore[arg-type]
+        db,
+        former,
+        db.get_one(Organisation, out["LAO"][0]),
+        title="Minister",
+        end_date=date(2020, 1, 1),
+    )
     return out
 
 

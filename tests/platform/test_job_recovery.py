@@ -191,7 +191,7 @@ def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
     engine = make_engine(url)
     maker = sessionmaker(bind=engine, expire_on_commit=False)
     monkeypatch.setattr(app.db, "session_factory", lambda: maker)
-    monkeypatch.setattr(uploads, "directory", lambda: _mkdir(data / "files" / "imports"))
+    monkeypatch.setattr(uploads.STORE, "directory", lambda: _mkdir(data / "files" / "imports"))
     storage = SqliteHuey("demarche", filename=str(data / "queue.sqlite3"), utc=True).storage
     monkeypatch.setattr(huey, "storage", storage)
     try:

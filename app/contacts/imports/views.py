@@ -3,7 +3,6 @@ merging two duplicate records (choose → compare fields → confirm)."""
 
 from __future__ import annotations
 
-import re
 import secrets
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +32,6 @@ from app.web.templating import redirect, render
 
 router = web_router(prefix="/contacts/import")
 merge_router = web_router(prefix="/contacts/merge")
-TOKEN = re.compile(r"^[0-9a-f]{32}$")
 PER_PAGE = 25
 PREVIEW_ROWS = 5
 
