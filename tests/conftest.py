@@ -42,7 +42,7 @@ from app.config import get_settings  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.platform.migrations import upgrade  # noqa: E402
 from tests.support.browser import browser_page  # noqa: E402
-from tests.support.live import DemoSite, demo_site  # noqa: E402
+from tests.support.live import DemoSite, demo_site, drop_migrated_database  # noqa: E402
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -51,6 +51,7 @@ def pytest_sessionfinish() -> None:
     """The main database goes at the end even when no test used it (it exists from import)."""
     app.db.get_engine().dispose()
     databases.drop_database(get_settings().database_url)
+    drop_migrated_database()
 
 
 def pytest_report_header() -> str:

@@ -3,7 +3,6 @@ site the browser tests share (one per test process, reset to the demo after each
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import subprocess
@@ -130,7 +129,7 @@ def live_worker(
         yield proc
 
 
-_MIGRATED: list[str] = []  # this process's migrated database, the one the others copy
+_MIGRATED: dict[str, Path] = {}  # this process's migrated database (its URL → its folder)
 
 
 def migrated_database(tmp_dir: Path, label: str) -> str:
@@ -139,11 +138,17 @@ def migrated_database(tmp_dir: Path, label: str) -> str:
     if not _MIGRATED:
         root = Path(tempfile.mkdtemp(prefix="demarche-migrated-"))
         url = databases.create_database(root, "migrated")
-        atexit.register(shutil.rmtree, root, ignore_errors=True)
-        atexit.register(databases.drop_database, url)
+        _MIGRATED[url] = root
         run_cli(live_env(url, root / "data"), "migrate")
-        _MIGRATED.append(url)
-    return databases.copy_database(_MIGRATED[0], tmp_dir, label)
+    return databases.copy_database(next(iter(_MIGRATED)), tmp_dir, label)
+
+
+def drop_migrated_database() -> None:
+    """At the end of the test process (xdist's workers end without running atexit)."""
+    for url, root in _MIGRATED.items():
+        databases.drop_database(url)
+        shutil.rmtree(root, ignore_errors=True)
+    _MIGRATED.clear()
 
 
 # ----------------------------------------------------------------------------- the demo site
