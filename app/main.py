@@ -45,6 +45,7 @@ def _routers() -> list[APIRouter]:
     from app.contacts import bulk_views as contacts_bulk_views
     from app.contacts import identity_api as contacts_identity_api
     from app.contacts import identity_views as contacts_identity_views
+    from app.contacts import segment_views as contacts_segment_views
     from app.contacts import views as contacts_views
     from app.contacts.imports import api as contacts_import_api
     from app.contacts.imports import views as contacts_import_views
@@ -92,6 +93,7 @@ def _routers() -> list[APIRouter]:
         letters_api.router,
         contacts_api.router,
         contacts_views.router,
+        contacts_segment_views.router,
         contacts_import_api.imports_router,
         contacts_import_api.merge_router,
         contacts_import_api.batches_router,

@@ -3,6 +3,10 @@ points, the name lines, the postal address block per destination country, and th
 
 The salutation follows the protocol table in six languages (``app.letters.protocol``), the rule
 letters use too; a manual override for the person and language wins over it.
+
+``recipients.recipient()`` applies these rules to one contact loaded from the database; exports
+apply them in SQL to many. Over 600 lines: addressing a contact is kept in one module on
+purpose, so letters, labels and exports cannot drift apart.
 """
 
 from __future__ import annotations
