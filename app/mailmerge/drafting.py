@@ -26,7 +26,13 @@ from app.mailmerge.context import (
     joint_target,
     letter_gaps,
 )
-from app.mailmerge.recipients import Candidate, plan_recipients, recipient_rows, source_error
+from app.mailmerge.recipients import (
+    Candidate,
+    RecipientPlan,
+    plan_recipients,
+    recipient_rows,
+    source_error,
+)
 from app.mailmerge.references import (
     check_pattern,
     counter_key,
@@ -67,12 +73,15 @@ def find_template(session: Session, template_id: int) -> LetterTemplate:
         raise source_error("template_id", f"No letter template with id {template_id}") from exc
 
 
-def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
-    """The recipient list a merge would produce, with the excluded and flagged ones; each
-    language version of the template is tried once in the renderer (``trial_fill``)."""
+def resolve_request(
+    session: Session, data: MergeCreate
+) -> tuple[LetterTemplate, Campaign | None, date, str, RecipientPlan]:
+    """What a merge request names, looked up (refused with the field at fault): its template,
+    campaign, letter date, treaty, and the recipients it writes to on that date."""
     check_pattern(data.reference_pattern)
     template = find_template(session, data.template_id)
     campaign = find_campaign(session, data.campaign_id)
+    treaty = data.treaty or (campaign.treaty.short_name if campaign and campaign.treaty else "")
     letter_date = data.letter_date or date.today()
     plan = plan_recipients(
         session,
@@ -82,7 +91,21 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
         on=letter_date,
         language=data.language,
     )
-    treaty = data.treaty or (campaign.treaty.short_name if campaign and campaign.treaty else "")
+    return template, campaign, letter_date, treaty, plan
+
+
+def recipient_report(plan: RecipientPlan) -> dict[str, Any]:
+    """The recipients a batch shows beside its letters: excluded, and flagged."""
+    return {
+        "excluded": [r.model_dump() for r in recipient_rows(plan.excluded)],
+        "flagged": [r.model_dump() for r in recipient_rows(plan.flagged)],
+    }
+
+
+def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
+    """The recipient list a merge would produce, with the excluded and flagged ones; each
+    language version of the template is tried once in the renderer (``trial_fill``)."""
+    template, campaign, letter_date, treaty, plan = resolve_request(session, data)
     builder = builder_for(session, template, campaign, letter_date, batch_options(data, treaty))
     if data.mode == "one_letter":
         check_joint(plan.letters, data.channel)

@@ -32,9 +32,10 @@ from app.mailmerge.drafting import (
     check_joint,
     find_campaign,
     find_template,
+    recipient_report,
+    resolve_request,
 )
-from app.mailmerge.recipients import plan_recipients, recipient_rows, source_error
-from app.mailmerge.references import check_pattern
+from app.mailmerge.recipients import plan_recipients, source_error
 from app.mailmerge.rendering import batch_dir, files_root, jobs_for, keep_text, pdf_filename
 from app.mailmerge.schemas import MergeCreate, MergeSource
 from app.models import BatchStatus, Channel, Letter, LetterStatus, MergeBatch, User
@@ -47,19 +48,7 @@ PROGRESS_SECONDS = 0.5
 
 def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> MergeBatch:
     """The batch and one draft letter per recipient; rendering is queued after the commit."""
-    check_pattern(data.reference_pattern)
-    template = find_template(session, data.template_id)
-    campaign = find_campaign(session, data.campaign_id)
-    treaty = data.treaty or (campaign.treaty.short_name if campaign and campaign.treaty else "")
-    letter_date = data.letter_date or date.today()
-    plan = plan_recipients(
-        session,
-        source=data.source,
-        campaign=campaign,
-        channel=data.channel,
-        on=letter_date,
-        language=data.language,
-    )
+    template, campaign, letter_date, treaty, plan = resolve_request(session, data)
     if not plan.letters:
         raise source_error(
             "source", "No recipient can receive this letter (see the excluded list)."
@@ -83,10 +72,7 @@ def create_merge(session: Session, *, data: MergeCreate, actor: User | None) -> 
     else:
         added = add_letters(session, batch, template, plan.letters, builder)
     batch.total = added
-    batch.report = {
-        "excluded": [r.model_dump() for r in recipient_rows(plan.excluded)],
-        "flagged": [r.model_dump() for r in recipient_rows(plan.flagged)],
-    }
+    batch.report = recipient_report(plan)
     session.flush()
     audit.record(
         session,
@@ -136,11 +122,7 @@ def rerun(session: Session, *, batch_id: int, actor: User | None) -> MergeBatch:
     batch.cancel_requested = False
     # a new run, not a resumption: every letter without a PDF is rendered again
     batch.lease_owner, batch.lease_expires_at, batch.attempts = "", None, 0
-    batch.report = {
-        **(batch.report or {}),
-        "excluded": [r.model_dump() for r in recipient_rows(plan.excluded)],
-        "flagged": [r.model_dump() for r in recipient_rows(plan.flagged)],
-    }
+    batch.report = {**(batch.report or {}), **recipient_report(plan)}
     session.flush()
     audit.record(
         session,
