@@ -9,6 +9,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response, StreamingRes
 
 from app.auth.deps import ApiCoordinator
 from app.db import SessionDep
+from app.exports import jobs as export_jobs
 from app.exports import service, tasks
 from app.exports.formats import CONTENT_TYPES
 from app.exports.schemas import ExportJobRead, ExportPreview, ExportRequest
@@ -94,7 +95,9 @@ def export(
 def list_jobs(
     request: Request, session: SessionDep, user: ApiCoordinator, paging: Paging
 ) -> dict[str, Any]:
-    rows, total = service.list_jobs(session, user=user, limit=paging.per_page, offset=paging.offset)
+    rows, total = export_jobs.list_jobs(
+        session, user=user, limit=paging.per_page, offset=paging.offset
+    )
     return {"total": total, "page": paging.page, "items": [read_job(request, j) for j in rows]}
 
 
@@ -102,7 +105,7 @@ def list_jobs(
 def get_job(
     job_id: int, request: Request, session: SessionDep, user: ApiCoordinator
 ) -> ExportJobRead:
-    return read_job(request, service.get_job(session, job_id=job_id, user=user))
+    return read_job(request, export_jobs.get_job(session, job_id=job_id, user=user))
 
 
 @router.get(
@@ -113,9 +116,9 @@ def get_job(
     responses={200: FILE_RESPONSES[200]},
 )
 def download_job(job_id: int, session: SessionDep, user: ApiCoordinator) -> FileResponse:
-    job = service.get_job(session, job_id=job_id, user=user)
+    job = export_jobs.get_job(session, job_id=job_id, user=user)
     return FileResponse(
-        service.job_file(job),
+        export_jobs.job_file(job),
         media_type=job.content_type,
         headers=attachment(job.filename),
     )
@@ -123,5 +126,5 @@ def download_job(job_id: int, session: SessionDep, user: ApiCoordinator) -> File
 
 @router.delete("/jobs/{job_id:int}", status_code=204, summary="Delete one of your exports")
 def delete_job(job_id: int, session: SessionDep, user: ApiCoordinator) -> Response:
-    service.delete_job(session, job_id=job_id, user=user)
+    export_jobs.delete_job(session, job_id=job_id, user=user)
     return Response(status_code=204)

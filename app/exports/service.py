@@ -12,22 +12,24 @@ included unless the filters leave them out.
 A campaign's list is the offices letters go to in its target states (heads of state's offices,
 governments and ministries, each addressed to the office holder); ``campaign_scope="all"`` takes
 every organisation and person of those states instead.
+
+A big export is queued here as a job (``create_job``); ``jobs`` runs it, lists it and takes it up
+again after a worker dies.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app import db
@@ -38,18 +40,14 @@ from app.contacts import search as contacts_search
 from app.contacts.schemas import SearchFilters
 from app.countries import service as countries_service
 from app.db import transaction
-from app.errors import DomainError, InvalidInput, NotFound
-
-# tasks calls back into this module when a job runs, never at import
-from app.exports import flat, formats, tasks
+from app.errors import InvalidInput, NotFound
+from app.exports import flat, formats
 from app.exports.gate import Gate, Tally
 from app.exports.rows import ExportRow, iter_rows
 from app.exports.schemas import COLUMNS, ExportPreview, ExportRequest
 from app.letters.batch import combine_pdfs
 from app.mailmerge import service as merge_service
-from app.models import ExportJob, ExportStatus, OrganisationType, Segment, User
-from app.platform import children, faults, leases
-from app.platform.queueing import enqueue_after_commit
+from app.models import ExportJob, OrganisationType, Segment, User
 from app.settings_admin import service as profile_service
 
 # Above these sizes an export runs as a background job (CSV and vCard always stream).
@@ -375,7 +373,7 @@ def _write_print_pdf(
             shutil.copyfileobj(fh, target)
 
 
-def _audit(
+def audit_export(
     session: Session, user: User, req: ExportRequest, label: str, tally: Tally, **extra: Any
 ) -> None:
     audit.record(
@@ -445,7 +443,7 @@ def stream(session: Session, *, req: ExportRequest, user: User) -> Download:
         finally:
             with transaction() as writer:
                 who = writer.get(User, user_id)
-                _audit(writer, who, req, label, tally, complete=complete)  # type: ignore[arg-type]
+                audit_export(writer, who, req, label, tally, complete=complete)  # type: ignore[arg-type]
 
     return Download(
         filename=filename_for(label, req.format),
@@ -464,7 +462,7 @@ def build(
         write_file(session, req, selection, tally, out)
         out.seek(0)
         data = out.read()
-    _audit(session, user, req, selection.label, tally, complete=True)
+    audit_export(session, user, req, selection.label, tally, complete=True)
     return Download(
         filename=filename_for(selection.label, req.format),
         content_type=formats.CONTENT_TYPES[req.format],
@@ -481,15 +479,6 @@ def start(session: Session, *, req: ExportRequest, user: User) -> Download | Exp
     if should_run_in_background(req, selection.total):
         return create_job(session, req=req, user=user, selection=selection)
     return build(session, req=req, user=user, selection=selection)
-
-
-# --- background jobs ---------------------------------------------------------------------------
-
-
-def exports_dir() -> Path:
-    path = get_settings().files_dir / "exports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def create_job(
@@ -518,160 +507,6 @@ def create_job(
         f"{selection.label}",
     )
     return job
-
-
-def get_job(session: Session, *, job_id: int, user: User) -> ExportJob:
-    """The job, for its owner only: anyone else is told it does not exist."""
-    job = session.get(ExportJob, job_id)
-    if job is None or job.owner_id != user.id:
-        raise NotFound(f"No export of yours has the id {job_id}.")
-    return job
-
-
-def list_jobs(
-    session: Session, *, user: User, limit: int = 20, offset: int = 0
-) -> tuple[list[ExportJob], int]:
-    query = select(ExportJob).where(ExportJob.owner_id == user.id)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(
-        query.order_by(ExportJob.created_at.desc(), ExportJob.id.desc()).limit(limit).offset(offset)
-    ).all()
-    return list(rows), total
-
-
-def job_file(job: ExportJob) -> Path:
-    if job.status != ExportStatus.done or not job.file_path:
-        raise NotFound("This export has no file yet.")
-    path = exports_dir() / job.file_path
-    if not path.is_file():
-        raise NotFound("The file of this export is gone; run it again.")
-    return path
-
-
-def delete_job(session: Session, *, job_id: int, user: User) -> None:
-    job = get_job(session, job_id=job_id, user=user)
-    if job.file_path:
-        (exports_dir() / job.file_path).unlink(missing_ok=True)
-    session.delete(job)
-    session.flush()
-
-
-def _partial_files(job_id: int) -> list[Path]:
-    """Files a run of the job left half-written (its worker died or stopped)."""
-    return list(exports_dir().glob(f"{job_id}-*.part"))
-
-
-def run_job(job_id: int) -> ExportJob | None:
-    """Produce a queued job's file. Rows are read outside any transaction; progress and the
-    outcome are written in short transactions of their own (so the page can show them).
-    Returns None when the job does not exist (deleted, or not committed yet).
-
-    The job holds a lease, renewed with each progress report; a job whose worker died is
-    started again from the first row by the recovery sweep (``recover_stale``), the file
-    being written whole each time (``.part`` until it is complete)."""
-    with transaction() as session:
-        if session.get(ExportJob, job_id) is None:
-            return None
-    lease = leases.RowLease(ExportJob, job_id)
-    if not lease.claim(
-        ExportJob.status == ExportStatus.queued,
-        status=ExportStatus.running,
-        processed=0,
-        error="",
-    ):
-        with transaction() as session:
-            return session.get(ExportJob, job_id)
-    with transaction() as session:
-        job = session.get(ExportJob, job_id)
-        if job is None:
-            return None
-        owner_id = job.owner_id
-        label = job.source_label
-        req = ExportRequest.model_validate(job.request)
-    faults.fault("export.started")
-    for stale in _partial_files(job_id):
-        stale.unlink(missing_ok=True)
-    name = f"{job_id}-{secrets.token_hex(8)}.{formats.EXTENSIONS[req.format]}"
-    path = exports_dir() / name
-    partial = path.with_name(name + ".part")
-    tally = Tally()
-
-    def progress(done: int) -> None:
-        if not lease.renew(processed=done):
-            raise leases.LeaseLost(f"export job {job_id} is no longer this worker's")
-        faults.fault("export.progress")
-
-    try:
-        with reading_session() as reader:
-            selection = select_contacts(reader, req)
-            if not lease.renew(total=selection.total):
-                raise leases.LeaseLost(f"export job {job_id} is no longer this worker's")
-            with partial.open("wb") as out:
-                write_file(reader, req, selection, tally, out, progress)
-    except leases.LeaseLost:
-        partial.unlink(missing_ok=True)
-        with transaction() as session:
-            return session.get(ExportJob, job_id)
-    except BaseException as exc:  # the job records any failure for its owner, then re-raises
-        partial.unlink(missing_ok=True)
-        if children.stopping():  # the worker is stopping: the next one runs the job again
-            lease.abandon()
-            raise
-        lease.release(
-            status=ExportStatus.failed,
-            error=str(exc)[:2000] or exc.__class__.__name__,
-            finished_at=datetime.now(UTC),
-        )
-        if isinstance(exc, DomainError):
-            with transaction() as session:
-                return session.get(ExportJob, job_id)
-        raise
-    partial.replace(path)
-    with transaction() as session:
-        job = session.get(ExportJob, job_id, with_for_update=True, populate_existing=True)
-        owner = session.get(User, owner_id)
-        if job is None or owner is None or job.lease_owner != lease.owner:
-            # deleted while it ran, or no longer this worker's
-            path.unlink(missing_ok=True)
-            return job
-        job.status = ExportStatus.done
-        job.processed = tally.processed
-        job.exported = tally.exported
-        job.excluded = tally.excluded
-        job.file_path = name
-        job.size = path.stat().st_size
-        job.finished_at = datetime.now(UTC)
-        job.lease_owner, job.lease_expires_at = "", None
-        _audit(session, owner, req, label, tally, job_id=job.id, complete=True)
-    return job
-
-
-def recover_stale(session: Session, *, now: datetime | None = None) -> dict[str, int]:
-    """Exports whose worker died: queued again (the next run writes the file from the first
-    row), or failed with the reason once ``leases.MAX_ATTEMPTS`` workers died on it."""
-    counts = {"resumed": 0, "failed": 0}
-    stale = leases.stale_rows(session, ExportJob, ExportJob.status == ExportStatus.running, now=now)
-    for job in stale:
-        lease = leases.Lease.of(job)
-        if lease.exhausted():
-            outcome = "failed"
-            reason = leases.stopped_reason("export", lease)
-            values: dict[str, Any] = {
-                "status": ExportStatus.failed,
-                "error": reason[:1].upper() + reason[1:] + ".",
-                "finished_at": datetime.now(UTC),
-            }
-        else:
-            outcome = "resumed"
-            values = {"status": ExportStatus.queued, "processed": 0}
-        if not leases.take_back(session, job, **values):
-            continue
-        counts[outcome] += 1
-        for partial in _partial_files(job.id):
-            partial.unlink(missing_ok=True)
-        if outcome == "resumed":
-            enqueue_after_commit(session, tasks.run_export, job.id)
-    return counts
 
 
 def column_choices() -> list[tuple[str, str]]:

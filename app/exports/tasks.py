@@ -6,14 +6,14 @@ import logging
 
 from huey.exceptions import RetryTask
 
-from app.exports import service
+from app.exports import jobs
 from app.queue import huey
 
 log = logging.getLogger(__name__)
 
 
 def run(job_id: int) -> None:
-    if service.run_job(job_id) is None:
+    if jobs.run_job(job_id) is None:
         # the request that queued it may not have committed yet
         raise RetryTask(f"export job {job_id} not found yet")
 

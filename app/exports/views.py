@@ -11,6 +11,7 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from app.auth.deps import WebCoordinator
 from app.db import SessionDep
 from app.errors import DomainError
+from app.exports import jobs as export_jobs
 from app.exports import service, tasks
 from app.exports.api import attachment
 from app.exports.schemas import (
@@ -101,7 +102,7 @@ def _page(
     preview: Any = None,
     jobs_page: int = 1,
 ) -> Response:
-    jobs, total = service.list_jobs(
+    jobs, total = export_jobs.list_jobs(
         session, user=user, limit=JOBS_PER_PAGE, offset=(jobs_page - 1) * JOBS_PER_PAGE
     )
     ctx = {
@@ -206,7 +207,7 @@ def exports_jobs(
     request: Request, session: SessionDep, user: WebCoordinator, page: int = 1
 ) -> Response:
     """The jobs list alone (htmx polls it while a job runs)."""
-    jobs, total = service.list_jobs(
+    jobs, total = export_jobs.list_jobs(
         session, user=user, limit=JOBS_PER_PAGE, offset=(max(1, page) - 1) * JOBS_PER_PAGE
     )
     ctx = {
@@ -220,9 +221,9 @@ def exports_jobs(
 
 @router.get("/jobs/{job_id:int}/download", name="exports_job_download")
 def exports_job_download(job_id: int, session: SessionDep, user: WebCoordinator) -> Response:
-    job = service.get_job(session, job_id=job_id, user=user)
+    job = export_jobs.get_job(session, job_id=job_id, user=user)
     return FileResponse(
-        service.job_file(job), media_type=job.content_type, headers=attachment(job.filename)
+        export_jobs.job_file(job), media_type=job.content_type, headers=attachment(job.filename)
     )
 
 
@@ -230,5 +231,5 @@ def exports_job_download(job_id: int, session: SessionDep, user: WebCoordinator)
 def exports_job_delete(
     request: Request, session: SessionDep, user: WebCoordinator, job_id: int
 ) -> Response:
-    service.delete_job(session, job_id=job_id, user=user)
+    export_jobs.delete_job(session, job_id=job_id, user=user)
     return redirect(request, str(request.url_for("exports_home")) + "#jobs", message="Deleted.")

@@ -21,14 +21,14 @@ def sweep(*, now: datetime | None = None) -> dict[str, dict[str, int]]:
     """Resume or fail every merge, export and contacts import whose worker is gone."""
     from app.contacts import bulk
     from app.contacts.imports import uploads
-    from app.exports import service as exports_service
+    from app.exports import jobs as export_jobs
     from app.mailmerge import service as merge_service
 
     counts: dict[str, dict[str, int]] = {}
     with transaction() as session:
         counts["merges"] = merge_service.recover_stale(session, now=now)
     with transaction() as session:
-        counts["exports"] = exports_service.recover_stale(session, now=now)
+        counts["exports"] = export_jobs.recover_stale(session, now=now)
     counts["imports"] = uploads.recover_stale(now=now)
     counts["bulk"] = bulk.recover_stale(now=now)
     if any(n for kind in counts.values() for n in kind.values()):

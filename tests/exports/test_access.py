@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.exports import jobs as export_jobs
 from app.exports import service
 from app.exports.schemas import ExportRequest
 from app.models import AuditEntry, ExportStatus, Role, User
@@ -114,7 +115,7 @@ def test_background_job_progress_and_owner_only_download(
     job_id = resp.json()["id"]
     assert resp.json()["status"] == "queued"
     assert resp.json()["download_url"] is None
-    job = service.run_job(job_id)
+    job = export_jobs.run_job(job_id)
     assert job is not None and job.status == ExportStatus.done
     assert job.percent == 100 and job.exported == 5
     mine = client.get(f"/api/v1/exports/jobs/{job_id}", headers=api_headers(db, coordinator))
@@ -208,11 +209,11 @@ def test_web_background_export_then_download(
         },
     )
     assert resp.status_code == 303
-    jobs, _ = service.list_jobs(db, user=coordinator)
+    jobs, _ = export_jobs.list_jobs(db, user=coordinator)
     assert len(jobs) == 1
     page = client.get("/exports/jobs", headers={"HX-Request": "true"})
     assert 'hx-trigger="every 2s"' in page.text
-    service.run_job(jobs[0].id)
+    export_jobs.run_job(jobs[0].id)
     page = client.get("/exports")
     assert "Download demarche-segment-export-test-segment" in page.text
     pdf = client.get(f"/exports/jobs/{jobs[0].id}/download")

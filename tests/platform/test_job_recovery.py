@@ -36,6 +36,7 @@ from app.contacts import demo as contacts_demo
 from app.contacts.imports import csvfile, uploads
 from app.contacts.imports import tasks as import_tasks
 from app.db import make_engine
+from app.exports import jobs as export_jobs
 from app.exports import service as exports_service
 from app.letters import service as letters_service
 from app.mailmerge import service as merge_service
@@ -558,11 +559,11 @@ def test_the_sweep_resumes_an_export_then_fails_it_with_the_reason(
         lease_expires_at=far,
         attempts=1,
     )
-    partial = exports_service.exports_dir() / f"{exhausted.id}-0123456789abcdef.csv.part"
+    partial = export_jobs.exports_dir() / f"{exhausted.id}-0123456789abcdef.csv.part"
     partial.write_bytes(b"half a file")
-    counts = exports_service.recover_stale(db)
+    counts = export_jobs.recover_stale(db)
     assert counts == {"resumed": 1, "failed": 1}
-    assert exports_service.recover_stale(db) == {"resumed": 0, "failed": 0}  # settled once
+    assert export_jobs.recover_stale(db) == {"resumed": 0, "failed": 0}  # settled once
     for job in (resumable, exhausted, alive):
         db.refresh(job)
     assert resumable.status == ExportStatus.queued and resumable.lease_owner == ""
