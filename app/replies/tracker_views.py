@@ -20,6 +20,28 @@ from app.web.templating import render
 tracker_router = web_router(prefix="/campaigns")
 
 
+def _board(
+    session: SessionDep,
+    campaign_id: int,
+    q: str,
+    status: str,
+    position: str,
+    sort: str = "state",
+    descending: bool = False,
+) -> tuple[tracker.Tracker, list[tracker.TrackerRow]]:
+    """The campaign's tracker and its rows as the page's filters (taken as given) choose them."""
+    board = tracker.build(session, campaign_id)
+    rows = tracker.filter_rows(
+        board.rows,
+        q=q[:200],
+        category=status if status in tracker.CATEGORIES else "",
+        position=position[:20],
+        sort=sort if sort in tracker.SORTS else "state",
+        descending=descending,
+    )
+    return board, rows
+
+
 @tracker_router.get("/{campaign_id:int}/replies", name="campaign_replies")
 def campaign_replies(
     request: Request,
@@ -33,15 +55,7 @@ def campaign_replies(
     dir: str = "asc",
     map: str = "status",
 ) -> Response:
-    board = tracker.build(session, campaign_id)
-    rows = tracker.filter_rows(
-        board.rows,
-        q=q[:200],
-        category=status if status in tracker.CATEGORIES else "",
-        position=position[:20],
-        sort=sort if sort in tracker.SORTS else "state",
-        descending=dir == "desc",
-    )
+    board, rows = _board(session, campaign_id, q, status, position, sort, dir == "desc")
     mode = map if map in tracker.MAP_MODES else "status"
     if mode == "treaty" and board.campaign.treaty is None:
         mode = "status"
@@ -75,13 +89,7 @@ def campaign_replies_csv(
     status: str = "",
     position: str = "",
 ) -> Response:
-    board = tracker.build(session, campaign_id)
-    rows = tracker.filter_rows(
-        board.rows,
-        q=q[:200],
-        category=status if status in tracker.CATEGORIES else "",
-        position=position[:20],
-    )
+    _, rows = _board(session, campaign_id, q, status, position)
     return Response(
         tracker.to_csv(rows),
         media_type="text/csv; charset=utf-8",
