@@ -579,7 +579,6 @@ STORE = jobstore.JobStore(
     unexpected="The action failed on an unexpected error and nothing was changed; it has been "
     "logged.",
 )
-directory = STORE.directory
 load_job = STORE.load
 abandon_held = STORE.abandon_held
 

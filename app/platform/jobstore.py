@@ -99,7 +99,7 @@ class JobStore:
             return record
 
     def records(self) -> Iterator[str]:
-        """The tokens of every record, oldest name first."""
+        """The tokens of every record, in name order."""
         for path in sorted(self.directory().glob("*.json")):
             yield path.stem
 

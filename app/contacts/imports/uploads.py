@@ -42,7 +42,6 @@ STORE = jobstore.JobStore(
     "logged.",
     requeued={"stage": "queued"},
 )
-directory = STORE.directory
 load_meta = STORE.load
 save_meta = STORE.save
 abandon_held = STORE.abandon_held
@@ -66,7 +65,7 @@ def forget(token: str) -> None:
 def forget_old(max_age: float = KEEP_SECONDS) -> None:
     """Uploads that were never imported are kept for a day."""
     cutoff = time.time() - max_age
-    for path in directory().iterdir():
+    for path in STORE.directory().iterdir():
         if path.suffix in (".csv", ".json", ".tmp") and path.stat().st_mtime < cutoff:
             path.unlink(missing_ok=True)
 
