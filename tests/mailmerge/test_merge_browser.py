@@ -37,8 +37,10 @@ def test_merge_for_a_segment_with_live_progress(page: Page, artifacts: Path) -> 
 
     page.click("text=CMC/2010/TJK/0002")
     page.wait_for_selector("h1:has-text('Letter CMC/2010/TJK/0002')")
-    preview = page.frame_locator("iframe.letter-preview")
-    expect(preview.locator("p.reference-line")).to_contain_text("CMC/2010/TJK/0002", timeout=60_000)
+    letter_frame = page.frame_locator("iframe.letter-preview")
+    expect(letter_frame.locator("p.reference-line")).to_contain_text(
+        "CMC/2010/TJK/0002", timeout=60_000
+    )
     page.screenshot(path=str(artifacts / "merge-letter.png"), full_page=True)
     href = page.locator("a.letter-pdf").get_attribute("href")
     assert href
