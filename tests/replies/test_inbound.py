@@ -127,7 +127,7 @@ def test_known_sender_email_is_recognised(db: Session) -> None:
     org = make_organisation(db, "Embassy (inbound test)", type="embassy", country="PAK")
     contacts_service.create_contact_point(
         db,
-        data=ContactPointCreate(organisation_id=org.id, kind="email", value="pol@emb.example"),  # type: ignore[arg-type]
+        data=ContactPointCreate(organisation_id=org.id, kind="email", value="pol@emb.example"),
         actor=None,
     )
     reply, _ = intake.ingest_email(
@@ -166,7 +166,7 @@ def test_triage_link_and_explicit_contact_creation(client: TestClient, db: Sessi
     )
     assert resp.status_code == 303
     db.expire_all()
-    assert db.get(Reply, reply.id).status is ReplyStatus.logged  # type: ignore[union-attr]
+    assert db.get_one(Reply, reply.id).status is ReplyStatus.logged
     db.refresh(letter)
     assert letter.status is LetterStatus.replied
 
@@ -377,7 +377,7 @@ def test_kind_in_manual_logging_and_corrections(client: TestClient, db: Session)
     assert resp.status_code == 201, resp.text
     assert resp.json()["kind"] == "acknowledgement"
     db.expire_all()
-    assert db.get(Letter, letter.id).status is LetterStatus.sent  # type: ignore[union-attr]
+    assert db.get_one(Letter, letter.id).status is LetterStatus.sent
     bad = client.post(
         "/api/v1/replies",
         json={"received_on": "2009-03-01", "sender_name": "X", "kind": "rumour"},
@@ -395,7 +395,7 @@ def test_kind_in_manual_logging_and_corrections(client: TestClient, db: Session)
     )
     assert turned.status_code == 200 and turned.json()["kind"] == "reply"
     db.expire_all()
-    assert db.get(Letter, letter.id).status is LetterStatus.replied  # type: ignore[union-attr]
+    assert db.get_one(Letter, letter.id).status is LetterStatus.replied
     back = client.put(
         f"/api/v1/replies/{reply.id}",
         json={**body, "version": turned.json()["version"], "kind": "acknowledgement"},
@@ -403,7 +403,7 @@ def test_kind_in_manual_logging_and_corrections(client: TestClient, db: Session)
     )
     assert back.status_code == 200
     db.expire_all()
-    assert db.get(Letter, letter.id).status is LetterStatus.sent  # type: ignore[union-attr]
+    assert db.get_one(Letter, letter.id).status is LetterStatus.sent
 
 
 # --- hostile email: refused on upload, kept raw by the poller, which goes on ------------------
