@@ -9,6 +9,9 @@ group, and dies with the worker that started it.
 The language is the one chosen, or detected: tesseract's script detection (``--psm 0``) settles
 Arabic, Chinese and Russian; a Latin-script page gets a first pass with the English, French and
 Spanish models together, then the language detector picks the one model the letter is read with.
+
+Over 600 lines on purpose: the parsers of untrusted files and the bounds that guard them are one
+safety boundary, best reviewed in one place (the queue and state of scans are in ``scans``).
 """
 
 from __future__ import annotations
