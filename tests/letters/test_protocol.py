@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 
 import pytest
 
@@ -77,7 +78,15 @@ PANDOR = {
 }
 
 
-def _who(role, lang, gender="m", names=RAHMON, country=TAJIKISTAN, to=None, holder=True, **kw):
+def _who(
+    role: str | None,
+    lang: str,
+    gender: str = "m",
+    names: Mapping[str, tuple[str, str, str]] = RAHMON,
+    country: Mapping[str, Mapping[str, str]] = TAJIKISTAN,
+    to: Mapping[str, str] | None = None,
+    holder: bool = True,
+) -> Addressee:
     place = dict(country[lang])
     if to:
         place["to"] = to[lang]
@@ -90,7 +99,6 @@ def _who(role, lang, gender="m", names=RAHMON, country=TAJIKISTAN, to=None, hold
         patronymic=patronymic,
         office=office_title(role, lang, country=place, gender=gender),
         has_holder=holder,
-        **kw,
     )
 
 
@@ -126,7 +134,7 @@ def _who(role, lang, gender="m", names=RAHMON, country=TAJIKISTAN, to=None, hold
         ("Campaigner", None),
     ],
 )
-def test_role_of(title, role):
+def test_role_of(title: str, role: str | None) -> None:
     assert role_of(title) == role
 
 
@@ -140,7 +148,7 @@ ENGLISH_WORDS = re.compile(
 STRAY = re.compile(r"(^[\s,،:!]|[,،]\s*[,،]|\s[,.:!،]|\{|\}|\|)")
 
 
-def _grid():
+def _grid() -> Iterator[tuple[str, str, str, str, bool]]:
     for role in ROLES:
         for lang in LANGUAGES:
             for style in STYLES:
@@ -150,7 +158,9 @@ def _grid():
 
 
 @pytest.mark.parametrize(("role", "lang", "style", "gender", "holder"), list(_grid()))
-def test_every_form_is_complete_and_clean(role, lang, style, gender, holder):
+def test_every_form_is_complete_and_clean(
+    role: str, lang: str, style: str, gender: str, holder: bool
+) -> None:
     to = GENEVA if role == "permanent_representative" else SWITZERLAND
     org = role in ("secretary_general", "director_general", "organisation_president")
     who = _who(
@@ -185,7 +195,7 @@ def test_every_form_is_complete_and_clean(role, lang, style, gender, holder):
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 @pytest.mark.parametrize("style", STYLES)
-def test_unknown_gender_uses_no_gendered_form(lang, style):
+def test_unknown_gender_uses_no_gendered_form(lang: str, style: str) -> None:
     forms = address(_who("head_of_state", lang, ""), lang, style)
     text = " ".join([*forms.name_lines, forms.salutation, forms.closing, forms.in_text])
     gendered = {
@@ -199,14 +209,14 @@ def test_unknown_gender_uses_no_gendered_form(lang, style):
     assert not re.search(gendered, text), text
 
 
-def test_russian_unknown_gender_is_addressed_by_office():
+def test_russian_unknown_gender_is_addressed_by_office() -> None:
     forms = address(_who("head_of_state", "ru", ""), "ru", "personal")
     assert forms.name_lines == ["Президенту Республики Таджикистан"]
     assert forms.salutation == "Ваше Превосходительство!"
     assert forms.in_text == "Президент Рахмон"
 
 
-def test_unknown_language_is_refused_rather_than_english():
+def test_unknown_language_is_refused_rather_than_english() -> None:
     with pytest.raises(ValueError):
         address(_who("head_of_state", "en"), "de")
 
@@ -266,14 +276,14 @@ RAHMON_PERSONAL = {
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_rahmon_formal(lang):
+def test_rahmon_formal(lang: str) -> None:
     forms = address(_who("head_of_state", lang), lang, "formal")
     assert (forms.name_lines, forms.salutation, forms.closing, forms.in_text) == RAHMON_FORMAL[lang]
     assert forms.missing == []
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_rahmon_personal(lang):
+def test_rahmon_personal(lang: str) -> None:
     forms = address(_who("head_of_state", lang), lang, "personal")
     assert (forms.salutation, forms.closing) == RAHMON_PERSONAL[lang]
     assert forms.name_lines == RAHMON_FORMAL[lang][0]
@@ -298,14 +308,14 @@ SOUTH_AFRICA_NO_HOLDER = {
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_presidency_without_holder(lang):
+def test_presidency_without_holder(lang: str) -> None:
     who = _who("head_of_state", lang, "", country=SOUTH_AFRICA, holder=False)
     forms = address(who, lang, "formal")
     assert (forms.name_lines, forms.salutation, forms.in_text) == SOUTH_AFRICA_NO_HOLDER[lang]
     assert "South Africa" not in forms.closing and "The President" not in forms.closing
 
 
-def test_no_holder_closing_never_names_the_office_in_english():
+def test_no_holder_closing_never_names_the_office_in_english() -> None:
     who = _who("head_of_state", "ru", "", country=SOUTH_AFRICA, holder=False)
     forms = address(who, "ru", "formal")
     assert (
@@ -361,12 +371,12 @@ FEMALE_FOREIGN_MINISTER = {
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_female_foreign_minister(lang):
+def test_female_foreign_minister(lang: str) -> None:
     forms = address(_who("foreign_minister", lang, "f", names=PANDOR), lang, "formal")
     assert (forms.name_lines, forms.salutation, forms.in_text) == FEMALE_FOREIGN_MINISTER[lang]
 
 
-def test_female_foreign_minister_closings():
+def test_female_foreign_minister_closings() -> None:
     fr = address(_who("foreign_minister", "fr", "f", names=PANDOR), "fr", "formal")
     assert fr.closing == (
         "Veuillez agréer, Madame la Ministre, l'assurance de ma très haute considération."
@@ -377,7 +387,7 @@ def test_female_foreign_minister_closings():
     assert ru.salutation == "Уважаемая госпожа Министр!"
 
 
-def test_ambassador():
+def test_ambassador() -> None:
     en = address(_who("ambassador", "en", to=SWITZERLAND), "en", "formal")
     assert en.name_lines == [
         "His Excellency Emomali Rahmon",
@@ -402,13 +412,13 @@ def test_ambassador():
     assert zh.name_lines == ["塔吉克斯坦共和国驻瑞士联邦大使", "埃莫马利·拉赫蒙阁下"]
 
 
-def test_ambassador_without_receiving_state_drops_only_that_part():
+def test_ambassador_without_receiving_state_drops_only_that_part() -> None:
     assert office_title("ambassador", "en", country=TAJIKISTAN["en"]) == {
         "nominative": "Ambassador of the Republic of Tajikistan"
     }
 
 
-def test_charge_d_affaires_ai():
+def test_charge_d_affaires_ai() -> None:
     en = address(_who("charge_d_affaires", "en", to=SWITZERLAND), "en", "formal")
     assert en.name_lines == [
         "Mr Emomali Rahmon",
@@ -432,7 +442,7 @@ def test_charge_d_affaires_ai():
     assert zh.salutation == "尊敬的拉赫蒙临时代办先生："
 
 
-def test_permanent_representative():
+def test_permanent_representative() -> None:
     en = address(_who("permanent_representative", "en", to=GENEVA), "en", "formal")
     assert en.name_lines == [
         "His Excellency Emomali Rahmon",
@@ -488,7 +498,7 @@ SECRETARY_GENERAL = {
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_un_secretary_general(lang):
+def test_un_secretary_general(lang: str) -> None:
     who = _who("secretary_general", lang, names=GUTERRES, country=UNITED_NATIONS)
     forms = address(who, lang, "formal")
     expected_lines, expected_salutation = SECRETARY_GENERAL[lang]
@@ -510,12 +520,14 @@ def test_un_secretary_general(lang):
         ("Наледи", "Пандор", "", "f", "госпоже Н. Пандор"),
     ],
 )
-def test_russian_dative_of_names(given, family, patronymic, gender, line):
+def test_russian_dative_of_names(
+    given: str, family: str, patronymic: str, gender: str, line: str
+) -> None:
     who = Addressee("ambassador", gender, given, family, patronymic)
     assert address(who, "ru").name_lines[1] == line
 
 
-def test_russian_dative_with_unknown_gender_only_when_both_genders_agree():
+def test_russian_dative_with_unknown_gender_only_when_both_genders_agree() -> None:
     agree = Addressee("official", "", "Раджив", "Сандху")
     assert address(agree, "ru").name_lines == ["Р. Сандху"]
     differ = Addressee("official", "", "Саша", "Смит")
@@ -524,7 +536,7 @@ def test_russian_dative_with_unknown_gender_only_when_both_genders_agree():
     assert forms.salutation == "Уважаемые дамы и господа!"
 
 
-def test_office_title_russian_cases():
+def test_office_title_russian_cases() -> None:
     assert office_title("head_of_state", "ru", country=TAJIKISTAN["ru"]) == {
         "nominative": "Президент Республики Таджикистан",
         "dative": "Президенту Республики Таджикистан",
@@ -532,7 +544,7 @@ def test_office_title_russian_cases():
     }
 
 
-def test_office_title_never_falls_back_to_english():
+def test_office_title_never_falls_back_to_english() -> None:
     assert office_title("official", "fr", country={}, title_en="Director, Arms Control") == {}
     assert office_title("official", "en", country={}, title_en="Director, Arms Control") == {
         "nominative": "Director, Arms Control"
@@ -540,7 +552,7 @@ def test_office_title_never_falls_back_to_english():
     assert office_title("head_of_state", "fr", country={"nominative": "Tadjikistan"}) == {}
 
 
-def test_missing_office_is_reported():
+def test_missing_office_is_reported() -> None:
     who = Addressee("official", "m", "Jean", "Dupont")
     forms = address(who, "fr")
     assert forms.name_lines == ["Monsieur Jean Dupont"]
@@ -551,7 +563,7 @@ def test_missing_office_is_reported():
 # --- officials and other ranks --------------------------------------------------------------
 
 
-def test_officials_by_gender():
+def test_officials_by_gender() -> None:
     assert address(Addressee("official", "f", "Ana", "López"), "es").salutation == (
         "Estimada señora López:"
     )
@@ -568,7 +580,7 @@ def test_officials_by_gender():
     )
 
 
-def test_monarch():
+def test_monarch() -> None:
     jordan = {"nominative": "the Hashemite Kingdom of Jordan"}
     who = Addressee(
         "monarch",
@@ -589,12 +601,12 @@ def test_monarch():
     assert fr.name_lines == ["Sa Majesté le Roi Abdallah II"]
 
 
-def test_excellency_honorific_without_role():
+def test_excellency_honorific_without_role() -> None:
     forms = address(Addressee(None, "m", "Emomali", "Rahmon", honorific="H.E."), "en")
     assert forms.name_lines == ["His Excellency Emomali Rahmon"]
     assert forms.salutation == "Excellency,"
 
 
-def test_chinese_names_are_written_family_name_first():
+def test_chinese_names_are_written_family_name_first() -> None:
     who = Addressee("foreign_minister", "m", "毅", "王")
     assert address(who, "zh").name_lines == ["王毅阁下"]
