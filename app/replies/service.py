@@ -3,8 +3,9 @@
 Email that comes in is logged by ``intake``; what the pages list (a reply's view, the inbox,
 overdue letters, the form's choices) is read by ``listing``.
 
-Just over 600 lines: each state change sits beside the checks and audit entries it shares with
-the others (linking, unlinking, closing, attachments); splitting them would scatter one set of rules.
+Just over 600 lines: each state change sits beside the checks and audit entries it shares
+with the others (linking, unlinking, closing, attachments); split, one set of rules would
+scatter.
 """
 
 from __future__ import annotations
