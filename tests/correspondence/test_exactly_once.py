@@ -4,7 +4,6 @@ a kill (os._exit) at each step of a letter's journey."""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +20,9 @@ from app.queue import huey
 from tests.correspondence.helpers import make_campaign, make_letter, person_with_email
 from tests.factories import make_user
 from tests.support import databases
-from tests.support.live import live_env, live_worker, run_cli
+from tests.support.live import live_env, live_worker, migrated_database
 from tests.support.smtp import Mailbox, smtp_server
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.live
 BATCH = 8
@@ -30,11 +30,10 @@ BATCH = 8
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[dict[str, str], sessionmaker[Session], Mailbox]]:
-    url = databases.create_database(tmp_path, "letters_once")
+    url = migrated_database(tmp_path, "letters_once")
     with smtp_server() as (smtp_url, box):
         (tmp_path / "data").mkdir()
         env = live_env(url, tmp_path / "data", DEMARCHE_SMTP_URL=smtp_url)
-        run_cli(env, "migrate")
         engine = make_engine(url)
         original = huey.storage
         huey.storage = SqliteHuey(
@@ -70,14 +69,6 @@ def _statuses(maker: sessionmaker[Session]) -> Counter[str]:
         return Counter(service.display_status(x) for x in session.scalars(select(Letter)))
 
 
-def _wait_for(predicate, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.3)
-
-
 def _references(box: Mailbox) -> Counter[str]:
     with box.lock:
         return Counter(str(m["X-Demarche-Reference"]) for m in box.messages)
@@ -97,7 +88,7 @@ def test_worker_killed_mid_batch_sends_each_letter_exactly_once(
 
     # The restarted worker sweeps on start: it finishes what the dead one left at any step.
     with live_worker(env, tmp_path / "restart.log"):
-        _wait_for(lambda: _statuses(maker).get("sent", 0) == BATCH)
+        eventually(lambda: _statuses(maker).get("sent", 0) == BATCH, 120, interval=0.3)
 
     counts = _references(box)
     assert sorted(counts) == [f"CMC/2010/BAT/{n:04d}" for n in range(BATCH)]  # none skipped

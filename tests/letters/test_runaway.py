@@ -30,10 +30,11 @@ from app.models import (
     LetterStatus,
     LetterTemplate,
     Role,
-    Segment,
     TemplateVersion,
 )
 from tests.factories import api_headers, login, make_user
+from tests.support.waiting import eventually
+from tests.support.world import merge_world
 
 SECONDS = 2.0
 MEMORY_MB = 300
@@ -128,15 +129,17 @@ def bounded(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     before = set(_children())
     rss = _rss_mb()
     yield
-    deadline = time.monotonic() + 10
-    while True:
+
+    def strays() -> dict[int, str]:
         new = {pid: s for pid, s in _children().items() if pid not in before}
-        stray = {pid: s for pid, s in new.items() if pid not in _renderer_children() or s == "Z"}
-        if not stray or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    commands = {pid: _command(pid) for pid in stray}
-    assert not stray, f"child processes left behind: {stray} {commands}"
+        return {pid: s for pid, s in new.items() if pid not in _renderer_children() or s == "Z"}
+
+    def left_behind() -> str:
+        stray = strays()
+        commands = {pid: _command(pid) for pid in stray}
+        return f"child processes left behind to end: {stray} {commands}"
+
+    eventually(lambda: not strays(), 10, interval=0.2, what=left_behind)
     assert _rss_mb() - rss < 100, f"the web process grew by {_rss_mb() - rss:.0f} MB"
 
 
@@ -160,38 +163,7 @@ def _bounded_call(fn: Any, *args: Any, **kwargs: Any) -> Any:
 @pytest.fixture
 def world(db: Session) -> dict[str, Any]:
     """The demo directory, the CMC profile and a heads-of-state segment (as the merge tests)."""
-    from app.contacts import demo as contacts_demo
-    from app.settings_admin import service as profile_service
-    from app.settings_admin.schemas import ProfileUpdate
-
-    profile_service.update_profile(
-        db,
-        data=ProfileUpdate(
-            name="Cluster Munition Coalition",
-            short_name="CMC",
-            address="Maison de la Paix\n1202 Geneva\nSwitzerland",
-            country_code="CH",
-            email="info@cmc.example",
-            signatory_name="Thomas Nash",
-            signatory_title="Coordinator",
-            reference_prefix="CMC",
-        ),
-        actor=None,
-    )
-    contacts_demo.load(db)
-    segment = Segment(
-        name="Heads of state (runaway test)",
-        filters={
-            "kind": "organisation",
-            "organisation_type": "head_of_state_office",
-            "tag": "Central Asia initiative",
-        },
-    )
-    db.add(segment)
-    db.flush()
-    template = letters_service.get_by_slug(db, "appeal-head-of-state")
-    assert template is not None
-    return {"segment": segment, "template": template}
+    return merge_world(db, "Heads of state (runaway test)")
 
 
 def _template(db: Session, body: str, subject: str = "On {{ treaty.name }}") -> LetterTemplate:
@@ -389,7 +361,7 @@ def test_letter_text_put_refuses_every_runaway(
             )
             assert _is_problem(resp) and _says_why(resp.json()["detail"]), (name, resp.text)
     db.expire_all()
-    assert db.get(Letter, letter.id).body_html == "<p>{{ recipient.salutation }}</p>"  # type: ignore[union-attr]
+    assert db.get_one(Letter, letter.id).body_html == "<p>{{ recipient.salutation }}</p>"
 
 
 def test_the_letter_list_shows_stored_subjects_without_rendering(

@@ -5,7 +5,6 @@ that records every message, and a kill (os._exit) at each stage of a delivery.""
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,8 +19,9 @@ from app.mail import service, tasks
 from app.models import OutboundEmail, OutboxStatus
 from app.queue import huey
 from tests.support import databases
-from tests.support.live import live_env, live_worker, run_cli
+from tests.support.live import live_env, live_worker, migrated_database
 from tests.support.smtp import Mailbox, smtp_server
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.live
 BATCH = 12
@@ -29,11 +29,10 @@ BATCH = 12
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[tuple[dict[str, str], sessionmaker[Session], Mailbox]]:
-    url = databases.create_database(tmp_path, "outbox")
+    url = migrated_database(tmp_path, "outbox")
     with smtp_server() as (smtp_url, box):
         (tmp_path / "data").mkdir()
         env = live_env(url, tmp_path / "data", DEMARCHE_SMTP_URL=smtp_url)
-        run_cli(env, "migrate")
         engine = make_engine(url)
         original = huey.storage
         huey.storage = SqliteHuey(
@@ -65,14 +64,6 @@ def _statuses(maker: sessionmaker[Session]) -> Counter[str]:
         return Counter(s.value for s in session.scalars(select(OutboundEmail.status)))
 
 
-def _wait_for(predicate, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.2)
-
-
 @pytest.mark.parametrize("stage", ["claimed", "sending", "sent"])
 def test_killed_worker_restarted_sends_each_email_exactly_once(
     world: tuple[dict[str, str], sessionmaker[Session], Mailbox], tmp_path: Path, stage: str
@@ -93,7 +84,7 @@ def test_killed_worker_restarted_sends_each_email_exactly_once(
             ids = service.due(session)
         for outbox_id in ids:
             tasks.deliver_email(outbox_id)
-        _wait_for(lambda: _statuses(maker).get("sent", 0) == BATCH)
+        eventually(lambda: _statuses(maker).get("sent", 0) == BATCH, 60, interval=0.2)
 
     counts = Counter(box.message_ids())
     assert len(counts) == BATCH
@@ -113,7 +104,7 @@ def test_worker_killed_while_the_server_accepts_flags_one_uncertain_email(
             ids = service.due(session)
         for outbox_id in ids:
             tasks.deliver_email(outbox_id)
-        _wait_for(lambda: _statuses(maker).get("sent", 0) == BATCH - 1)
+        eventually(lambda: _statuses(maker).get("sent", 0) == BATCH - 1, 60, interval=0.2)
     assert _statuses(maker) == Counter({"sent": BATCH - 1, "uncertain": 1})
     counts = Counter(box.message_ids())
     assert max(counts.values()) == 1  # nothing sent twice
@@ -128,5 +119,5 @@ def test_worker_killed_while_the_server_accepts_flags_one_uncertain_email(
         retry_id, retry_message_id = uncertain.id, uncertain.message_id
     with live_worker(env, tmp_path / "resend.log"):
         tasks.deliver_email(retry_id)
-        _wait_for(lambda: _statuses(maker).get("sent", 0) == BATCH)
+        eventually(lambda: _statuses(maker).get("sent", 0) == BATCH, 60, interval=0.2)
     assert Counter(box.message_ids())[retry_message_id] == 1

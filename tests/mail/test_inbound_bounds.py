@@ -21,6 +21,7 @@ from app.mail import inbound
 from app.mail.inbound import EmailTooLarge, UnreadableEmail, parse
 from app.mail.limits import BoundExceeded, Limits, prescan
 from app.mail.reader import check_structure
+from tests.support.waiting import eventually
 
 MB = 1024 * 1024
 
@@ -261,18 +262,17 @@ def test_the_child_dies_with_its_parent(tmp_path: Path) -> None:
     )
     parent = subprocess.Popen([sys.executable, "-c", script])
     try:
-        deadline = time.monotonic() + 20
-        readers: list[int] = []
-        while time.monotonic() < deadline and not readers:
-            readers = _descendants(parent.pid)
-            time.sleep(0.02)
-        assert readers, "the reader never started"
+        readers = eventually(
+            lambda: _descendants(parent.pid), 20, interval=0.02, what="the reader to start"
+        )
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait(timeout=10)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(_alive(pid) for pid in readers):
-            time.sleep(0.02)
-        assert not any(_alive(pid) for pid in readers)
+        eventually(
+            lambda: not any(_alive(pid) for pid in readers),
+            5,
+            interval=0.02,
+            what="the reader to end with its parent",
+        )
     finally:
         if parent.poll() is None:
             parent.kill()

@@ -9,13 +9,9 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
-from app.contacts import demo as contacts_demo
 from app.letters import batch
-from app.letters import service as letters_service
-from app.models import LetterTemplate, Segment
-from app.settings_admin import service as profile_service
-from app.settings_admin.schemas import ProfileUpdate
 from tests.letters.conftest import CanaryServer
+from tests.support.world import merge_world
 
 
 @pytest.fixture(scope="module")
@@ -28,34 +24,7 @@ def pool() -> Iterator[ProcessPoolExecutor]:
 @pytest.fixture
 def world(db: Session) -> dict[str, Any]:
     """The demo directory, the CMC profile, the appeal template and a heads-of-state segment."""
-    profile_service.update_profile(
-        db,
-        data=ProfileUpdate(
-            name="Cluster Munition Coalition",
-            short_name="CMC",
-            address="Maison de la Paix\n1202 Geneva\nSwitzerland",
-            country_code="CH",
-            email="info@cmc.example",
-            signatory_name="Thomas Nash",
-            signatory_title="Coordinator",
-            reference_prefix="CMC",
-        ),
-        actor=None,
-    )
-    contacts_demo.load(db)
-    segment = Segment(
-        name="Heads of state (test)",
-        filters={
-            "kind": "organisation",
-            "organisation_type": "head_of_state_office",
-            "tag": "Central Asia initiative",
-        },
-    )
-    db.add(segment)
-    db.flush()
-    template = letters_service.get_by_slug(db, "appeal-head-of-state")
-    assert isinstance(template, LetterTemplate)
-    return {"segment": segment, "template": template}
+    return merge_world(db, "Heads of state (test)")
 
 
 def pdf_text(data: bytes) -> tuple[PdfReader, str]:

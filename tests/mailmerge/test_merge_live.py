@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,12 +17,13 @@ from app.db import make_engine
 from app.mailmerge import references
 from app.models import BatchStatus, Letter, MergeBatch, ReferenceCounter
 from tests.support import databases
-from tests.support.live import live_env, live_worker, run_cli
+from tests.support.live import live_env, live_worker, log_tail, migrated_database, run_cli
+from tests.support.waiting import eventually
 
 
 @pytest.fixture
 def live_database(tmp_path: Path) -> Iterator[str]:
-    url = databases.create_database(tmp_path, "merge_queue")
+    url = migrated_database(tmp_path, "merge_queue")
     yield url
     databases.drop_database(url)
 
@@ -32,21 +32,20 @@ def live_database(tmp_path: Path) -> Iterator[str]:
 def test_demo_merge_renders_through_a_real_worker(live_database: str, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     env = live_env(live_database, data_dir)
-    run_cli(env, "migrate")
     run_cli(env, "demo")  # drafts the demo merge and queues its render job
     run_cli(env, "demo")  # idempotent: nothing new
     engine = make_engine(live_database)
     log = tmp_path / "worker.log"
     try:
         with live_worker(env, log):
-            deadline = time.monotonic() + 240
-            while time.monotonic() < deadline:
+
+            def rendered() -> bool:
                 with Session(engine) as session:
                     batches = session.scalars(select(MergeBatch)).all()
                     assert len(batches) == 1
-                    if batches[0].status == BatchStatus.done:
-                        break
-                time.sleep(1)
+                    return batches[0].status == BatchStatus.done
+
+            eventually(rendered, 240, interval=1, what=lambda: f"the merge: {log_tail(log)}")
         with Session(engine) as session:
             batch = session.scalars(select(MergeBatch)).one()
             assert batch.status == BatchStatus.done, log.read_text()[-3000:]

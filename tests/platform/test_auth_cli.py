@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.support import databases
-from tests.support.live import live_env, live_server, run_cli
+from tests.support.live import live_env, live_server, migrated_database, run_cli
 
 pytestmark = pytest.mark.live
 
@@ -20,9 +20,8 @@ PASSWORD = "long-password-1"
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    url = databases.create_database(tmp_path, "authcli")
+    url = migrated_database(tmp_path, "authcli")
     environment = live_env(url, tmp_path / "data")
-    run_cli(environment, "migrate")
     run_cli(environment, "user", "add", EMAIL, "--role", "admin", "--password", PASSWORD)
     yield environment
     databases.drop_database(url)

@@ -14,17 +14,16 @@ import app.models  # noqa: F401
 from app.db import make_engine
 from app.models.base import Base
 from tests.support import databases
-from tests.support.live import live_env, live_server, run_cli
+from tests.support.live import live_env, live_server, migrated_database, run_cli
 
 pytestmark = pytest.mark.live
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    url = databases.create_database(tmp_path, "cli")
+    url = migrated_database(tmp_path, "cli")
     data_dir = tmp_path / "data"
     environment = live_env(url, data_dir)
-    run_cli(environment, "migrate")
     yield environment
     databases.drop_database(url)
 

@@ -13,11 +13,9 @@ import os
 import signal
 import socket
 import subprocess
-import sys
-import time
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -31,14 +29,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 import app.db
-from app.config import PROJECT_ROOT
 from app.contacts import demo as contacts_demo
 from app.contacts.imports import csvfile, uploads
 from app.contacts.imports import tasks as import_tasks
 from app.db import make_engine
 from app.exports import jobs as export_jobs
 from app.exports import service as exports_service
-from app.letters import service as letters_service
 from app.mailmerge import service as merge_service
 from app.mailmerge.schemas import MergeCreate
 from app.models import (
@@ -50,17 +46,26 @@ from app.models import (
     MergeBatch,
     Person,
     Role,
-    Segment,
 )
 from app.platform import leases, recovery
 from app.queue import huey
-from app.settings_admin import service as profile_service
-from app.settings_admin.schemas import ProfileUpdate
 from tests.factories import login, make_user
 from tests.support import databases
-from tests.support.live import free_port, live_env, run_cli
+from tests.support.live import (
+    free_port,
+    live_env,
+    live_worker,
+    log_tail,
+    migrated_database,
+    process,
+    run_cli,
+    serve_args,
+    wait_until_up,
+)
+from tests.support.waiting import eventually
+from tests.support.world import HEADS_OF_STATE, merge_world
 
-LETTERS = 6  # the demo's heads of state in the Central Asia segment
+LETTERS = HEADS_OF_STATE
 IMPORT_ROWS = 3_000
 
 
@@ -116,39 +121,20 @@ def _left_over(root: int, family: set[tuple[int, int]]) -> list[Proc]:
 
 
 def _assert_all_gone(root: int, family: set[tuple[int, int]], timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while left := _left_over(root, family):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"processes of the stopped process {root} are left: {left}")
-        time.sleep(0.1)
+    eventually(
+        lambda: not _left_over(root, family),
+        timeout,
+        what=lambda: f"the processes of {root} to end: {_left_over(root, family)} are left",
+    )
 
 
-@contextmanager
-def _worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def _worker(env: dict[str, str], log: Path) -> AbstractContextManager[subprocess.Popen[bytes]]:
     """`demarche worker` leading a process group of its own, so its group can be searched."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker", "--workers", "1"],
-            env=env,
-            cwd=PROJECT_ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            process_group=0,
-        )
-        try:
-            yield proc
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    return live_worker(env, log, own_group=True)
 
 
 def _wait_for(predicate: Callable[[], Any], what: str, log: Path, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-3000:]}")
-        time.sleep(0.1)
+    eventually(predicate, timeout, what=lambda: f"{what}:\n{log_tail(log)}")
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> set[tuple[int, int]]:
@@ -184,11 +170,10 @@ class Live:
 def live(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Live]:
     """A migrated database and data directory of their own, the queue on SQLite storage; this
     process's transactions and enqueued jobs go there too."""
-    url = databases.create_database(tmp_path, "recovery")
+    url = migrated_database(tmp_path, "recovery")
     data = tmp_path / "data"
     data.mkdir()
     env = live_env(url, data)
-    run_cli(env, "migrate")
     engine = make_engine(url)
     maker = sessionmaker(bind=engine, expire_on_commit=False)
     monkeypatch.setattr(app.db, "session_factory", lambda: maker)
@@ -210,36 +195,10 @@ def _mkdir(path: Path) -> Path:
 def _create_merge(live: Live) -> int:
     """The demo directory's six heads of state in Central Asia, one letter each."""
     with live.session() as session, session.begin():
-        profile_service.update_profile(
-            session,
-            data=ProfileUpdate(
-                name="Cluster Munition Coalition",
-                short_name="CMC",
-                address="Maison de la Paix\n1202 Geneva\nSwitzerland",
-                country_code="CH",
-                email="info@cmc.example",
-                signatory_name="Thomas Nash",
-                signatory_title="Coordinator",
-                reference_prefix="CMC",
-            ),
-            actor=None,
-        )
-        contacts_demo.load(session)
-        segment = Segment(
-            name="Heads of state (recovery)",
-            filters={
-                "kind": "organisation",
-                "organisation_type": "head_of_state_office",
-                "tag": "Central Asia initiative",
-            },
-        )
-        session.add(segment)
-        session.flush()
-        template = letters_service.get_by_slug(session, "appeal-head-of-state")
-        assert isinstance(template, LetterTemplate)
+        world = merge_world(session, "Heads of state (recovery)")
         data = {
-            "template_id": template.id,
-            "source": {"kind": "segment", "segment_id": segment.id},
+            "template_id": world["template"].id,
+            "source": {"kind": "segment", "segment_id": world["segment"].id},
             "treaty": "CCM",
             "letter_date": date(2010, 3, 25),
         }
@@ -456,41 +415,24 @@ def test_serve_stopped_gracefully_leaves_no_renderer(live: Live, how: signal.Sig
     headers = {"Authorization": f"Bearer {token}"}
     port = free_port()
     log = live.tmp / "serve.log"
-    args = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            args, env=live.env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT,
-            process_group=0,
-        )  # fmt: skip
-        try:
-            base = f"http://127.0.0.1:{port}"
-
-            def up() -> bool:
-                try:
-                    return httpx.get(base + "/healthz", timeout=2).status_code == 200
-                except httpx.HTTPError:
-                    return False
-
-            _wait_for(up, "the server", log, timeout=60)
-            templates = httpx.get(base + "/api/v1/templates", headers=headers, timeout=30)
-            template_id = templates.json()["items"][0]["id"]
-            preview = httpx.post(
-                f"{base}/api/v1/templates/{template_id}/preview",
-                headers=headers,
-                json={"language": "en", "format": "pdf"},
-                timeout=120,
-            )
-            assert preview.status_code == 200, preview.text
-            assert preview.content.startswith(b"%PDF")
-            family = _family(proc.pid)
-            assert family, "the server started its renderer process"
-            os.kill(proc.pid, how)
-            assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
-            _assert_all_gone(proc.pid, family)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+    with process(serve_args(port), live.env, log, own_group=True) as proc:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_up(base, log, proc)
+        templates = httpx.get(base + "/api/v1/templates", headers=headers, timeout=30)
+        template_id = templates.json()["items"][0]["id"]
+        preview = httpx.post(
+            f"{base}/api/v1/templates/{template_id}/preview",
+            headers=headers,
+            json={"language": "en", "format": "pdf"},
+            timeout=120,
+        )
+        assert preview.status_code == 200, preview.text
+        assert preview.content.startswith(b"%PDF")
+        family = _family(proc.pid)
+        assert family, "the server started its renderer process"
+        os.kill(proc.pid, how)
+        assert proc.wait(timeout=60) == 0, log.read_text()[-3000:]
+        _assert_all_gone(proc.pid, family)
 
 
 # ----------------------------------------------------------------------------- in-process

@@ -16,14 +16,14 @@ from app.models import AuditEntry
 from app.platform import tasks
 from app.queue import huey
 from tests.support import databases
-from tests.support.live import live_env, live_worker, run_cli
+from tests.support.live import live_env, live_worker, migrated_database
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
 @pytest.fixture
 def live_database(tmp_path: Path) -> Iterator[str]:
-    url = databases.create_database(tmp_path, "queue")
+    url = migrated_database(tmp_path, "queue")
     yield url
     databases.drop_database(url)
 
@@ -32,7 +32,6 @@ def _run_heartbeat_through_worker(
     url: str, data_dir: Path, storage: SqliteHuey | RedisHuey, log: Path, **env_extra: str
 ) -> None:
     env = live_env(url, data_dir, **env_extra)
-    run_cli(env, "migrate")
     original_storage = huey.storage
     huey.storage = storage.storage
     note = uuid.uuid4().hex

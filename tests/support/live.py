@@ -106,7 +106,8 @@ def wait_until_up(base: str, log_path: Path, proc: subprocess.Popen[bytes] | Non
         except httpx.HTTPError:
             return False
 
-    eventually(up, timeout=60, interval=0.2, what=lambda: f"the server: {log_tail(log_path)}")
+    # generous: a loaded machine (a whole suite on every core) starts Python slowly
+    eventually(up, timeout=120, interval=0.2, what=lambda: f"the server: {log_tail(log_path)}")
 
 
 @contextmanager
@@ -243,9 +244,11 @@ def demo_site(tmp: Path, logs: Path) -> Iterator[DemoSite]:
             smtp_url, mailbox = stack.enter_context(smtp_server())
             env = live_env(url, tmp / "data", DEMARCHE_SMTP_URL=smtp_url)
             run_cli(env, "demo")
-            worker_log = logs / "demo-site-worker.log"
+            # one site per xdist worker, each with logs of its own
+            name = f"demo-site-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+            worker_log = logs / f"{name}-worker.log"
             stack.enter_context(live_worker(env, worker_log))
-            base = stack.enter_context(live_server(env, logs / "demo-site-server.log"))
+            base = stack.enter_context(live_server(env, logs / f"{name}-server.log"))
             # The demo queues its merge: rendered before the snapshot, so every test starts
             # from the same finished demo and no job of it runs during a test.
             eventually(
