@@ -85,8 +85,17 @@ def _letters(db: Session, d: Directory, *specs: tuple[str, str, date]) -> dict[s
     }
 
 
-def _suggest(db: Session, text: str, **values: object) -> list[matching.Suggestion]:
-    return matching.suggest(db, matching.MatchInput(text=text, **values))  # type: ignore[arg-type]
+def _suggest(
+    db: Session,
+    text: str,
+    *,
+    country_id: int | None = None,
+    sender_organisation_id: int | None = None,
+) -> list[matching.Suggestion]:
+    query = matching.MatchInput(
+        text=text, country_id=country_id, sender_organisation_id=sender_organisation_id
+    )
+    return matching.suggest(db, query)
 
 
 FORWARDED = """---------- Forwarded message ---------
