@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# The suite runs on every core (pytest-xdist); each worker makes its own database.
-PYTEST_ARGS ?= -n auto
+# The suite runs on every core (pytest-xdist); each worker makes its own database. A worker
+# that runs out of tests takes some of another's, so one slow file does not hold up the end.
+PYTEST_ARGS ?= -n auto --dist worksteal
 
 .PHONY: run test test-sqlite test-postgresql lint bench fuzz migration install lock system-deps clean
 
