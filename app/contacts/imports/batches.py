@@ -11,10 +11,10 @@ and lists what changed, so nobody's later work is lost silently."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Table, and_, delete, func, select, update
 from sqlalchemy.orm import Session
@@ -22,27 +22,19 @@ from sqlalchemy.orm import Session
 from app.audit import service as audit
 from app.contacts import searchindex
 from app.contacts.imports import csvfile
+from app.contacts.imports.sink import CONTACT_POINTS, ORGANISATIONS, PEOPLE, POSITIONS, TAGS, chunks
 from app.errors import Conflict, NotFound
 from app.models import (
-    ContactPoint,
     ImportBatch,
     ImportBatchStatus,
     ImportMapping,
     Organisation,
     Person,
-    Position,
-    Tag,
     User,
 )
 from app.models.base import utcnow
 from app.models.contacts import organisation_tags, person_tags
 
-CHUNK = 900
-PEOPLE = cast(Table, Person.__table__)
-ORGANISATIONS = cast(Table, Organisation.__table__)
-POINTS = cast(Table, ContactPoint.__table__)
-POSITIONS = cast(Table, Position.__table__)
-TAGS = cast(Table, Tag.__table__)
 LINKS = {
     "person_tag": (person_tags, "person_id"),
     "organisation_tag": (organisation_tags, "organisation_id"),
@@ -51,11 +43,6 @@ LINKS = {
 # any other row pointing at a record the import created means it is in use.
 OWNED = {"contact_points", "positions", "person_tags", "organisation_tags"}
 SHOWN = 20  # changed records named in the refusal's message (all of them in its errors)
-
-
-def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
 
 
 # --- recording -----------------------------------------------------------------------------------
@@ -148,7 +135,7 @@ class Changed:
 def _names(session: Session, kind: str, ids: Sequence[int]) -> dict[int, tuple[int, str]]:
     """id -> (version, display name) of the people or organisations that still exist."""
     out: dict[int, tuple[int, str]] = {}
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in chunks(sorted(set(ids))):
         if kind == "person":
             rows = session.execute(
                 select(
@@ -173,7 +160,7 @@ def _names(session: Session, kind: str, ids: Sequence[int]) -> dict[int, tuple[i
 
 def _stamps(session: Session, table: Table, ids: Sequence[int]) -> dict[int, datetime]:
     out: dict[int, datetime] = {}
-    for chunk in _chunks(sorted(set(ids))):
+    for chunk in chunks(sorted(set(ids))):
         for rid, at in session.execute(
             select(table.c.id, table.c.updated_at).where(table.c.id.in_(chunk))
         ):
@@ -196,7 +183,7 @@ def changed_since(session: Session, batch: ImportBatch) -> list[Changed]:
                 out.append(Changed(kind, entry["id"], "", "was deleted or merged since"))
             elif now[0] != entry["version"]:
                 out.append(Changed(kind, entry["id"], now[1], "was edited since"))
-    for kind, table in (("contact_point", POINTS), ("position", POSITIONS)):
+    for kind, table in (("contact_point", CONTACT_POINTS), ("position", POSITIONS)):
         entries = [e for e in created + updated if e["type"] == kind]
         stamps = _stamps(session, table, [e["id"] for e in entries])
         for entry in entries:
@@ -226,7 +213,7 @@ def _used_since(
             if table.name in ("person_tags", "organisation_tags"):
                 continue
             timed = table.name in OWNED
-            for chunk in _chunks(ids):
+            for chunk in chunks(ids):
                 query = select(column).where(column.in_(chunk))
                 if timed:
                     query = query.where(table.c.updated_at > batch.created_at)
@@ -266,14 +253,14 @@ def undo(session: Session, *, batch_id: int, actor: User | None) -> ImportBatch:
                     and_(table.c[owner] == entry["id"], table.c.tag_id == entry["tag_id"])
                 )
             )
-    for kind, table in (("contact_point", POINTS), ("position", POSITIONS)):
+    for kind, table in (("contact_point", CONTACT_POINTS), ("position", POSITIONS)):
         ids = [e["id"] for e in created if e["type"] == kind]
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             session.execute(delete(table).where(table.c.id.in_(chunk)))
     for entry in (e for e in updated if e["type"] == "contact_point"):
         session.execute(
-            update(POINTS)
-            .where(POINTS.c.id == entry["id"])
+            update(CONTACT_POINTS)
+            .where(CONTACT_POINTS.c.id == entry["id"])
             .values(**entry["before"], updated_at=now)
         )
     for kind, table in (("person", PEOPLE), ("organisation", ORGANISATIONS)):
@@ -285,7 +272,7 @@ def undo(session: Session, *, batch_id: int, actor: User | None) -> ImportBatch:
             )
     for kind, table in (("person", PEOPLE), ("organisation", ORGANISATIONS)):
         ids = [e["id"] for e in created if e["type"] == kind]
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             session.execute(delete(table).where(table.c.id.in_(chunk)))
     _drop_unused_tags(session, [e["id"] for e in created if e["type"] == "tag"])
     searchindex.refresh_people(session, [e["id"] for e in updated if e["type"] == "person"])
@@ -315,7 +302,7 @@ def undo(session: Session, *, batch_id: int, actor: User | None) -> ImportBatch:
 
 def _drop_unused_tags(session: Session, ids: list[int]) -> None:
     """Tags the import created that nothing carries any more."""
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         used = set(
             session.scalars(select(person_tags.c.tag_id).where(person_tags.c.tag_id.in_(chunk)))
         ) | set(
