@@ -1,5 +1,5 @@
 """A recipient as a letter in one language addresses them: the directory's one definition of the
-contact (``contacts_service.Recipient``: who, which address) with the protocol's forms for the
+contact (``contacts_recipients.Recipient``: who, which address) with the protocol's forms for the
 language and style (``protocol``) and the state's names from the shipped data (``language``).
 
 Letters, previews and follow-ups build the ``recipient`` group of a letter's context here, so a
