@@ -10,6 +10,7 @@ file), and the database is upgraded to head.
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -131,7 +132,11 @@ def _fill(conn: sa.Connection, metadata: sa.MetaData) -> None:
 
 def _reflect(conn: sa.Connection, only: list[str] | None = None) -> sa.MetaData:
     metadata = sa.MetaData()
-    metadata.reflect(conn, only=only or (lambda name, _: name != "alembic_version"))
+    with warnings.catch_warnings():
+        # rows are compared, not indexes: SQLite's reflection skips (and warns about) an index
+        # on an expression; test_migrations checks those exist
+        warnings.filterwarnings("ignore", ".*expression-based index", sa.exc.SAWarning)
+        metadata.reflect(conn, only=only or (lambda name, _: name != "alembic_version"))
     return metadata
 
 
