@@ -13,7 +13,9 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Text,
     and_,
+    cast,
     distinct,
     false,
     func,
@@ -208,6 +210,12 @@ WALK_COST = 4
 BY_ID = 200
 # Pages deeper than this many rows are sorted by the database (a union of both tables).
 DEEP_ROWS = 20_000
+# PostgreSQL merges the two name indexes itself for the unfiltered list and stops at the page,
+# cheaper than sending every row before it over the connection; SQLite runs in-process, where
+# reading them costs little, and a filtered union is sorted whole.
+DEEP_LIST_ROWS = 500
+
+
 _CHUNK = 2_000  # ids per IN list
 
 
@@ -218,6 +226,7 @@ def _part_rows(
     *,
     filtered: bool,
     count_first: bool = False,
+    deep: int = DEEP_ROWS,
 ) -> tuple[int, list[tuple[Any, ...]] | None]:
     """(matches, rows in name order up to ``want``), or None rows when too deep to merge.
 
@@ -236,7 +245,7 @@ def _part_rows(
             return len(found), sorted(found)[:want]
     if total is None:
         total = _count(session, part)
-    if want > DEEP_ROWS:
+    if want > deep:
         return total, None
     return total, [tuple(r) for r in session.execute(part.limit(want))]
 
@@ -304,6 +313,7 @@ def _people_rows(
     filters: SearchFilters,
     want: int,
     shared: list[ColumnElement[bool]] | None = None,
+    deep: int = DEEP_ROWS,
 ) -> tuple[int, list[tuple[Any, ...]] | None]:
     """The people part of a search: (matches, rows in name order up to ``want``).
 
@@ -321,7 +331,7 @@ def _people_rows(
             .order_by(Person.sort_name, Person.id)
         )
         words = bool(terms(filters.q))
-        return _part_rows(session, part, want, filtered=bool(own), count_first=not words)
+        return _part_rows(session, part, want, filtered=bool(own), count_first=not words, deep=deep)
     if session.get_bind().dialect.name == "postgresql":
         return _people_rows_in_sql(session, held, own, want)
     ids = set(_ids(session, held))
@@ -353,17 +363,23 @@ def _people_rows_in_sql(
         return 0, []
     page = (
         select(Person.sort_name, literal("person"), Person.id)
-        .where(*own)
+        .where(*own, _holding(session, held, total, want))
         .order_by(Person.sort_name, Person.id)
         .limit(want)
     )
-    if want * _people_span(session) > WALK_COST * total**2:
-        page = page.where(Person.id.in_(held))
-    else:
-        # a scalar subquery with LIMIT stays a per-row probe (an EXISTS would become a join)
-        probe = held.where(Position.person_id == Person.id).limit(1).correlate(Person)
-        page = page.where(probe.scalar_subquery().is_not(None))
     return total, [tuple(r) for r in session.execute(page)]
+
+
+def _holding(session: Session, held: Select[int], total: int, want: int) -> ColumnElement[bool]:
+    """ "The person is in ``held``" (``total`` of them), as PostgreSQL answers it best for a page
+    of ``want`` rows in name order: a narrow set is joined; for a broad one each person met while
+    walking the name index is probed, until the page is full. SQLite: always the join."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite or want * _people_span(session) > WALK_COST * total**2:
+        return Person.id.in_(held)
+    # a scalar subquery with LIMIT stays a per-row probe (an EXISTS would become a join)
+    probe = held.where(Position.person_id == Person.id).limit(1).correlate(Person)
+    return probe.scalar_subquery().is_not(None)
 
 
 def _custom_plans(session: Session) -> None:
@@ -380,6 +396,7 @@ def search(
     """People and organisations matching the filters, people and organisations interleaved by
     name; each hit says what it is and where it belongs."""
     _custom_plans(session)
+    sqlite = session.get_bind().dialect.name == "sqlite"
     session.flush()  # some queries below go to the connection, past the session's autoflush
     page = max(1, page)
     per_page = max(1, min(per_page, 200))
@@ -388,8 +405,11 @@ def search(
     parts: list[Select[str, str, int]] = []  # for a page too deep to merge here
     counted: list[tuple[int, list[tuple[Any, ...]] | None]] = []
     shared = _org_conditions(session, filters, for_people=True)
+    listing = not shared and not _own_people_conditions(filters)
+    listing = listing and not _org_conditions(session, filters, shared=shared)
+    deep = DEEP_LIST_ROWS if listing and not sqlite else DEEP_ROWS
     if filters.kind in ("", "person"):
-        counted.append(_people_rows(session, filters, want, shared))
+        counted.append(_people_rows(session, filters, want, shared, deep))
     if filters.kind in ("", "organisation"):
         conds = _org_conditions(session, filters, shared=shared)
         org_sort = func.lower(Organisation.name)
@@ -400,7 +420,9 @@ def search(
         )
         parts.append(part)
         words = bool(terms(filters.q)) or bool(filters.position.strip())
-        counted.append(_part_rows(session, part, want, filtered=bool(conds), count_first=not words))
+        counted.append(
+            _part_rows(session, part, want, filtered=bool(conds), count_first=not words, deep=deep)
+        )
     total = sum(n for n, _ in counted)
     rows: list[tuple[str, int]] = []
     if offset < total:
@@ -410,11 +432,12 @@ def search(
             rows = [(r[1], r[2]) for r in merged]
         else:  # a deep page of a broad search: the database sorts the union
             if filters.kind in ("", "person"):
+                # as text, the type of lower(name): PostgreSQL merges the two ordered index
+                # scans only when both sides sort the same type
+                sort = Person.sort_name if sqlite else cast(Person.sort_name, Text)
                 parts.insert(
                     0,
-                    select(
-                        Person.sort_name.label("sort"), literal("person").label("kind"), Person.id
-                    )
+                    select(sort.label("sort"), literal("person").label("kind"), Person.id)
                     .where(*_people_conditions(session, filters))
                     .order_by(Person.sort_name, Person.id),
                 )

@@ -637,3 +637,27 @@ def test_broad_results_keep_name_order_and_pages(
     monkeypatch.setattr(contacts_search, "DEEP_ROWS", 1)  # a page too deep: sorted by the database
     deep = [contacts_search.search(db, filters, page, 2).items for page in (1, 2, 3)]
     assert [[h.name for h in page] for page in deep] == [[h.name for h in page] for page in small]
+
+
+def test_deep_pages_of_the_whole_list_keep_name_order(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unfiltered list's deep pages (PostgreSQL: the database merges both name orders) are
+    the pages read by merging the two orders here."""
+    for name in ("Ministry Aaazq", "Бюро Aaazq", "embassy aaazq"):
+        make_organisation(db, name=name, country="TJK")
+    for family in ("Aaazqb", "Aaazqa", "Ааазq"):
+        make_person(db, given_name="Al", family_name=family)
+    total = contacts_search.search(db, SearchFilters(), 1, 1).total
+    pages = range(1, total // 2 + 2)
+
+    def listed() -> list[list[tuple[str, int]]]:
+        return [
+            [(h.kind, h.id) for h in contacts_search.search(db, SearchFilters(), page, 2).items]
+            for page in pages
+        ]
+
+    merged_here = listed()
+    monkeypatch.setattr(contacts_search, "DEEP_LIST_ROWS", 1)
+    assert listed() == merged_here
+    assert sum(len(page) for page in merged_here) == total
