@@ -361,25 +361,19 @@ def _people_rows_in_sql(
         return total, None
     if not total:
         return 0, []
+    if want * _people_span(session) > WALK_COST * total**2:
+        holding = Person.id.in_(held)
+    else:
+        # a scalar subquery with LIMIT stays a per-row probe (an EXISTS would become a join)
+        probe = held.where(Position.person_id == Person.id).limit(1).correlate(Person)
+        holding = probe.scalar_subquery().is_not(None)
     page = (
         select(Person.sort_name, literal("person"), Person.id)
-        .where(*own, _holding(session, held, total, want))
+        .where(*own, holding)
         .order_by(Person.sort_name, Person.id)
         .limit(want)
     )
     return total, [tuple(r) for r in session.execute(page)]
-
-
-def _holding(session: Session, held: Select[int], total: int, want: int) -> ColumnElement[bool]:
-    """ "The person is in ``held``" (``total`` of them), as PostgreSQL answers it best for a page
-    of ``want`` rows in name order: a narrow set is joined; for a broad one each person met while
-    walking the name index is probed, until the page is full. SQLite: always the join."""
-    sqlite = session.get_bind().dialect.name == "sqlite"
-    if sqlite or want * _people_span(session) > WALK_COST * total**2:
-        return Person.id.in_(held)
-    # a scalar subquery with LIMIT stays a per-row probe (an EXISTS would become a join)
-    probe = held.where(Position.person_id == Person.id).limit(1).correlate(Person)
-    return probe.scalar_subquery().is_not(None)
 
 
 def _custom_plans(session: Session) -> None:
@@ -405,23 +399,24 @@ def search(
     parts: list[Select[str, str, int]] = []  # for a page too deep to merge here
     counted: list[tuple[int, list[tuple[Any, ...]] | None]] = []
     shared = _org_conditions(session, filters, for_people=True)
-    listing = not shared and not _own_people_conditions(filters)
-    listing = listing and not _org_conditions(session, filters, shared=shared)
+    org_conds = _org_conditions(session, filters, shared=shared)
+    listing = not shared and not org_conds and not _own_people_conditions(filters)
     deep = DEEP_LIST_ROWS if listing and not sqlite else DEEP_ROWS
     if filters.kind in ("", "person"):
         counted.append(_people_rows(session, filters, want, shared, deep))
     if filters.kind in ("", "organisation"):
-        conds = _org_conditions(session, filters, shared=shared)
         org_sort = func.lower(Organisation.name)
         part = (
             select(org_sort.label("sort"), literal("organisation").label("kind"), Organisation.id)
-            .where(*conds)
+            .where(*org_conds)
             .order_by(org_sort, Organisation.id)
         )
         parts.append(part)
         words = bool(terms(filters.q)) or bool(filters.position.strip())
         counted.append(
-            _part_rows(session, part, want, filtered=bool(conds), count_first=not words, deep=deep)
+            _part_rows(
+                session, part, want, filtered=bool(org_conds), count_first=not words, deep=deep
+            )
         )
     total = sum(n for n, _ in counted)
     rows: list[tuple[str, int]] = []
