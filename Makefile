@@ -9,7 +9,7 @@ PORT ?= 8000
 # that runs out of tests takes some of another's, so one slow file does not hold up the end.
 PYTEST_ARGS ?= -n auto --dist worksteal
 
-.PHONY: run test test-sqlite test-postgresql lint bench fuzz migration install lock system-deps clean
+.PHONY: run test test-sqlite test-postgresql bytecode lint bench fuzz migration install lock system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,11 +58,18 @@ test: install
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgresql
 
-test-sqlite: install
+# The PostgreSQL pass runs the tests that use a database; the others ran in the SQLite pass
+# (tests/support/dbuse.py; DEMARCHE_TEST_ALL=1 runs every test there too).
+test-sqlite: bytecode
 	DEMARCHE_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
 
-test-postgresql: install
+test-postgresql: bytecode
 	DEMARCHE_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+# Every server, worker, renderer and command a test starts imports the app: compiled once here
+# rather than in each of them where the environment keeps Python from writing bytecode.
+bytecode: install
+	@$(BIN)/python -m compileall -q app migrations tests bench
 
 # lint-imports: the layers and the import rules in pyproject.toml ([tool.importlinter])
 lint: install

@@ -33,18 +33,66 @@ os.environ["DEMARCHE_DATABASE_URL"] = databases.create_database(_TMP, "main")
 from fastapi import FastAPI  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from playwright.sync_api import Page  # noqa: E402
+from pwdlib import PasswordHash  # noqa: E402
+from pwdlib.hashers.argon2 import Argon2Hasher  # noqa: E402
 from sqlalchemy import Connection, Engine  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 import app.db  # noqa: E402
 from app import hooks, reference  # noqa: E402
+from app.auth import service as auth_service  # noqa: E402
 from app.config import get_settings  # noqa: E402
 from app.main import create_app  # noqa: E402
 from app.platform.migrations import upgrade  # noqa: E402
+from tests.support import dbuse  # noqa: E402
 from tests.support.browser import browser_page  # noqa: E402
 from tests.support.live import DemoSite, demo_site, drop_migrated_database  # noqa: E402
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+
+# Argon2 at the shipped cost spends a tenth of a second of CPU on every user a test makes and on
+# every sign-in, a good part of the whole suite. In this process passwords are hashed with the
+# same algorithm at its lowest cost; the servers and workers the live tests start use the shipped
+# cost, and test_auth_cli checks the hash a real `demarche user add` stores.
+auth_service._hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+
+dbuse.install()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass leaves out the tests that use no database: the SQLite pass ran them
+    (``tests/support/dbuse.py``)."""
+    if databases.BACKEND != "postgresql" or dbuse.RUN_ALL:
+        return
+    keep = [item for item in items if dbuse.uses_database(item)]
+    if len(keep) < len(items):
+        config.hook.pytest_deselected(items=[item for item in items if item not in set(keep)])
+        items[:] = keep
+
+
+def _database_free(item: pytest.Item) -> Iterator[None]:
+    """Runs a hook of a test that uses no database with database access forbidden; fails the
+    test if it touched one anyway (even where the code under test caught the error)."""
+    if dbuse.uses_database(item):
+        return (yield)
+    with dbuse.database_free(item.nodeid) as used:
+        result = yield
+    if used:
+        raise dbuse.DatabaseUseForbidden(
+            f"{item.nodeid} used a database ({used[0]}) without asking for a database fixture: "
+            "mark it @pytest.mark.database so that the PostgreSQL pass runs it too"
+        )
+    return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    return (yield from _database_free(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    return (yield from _database_free(item))
 
 
 def pytest_sessionfinish() -> None:

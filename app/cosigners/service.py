@@ -2,7 +2,8 @@
 
 A logo is checked and stored by ``app.settings_admin.images`` (PNG or JPEG from its bytes), as
 a file in the letterhead uploads folder named ``cosigner-<id>-<digest>`` (a new name on every
-upload): the PDF fetcher serves exactly such names there (``app.letters.fetcher``).
+upload): the PDF fetcher serves exactly such names there (``app.letters.fetcher``; the pattern is
+in ``app.letters.uploads``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from app.cosigners.schemas import CosignerCreate, CosignerUpdate
 from app.db import fold
 from app.errors import Conflict, InvalidInput, NotFound
 from app.letters.context import in_language, language_or_default
-from app.letters.fetcher import UPLOADED_PATTERN
+from app.letters.uploads import UPLOADED_PATTERN
 from app.models import Cosigner, User
 from app.settings_admin import images
 from app.settings_admin.images import StoredImage

@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import base64
 import mimetypes
-import re
 from pathlib import Path
 from urllib.parse import unquote, unquote_to_bytes, urlsplit
 from urllib.request import url2pathname
 
 from weasyprint.urls import URLFetcher, URLFetcherResponse, path2url
 
+from app.letters.uploads import UPLOADED_PATTERN
+
 MAX_DATA_URL_BYTES = 5 * 1024 * 1024
 MAX_ASSET_BYTES = 5 * 1024 * 1024
 # The uploaded images a letter may show (``app.settings_admin.images``): these names in the
 # uploads folder, PNG or JPEG by their first bytes.
 UPLOADED_NAMES = frozenset({"logo", "signature"})
-# Co-signers' logos there (``app.cosigners.service``): "cosigner-<id>-<16 hex digits>".
-UPLOADED_PATTERN = re.compile(r"cosigner-[0-9]{1,10}-[0-9a-f]{16}")
 UPLOADED_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 
 

@@ -30,20 +30,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from jinja2 import FileSystemLoader, TemplateError
 from markupsafe import Markup
-from weasyprint.urls import path2url
 
 from app.config import get_settings
 from app.cosigners import service as cosigners_service
 from app.letters import page
 from app.letters.context import LABELS, RTL_LANGUAGES, language_or_default
-from app.letters.fetcher import LetterheadFetcher
 from app.letters.limits import LimitExceeded, TemplateProblem
 from app.letters.sandbox import make_environment, render_capped
 from app.settings_admin import service as profile_service
+
+if TYPE_CHECKING:  # WeasyPrint is imported where a letter is typeset, not by every process
+    from app.letters.fetcher import LetterheadFetcher
 
 LAYOUTS: dict[str, str] = {
     "a4": "A4 letterhead (DIN 5008 form B: C5, C6/5 and DL window envelopes)",
@@ -148,7 +149,15 @@ def font_config() -> Any:
         from weasyprint.text.fonts import FontConfiguration
 
         _FONT_CONFIG = FontConfiguration()
+        # Freed while WeasyPrint is still loaded: at interpreter exit its cleanup would
+        # otherwise run after WeasyPrint's own modules are gone, and fail.
+        atexit.register(_drop_font_config)
     return _FONT_CONFIG
+
+
+def _drop_font_config() -> None:
+    global _FONT_CONFIG
+    _FONT_CONFIG = None
 
 
 def assets_dir() -> Path:
@@ -157,6 +166,8 @@ def assets_dir() -> Path:
 
 @lru_cache(maxsize=4)
 def _fetcher(root: Path, uploads: Path) -> LetterheadFetcher:
+    from app.letters.fetcher import LetterheadFetcher
+
     return LetterheadFetcher(root, uploads)
 
 
@@ -303,6 +314,8 @@ def _images(inline: bool) -> dict[str, Any]:
     """Where the letterhead finds its logo and the signature block its signature image: the
     organisation's uploads (file URLs the fetcher allows, or ``data:`` URLs for a browser),
     else the built-in logo and no signature image."""
+    from weasyprint.urls import path2url
+
     uploaded = profile_service.letterhead_images()
     out: dict[str, Any] = {"own_logo": uploaded["logo"] is not None}
     for kind, image in uploaded.items():

@@ -30,6 +30,8 @@ from tests.exports.conftest import build_directory, build_tricky, email
 from tests.factories import make_person
 from tests.support import databases
 
+pytestmark = pytest.mark.database  # its own databases, made in the test
+
 
 @dataclass
 class OwnDatabase:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from tests.support import databases
 from tests.support.live import live_env, live_server, migrated_database, run_cli
@@ -97,6 +98,16 @@ def test_user_password_sets_a_new_password_and_refuses_a_weak_one(env: dict[str,
     assert common.returncode == 1 and "common" in common.stderr
     out = run_cli(env, "user", "password", EMAIL, "--password", "violet-otter-harbour-42").stdout
     assert "changed" in out
+    # Stored at the shipped cost (the test process itself hashes at the lowest; see conftest).
+    engine = create_engine(env["DEMARCHE_DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            stored = conn.scalar(
+                text("SELECT password_hash FROM users WHERE email = :e"), {"e": EMAIL}
+            )
+    finally:
+        engine.dispose()
+    assert str(stored).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
     short = run_cli(
         env, "user", "add", "new@example.org", "--password", "new@example.org", check=False
     )

@@ -124,6 +124,7 @@ def test_production_without_a_key_refuses_to_start(tmp_path: Path) -> None:
     assert not (tmp_path / "data" / "secret_key").exists()
 
 
+@pytest.mark.database
 def test_production_starts_with_a_strong_key(tmp_path: Path) -> None:
     url = databases.create_database(tmp_path, "prodkey")
     try:

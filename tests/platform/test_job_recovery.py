@@ -65,6 +65,8 @@ from tests.support.live import (
 from tests.support.waiting import eventually
 from tests.support.world import HEADS_OF_STATE, merge_world
 
+pytestmark = pytest.mark.database  # its own databases, made in the test
+
 LETTERS = HEADS_OF_STATE
 IMPORT_ROWS = 3_000
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Column, Index, exc, inspect, text
@@ -14,6 +15,8 @@ from app.db import make_engine
 from app.models.base import Base
 from app.platform.migrations import downgrade, upgrade
 from tests.support import databases
+
+pytestmark = pytest.mark.database  # its own databases, made in the test
 
 
 def _drift(url: str) -> list[object]:

@@ -28,6 +28,8 @@ from app.platform.migrations import alembic_config, upgrade
 from tests.platform.test_migrations import _drift
 from tests.support import databases
 
+pytestmark = pytest.mark.database  # its own databases, made in the test
+
 # Row i is written in TEXTS[i]; the last row leaves every nullable column NULL.
 TEXTS = ("Таджикистан", "ليلى", "Côte d’Ivoire")
 ROWS = len(TEXTS)

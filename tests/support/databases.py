@@ -11,6 +11,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.support import dbuse
+
 BACKEND = os.environ.get("DEMARCHE_TEST_DB", "sqlite")
 PG_ADMIN_URL = os.environ.get(
     "DEMARCHE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -31,6 +33,7 @@ def check_postgres() -> str | None:
 
 def create_database(tmp_dir: Path, label: str) -> str:
     """A new empty database; returns its URL."""
+    dbuse.forbid("a new test database")
     if BACKEND == "sqlite":
         return f"sqlite:///{tmp_dir / f'{_suffix(label)}.sqlite3'}"
     url = _new_name(label)
@@ -53,6 +56,7 @@ def _new_name(label: str) -> str:
 
 def copy_database(source_url: str, tmp_dir: Path, label: str) -> str:
     """A new database holding what ``source_url``'s holds (nobody may be connected to it)."""
+    dbuse.forbid("a copy of a test database")
     url = create_database(tmp_dir, label) if BACKEND == "sqlite" else _new_name(label)
     if BACKEND == "sqlite":
         # SQLite's backup reads through the write-ahead log, which a file copy would miss.
