@@ -38,7 +38,6 @@ from app.models import (
 from app.models.base import utcnow
 
 DEFAULT_REPLY_DAYS = 30
-HAND_CHANNELS = (Channel.post, Channel.fax, Channel.hand, Channel.diplomatic_bag)
 CHANNEL_LABELS = {
     Channel.email: "email",
     Channel.post: "post",
