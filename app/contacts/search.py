@@ -11,10 +11,13 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
+    Integer,
     Select,
     Text,
     and_,
+    any_,
     cast,
     distinct,
     false,
@@ -170,7 +173,13 @@ def _org_conditions(
             region_conds.append(Country.sub_region == filters.sub_region)
         conds.append(Organisation.country_id.in_(select(Country.id).where(*region_conds)))
     if filters.treaty and filters.treaty_status:
-        conds.append(Organisation.country_id.in_(_treaty_status_countries(session, filters)))
+        ids = _treaty_status_countries(session, filters)
+        if session.get_bind().dialect.name == "postgresql":
+            # one array parameter: a list of 150 states is otherwise written out as 150
+            # parameters in each of the search's statements
+            conds.append(Organisation.country_id == any_(literal(ids, ARRAY(Integer))))
+        else:
+            conds.append(Organisation.country_id.in_(ids))
     return conds
 
 
