@@ -107,29 +107,18 @@ def html_to_text(markup: str) -> str:
 
 
 def letter_pdf(session: Session, letter: Letter) -> bytes:
-    """The letter's PDF: the rendered file when the merge made one, else rendered now from
-    the stored subject, text and context."""
+    """The letter's PDF: the rendered file when the merge made one, else rendered now as every
+    other path renders it (``app.letters.stored``: its template's layout, its merge's print
+    options)."""
     if letter.pdf_path:
         path = Path(letter.pdf_path)
         if not path.is_absolute():
             path = get_settings().files_dir / path
         if path.is_file():
             return path.read_bytes()
-    from app.letters import render
-    from app.letters import service as letters_service
+    from app.letters import render, stored
 
-    layout = "a4"
-    if letter.template_version_id is not None:
-        version = letters_service.get_version(session, letter.template_version_id)
-        layout = letters_service.get(session, version.template_id).layout
-    job = render.LetterJob(
-        body=letter.body_html,
-        subject=letter.subject,
-        context=letter.context or {},
-        language=letter.language,
-        layout=layout,
-        limits=render.default_limits(),
-    )
+    job = stored.letter_job(session, letter)
     try:
         return render.render_isolated(job).pdf  # in the renderer, bounded
     except (render.RenderError, ValueError) as exc:

@@ -21,8 +21,8 @@ from app.letters.context import LANGUAGES as LETTER_LANGUAGES
 from app.letters.context import build_context, sender_from_profile
 from app.letters.fields import empty_in
 from app.letters.sandbox import used_roots
+from app.letters.stored import required_in
 from app.mailmerge.recipients import Candidate, source_error
-from app.mailmerge.rendering import required_in
 from app.mailmerge.schemas import MergeCreate
 from app.models import Campaign, Channel, LetterTemplate, TemplateVersion
 from app.settings_admin import service as profile_service

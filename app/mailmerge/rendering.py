@@ -5,11 +5,9 @@ draft from its template, and the batch's downloads."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
@@ -18,10 +16,11 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.letters import batch as letters_batch
 from app.letters import render
 from app.letters.fields import with_placeholders
-from app.letters.render import LetterJob, RenderedLetter, RenderError
-from app.letters.sandbox import own_text, required_fields
+from app.letters.render import RenderedLetter, RenderError
+from app.letters.sandbox import own_text
+from app.letters.stored import letter_job, required_in
 from app.mailmerge.recipients import source_error
-from app.models import Letter, LetterStatus, LetterTemplate, MergeBatch, TemplateVersion, User
+from app.models import Letter, LetterStatus, MergeBatch, TemplateVersion, User
 
 
 def files_root() -> Path:
@@ -36,19 +35,6 @@ def template_version(session: Session, letter: Letter) -> TemplateVersion | None
     if letter.template_version_id is None:
         return None
     return session.get(TemplateVersion, letter.template_version_id)
-
-
-def _source(letter: Letter, version: TemplateVersion) -> tuple[str, str, bool]:
-    """What a letter prints: its own subject and text once it has them (the merge's output or a
-    hand edit), the template version's only for a letter not yet merged (then True). Re-merging
-    from the template is a separate, explicit act (``remerge``)."""
-    if letter.body_html.strip():
-        return letter.subject, letter.body_html, False
-    return version.subject, version.body, True
-
-
-def required_in(version: TemplateVersion) -> tuple[str, ...]:
-    return required_fields(version.subject) + required_fields(version.body)
 
 
 def trial_fill(version: TemplateVersion, context: dict[str, Any]) -> None:
@@ -69,66 +55,6 @@ def trial_fill(version: TemplateVersion, context: dict[str, Any]) -> None:
         ) from exc
     except RenderError:
         pass
-
-
-def _job(
-    letter: Letter,
-    version: TemplateVersion,
-    layout: str,
-    variant: str,
-    options: tuple[str, ...] = (),
-) -> LetterJob:
-    subject, body, first = _source(letter, version)
-    context = letter.context
-    if first:  # an empty field shows as a mark to fill in
-        context = with_placeholders(context, required_in(version))
-    return LetterJob(
-        body=body,
-        subject=subject,
-        context=context,
-        language=letter.language,
-        layout=layout,
-        pdf_variant=variant or None,
-        options=options,
-        limits=render.default_limits(),
-    )
-
-
-def letter_job(session: Session, letter: Letter) -> LetterJob:
-    """The letter's render job: its own text (or its template version's before the first
-    render) with its frozen context."""
-    jobs = jobs_for(session, [letter])
-    if letter.id not in jobs:
-        raise Conflict("This letter has no template version to render from.")
-    return jobs[letter.id]
-
-
-def jobs_for(session: Session, letters: Sequence[Letter]) -> dict[int, LetterJob]:
-    version_ids = {x.template_version_id for x in letters if x.template_version_id}
-    versions = {
-        v.id: v
-        for v in session.scalars(select(TemplateVersion).where(TemplateVersion.id.in_(version_ids)))
-    }
-    templates = {
-        t.id: t
-        for t in session.scalars(
-            select(LetterTemplate).where(
-                LetterTemplate.id.in_({v.template_id for v in versions.values()})
-            )
-        )
-    }
-    jobs = {}
-    for letter in letters:
-        version = versions.get(letter.template_version_id or 0)
-        if version is None:
-            continue
-        batch = session.get(MergeBatch, letter.batch_id) if letter.batch_id else None
-        source = batch.source if batch is not None else {}
-        variant = str(source.get("pdf_variant", ""))
-        options = ("fold_marks",) if source.get("fold_marks") else ()
-        layout = templates[version.template_id].layout
-        jobs[letter.id] = _job(letter, version, layout, variant, options)
-    return jobs
 
 
 def keep_text(letter: Letter, subject: str, body: str) -> None:

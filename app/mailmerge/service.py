@@ -22,6 +22,7 @@ from app.audit import service as audit
 from app.db import fold, transaction
 from app.errors import Conflict, NotFound
 from app.letters import batch as letters_batch
+from app.letters.stored import jobs_for
 
 # tasks calls back into this module when a job runs, never at import
 from app.mailmerge import tasks
@@ -36,7 +37,7 @@ from app.mailmerge.drafting import (
     resolve_request,
 )
 from app.mailmerge.recipients import plan_recipients, source_error
-from app.mailmerge.rendering import batch_dir, files_root, jobs_for, keep_text, pdf_filename
+from app.mailmerge.rendering import batch_dir, files_root, keep_text, pdf_filename
 from app.mailmerge.schemas import MergeCreate, MergeSource
 from app.models import BatchStatus, Channel, Letter, LetterStatus, MergeBatch, User
 from app.platform import children, faults, leases

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.correspondence import lifecycle as correspondence_lifecycle
 from app.correspondence.message import build_email, rendered_body, rendered_subject
 from app.errors import Conflict
-from app.letters import render
+from app.letters import render, stored
 from app.letters import service as letters_service
 from app.letters.schemas import TemplateCreate
 from app.mailmerge import rendering, service
@@ -147,8 +147,8 @@ def test_braces_from_the_directory_in_a_subject_print_as_typed(
     letter = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).one()
     assert rendered_subject(letter) == "For Office {{ 7*7 }}"
     assert "&#" not in letter.subject  # a subject is plain text, not HTML
-    assert rendering.letter_job(db, letter).subject == letter.subject
-    _, text = pdf_text(render.render_pdf(rendering.letter_job(db, letter)).pdf)
+    assert stored.letter_job(db, letter).subject == letter.subject
+    _, text = pdf_text(render.render_pdf(stored.letter_job(db, letter)).pdf)
     assert "For Office {{ 7*7 }}" in text
 
 

@@ -17,6 +17,7 @@ from app.errors import InvalidInput
 from app.letters import render
 from app.letters import service as letters_service
 from app.letters.schemas import TemplateCreate, VariantSave
+from app.letters.stored import letter_job
 from app.mailmerge import rendering, service
 from app.mailmerge.schemas import MergeCreate
 from app.models import BatchStatus, Letter, MergeBatch
@@ -197,7 +198,7 @@ def test_rerender_from_stored_version_gives_the_same_text(
         data=VariantSave(subject="Changed", body="<p>{{ recipient.name }}: new text</p>"),
         actor=None,
     )
-    again = render.render_pdf(rendering.letter_job(db, letter))
+    again = render.render_pdf(letter_job(db, letter))
     _, text = pdf_text(again.pdf)
     assert text == stored
     assert again.subject == letter.subject
@@ -287,3 +288,45 @@ def test_pdf_a_variant_and_a_stopped_job_is_recorded(
     db.refresh(broken)
     assert broken.status == BatchStatus.failed
     assert "renderer unavailable" in broken.report["error"]
+
+
+def test_every_path_renders_a_stored_letter_alike(
+    db: Session, world: dict[str, Any], pool: ProcessPoolExecutor
+) -> None:
+    """The email's attachment of a letter whose PDF went missing keeps the merge's PDF/A
+    variant, as the letter's page does; a letter written without a template prints its own
+    text on the default letterhead on both paths."""
+    from app.correspondence import message
+
+    office = make_organisation(db, "Office B", country="KAZ", preferred_language="en")
+    source = {"kind": "contacts", "organisation_ids": [office.id]}
+    batch = _merge(db, world, source=source, pdf_variant="pdf/a-3b")
+    assert service.run_batch(batch.id, pool=pool) == BatchStatus.done
+    [letter] = _letters(db, batch.id)
+    (rendering.files_root() / letter.pdf_path).unlink()
+    reader, text = pdf_text(message.letter_pdf(db, letter))
+    metadata = reader.root_object["/Metadata"].get_object()
+    assert isinstance(metadata, StreamObject) and b"pdfaid:part" in metadata.get_data()
+    assert "Office B" in text
+
+    own = Letter(
+        reference="CMC/2010/KAZ/9999",
+        campaign_id=letter.campaign_id,
+        organisation_id=office.id,
+        country_id=letter.country_id,
+        recipient_key=letter.recipient_key,
+        recipient_name="Office B",
+        context=letter.context,
+        subject="A letter written by hand",
+        body_html="<p>Written without a template, Excellency.</p>",
+        language="en",
+        letter_date=date(2010, 5, 1),
+        status=letter.status,
+        channel=letter.channel,
+    )
+    db.add(own)
+    db.flush()
+    assert own.template_version_id is None
+    for pdf in (message.letter_pdf(db, own), rendering.letter_pdf(db, own).read_bytes()):
+        _, text = pdf_text(pdf)
+        assert "Written without a template, Excellency." in text
