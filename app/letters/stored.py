@@ -21,15 +21,6 @@ from app.models import Letter, LetterTemplate, MergeBatch, TemplateVersion
 DEFAULT_LAYOUT = "a4"
 
 
-def source(letter: Letter, version: TemplateVersion) -> tuple[str, str, bool]:
-    """What a letter prints: its own subject and text once it has them (the merge's output or a
-    hand edit), the template version's only for a letter not yet merged (then True). Re-merging
-    from the template is a separate, explicit act (``mailmerge.rendering.remerge``)."""
-    if letter.body_html.strip():
-        return letter.subject, letter.body_html, False
-    return version.subject, version.body, True
-
-
 def required_in(version: TemplateVersion) -> tuple[str, ...]:
     return required_fields(version.subject) + required_fields(version.body)
 
@@ -41,12 +32,13 @@ def _job(
     variant: str,
     options: tuple[str, ...] = (),
 ) -> LetterJob:
-    if version is None:
-        subject, body, first = letter.subject, letter.body_html, False
-    else:
-        subject, body, first = source(letter, version)
-    context = letter.context or {}
-    if first and version is not None:  # an empty field shows as a mark to fill in
+    """What a letter prints: its own subject and text once it has them (the merge's output or a
+    hand edit), its template version's only before its first render, with an empty field shown
+    as a mark to fill in. Re-merging from the template is a separate, explicit act
+    (``mailmerge.rendering.remerge``)."""
+    subject, body, context = letter.subject, letter.body_html, letter.context or {}
+    if version is not None and not body.strip():
+        subject, body = version.subject, version.body
         context = with_placeholders(context, required_in(version))
     return LetterJob(
         body=body,

@@ -17,6 +17,11 @@ from app.mailmerge.schemas import MergeCreate, MergeSource
 from app.models import Campaign, MergeBatch, Segment
 
 SEGMENT_NAME = "Heads of state — Central Asia initiative"
+SEGMENT_FILTERS = {
+    "kind": "organisation",
+    "organisation_type": "head_of_state_office",
+    "tag": "Central Asia initiative",
+}
 MERGE_NAME = "Appeal to join the CCM before 1 August 2010"
 LETTER_DATE = date(2010, 3, 25)
 
@@ -33,11 +38,7 @@ def load(session: Session) -> None:
         segment = Segment(
             name=SEGMENT_NAME,
             description="Offices of the heads of state tagged for the Central Asia initiative",
-            filters={
-                "kind": "organisation",
-                "organisation_type": "head_of_state_office",
-                "tag": "Central Asia initiative",
-            },
+            filters=dict(SEGMENT_FILTERS),
         )
         session.add(segment)
         session.flush()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.contacts import demo as contacts_demo
 from app.letters import service as letters_service
+from app.mailmerge import demo as mailmerge_demo
 from app.models import LetterTemplate, Segment
 from app.settings_admin import service as profile_service
 from app.settings_admin.schemas import ProfileUpdate
@@ -32,14 +33,7 @@ def merge_world(session: Session, segment_name: str) -> dict[str, Any]:
     ``segment_name``) and its "template"."""
     profile_service.update_profile(session, data=CMC_PROFILE, actor=None)
     contacts_demo.load(session)
-    segment = Segment(
-        name=segment_name,
-        filters={
-            "kind": "organisation",
-            "organisation_type": "head_of_state_office",
-            "tag": "Central Asia initiative",
-        },
-    )
+    segment = Segment(name=segment_name, filters=dict(mailmerge_demo.SEGMENT_FILTERS))
     session.add(segment)
     session.flush()
     template = letters_service.get_by_slug(session, "appeal-head-of-state")
