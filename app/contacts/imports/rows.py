@@ -55,7 +55,10 @@ def check_email(value: str) -> str:
             if _SPECIAL_SINGLE_LABELS
             else any(domain == d or domain.endswith("." + d) for d in SPECIAL_USE_DOMAIN_NAMES)
         )
-        if not special and not tld.isdigit() and "--" not in domain[2:4]:
+        # a label with "--" in its third and fourth places (Punycode, or refused): the full
+        # check decides, after the @-sign and after every period alike
+        reserved = any(label[2:4] == "--" for label in domain.split("."))
+        if not special and not tld.isdigit() and not reserved:
             return f"{match['local']}@{domain}"
     return normalise_email(value)
 
