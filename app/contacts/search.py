@@ -29,6 +29,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import Executable
 
 from app.contacts import addressing
 from app.contacts.schemas import (
@@ -247,16 +248,16 @@ def _part_rows(
     if filtered and count_first:
         total = _count(session, part)
         if total <= SMALL_RESULT:
-            return total, sorted(tuple(r) for r in session.execute(part.order_by(None)))[:want]
+            return total, sorted(_rows(session, part.order_by(None)))[:want]
     elif filtered:  # an unfiltered table is broad by definition: no probe
-        found = [tuple(r) for r in session.execute(part.order_by(None).limit(SMALL_RESULT + 1))]
+        found = _rows(session, part.order_by(None).limit(SMALL_RESULT + 1))
         if len(found) <= SMALL_RESULT:
             return len(found), sorted(found)[:want]
     if total is None:
         total = _count(session, part)
     if want > deep:
         return total, None
-    return total, [tuple(r) for r in session.execute(part.limit(want))]
+    return total, _rows(session, part.limit(want))
 
 
 def _count(session: Session, part: Select[str, str, int]) -> int:
@@ -279,18 +280,13 @@ def _people_by_name(session: Session, ids: set[int], want: int) -> list[tuple[An
     if len(ids) <= BY_ID or want * _people_span(session) > WALK_COST * len(ids) ** 2:
         rows: list[tuple[Any, ...]] = []
         for chunk in _chunks(sorted(ids)):
-            rows += [
-                (r[0], "person", r[1])
-                for r in session.execute(
-                    select(Person.sort_name, Person.id).where(Person.id.in_(chunk))
-                )
-            ]
+            query = select(Person.sort_name, Person.id).where(Person.id.in_(chunk))
+            rows += [(sort_name, "person", pid) for sort_name, pid in _rows(session, query)]
         return sorted(rows)[:want]
     # A broad set: walk the name index in growing batches (keyset), keeping its members.
     out: list[tuple[Any, ...]] = []
     after: tuple[Any, Any] | None = None
     batch = max(500, want * 4)
-    conn = session.connection()
     while len(out) < want:
         query = select(Person.sort_name, Person.id).order_by(Person.sort_name, Person.id)
         if after is not None:
@@ -300,11 +296,7 @@ def _people_by_name(session: Session, ids: set[int], want: int) -> list[tuple[An
                     and_(Person.sort_name == after[0], Person.id > after[1]),
                 )
             )
-        result = conn.execute(query.limit(batch))
-        try:
-            got = result.cursor.fetchall()
-        finally:
-            result.close()
+        got = _rows(session, query.limit(batch))
         for sort_name, pid in got:
             if pid in ids:
                 out.append((sort_name, "person", pid))
@@ -382,7 +374,7 @@ def _people_rows_in_sql(
         .order_by(Person.sort_name, Person.id)
         .limit(want)
     )
-    return total, [tuple(r) for r in session.execute(page)]
+    return total, _rows(session, page)
 
 
 def _custom_plans(session: Session) -> None:
@@ -572,14 +564,19 @@ def _org_hits(session: Session, ids: list[int]) -> dict[int, SearchHit]:
     }
 
 
-def _ids(session: Session, query: Select[Any]) -> list[int]:
-    """The ids a query selects, read from the driver's cursor: for 100,000 ids the result's
-    row objects cost more than the query itself."""
+def _rows(session: Session, query: Executable) -> list[tuple[Any, ...]]:
+    """The rows a query selects as the driver's tuples: for the thousand rows before a deep
+    page, or 100,000 ids, the result's row objects cost more than the query itself."""
     result = session.connection().execute(query)
     try:
-        return [row[0] for row in result.cursor.fetchall()]
+        return list(result.cursor.fetchall())
     finally:
         result.close()
+
+
+def _ids(session: Session, query: Executable) -> list[int]:
+    """The ids a query selects."""
+    return [row[0] for row in _rows(session, query)]
 
 
 def search_ids(session: Session, filters: SearchFilters) -> tuple[list[int], list[int]]:
