@@ -9,17 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.auth import service as auth_service
+from app.contacts import recipients as contacts_recipients
 from app.countries import service as countries_service
-from app.letters.context import build_context
+from app.letters.addressee import recipient_group
+from app.letters.context import build_context, sender_from_profile
 from app.models import Campaign, Channel, Letter, LetterStatus, Organisation, Person
 from app.models.base import utcnow
+from app.settings_admin import service as profile_service
 
 PAKISTAN_REFERENCE = "CMC/2009/PAK/0001"
 CAMPAIGN = "Universalise the CCM in Central Asia"
 COORDINATOR = "coordinator@demarche.example"
-SENDER = {"name": "Cluster Munition Coalition", "short_name": "CMC", "city": "Geneva"}
-SIGNATORY = {"name": "Thomas Nash", "title": "Coordinator, Cluster Munition Coalition"}
-CCM = {"name": "Convention on Cluster Munitions", "short_name": "CCM"}
 
 PAKISTAN_BODY = """<p>Excellency,</p>
 <p>On behalf of the Cluster Munition Coalition, I write to ask for your Government's policy on
@@ -40,16 +40,39 @@ def _org(session: Session, name: str) -> Organisation | None:
     return session.scalar(select(Organisation).where(Organisation.name == name))
 
 
-def letter_context(reference: str, when: date, salutation: str, country: str) -> dict[str, object]:
+def letter_context(
+    session: Session,
+    reference: str,
+    when: date,
+    *,
+    organisation_id: int | None = None,
+    person_id: int | None = None,
+) -> dict[str, object]:
+    """The frozen context of a demo letter written without a template, as a merge builds it:
+    the recipient (name, salutation, address block) from the directory on the letter's date, the
+    sender and signatory from the organisation profile, the CCM named in the letter's language.
+    Without a recipient record the letter has no addressee or state."""
+    recipient: dict[str, object] | None = None
+    iso3 = ""
+    if organisation_id is not None or person_id is not None:
+        rec = contacts_recipients.recipient(
+            session, organisation_id=organisation_id, person_id=person_id, on=when, language="en"
+        )
+        recipient = recipient_group(
+            rec, language="en", style="formal", overrides=rec.salutation_overrides
+        )
+        iso3 = rec.country_iso3
+    sender, signatory = sender_from_profile(profile_service.get_profile(session))
     return build_context(
         language="en",
         letter_date=when,
         reference=reference,
-        recipient={"salutation": salutation, "country": country},
-        treaty=CCM,
+        recipient=recipient,
+        treaty={"key": "CCM"},
         campaign={"name": CAMPAIGN},
-        sender=SENDER,
-        signatory=SIGNATORY,
+        sender=sender,
+        signatory=signatory,
+        country_iso3=iso3,
     )
 
 
@@ -83,7 +106,7 @@ def load(session: Session) -> None:
                 country_id=ministry.country_id,
                 recipient_key=f"organisation:{ministry.id}",
                 recipient_name=f"The Minister of Foreign Affairs of {country}",
-                context=letter_context(reference, when, "Excellency,", country),
+                context=letter_context(session, reference, when, organisation_id=ministry.id),
                 subject="Your government's position on the {{ treaty.name }}",
                 body_html=CENTRAL_ASIA_BODY,
                 letter_date=when,
@@ -110,7 +133,7 @@ def load(session: Session) -> None:
                 recipient_key=f"person:{counsellor.id}",
                 recipient_name="Ms Nadia Baig, Counsellor, Embassy of Pakistan in the United "
                 "States",
-                context=letter_context(reference, today, "Dear Ms Baig,", "Pakistan"),
+                context=letter_context(session, reference, today, person_id=counsellor.id),
                 subject="Meeting request: the {{ treaty.name }}",
                 body_html=(
                     "<p>{{ recipient.salutation }}</p><p>Following our letter "

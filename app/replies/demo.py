@@ -179,7 +179,7 @@ def load(session: Session) -> None:
         pakistan.subject = "Your Government's policy on cluster munitions"
         pakistan.body_html = correspondence_demo.PAKISTAN_BODY
         pakistan.context = correspondence_demo.letter_context(
-            PAKISTAN_REFERENCE, LETTER_DATE, "Excellency,", "Pakistan"
+            session, PAKISTAN_REFERENCE, LETTER_DATE, organisation_id=pakistan.organisation_id
         )
         pakistan.sent_note = "Posted from Geneva by registered mail"
     if pakistan.status in (LetterStatus.sent, LetterStatus.replied) and not _answered(
