@@ -15,8 +15,9 @@ from app.contacts import recipients as contacts_recipients
 from app.letters import language as lx
 from app.letters import protocol
 
-# Offices whose holder's title already says where they sit: the address block needs no line for
-# the organisation ("Office of the President") between the title and the street.
+# Offices whose holder's title already says where they sit ("Minister for Foreign Affairs of
+# Kazakhstan"): the address block needs no line for the organisation ("Office of the President")
+# between the title and the street. Other titles ("Counsellor") keep the organisation's line.
 _TITLED = {"head_of_state_office", "government", "ministry", "embassy", "permanent_mission"}
 
 
@@ -49,7 +50,12 @@ def recipient_group(
     held = rec.organisation_name_forms.get(lang, "")
     organisation = held or (rec.organisation_name if lang == "en" else "")
     postal_organisation = held or rec.organisation_name
-    titled = rec.organisation_type in _TITLED and office
+    title = rec.title or rec.office_title
+    titled = (
+        rec.organisation_type in _TITLED
+        and bool(office)
+        and protocol.office_names_its_state(protocol.role_of(title), lang)
+    )
     if postal_organisation and not titled and postal_organisation not in name_lines:
         name_lines.append(postal_organisation)
     override = (overrides or {}).get(lang, "")

@@ -283,6 +283,14 @@ def office_title(
     return out
 
 
+def office_names_its_state(role: str | None, lang: str) -> bool:
+    """Whether the office's title in ``lang`` names the state or organisation it serves ("Minister
+    for Foreign Affairs of Kazakhstan"), so that an address block needs no line for the
+    organisation; a title the protocol does not form ("Counsellor") names neither."""
+    row = _titles().get((role or "", lang)) or {}
+    return any("{" in row.get(f"office_{case}", "") for case in CASES)
+
+
 def address(who: Addressee, lang: str, style: str = "formal") -> Forms:
     """Name lines, salutation, complimentary close and in-text name for `who` in `lang`."""
     _check_language(lang)

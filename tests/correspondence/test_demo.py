@@ -53,7 +53,13 @@ DEMO_WINDOWS = {
         "TASHKENT",
         "UZBEKISTAN",
     ),
-    "PAK/0002": ("Ms Nadia Baig", "WASHINGTON, DC 20008", "UNITED STATES"),
+    # "Counsellor" does not say where she sits: the embassy has a line of its own
+    "PAK/0002": (
+        "Ms Nadia Baig",
+        "Embassy of Pakistan in the United States",
+        "WASHINGTON, DC 20008",
+        "UNITED STATES",
+    ),
     "PAK/0001": (
         "Minister for Foreign Affairs of the Islamic Republic of Pakistan",
         "ISLAMABAD",
