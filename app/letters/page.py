@@ -178,22 +178,49 @@ def address_fits(lines: list[str], layout: str) -> bool:
     return address_size(lines, layout).fits
 
 
-def return_line(sender: Mapping[str, Any]) -> str:
+def _without_building(line: str) -> str:
+    """A postal line without a leading building name ("Maison de la Paix, Chemin Eugène-Rigot
+    2C" -> "Chemin Eugène-Rigot 2C"): the post delivers to the numbered street after it."""
+    head, comma, rest = line.partition(",")
+    if comma and not any(c.isdigit() for c in head) and any(c.isdigit() for c in rest):
+        return rest.strip()
+    return line
+
+
+def return_lines(sender: Mapping[str, Any]) -> list[str]:
     """ "Sender · street · postcode city", from the sender's name and postal address (as the
-    post reads it, whatever the letter's language); the city alone when there is no address."""
+    post reads it, whatever the letter's language; the city alone when there is no address),
+    then shorter forms for a field too narrow for it: without a building's name before a
+    numbered street, then by the sender's short name."""
     lines = [str(x).strip() for x in sender.get("address_lines") or [] if str(x).strip()]
     city = str(sender.get("city") or "").strip()
     if city and not lines:
         lines.append(city)
-    parts = [str(sender.get("own_name") or sender.get("name") or "").strip(), *lines]
-    return " · ".join(p for p in parts if p)
+    name = str(sender.get("own_name") or sender.get("name") or "").strip()
+    short = str(sender.get("short_name") or "").strip()
+    trimmed = [_without_building(x) for x in lines]
+    forms = [(name, lines), (name, trimmed)]
+    if short and short != name:
+        forms += [(short, lines), (short, trimmed)]
+    out: list[str] = []
+    for who, where in forms:
+        text = " · ".join(p for p in (who, *where) if p)
+        if text and text not in out:
+            out.append(text)
+    return out
 
 
-def return_size(text: str, layout: str) -> float:
-    """The largest return-line size that fits the field's width (the smallest otherwise; the
-    line is clipped, never wrapped)."""
+def return_line(sender: Mapping[str, Any], layout: str) -> tuple[str, float]:
+    """The return line and its size: the first form that fits the field's width at one of the
+    sizes, largest first; else the shortest form at the smallest size (clipped, never
+    wrapped: the field holds one line)."""
+    forms = return_lines(sender) or [""]
     width = WINDOWS[layout].text_width * WIDTH_RESERVE
-    return next((s for s in RETURN_SIZES if text_width_mm(text, s) <= width), RETURN_SIZES[-1])
+    for text in forms:
+        for size in RETURN_SIZES:
+            if text_width_mm(text, size) <= width:
+                return text, size
+    return min(forms, key=len), RETURN_SIZES[-1]
 
 
 def layout_geometry(layout: str, context: Mapping[str, Any], margin_left: float) -> dict[str, Any]:
@@ -203,7 +230,7 @@ def layout_geometry(layout: str, context: Mapping[str, Any], margin_left: float)
     recipient = context.get("recipient") or {}
     lines = [str(x) for x in recipient.get("address_block") or []]
     size = address_size(lines, layout)
-    sender_line = return_line(context.get("sender") or {})
+    sender_line, sender_size = return_line(context.get("sender") or {}, layout)
     return {
         "page_width": window.page_width,
         "margin_left": margin_left,
@@ -226,7 +253,7 @@ def layout_geometry(layout: str, context: Mapping[str, Any], margin_left: float)
         "return_line": {
             "text": sender_line,
             "dir": text_dir(sender_line),
-            "font_pt": return_size(sender_line, layout),
+            "font_pt": sender_size,
         },
         "marks": [
             {"kind": "fold", "top": round(y, 2), "left": round(4 - margin_left, 2)}

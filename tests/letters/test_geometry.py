@@ -16,7 +16,7 @@ from pypdf import PdfReader, PdfWriter
 
 from app.letters.batch import combine_pdfs
 from app.letters.context import sample_context
-from app.letters.page import address_fits
+from app.letters.page import address_fits, return_lines
 from app.letters.render import LetterJob, RenderError, render_pdf
 
 MM = 25.4 / 72
@@ -216,8 +216,9 @@ def test_address_sits_in_the_window_whatever_the_script_and_length(
     tops = [box.top for box in boxes]
     assert tops == sorted(tops) and len({round(t, 1) for t in tops}) == count
     assert max(box.left for box in boxes) - min(box.left for box in boxes) < 0.5
-    # the return address sits in the window above the address
-    back = _containing(lines, "Cluster Munition Coalition · Second Floor")
+    # the return address sits in the window above the address (by the short name where the
+    # full one makes the line too wide for the window)
+    back = _containing(lines, " · Second Floor · 1 Rue de Varembé · CH-1202 · Geneva")
     _assert_in_field(back, field)
     assert back.bottom <= boxes[0].top + TOLERANCE
     # the reference and date lines come after the window, never over the address (the date
@@ -386,3 +387,31 @@ def test_recto_padding_starts_every_letter_on_an_odd_page(tmp_path: Path, chunk:
     assert all(start % 2 == 0 for start in starts)  # page index 0, 2, 4 ... is a recto
     plain = combine_pdfs(paths, tmp_path / "plain.pdf", chunk=chunk)
     assert plain == sum(counts)
+
+
+# The demo organisation's address: its return line in full is wider than any window.
+LONG_SENDER = {
+    "short_name": "CMC",
+    "address_lines": ["Maison de la Paix, Chemin Eugène-Rigot 2C", "1202 Geneva", "Switzerland"],
+}
+
+
+def test_return_line_shortens_to_fit_instead_of_being_cut() -> None:
+    assert return_lines({"name": "Cluster Munition Coalition", **LONG_SENDER}) == [
+        "Cluster Munition Coalition · Maison de la Paix, Chemin Eugène-Rigot 2C · 1202 Geneva · "
+        "Switzerland",
+        "Cluster Munition Coalition · Chemin Eugène-Rigot 2C · 1202 Geneva · Switzerland",
+        "CMC · Maison de la Paix, Chemin Eugène-Rigot 2C · 1202 Geneva · Switzerland",
+        "CMC · Chemin Eugène-Rigot 2C · 1202 Geneva · Switzerland",
+    ]
+    # a comma not after a building's name stays: "Suite 5" is no street
+    assert return_lines({"name": "X", "address_lines": ["2666 16th Street NW, Suite 5"]}) == [
+        "X · 2666 16th Street NW, Suite 5"
+    ]
+    for layout in ("a4", "a4-form-a", "us-letter"):
+        context = sample_context("en", {"sender": LONG_SENDER})
+        job = LetterJob(body=BODIES["en"], subject="S", context=context, layout=layout)
+        lines = _lines(_pages(render_pdf(job).pdf)[0])
+        back = [b for b in lines if b.text.startswith(("CMC ·", "Cluster Munition Coalition ·"))]
+        assert len(back) == 1 and back[0].text.endswith(" · 1202 Geneva · Switzerland"), back
+        _assert_in_field(back[0], FIELDS[layout])
