@@ -14,7 +14,7 @@ from playwright.sync_api import Page
 from app.contacts.imports.csvfile import write_csv
 from tests.support.browser import browser_page, sign_in
 from tests.support.databases import drop_database
-from tests.support.live import live_env, live_server, migrated_database, run_cli
+from tests.support.live import invoke_cli, live_env, live_server, migrated_database
 
 EMAIL, PASSWORD = "coordinator@coalition.example", "embassy-sheet-password-1"
 HEADERS = ["Title", "Name", "Organisation", "Organisation type", "Country", "Host country"]
@@ -45,7 +45,7 @@ def live(tmp_path: Path, artifacts: Path) -> Iterator[str]:
     url = migrated_database(tmp_path, "import_abroad_browser")
     env = live_env(url, tmp_path / "data")
     try:
-        run_cli(env, "user", "add", EMAIL, "--role", "coordinator", "--password", PASSWORD)
+        invoke_cli(env, "user", "add", EMAIL, "--role", "coordinator", "--password", PASSWORD)
         with live_server(env, artifacts / "contacts-import-abroad-server.log") as base:
             yield base
     finally:

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.support import databases
-from tests.support.live import live_env, live_server, migrated_database, run_cli
+from tests.support.live import invoke_cli, live_env, live_server, migrated_database, run_cli
 
 pytestmark = pytest.mark.live
 
@@ -23,18 +23,18 @@ PASSWORD = "long-password-1"
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     url = migrated_database(tmp_path, "authcli")
     environment = live_env(url, tmp_path / "data")
-    run_cli(environment, "user", "add", EMAIL, "--role", "admin", "--password", PASSWORD)
+    invoke_cli(environment, "user", "add", EMAIL, "--role", "admin", "--password", PASSWORD)
     yield environment
     databases.drop_database(url)
 
 
 def _token(env: dict[str, str], name: str) -> str:
-    return run_cli(env, "token", "create", EMAIL, "--name", name).stdout.strip().splitlines()[-1]
+    return invoke_cli(env, "token", "create", EMAIL, "--name", name).stdout.strip().splitlines()[-1]
 
 
 def _listed(env: dict[str, str]) -> dict[str, tuple[int, str]]:
     """name → (id, state) from `demarche token list`."""
-    rows = run_cli(env, "token", "list", EMAIL).stdout.strip().splitlines()[1:]
+    rows = invoke_cli(env, "token", "list", EMAIL).stdout.strip().splitlines()[1:]
     out = {}
     for row in rows:
         token_id, state, _day, _time, *used, name = row.split()
@@ -43,13 +43,13 @@ def _listed(env: dict[str, str]) -> dict[str, tuple[int, str]]:
 
 
 def test_token_list_and_revoke(env: dict[str, str], tmp_path: Path) -> None:
-    assert "has no API tokens" in run_cli(env, "token", "list", EMAIL).stdout
+    assert "has no API tokens" in invoke_cli(env, "token", "list", EMAIL).stdout
     keep, drop = _token(env, "keep"), _token(env, "drop")
     listed = _listed(env)
     assert listed["keep"][1] == listed["drop"][1] == "active"
-    assert keep not in run_cli(env, "token", "list", EMAIL).stdout  # never shown again
+    assert keep not in invoke_cli(env, "token", "list", EMAIL).stdout  # never shown again
 
-    out = run_cli(env, "token", "revoke", str(listed["drop"][0])).stdout
+    out = invoke_cli(env, "token", "revoke", str(listed["drop"][0])).stdout
     assert "revoked" in out
     assert _listed(env)["drop"][1] == "revoked"
     with live_server(env, tmp_path / "server.log") as base:
@@ -62,9 +62,9 @@ def test_token_list_and_revoke(env: dict[str, str], tmp_path: Path) -> None:
             == 401
         )
 
-    missing = run_cli(env, "token", "revoke", "999999", check=False)
+    missing = invoke_cli(env, "token", "revoke", "999999", check=False)
     assert missing.returncode == 1 and "There is no API token 999999" in missing.stderr
-    unknown = run_cli(env, "token", "list", "nobody@example.org", check=False)
+    unknown = invoke_cli(env, "token", "list", "nobody@example.org", check=False)
     assert unknown.returncode == 1 and "No user" in unknown.stderr
 
 
@@ -72,7 +72,7 @@ def test_user_deactivate_stops_tokens_and_activate_lets_them_sign_in(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     token = _token(env, "script")
-    assert "deactivated" in run_cli(env, "user", "deactivate", EMAIL).stdout
+    assert "deactivated" in invoke_cli(env, "user", "deactivate", EMAIL).stdout
     assert _listed(env)["script"][1] == "revoked"
     with live_server(env, tmp_path / "server.log") as base:
         me = httpx.get(f"{base}/api/v1/me", headers={"Authorization": f"Bearer {token}"})
@@ -84,7 +84,7 @@ def test_user_deactivate_stops_tokens_and_activate_lets_them_sign_in(
                 "/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": csrf}
             )
             assert refused.status_code == 401
-            assert "sign in again" in run_cli(env, "user", "activate", EMAIL).stdout
+            assert "sign in again" in invoke_cli(env, "user", "activate", EMAIL).stdout
             signed_in = browser.post(
                 "/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": csrf}
             )
@@ -92,10 +92,11 @@ def test_user_deactivate_stops_tokens_and_activate_lets_them_sign_in(
 
 
 def test_user_password_sets_a_new_password_and_refuses_a_weak_one(env: dict[str, str]) -> None:
-    weak = run_cli(env, "user", "password", EMAIL, "--password", "1234567890", check=False)
+    weak = invoke_cli(env, "user", "password", EMAIL, "--password", "1234567890", check=False)
     assert weak.returncode == 1 and "at least 12 characters" in weak.stderr
-    common = run_cli(env, "user", "password", EMAIL, "--password", "password1234", check=False)
+    common = invoke_cli(env, "user", "password", EMAIL, "--password", "password1234", check=False)
     assert common.returncode == 1 and "common" in common.stderr
+    # as a process: the hash it stores is the shipped cost, not this process's
     out = run_cli(env, "user", "password", EMAIL, "--password", "violet-otter-harbour-42").stdout
     assert "changed" in out
     # Stored at the shipped cost (the test process itself hashes at the lowest; see conftest).
@@ -108,7 +109,7 @@ def test_user_password_sets_a_new_password_and_refuses_a_weak_one(env: dict[str,
     finally:
         engine.dispose()
     assert str(stored).startswith("$argon2id$v=19$m=65536,t=3,p=4$")
-    short = run_cli(
+    short = invoke_cli(
         env, "user", "add", "new@example.org", "--password", "new@example.org", check=False
     )
     assert short.returncode == 1 and "email address" in short.stderr

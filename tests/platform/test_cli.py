@@ -1,4 +1,5 @@
-"""The `demarche` command, run as a real process against a fresh database."""
+"""The `demarche` command against a fresh database: as a real process, or in this process for
+what a command does to the database (tests.support.live.invoke_cli)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import app.models  # noqa: F401
 from app.db import make_engine
 from app.models.base import Base
 from tests.support import databases
-from tests.support.live import live_env, live_server, migrated_database, run_cli
+from tests.support.live import invoke_cli, live_env, live_server, migrated_database, run_cli
 
 pytestmark = pytest.mark.live
 
@@ -54,8 +55,8 @@ def test_token_create_gives_a_token_the_api_accepts(env: dict[str, str], tmp_pat
 
 
 def test_user_add_refuses_a_duplicate_with_a_clear_message(env: dict[str, str]) -> None:
-    run_cli(env, "user", "add", "dup@example.org", "--password", "long-password-1")
-    again = run_cli(
+    invoke_cli(env, "user", "add", "dup@example.org", "--password", "long-password-1")
+    again = invoke_cli(
         env, "user", "add", "dup@example.org", "--password", "long-password-1", check=False
     )
     assert again.returncode == 1
@@ -63,7 +64,7 @@ def test_user_add_refuses_a_duplicate_with_a_clear_message(env: dict[str, str]) 
 
 
 def test_token_create_for_unknown_user_fails_cleanly(env: dict[str, str]) -> None:
-    result = run_cli(env, "token", "create", "nobody@example.org", check=False)
+    result = invoke_cli(env, "token", "create", "nobody@example.org", check=False)
     assert result.returncode == 1
     assert "No user" in result.stderr
 
@@ -94,22 +95,22 @@ def test_backup_and_restore_round_trip(env: dict[str, str], tmp_path: Path) -> N
     (files / "scan.pdf").write_bytes(b"%PDF-1.4 reply scan")
     before = _counts(env["DEMARCHE_DATABASE_URL"])
     archive = tmp_path / "backup.zip"
-    run_cli(env, "backup", str(archive))
+    invoke_cli(env, "backup", str(archive))
 
-    run_cli(env, "user", "add", "later@example.org", "--password", "long-password-1")
+    invoke_cli(env, "user", "add", "later@example.org", "--password", "long-password-1")
     (files / "scan.pdf").write_bytes(b"overwritten")
-    run_cli(env, "restore", str(archive), "--yes")
+    invoke_cli(env, "restore", str(archive), "--yes")
 
     assert _counts(env["DEMARCHE_DATABASE_URL"]) == before
     assert (files / "scan.pdf").read_bytes() == b"%PDF-1.4 reply scan"
     # The restored database keeps working: new rows get fresh ids.
-    run_cli(env, "user", "add", "after@example.org", "--password", "long-password-1")
+    invoke_cli(env, "user", "add", "after@example.org", "--password", "long-password-1")
 
 
 def test_restore_refuses_a_file_that_is_not_a_backup(env: dict[str, str], tmp_path: Path) -> None:
     bogus = tmp_path / "bogus.zip"
     bogus.write_text("not a zip")
-    result = run_cli(env, "restore", str(bogus), "--yes", check=False)
+    result = invoke_cli(env, "restore", str(bogus), "--yes", check=False)
     assert result.returncode == 1
     assert "not a Demarche backup" in result.stderr
 

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from app.models import Campaign, Role
 from tests.factories import api_headers, make_user
 from tests.support import databases
-from tests.support.live import free_port, live_env, live_server, run_cli
+from tests.support.live import free_port, invoke_cli, live_env, live_server, run_cli
 
 PG_BIN = next(
     (p for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), Path("/nonexist")
@@ -85,7 +85,7 @@ def test_postgres_restart_fails_requests_cleanly_and_the_server_recovers(
 ) -> None:
     env = live_env(own_postgres.url, tmp_path / "data")
     run_cli(env, "migrate")
-    run_cli(
+    invoke_cli(
         env,
         "user",
         "add",
@@ -95,7 +95,7 @@ def test_postgres_restart_fails_requests_cleanly_and_the_server_recovers(
         "--password",
         "harbour-otter-violet",
     )
-    token = run_cli(env, "token", "create", "coord@example.org").stdout.strip().splitlines()[-1]
+    token = invoke_cli(env, "token", "create", "coord@example.org").stdout.strip().splitlines()[-1]
     headers = {"Authorization": f"Bearer {token}"}
 
     def count_campaigns() -> int:

@@ -57,6 +57,51 @@ def run_cli(
     return result
 
 
+@dataclass(frozen=True)
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_cli(env: dict[str, str], *args: str, check: bool = True) -> CliResult:
+    """`demarche ARGS` run in this process with the settings ``env`` gives (its database, data
+    directory, key), then this process's own again: a command's own work takes a fraction of
+    what starting a process for it does. For what a command does; run_cli starts the command
+    as a process, for what only a process shows (its exit, its password hashing cost).
+
+    Not inside a test holding the ``db`` fixture, whose sessions would join the command's."""
+    from typer.testing import CliRunner
+
+    import app.db
+    from app import cli
+    from app.config import get_settings
+
+    def forget() -> None:
+        get_settings.cache_clear()
+        app.db.session_factory.cache_clear()
+        app.db.get_engine.cache_clear()
+
+    assert hasattr(app.db.session_factory, "cache_clear"), "invoke_cli inside a db test"
+    ours = {k: None for k in os.environ if k.startswith("DEMARCHE_")}
+    forget()
+    try:
+        result = CliRunner().invoke(
+            cli.app, list(args), env={**ours, **env}, catch_exceptions=False
+        )
+    finally:
+        if app.db.get_engine.cache_info().currsize:  # the command's engine
+            app.db.get_engine().dispose()
+        forget()
+    out = CliResult(result.exit_code, result.stdout, result.stderr)
+    if check and out.returncode != 0:
+        raise AssertionError(
+            f"demarche {' '.join(args)} exited {out.returncode}:\n{out.stdout[-3000:]}\n"
+            f"{out.stderr[-3000:]}"
+        )
+    return out
+
+
 def log_tail(log_path: Path) -> str:
     try:
         return log_path.read_text(errors="replace")[-3000:]
