@@ -283,13 +283,15 @@ def _text(markup: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", markup)).split())
 
 
-def _letter(slug: str, lang: str, rec: contacts_recipients.Recipient) -> tuple[str, str]:
+def _letter(
+    slug: str, lang: str, rec: contacts_recipients.Recipient, letter_date: date = LETTER_DATE
+) -> tuple[str, str]:
     entry = LIBRARY[slug]
     subject, body = entry["variants"][lang]
     recipient = recipient_group(rec, language=lang, style=entry["style"])
     context = build_context(
         language=lang,
-        letter_date=LETTER_DATE,
+        letter_date=letter_date,
         reference=REFERENCE,
         recipient=recipient,
         treaty=TREATY,
@@ -356,3 +358,25 @@ def test_a_named_holder_is_addressed_in_person_and_an_office_by_its_title(lang: 
         "zh": "尊敬的怀特费尔德外长",
     }[lang]
     assert feminine in to_her, to_her[:200]
+
+
+# The entry into force told in the tense of the letter's date (the treaty's is 1 August 2010).
+EIF_SAID = {
+    "en": ("enters into force on", "entered into force on"),
+    "fr": ("entrera en vigueur", "est entrée en vigueur"),
+    "es": ("entrará en vigor", "entró en vigor"),
+    "ru": ("Конвенция вступает в силу", "Конвенция вступила в силу"),
+    "ar": ("وستدخل الاتفاقية حيز النفاذ", "وقد دخلت الاتفاقية حيز النفاذ"),
+    "zh": ("该公约将于", "该公约已于"),
+}
+
+
+@pytest.mark.parametrize("slug", ["appeal-head-of-state", "joint-open-letter"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_entry_into_force_is_told_in_the_tense_of_the_letter_date(slug: str, lang: str) -> None:
+    rec = next(iter(RECIPIENTS.values()))
+    will, did = EIF_SAID[lang]
+    before = _letter(slug, lang, rec)[1]
+    assert will in before and did not in before, before
+    after = _letter(slug, lang, rec, letter_date=date(2025, 6, 2))[1]
+    assert did in after and will not in after, after
