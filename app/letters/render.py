@@ -304,9 +304,13 @@ def _runs(context: dict[str, Any]) -> dict[str, Any]:
         "reference": letter.get("reference"),
     }
     runs: dict[str, Any] = {k: page.text_dir(str(v or "")) for k, v in values.items()}
-    runs["sender_lines"] = [
-        {"text": str(x), "dir": page.text_dir(str(x))} for x in sender.get("address_lines") or []
-    ]
+    lines = [str(x) for x in sender.get("address_lines") or []]
+    runs["sender_lines"] = [{"text": x, "dir": page.text_dir(x)} for x in lines]
+    # The letterhead's lines of parts joined by " · " take the direction of their text, not the
+    # letter's: a Latin address in an Arabic letter reads "Maison de la Paix · 1202 Geneva".
+    runs["postal_line"] = page.text_dir(" ".join(lines))
+    contact = (sender.get("email"), sender.get("phone"), sender.get("website"))
+    runs["contact_line"] = page.text_dir(" ".join(str(x) for x in contact if x))
     return runs
 
 
