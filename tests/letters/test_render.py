@@ -223,3 +223,14 @@ def test_ten_thousand_pages_fail_fast_instead_of_blocking_the_worker() -> None:
     # with a message that says why.
     with pytest.raises(RenderError, match=r"longer than 2 s|more than the limit of 40"):
         render_pdf(job)
+
+
+@pytest.mark.parametrize("title", ["Coordinator", "Coordinator, Cluster Munition Coalition"])
+def test_the_signature_names_the_organisation_once(title: str) -> None:
+    job = _job("ministry-policy-request", "en", signatory={"name": "Thomas Nash", "title": title})
+    _, text = _text(render_pdf(job).pdf)
+    # up to the letterhead, which the PDF holds after the body
+    after = " ".join(text.split("Thomas Nash", 1)[1].split())
+    signature = after.split("Cluster Munition Coalition 1 Rue de Varembé", 1)[0]
+    assert signature.startswith(title)
+    assert signature.count("Cluster Munition Coalition") == 1, signature
