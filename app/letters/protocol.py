@@ -8,6 +8,7 @@ with its source (see docs/protocol.md):
 
 - protocol_roles.csv      role key, rank group, treatment, and the pattern `role_of()` matches
 - protocol_titles.csv     per role and language: office title by case, short title, in-text forms
+- protocol_titles_by_state.csv  the same for a state that titles an office its own way (主席)
 - protocol_treatments.csv per treatment (rank) and language: courtesy line, honour, pronoun
 - protocol_words.csv      per language: Mr/Ms, господину/госпоже, Estimado señor, المحترم …
 - protocol_phrases.csv    per language, style and holder/no holder: layout, salutation, close, text
@@ -93,6 +94,7 @@ class Addressee:
     honorific: str = ""  # as stored: "H.E.", "Mr", "Ms", "Dr", "Prof."
     office: Mapping[str, str] = field(default_factory=dict)  # by case, from office_title()
     has_holder: bool = True  # False: the letter goes to an office with no named holder
+    country_iso3: str = ""  # the state whose office it is (some title their offices their way)
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,19 @@ def _treatment_of_role() -> dict[str, str]:
 @cache
 def _titles() -> dict[tuple[str, str], dict[str, str]]:
     return {(row["role"], row["lang"]): row for row in _read("protocol_titles.csv")}
+
+
+@cache
+def _state_titles() -> dict[tuple[str, str, str], dict[str, str]]:
+    """Titles one state gives an office its own way (China's head of State is 主席, not 总统)."""
+    rows = _read("protocol_titles_by_state.csv")
+    return {(row["role"], row["lang"], row["iso3"]): row for row in rows}
+
+
+def _title_row(role: str | None, lang: str, iso3: str = "") -> dict[str, str]:
+    """The office's title forms in ``lang``: the state's own where it has them."""
+    key = role or ""
+    return _state_titles().get((key, lang, iso3)) or _titles().get((key, lang)) or {}
 
 
 @cache
@@ -260,6 +275,7 @@ def office_title(
     country: Mapping[str, str],
     title_en: str = "",
     gender: str = "",
+    iso3: str = "",
 ) -> dict[str, str]:
     """The office's title in `lang` by case, with the country's (or organisation's) name slotted in.
 
@@ -270,7 +286,7 @@ def office_title(
     (masculine) title. {} when the table has no such title; English only for English.
     """
     _check_language(lang)
-    row = _titles().get((role or "", lang))
+    row = _title_row(role, lang, iso3)
     out: dict[str, str] = {}
     if row:
         for case in CASES:
@@ -287,7 +303,7 @@ def office_names_its_state(role: str | None, lang: str) -> bool:
     """Whether the office's title in ``lang`` names the state or organisation it serves ("Minister
     for Foreign Affairs of Kazakhstan"), so that an address block needs no line for the
     organisation; a title the protocol does not form ("Counsellor") names neither."""
-    row = _titles().get((role or "", lang)) or {}
+    row = _title_row(role, lang)
     return any("{" in row.get(f"office_{case}", "") for case in CASES)
 
 
@@ -355,7 +371,7 @@ def _lines(template: str, values: Mapping[str, str], gender: str) -> list[str]:
 
 def _values(who: Addressee, lang: str, role: str, gender: str, holder: bool) -> dict[str, str]:
     values: dict[str, str] = {}
-    title = _titles().get((role, lang), {})
+    title = _title_row(role, lang, who.country_iso3)
     for slot in ("short", "in_text", "vocative"):
         values[slot] = _gendered(title.get(slot, ""), gender)
     values["office_ref"] = _gendered(title.get("office_ref", ""), gender or "m")
@@ -456,7 +472,12 @@ def forms_for(
     role = role_of(title)
     holder_gender = gender if has_holder else ""
     office = office_title(
-        role, lang, country=country_forms(country_iso3, lang), title_en=title, gender=holder_gender
+        role,
+        lang,
+        country=country_forms(country_iso3, lang),
+        title_en=title,
+        gender=holder_gender,
+        iso3=country_iso3,
     )
     who = Addressee(
         role=role,
@@ -467,5 +488,6 @@ def forms_for(
         honorific=honorific,
         office=office,
         has_holder=has_holder,
+        country_iso3=country_iso3,
     )
     return address(who, lang, style), office

@@ -14,6 +14,7 @@ from app.letters.protocol import (
     STYLES,
     Addressee,
     address,
+    forms_for,
     office_title,
     role_of,
 )
@@ -610,3 +611,34 @@ def test_excellency_honorific_without_role() -> None:
 def test_chinese_names_are_written_family_name_first() -> None:
     who = Addressee("foreign_minister", "m", "毅", "王")
     assert address(who, "zh").name_lines == ["王毅阁下"]
+
+
+# A state that titles its head of State its own way: China's 国家主席 (Председатель КНР),
+# Viet Nam's and the Lao PDR's 国家主席 in Chinese; other states keep 总统 and Президент.
+STATE_TITLES = [
+    ("CHN", "zh", "近平", "习", "中华人民共和国主席", "尊敬的习主席阁下："),
+    ("CHN", "ru", "Цзиньпин", "Си", "Председателю Китайской Народной Республики", ""),
+    ("VNM", "zh", "", "", "越南社会主义共和国主席", "尊敬的主席阁下："),
+    ("LAO", "zh", "", "", "老挝人民民主共和国主席", "尊敬的主席阁下："),
+    ("PAK", "zh", "", "", "巴基斯坦伊斯兰共和国总统", "尊敬的总统阁下："),
+    ("PAK", "ru", "", "", "Президенту Исламской Республики Пакистан", ""),
+]
+
+
+@pytest.mark.parametrize(("iso3", "lang", "given", "family", "office", "salutation"), STATE_TITLES)
+def test_a_state_s_own_title_for_its_head_of_state(
+    iso3: str, lang: str, given: str, family: str, office: str, salutation: str
+) -> None:
+    forms, _ = forms_for(
+        title="President",
+        gender="m",
+        given_name=given,
+        family_name=family,
+        country_iso3=iso3,
+        has_holder=bool(family),
+        lang=lang,
+    )
+    assert any(line.startswith(office) for line in forms.name_lines), forms.name_lines
+    if salutation:
+        assert forms.salutation == salutation
+    assert not forms.missing
