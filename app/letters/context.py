@@ -74,8 +74,10 @@ LABELS: dict[str, dict[str, str]] = {
         "of": "из",
         "subject": "Тема",
         "email_footer": "Наш исходящий номер: {reference}. Просим ссылаться на него в ответе.",
-        "to": "Кому",
-        "from": "От кого",
+        # labels that take the names as they are (nominative): "Кому" would need the dative
+        # of every addressee, "От кого" the genitive of the sender
+        "to": "Адресаты",
+        "from": "Отправитель",
         "date": "Дата",
         "re": "Тема",
     },

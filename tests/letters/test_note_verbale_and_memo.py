@@ -201,6 +201,8 @@ def test_the_memo_heads_with_every_addressee_and_who_it_speaks_for(lang: str) ->
         assert org["name"] and org["name"] in head, f"{lang}: {org['name']!r} missing"
     assert len(context["organisations"]) == len(RECIPIENTS)
     assert FROM_LINE in head and _text(context["letter"]["date"]) in head
+    if lang == "ru":  # the names stand in the nominative: labels that take it
+        assert head.startswith("Адресаты:") and "Отправитель:" in head, head
     assert subject in head
     assert '<p class="subject"' not in page and '<section class="signature-block"' not in page
     text = _text(body)
