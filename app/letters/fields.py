@@ -105,6 +105,7 @@ _GROUPS: dict[str, list[tuple[str, str, Any]]] = {
         ("date", "Opening date, written the local way", "9 November 2010"),
         ("end_date", "Closing date", "12 November 2010"),
         ("dates", "Opening to closing date", "9–12 November 2010"),
+        ("period", "Opening to closing date as a sentence says it", "from 9 to 12 November 2010"),
         ("days_left", "Days from the letter date to the opening", 192),
     ],
     "sender": [

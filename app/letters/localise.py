@@ -105,6 +105,40 @@ def date_range(start: Any, end: Any, lang: str) -> str:
     return f"{opening} – {whole}"
 
 
+# How running text gives a meeting's dates: "from 9 to 12 November 2010" (not "from 9–12"),
+# "du 9 au 12 novembre 2010", "del 9 al 12 de noviembre de 2010", "с 9 по 12 ноября 2010 г.";
+# then the form for a meeting of one day.
+_PERIOD = {
+    "en": ("from {first} to {last}", "on {last}"),
+    "fr": ("du {first} au {last}", "le {last}"),
+    "es": ("del {first} al {last}", "el {last}"),
+    "ru": ("с {first} по {last}", "{last}"),
+    "ar": ("من {first} إلى {last}", "في {last}"),
+}
+
+
+def date_period(start: Any, end: Any, lang: str) -> str:
+    """A meeting's dates as a sentence gives them: the opening written only as far as it differs
+    from the closing ("from 30 November to 4 December 2026"); Chinese writes the range
+    ("2010年11月9日至12日")."""
+    first, last = as_date(start), as_date(end)
+    if first is None or lang not in _PERIOD:
+        return date_range(start, end, lang)
+    span, one_day = _PERIOD[lang]
+    if last is None or last <= first:
+        return one_day.format(last=local_date(first, lang))
+    if first.year != last.year:
+        opening = local_date(first, lang)
+    elif first.month != last.month:
+        pattern, locale = _DAY_MONTH[lang]
+        opening = babel_format_date(first, pattern, locale=locale).replace(" ", NBSP)
+    else:
+        opening = str(first.day)
+    if lang == "fr" and first.day == 1 and first.year == last.year:
+        opening = "1er" + opening[1:]
+    return span.format(first=opening, last=local_date(last, lang))
+
+
 @cache
 def _city_keys() -> dict[str, str]:
     from app.letters.language.data import city_names
@@ -188,5 +222,6 @@ def milestone(facts: Mapping[str, Any], lang: str, letter_date: date) -> dict[st
         "date": local_date(start, lang),
         "end_date": local_date(facts.get("end_date"), lang),
         "dates": date_range(start, facts.get("end_date"), lang),
+        "period": date_period(start, facts.get("end_date"), lang),
         "days_left": days_between(letter_date, start) if as_date(start) else 0,
     }

@@ -265,7 +265,10 @@ def test_latin_runs_keep_their_order_in_an_arabic_letter() -> None:
     assert _containing(lines, "Rudaki Avenue 80").text == "Rudaki Avenue 80"
     assert _containing(lines, "CMC/2010/TJK/0001")
     # the letterhead's Latin lines keep their order, their parts left to right
-    assert _containing(lines, "Second Floor").text == "Second Floor · 1 Rue de Varembé · CH-1202 · Geneva"
+    assert (
+        _containing(lines, "Second Floor").text
+        == "Second Floor · 1 Rue de Varembé · CH-1202 · Geneva"
+    )
     assert _containing(lines, "info@").text.startswith("info@")
 
 

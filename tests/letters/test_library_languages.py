@@ -14,6 +14,7 @@ import pytest
 from app.contacts import addressing
 from app.contacts import recipients as contacts_recipients
 from app.letters import language as lx
+from app.letters import localise
 from app.letters.addressee import recipient_group
 from app.letters.context import (
     SAMPLE_MEETING,
@@ -380,3 +381,26 @@ def test_entry_into_force_is_told_in_the_tense_of_the_letter_date(slug: str, lan
     assert will in before and did not in before, before
     after = _letter(slug, lang, rec, letter_date=date(2025, 6, 2))[1]
     assert did in after and will not in after, after
+
+
+@pytest.mark.parametrize(
+    ("lang", "period", "said"),
+    [
+        ("en", "from 9 to 12 November 2010", "in Vientiane from 9 to 12 November 2010,"),
+        ("fr", "du 9 au 12 novembre 2010", "Du 9 au 12 novembre 2010 se tiendra"),
+        ("es", "del 9 al 12 de noviembre de 2010", "Del 9 al 12 de noviembre de 2010 se celebrará"),
+        ("ru", "с 9 по 12 ноября 2010 г.", ""),
+    ],
+)
+def test_a_meeting_s_dates_are_said_as_the_language_says_them(
+    lang: str, period: str, said: str
+) -> None:
+    """ "from 9 to 12 November" (never "from 9–12"), "du 9 au 12 novembre", with the month and
+    year once; across months only the year once."""
+    said_period = localise.date_period(date(2010, 11, 9), date(2010, 11, 12), lang)
+    assert said_period.replace("\xa0", " ") == period
+    if said:
+        body = _letter("appeal-head-of-state", lang, next(iter(RECIPIENTS.values())))[1]
+        assert said in body.replace("\xa0", " "), body
+    across = localise.date_period(date(2026, 11, 30), date(2026, 12, 4), "en").replace("\xa0", " ")
+    assert across == "from 30 November to 4 December 2026"

@@ -50,7 +50,7 @@ def test_appeal_pdf_has_recipient_salutation_reference_countdown_and_metadata() 
     assert "Dear President Rahmon," in text  # the built-in appeal is in the personal style
     assert "CMC/2010/TJK/0001" in text
     assert "In the 92 days counting down to entry into force" in text
-    assert "(1MSP) in Vientiane from 9–12 November 2010, 192 days from" in text
+    assert "(1MSP) in Vientiane from 9 to 12 November 2010, 192 days from" in text
     assert "1 August 2010" in text and "Geneva, 1 May 2010" in text
     meta = reader.metadata
     assert meta is not None
