@@ -3,6 +3,7 @@ context (sender, recipient or addressee list, treaty, campaign, co-signers) it i
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -254,6 +255,29 @@ def check_window(cand: Candidate, context: dict[str, Any], layout: str, channel:
     if page.address_fits(lines, layout):
         return
     note = f"the address ({len(lines)} lines) does not fit the envelope window"
+    cand.reason = "; ".join(p for p in (cand.reason, note) if p)
+
+
+# The script each non-Latin letter language is written in, as the directory's name forms hold
+# names for it (a person's name in Russian letters is stored in Cyrillic, say).
+_SCRIPTS = {"ru": "Cyrillic", "ar": "Arabic script", "zh": "Chinese characters"}
+
+
+def check_name_script(cand: Candidate, language: str) -> None:
+    """A letter in Russian, Arabic or Chinese to a person the directory names only in Latin
+    letters is flagged at drafting: it would print "Уважаемая госпожа Baig!". Nothing is
+    transliterated: a foreign ministry reads the name as its own officials write it."""
+    rec = cand.recipient
+    if rec.person_id is None or language not in _SCRIPTS:
+        return
+    text = rec.name_in(language).full()
+    if not any(ch.isalpha() and unicodedata.name(ch, "").startswith("LATIN") for ch in text):
+        return
+    note = (
+        f"the name {text} is in Latin letters in a letter in "
+        f"{Locale.parse('en').languages[language]}: "
+        f"add it in {_SCRIPTS[language]} on the contact"
+    )
     cand.reason = "; ".join(p for p in (cand.reason, note) if p)
 
 

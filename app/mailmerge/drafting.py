@@ -19,6 +19,7 @@ from app.mailmerge.context import (
     ContextBuilder,
     batch_options,
     builder_for,
+    check_name_script,
     check_window,
     choose_version,
     country_id_for,
@@ -142,6 +143,7 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
             cand.recipient, language=version.language, reference="…", country_id=countries[iso3]
         )
         check_window(cand, ctx, template.layout, Channel(data.channel))
+        check_name_script(cand, version.language)
         cand.empty_fields = letter_gaps(builder, ctx, version)
         if version.id not in tried:
             tried.add(version.id)
@@ -255,6 +257,7 @@ def add_letters(
                 rec, language=version.language, reference=reference, country_id=country_id
             )
             check_window(cand, ctx, template.layout, channel)
+            check_name_script(cand, version.language)
             session.add(
                 Letter(
                     reference=reference,

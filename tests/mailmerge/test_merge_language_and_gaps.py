@@ -284,3 +284,26 @@ def test_a_manual_salutation_for_the_language_wins_in_the_letter(
         )
         letter = db.scalars(select(Letter).where(Letter.batch_id == batch.id)).one()
         assert letter.context["recipient"]["salutation"] == expected
+
+
+def test_a_name_held_only_in_latin_letters_is_flagged_in_a_russian_letter(
+    db: Session, world: dict[str, Any]
+) -> None:
+    from app.models import Person
+
+    def person(given: str) -> int:
+        return db.scalars(select(Person.id).where(Person.given_name == given)).one()
+
+    source = {"kind": "contacts", "person_ids": [person("Nadia"), person("Emomali")]}
+    for lang, flagged in (("ru", True), ("en", False)):
+        preview = drafting.preview_merge(
+            db, data=_data(world["template"].id, source=source, language=lang)
+        )
+        reasons = {r.name: r.reason for r in preview.letters}
+        baig = next(reason for name, reason in reasons.items() if "Baig" in name)
+        assert ("Latin letters" in baig) is flagged, reasons
+        if flagged:
+            assert "add it in Cyrillic on the contact" in baig
+            assert [r.name for r in preview.flagged] == [n for n in reasons if "Baig" in n]
+        rahmon = next(reason for name, reason in reasons.items() if "Rahmon" in name)
+        assert "Latin letters" not in rahmon  # the directory holds Эмомали Рахмон
