@@ -246,6 +246,11 @@ def joint_target(
     return version, note, iso3, country_id_for(session, iso3)
 
 
+def _flag(cand: Candidate, note: str) -> None:
+    """What to watch in this letter, after what was noted already (shown in the preview)."""
+    cand.reason = "; ".join(p for p in (cand.reason, note) if p)
+
+
 def check_window(cand: Candidate, context: dict[str, Any], layout: str, channel: Channel) -> None:
     """A letter for the post whose address block cannot fit the envelope window even at the
     smallest type is flagged at drafting (too many lines, or a line too long)."""
@@ -255,7 +260,7 @@ def check_window(cand: Candidate, context: dict[str, Any], layout: str, channel:
     if page.address_fits(lines, layout):
         return
     note = f"the address ({len(lines)} lines) does not fit the envelope window"
-    cand.reason = "; ".join(p for p in (cand.reason, note) if p)
+    _flag(cand, note)
 
 
 # The script each non-Latin letter language is written in, as the directory's name forms hold
@@ -278,7 +283,26 @@ def check_name_script(cand: Candidate, language: str) -> None:
         f"{Locale.parse('en').languages[language]}: "
         f"add it in {_SCRIPTS[language]} on the contact"
     )
-    cand.reason = "; ".join(p for p in (cand.reason, note) if p)
+    _flag(cand, note)
+
+
+def check_addressee_name(cand: Candidate, language: str) -> None:
+    """An addressee of a joint letter or memo, which lists every addressee by name in its text,
+    is flagged when the directory holds its organisation's name in no form for the letter's
+    language: the letter would list it as stored ("Ministry of Foreign Affairs of the Russian
+    Federation" in a French memo). A person without an organisation: as check_name_script."""
+    rec = cand.recipient
+    if not rec.organisation_name:
+        check_name_script(cand, language)
+        return
+    if language == "en" or rec.organisation_name_forms.get(language):
+        return
+    name = Locale.parse("en").languages[language]
+    note = (
+        f"the organisation has no name in {name} in the directory: the letter lists it as "
+        f"{rec.organisation_name}; add its {name} name on the organisation"
+    )
+    _flag(cand, note)
 
 
 def batch_options(data: MergeCreate, treaty: str) -> dict[str, Any]:

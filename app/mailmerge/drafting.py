@@ -19,6 +19,7 @@ from app.mailmerge.context import (
     ContextBuilder,
     batch_options,
     builder_for,
+    check_addressee_name,
     check_name_script,
     check_window,
     choose_version,
@@ -125,6 +126,7 @@ def preview_merge(session: Session, *, data: MergeCreate) -> MergePreview:
         trial_fill(version, ctx)
         for cand in plan.letters:
             cand.language_note, cand.empty_fields = note, gaps
+            check_addressee_name(cand, version.language)
         return MergePreview(
             template=template,
             letters=recipient_rows(plan.letters),
@@ -191,6 +193,8 @@ def add_joint_letter(
         session, pattern, key, values, reference, taken_references(session, [reference])
     )
     channel = Channel(batch.source.get("channel", "post"))
+    for cand in candidates:
+        check_addressee_name(cand, version.language)
     context = joint_context(
         builder,
         candidates,

@@ -307,3 +307,20 @@ def test_a_name_held_only_in_latin_letters_is_flagged_in_a_russian_letter(
             assert [r.name for r in preview.flagged] == [n for n in reasons if "Baig" in n]
         rahmon = next(reason for name, reason in reasons.items() if "Rahmon" in name)
         assert "Latin letters" not in rahmon  # the directory holds Эмомали Рахмон
+
+
+def test_a_joint_letter_flags_an_addressee_the_directory_names_only_in_english(
+    db: Session, world: dict[str, Any]
+) -> None:
+    plain = make_organisation(db, "Ministry of Defence of Testland", country="TJK")
+    named = make_organisation(db, "Ministry of Justice of Testland", country="TJK")
+    named.name_forms = {"fr": "Ministère de la Justice du Testland"}
+    db.flush()
+    source = {"kind": "contacts", "organisation_ids": [plain.id, named.id]}
+    for lang, flagged in (("fr", {"Ministry of Defence of Testland"}), ("en", set())):
+        preview = drafting.preview_merge(
+            db, data=_data(world["template"].id, source=source, language=lang, mode="one_letter")
+        )
+        noted = {r.name for r in preview.flagged if "no name in French" in r.reason}
+        assert noted == flagged, [r.reason for r in preview.letters]
+        assert all("add its French name" in r.reason for r in preview.flagged if r.name in noted)
