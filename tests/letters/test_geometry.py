@@ -421,3 +421,18 @@ def test_return_line_shortens_to_fit_instead_of_being_cut() -> None:
         back = [b for b in lines if b.text.startswith(("CMC ·", "Cluster Munition Coalition ·"))]
         assert len(back) == 1 and back[0].text.endswith(" · 1202 Geneva · Switzerland"), back
         _assert_in_field(back[0], FIELDS[layout])
+
+
+def test_a_second_page_never_holds_only_the_closing_and_signature() -> None:
+    """Whatever the length, the last paragraph goes over with the closing."""
+    filler = "<p>The Convention bans the use, production and transfer of these weapons.</p>"
+    seen = 0
+    for count in range(10, 20):  # one line more each time, across the end of the first page
+        body = filler * count + "<p>Last paragraph of the letter.</p>"
+        body += '<p class="closing">Yours sincerely,</p>'
+        job = LetterJob(body=body, subject="S", context=sample_context("en"))
+        reader = PdfReader(io.BytesIO(render_pdf(job).pdf))
+        if len(reader.pages) == 2:
+            seen += 1
+            assert "Last paragraph" in reader.pages[1].extract_text(), count
+    assert seen  # some length spilled onto a second page

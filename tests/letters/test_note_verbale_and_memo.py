@@ -260,3 +260,13 @@ def test_the_pdf_of_a_note_verbale_ends_with_its_place_and_date(lang: str) -> No
 def test_the_memo_fits_on_one_page(lang: str) -> None:
     rendered = render_pdf(_job(MEMO, lang, _memo_context(lang)))
     assert rendered.pages == 1
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_joint_open_letter_has_no_empty_window(lang: str) -> None:
+    """A letter to several addressees has no address to show: no window, its text starting
+    below the letterhead, as the memo's does (in English, on one page)."""
+    job = _job("joint-open-letter", lang, _memo_context(lang))
+    assert 'class="address-window"' not in render_parts(job)[2]
+    if lang == "en":
+        assert render_pdf(job).pages == 1
