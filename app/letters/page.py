@@ -157,25 +157,48 @@ def text_dir(text: str) -> str:
 # ----------------------------------------------------------------------------- the address
 
 
-def address_size(lines: Sequence[str], layout: str) -> AddressSize:
-    """The largest type size at which every line fits the field, or the smallest size with
-    ``fits=False`` when none does (too many lines, or a line too long)."""
+def _wrapped(line: str, size: float, width: float) -> list[str]:
+    """``line`` broken at spaces into lines no wider than ``width`` mm at ``size`` (a word wider
+    than that stays whole, and is then too wide)."""
+    out: list[str] = []
+    current = ""
+    for word in line.split(" "):
+        trial = f"{current} {word}" if current else word
+        if current and text_width_mm(trial, size) > width:
+            out.append(current)
+            current = word
+        else:
+            current = trial
+    return [*out, current] if current else out
+
+
+def address_layout(lines: Sequence[str], layout: str) -> tuple[list[str], AddressSize]:
+    """The address lines as printed and their type size: the largest size at which every line
+    fits the field; else the largest at which it fits with the lines too long broken at spaces
+    (a mission's long name over two lines, not cut off at the window's edge); else the smallest
+    size with ``fits=False`` (too many lines, or a word too long)."""
     window = WINDOWS[layout]
     height_pt = window.address_height / PT_MM
     width = window.text_width * WIDTH_RESERVE
-    count = max(len(lines), 1)
+
+    def fits(printed: Sequence[str], size: float) -> bool:
+        tall_enough = max(len(printed), 1) * size * LINE_HEIGHT + DESCENT_RESERVE * size
+        return tall_enough <= height_pt and all(text_width_mm(x, size) <= width for x in printed)
+
     for size in ADDRESS_SIZES:
-        line_pt = size * LINE_HEIGHT
-        tall_enough = count * line_pt + DESCENT_RESERVE * size <= height_pt
-        if tall_enough and all(text_width_mm(x, size) <= width for x in lines):
-            return AddressSize(size, line_pt, True)
+        if fits(lines, size):
+            return list(lines), AddressSize(size, size * LINE_HEIGHT, True)
+    for size in ADDRESS_SIZES:
+        broken = [part for line in lines for part in _wrapped(line, size, width)]
+        if fits(broken, size):
+            return broken, AddressSize(size, size * LINE_HEIGHT, True)
     smallest = ADDRESS_SIZES[-1]
-    return AddressSize(smallest, smallest * LINE_HEIGHT, False)
+    return list(lines), AddressSize(smallest, smallest * LINE_HEIGHT, False)
 
 
 def address_fits(lines: list[str], layout: str) -> bool:
     """Whether an address can be printed in the layout's envelope window at all."""
-    return address_size(lines, layout).fits
+    return address_layout(lines, layout)[1].fits
 
 
 def _without_building(line: str) -> str:
@@ -228,8 +251,7 @@ def layout_geometry(layout: str, context: Mapping[str, Any], margin_left: float)
     first page's top edge and its left margin."""
     window = WINDOWS[layout]
     recipient = context.get("recipient") or {}
-    lines = [str(x) for x in recipient.get("address_block") or []]
-    size = address_size(lines, layout)
+    lines, size = address_layout([str(x) for x in recipient.get("address_block") or []], layout)
     sender_line, sender_size = return_line(context.get("sender") or {}, layout)
     return {
         "page_width": window.page_width,

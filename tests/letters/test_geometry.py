@@ -313,10 +313,26 @@ def test_address_fits() -> None:
         assert address_fits(nine, layout)
         assert address_fits(ADDRESSES["zh"], layout)
         assert not address_fits([*nine, *nine[:5]], layout)  # 14 lines
-        assert not address_fits(
+        # a line too long is broken at its spaces; a word too long cannot be
+        assert address_fits(
             ["Ministry of Foreign Affairs and International Cooperation " * 2], layout
         )
+        assert not address_fits(["MinistryOfForeignAffairsAndInternationalCooperation" * 2], layout)
     assert address_fits(["Rudaki Avenue 80"], "a4")
+
+
+MISSION = "Постоянное представительство Республики Казахстан при Отделении ООН в Женеве"
+
+
+@pytest.mark.parametrize("layout", ["a4", "a4-form-a", "us-letter"])
+def test_a_line_too_long_for_the_window_is_broken_at_a_space_not_cut(layout: str) -> None:
+    address = ["госпоже А. Жакуповой", MISSION, "Rue de Lausanne 80", "1202 Genève", "SUISSE"]
+    lines = _lines(_pages(_render("ru", address, layout=layout))[0])
+    field = FIELDS[layout]
+    held = [box for box in lines if box.text in MISSION and box.top > field.top]
+    assert len(held) == 2 and " ".join(box.text for box in held) == MISSION, held
+    for box in held:
+        _assert_in_field(box, field)
 
 
 def test_page_label_per_language() -> None:
