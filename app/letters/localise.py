@@ -198,6 +198,15 @@ def treaty(facts: Mapping[str, Any], lang: str, letter_date: date) -> dict[str, 
     }
 
 
+def _titled(name: str, treaty: str, lang: str) -> str:
+    """A meeting's name as Chinese running text writes it, the treaty's title in book-title
+    marks ("《集束弹药公约》缔约国第十三次会议"); the names data stores names without them."""
+    title = lx.treaty_name(treaty, "zh") if lang == "zh" else ""
+    if title and name.startswith(title):
+        return f"《{title}》{name[len(title) :]}"
+    return name
+
+
 def milestone(facts: Mapping[str, Any], lang: str, letter_date: date) -> dict[str, Any]:
     """The next meeting: its name in the language (from the shipped data when its treaty, kind
     and number are known), short name ("1MSP"), host city and country, dates and countdown."""
@@ -205,7 +214,7 @@ def milestone(facts: Mapping[str, Any], lang: str, letter_date: date) -> dict[st
     kind = str(facts.get("kind") or "")
     number = facts.get("number")
     if key and kind and isinstance(number, int):
-        name = lx.meeting_name(key, kind, number, lang)
+        name = _titled(lx.meeting_name(key, kind, number, lang), key, lang)
         short = lx.meeting_label(kind, number)
     else:
         name = str(facts.get("name") or "")

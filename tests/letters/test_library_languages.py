@@ -404,3 +404,9 @@ def test_a_meeting_s_dates_are_said_as_the_language_says_them(
         assert said in body.replace("\xa0", " "), body
     across = localise.date_period(date(2026, 11, 30), date(2026, 12, 4), "en").replace("\xa0", " ")
     assert across == "from 30 November to 4 December 2026"
+
+
+def test_chinese_text_puts_the_treaty_in_a_meeting_s_name_in_book_title_marks() -> None:
+    body = _letter("appeal-head-of-state", "zh", next(iter(RECIPIENTS.values())))[1]
+    assert "《集束弹药公约》缔约国第一次会议" in body, body
+    assert "《《" not in body and "》》" not in body
