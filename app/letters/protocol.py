@@ -324,7 +324,7 @@ def address(who: Addressee, lang: str, style: str = "formal") -> Forms:
         missing.append("name")
 
     treat = _treatments().get((treatment, lang), {})
-    for slot in ("courtesy", "honour", "honour_personal", "pron"):
+    for slot in ("courtesy", "honour", "honour_personal", "pron", "regard"):
         values[slot] = _render(treat.get(slot, ""), values, gender) or ""
     person = _lines(treat.get("person", ""), values, gender) if holder else []
 

@@ -267,12 +267,14 @@ RAHMON_PERSONAL = {
     "en": ("Dear President Rahmon,", "Yours sincerely,"),
     "fr": (
         "Monsieur le Président,",
-        "Je vous prie d'agréer, Monsieur le Président, l'expression de ma haute considération.",
+        # a head of State: "très haute", as the French Prime Minister writes to a president
+        "Je vous prie d'agréer, Monsieur le Président, l'expression de ma très haute "
+        "considération.",
     ),
     "es": ("Señor Presidente:", "Atentamente,"),
     "ru": ("Уважаемый господин Президент!", "С глубоким уважением,"),
     "ar": ("فخامة الرئيس رحمان المحترم،", "مع خالص التقدير والاحترام،"),
-    "zh": ("尊敬的拉赫蒙总统：", "此致\n敬礼！"),
+    "zh": ("尊敬的拉赫蒙总统：", "顺致崇高的敬意。"),  # a head of State: the formal note's close
 }
 
 
@@ -642,3 +644,28 @@ def test_a_state_s_own_title_for_its_head_of_state(
     if salutation:
         assert forms.salutation == salutation
     assert not forms.missing
+
+
+@pytest.mark.parametrize(
+    ("title", "fr", "zh"),
+    [
+        ("President", "ma très haute considération.", "顺致崇高的敬意。"),
+        ("Prime Minister", "ma haute considération.", "此致\n敬礼！"),
+        ("Minister for Foreign Affairs", "ma haute considération.", "此致\n敬礼！"),
+    ],
+)
+def test_a_personal_letter_closes_with_the_regard_the_rank_is_owed(
+    title: str, fr: str, zh: str
+) -> None:
+    for lang, close in (("fr", fr), ("zh", zh)):
+        given, family = ("埃莫马利", "拉赫蒙") if lang == "zh" else ("Emomali", "Rahmon")
+        forms, _ = forms_for(
+            title=title,
+            gender="m",
+            given_name=given,
+            family_name=family,
+            country_iso3="TJK",
+            lang=lang,
+            style="personal",
+        )
+        assert forms.closing.endswith(close), (lang, forms.closing)
