@@ -669,3 +669,28 @@ def test_a_personal_letter_closes_with_the_regard_the_rank_is_owed(
             style="personal",
         )
         assert forms.closing.endswith(close), (lang, forms.closing)
+
+
+def test_mexico_s_foreign_minister_is_its_secretary_of_foreign_affairs() -> None:
+    for lang, office, salutation in (
+        (
+            "es",
+            "Secretaria de Relaciones Exteriores de los Estados Unidos Mexicanos",
+            "Señora Secretaria:",
+        ),
+        (
+            "en",
+            "Secretary of Foreign Affairs of the United Mexican States",
+            "Dear Secretary Bárcena,",
+        ),
+    ):
+        forms, _ = forms_for(
+            title="Minister of Foreign Affairs",
+            gender="f",
+            given_name="Alicia",
+            family_name="Bárcena",
+            country_iso3="MEX",
+            lang=lang,
+            style="personal",
+        )
+        assert office in forms.name_lines and forms.salutation == salutation, forms
