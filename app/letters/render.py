@@ -22,6 +22,7 @@ import html
 import io
 import os
 import queue
+import re
 import resource
 import signal
 import threading
@@ -394,6 +395,26 @@ def render_html_limited(job: LetterJob) -> str:
         return render_html(job)
 
 
+# Where a line may not break in print: inside a reference ("CMC/2025/MEX/" then "0006" on the
+# next line) and inside a range of days ("16–" then "19 сентября"). A word joiner (U+2060) holds
+# the parts together; it prints nothing and PDF text extraction does not return it.
+_REFERENCE = re.compile(r"(?<![\w/])[A-Z][A-Z0-9]*(?:/[A-Za-z0-9.\-]+)+")
+_DAY_RANGE = re.compile(r"(?<=\d)–(?=\d)")
+_TEXT = re.compile(r">([^<]+)<")
+WORD_JOINER = "\u2060"
+
+
+def _held_together(text: str) -> str:
+    text = _REFERENCE.sub(lambda m: m.group(0).replace("/", "/" + WORD_JOINER), text)
+    return _DAY_RANGE.sub("–" + WORD_JOINER, text)
+
+
+def unbreakable(page_html: str) -> str:
+    """``page_html`` with references and day ranges held on one line (text between tags only:
+    attributes and URLs are left alone)."""
+    return _TEXT.sub(lambda m: ">" + _held_together(m.group(1)) + "<", page_html)
+
+
 def render_pdf(job: LetterJob) -> RenderedLetter:
     """Typeset one letter; raises RenderError with a clear message when a limit is hit."""
     from weasyprint import HTML
@@ -402,9 +423,9 @@ def render_pdf(job: LetterJob) -> RenderedLetter:
     with time_limit(limits.seconds):
         subject, body, html = render_parts(job)
         url_fetcher = fetcher()
-        document = HTML(string=html, base_url=url_fetcher.base_url, url_fetcher=url_fetcher).render(
-            font_config=font_config(), presentational_hints=False
-        )
+        document = HTML(
+            string=unbreakable(html), base_url=url_fetcher.base_url, url_fetcher=url_fetcher
+        ).render(font_config=font_config(), presentational_hints=False)
         pages = len(document.pages)
         if pages > limits.max_pages:
             raise RenderError(

@@ -452,3 +452,17 @@ def test_a_second_page_never_holds_only_the_closing_and_signature() -> None:
             seen += 1
             assert "Last paragraph" in reader.pages[1].extract_text(), count
     assert seen  # some length spilled onto a second page
+
+
+def test_a_reference_and_a_range_of_days_are_never_split_across_lines() -> None:
+    """Wherever a line ends, "CMC/2025/MEX/0006" and "16–19 сентября" stay whole, and the
+    PDF's text still reads them as written."""
+    for words in range(10, 22):
+        filler = "Конвенция " * words
+        body = f"<p>{filler}CMC/2025/MEX/0006 и {filler}16–19 сентября 2025 г.</p>"
+        job = LetterJob(body=body, subject="S", context=sample_context("ru"), language="ru")
+        pdf = render_pdf(job).pdf
+        texts = [box.text for box in _lines(_pages(pdf)[0])]
+        assert any("CMC/2025/MEX/0006" in t for t in texts), (words, texts)
+        assert any("16–19" in t for t in texts), (words, texts)
+        assert "\u2060" not in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
