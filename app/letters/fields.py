@@ -83,6 +83,7 @@ _GROUPS: dict[str, list[tuple[str, str, Any]]] = {
         ("abbreviation", "Abbreviation where the language has one (empty otherwise)", "CCM"),
         ("key", "The treaty's key in Demarche", "CCM"),
         ("status", "The recipient state's status, as running text says it", "not a signatory"),
+        ("is_party", "Whether the state is a State Party (for {% if treaty.is_party %})", False),
         ("signature_date", "Date the state signed, written the local way", ""),
         ("ratification_date", "Date the state ratified or acceded", ""),
         ("eif_date", "Entry-into-force date of the treaty", "1 August 2010"),

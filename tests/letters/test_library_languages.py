@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import date
+from typing import Any
 
 import pytest
 
@@ -285,7 +286,11 @@ def _text(markup: str) -> str:
 
 
 def _letter(
-    slug: str, lang: str, rec: contacts_recipients.Recipient, letter_date: date = LETTER_DATE
+    slug: str,
+    lang: str,
+    rec: contacts_recipients.Recipient,
+    letter_date: date = LETTER_DATE,
+    treaty: dict[str, Any] = TREATY,
 ) -> tuple[str, str]:
     entry = LIBRARY[slug]
     subject, body = entry["variants"][lang]
@@ -295,7 +300,7 @@ def _letter(
         letter_date=letter_date,
         reference=REFERENCE,
         recipient=recipient,
-        treaty=TREATY,
+        treaty=treaty,
         milestone=MEETING,
         sender=SENDER,
         signatory=SIGNATORY,
@@ -410,3 +415,26 @@ def test_chinese_text_puts_the_treaty_in_a_meeting_s_name_in_book_title_marks() 
     body = _letter("appeal-head-of-state", "zh", next(iter(RECIPIENTS.values())))[1]
     assert "《集束弹药公约》缔约国第一次会议" in body, body
     assert "《《" not in body and "》》" not in body
+
+
+# What the policy request asks a State Party (implementation) and any other state (joining).
+POLICY_ASKS = {
+    "en": ("to implement the Convention", "towards signature, ratification or accession"),
+    "fr": ("mettre en œuvre la Convention", "de la ratification ou de l'adhésion"),
+    "es": ("para aplicar la Convención", "la ratificación o la adhesión"),
+    "ru": ("для её осуществления", "ратификации или присоединения"),
+    "ar": ("لتنفيذ الاتفاقية", "التصديق أو الانضمام"),
+    "zh": ("为履行公约", "批准或加入公约"),
+}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_policy_request_asks_a_state_party_about_implementation(lang: str) -> None:
+    rec = next(iter(RECIPIENTS.values()))
+    implement, join = POLICY_ASKS[lang]
+    party = _letter(
+        "ministry-policy-request", lang, rec, treaty={**TREATY, "status": "state_party"}
+    )
+    assert implement in party[1] and join not in party[1], party[1]
+    other = _letter("ministry-policy-request", lang, rec, treaty={**TREATY, "status": "signatory"})
+    assert join in other[1] and implement not in other[1], other[1]
