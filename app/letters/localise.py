@@ -81,6 +81,19 @@ def local_date(value: Any, lang: str) -> str:
     return lx.format_date(when, lang) if when is not None else ""
 
 
+def _opening(first: date, last: date, lang: str) -> str:
+    """A range's first day written only as far as it differs from its last: "9", "30 November"
+    ("1er décembre" in French), or the whole date when the years differ."""
+    if first.year != last.year:
+        return lx.format_date(first, lang)
+    if first.month != last.month:
+        pattern, locale = _DAY_MONTH.get(lang, _DAY_MONTH["en"])
+        opening = babel_format_date(first, pattern, locale=locale).replace(" ", NBSP)
+    else:
+        opening = str(first.day)
+    return "1er" + opening[1:] if lang == "fr" and first.day == 1 else opening
+
+
 def date_range(start: Any, end: Any, lang: str) -> str:
     """A meeting's dates: "8–12 November 2010", "8–12 ноября 2010 г.", "2010年11月8日至12日"."""
     first, last = as_date(start), as_date(end)
@@ -89,20 +102,13 @@ def date_range(start: Any, end: Any, lang: str) -> str:
     if last is None or last <= first:
         return local_date(first, lang)
     whole = lx.format_date(last, lang)
+    same_month = (first.year, first.month) == (last.year, last.month)
     if lang == "zh":
-        if (first.year, first.month) == (last.year, last.month):
+        if same_month:
             return f"{lx.format_date(first, lang)}至{last.day}日"
         return f"{lx.format_date(first, lang)}至{whole}"
-    if (first.year, first.month) == (last.year, last.month):
-        day = "1er" if lang == "fr" and first.day == 1 else str(first.day)
-        return f"{day}–{whole}"
-    pattern, locale = _DAY_MONTH.get(lang, _DAY_MONTH["en"])
-    opening = babel_format_date(first, pattern, locale=locale).replace(" ", NBSP)
-    if lang == "fr" and first.day == 1:
-        opening = "1er" + opening[1:]
-    if first.year != last.year:
-        opening = lx.format_date(first, lang)
-    return f"{opening} – {whole}"
+    opening = _opening(first, last, lang)
+    return f"{opening}–{whole}" if same_month else f"{opening} – {whole}"
 
 
 # How running text gives a meeting's dates: "from 9 to 12 November 2010" (not "from 9–12"),
@@ -127,16 +133,7 @@ def date_period(start: Any, end: Any, lang: str) -> str:
     span, one_day = _PERIOD[lang]
     if last is None or last <= first:
         return one_day.format(last=local_date(first, lang))
-    if first.year != last.year:
-        opening = local_date(first, lang)
-    elif first.month != last.month:
-        pattern, locale = _DAY_MONTH[lang]
-        opening = babel_format_date(first, pattern, locale=locale).replace(" ", NBSP)
-    else:
-        opening = str(first.day)
-    if lang == "fr" and first.day == 1 and first.year == last.year:
-        opening = "1er" + opening[1:]
-    return span.format(first=opening, last=local_date(last, lang))
+    return span.format(first=_opening(first, last, lang), last=local_date(last, lang))
 
 
 @cache
