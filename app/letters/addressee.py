@@ -32,8 +32,9 @@ def recipient_group(
     ``missing``: what the protocol could not form in that language (shown at drafting)."""
     lang = language if language in protocol.LANGUAGES else "en"
     name = rec.name_in(lang) if rec.person_id is not None else None
+    title = rec.title or rec.office_title
     forms, office = protocol.forms_for(
-        title=rec.title or rec.office_title,
+        title=title,
         gender=rec.gender,
         given_name=name.given if name else "",
         family_name=name.family if name else "",
@@ -50,7 +51,6 @@ def recipient_group(
     held = rec.organisation_name_forms.get(lang, "")
     organisation = held or (rec.organisation_name if lang == "en" else "")
     postal_organisation = held or rec.organisation_name
-    title = rec.title or rec.office_title
     titled = (
         rec.organisation_type in _TITLED
         and bool(office)

@@ -12,6 +12,7 @@ from babel import Locale
 from sqlalchemy.orm import Session
 
 from app.contacts import recipients as contacts_recipients
+from app.contacts.addressing import LANGUAGE_NAMES
 from app.cosigners import service as cosigners_service
 from app.errors import NotFound
 from app.letters import language as lx
@@ -279,8 +280,7 @@ def check_name_script(cand: Candidate, language: str) -> None:
     if not any(ch.isalpha() and unicodedata.name(ch, "").startswith("LATIN") for ch in text):
         return
     note = (
-        f"the name {text} is in Latin letters in a letter in "
-        f"{Locale.parse('en').languages[language]}: "
+        f"the name {text} is in Latin letters in a letter in {LANGUAGE_NAMES[language]}: "
         f"add it in {_SCRIPTS[language]} on the contact"
     )
     _flag(cand, note)
@@ -297,7 +297,7 @@ def check_addressee_name(cand: Candidate, language: str) -> None:
         return
     if language == "en" or rec.organisation_name_forms.get(language):
         return
-    name = Locale.parse("en").languages[language]
+    name = LANGUAGE_NAMES[language]
     note = (
         f"the organisation has no name in {name} in the directory: the letter lists it as "
         f"{rec.organisation_name}; add its {name} name on the organisation"
