@@ -49,12 +49,17 @@ def run_cli(
         text=True,
         timeout=300,
     )
-    if check and result.returncode != 0:
-        raise AssertionError(
-            f"demarche {' '.join(args)} exited {result.returncode}:\n"
-            f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
+    if check:
+        _succeeded(args, result.returncode, result.stdout, result.stderr)
     return result
+
+
+def _succeeded(args: tuple[str, ...], returncode: int, stdout: str, stderr: str) -> None:
+    """Fails with the ends of a command's output when it did not exit 0."""
+    if returncode != 0:
+        raise AssertionError(
+            f"demarche {' '.join(args)} exited {returncode}:\n{stdout[-3000:]}\n{stderr[-3000:]}"
+        )
 
 
 @dataclass(frozen=True)
@@ -94,11 +99,8 @@ def invoke_cli(env: dict[str, str], *args: str, check: bool = True) -> CliResult
             app.db.get_engine().dispose()
         forget()
     out = CliResult(result.exit_code, result.stdout, result.stderr)
-    if check and out.returncode != 0:
-        raise AssertionError(
-            f"demarche {' '.join(args)} exited {out.returncode}:\n{out.stdout[-3000:]}\n"
-            f"{out.stderr[-3000:]}"
-        )
+    if check:
+        _succeeded(args, out.returncode, out.stdout, out.stderr)
     return out
 
 
