@@ -13,6 +13,7 @@ from app.letters.protocol import (
     ROLES,
     STYLES,
     Addressee,
+    Forms,
     address,
     forms_for,
     office_title,
@@ -615,6 +616,30 @@ def test_chinese_names_are_written_family_name_first() -> None:
     assert address(who, "zh").name_lines == ["王毅阁下"]
 
 
+def _forms_for(
+    title: str,
+    lang: str,
+    iso3: str,
+    given: str,
+    family: str,
+    gender: str = "m",
+    style: str = "formal",
+) -> Forms:
+    """The forms for a contact as the directory holds it (title, state, name): an office with
+    no holder when no family name is given."""
+    forms, _ = forms_for(
+        title=title,
+        gender=gender,
+        given_name=given,
+        family_name=family,
+        country_iso3=iso3,
+        has_holder=bool(family),
+        lang=lang,
+        style=style,
+    )
+    return forms
+
+
 # A state that titles its head of State its own way: China's 国家主席 (Председатель КНР),
 # Viet Nam's and the Lao PDR's 国家主席 in Chinese; other states keep 总统 and Президент.
 STATE_TITLES = [
@@ -631,15 +656,7 @@ STATE_TITLES = [
 def test_a_state_s_own_title_for_its_head_of_state(
     iso3: str, lang: str, given: str, family: str, office: str, salutation: str
 ) -> None:
-    forms, _ = forms_for(
-        title="President",
-        gender="m",
-        given_name=given,
-        family_name=family,
-        country_iso3=iso3,
-        has_holder=bool(family),
-        lang=lang,
-    )
+    forms = _forms_for("President", lang, iso3, given, family)
     assert any(line.startswith(office) for line in forms.name_lines), forms.name_lines
     if salutation:
         assert forms.salutation == salutation
@@ -659,15 +676,7 @@ def test_a_personal_letter_closes_with_the_regard_the_rank_is_owed(
 ) -> None:
     for lang, close in (("fr", fr), ("zh", zh)):
         given, family = ("埃莫马利", "拉赫蒙") if lang == "zh" else ("Emomali", "Rahmon")
-        forms, _ = forms_for(
-            title=title,
-            gender="m",
-            given_name=given,
-            family_name=family,
-            country_iso3="TJK",
-            lang=lang,
-            style="personal",
-        )
+        forms = _forms_for(title, lang, "TJK", given, family, style="personal")
         assert forms.closing.endswith(close), (lang, forms.closing)
 
 
@@ -684,13 +693,7 @@ def test_mexico_s_foreign_minister_is_its_secretary_of_foreign_affairs() -> None
             "Dear Secretary Bárcena,",
         ),
     ):
-        forms, _ = forms_for(
-            title="Minister of Foreign Affairs",
-            gender="f",
-            given_name="Alicia",
-            family_name="Bárcena",
-            country_iso3="MEX",
-            lang=lang,
-            style="personal",
+        forms = _forms_for(
+            "Minister of Foreign Affairs", lang, "MEX", "Alicia", "Bárcena", "f", "personal"
         )
         assert office in forms.name_lines and forms.salutation == salutation, forms
