@@ -14,6 +14,8 @@ from tests.support.browser import sign_in
 def test_search_open_edit_phone_and_see_it_on_the_timeline(page: Page, artifacts: Path) -> None:
     sign_in(page, "campaigner@demarche.example", "demarche-demo")
     page.click("nav.mainnav >> text=Contacts")
+    searches: list[str] = []
+    page.on("request", lambda r: searches.append(r.url) if r.headers.get("hx-request") else None)
     page.fill("input[name=q]", "Rahmon")
     # search-as-you-type: the results block is swapped in without submitting the form
     result = page.locator("#contact-results table.contacts >> text=H.E. Emomali Rahmon")
@@ -22,6 +24,9 @@ def test_search_open_edit_phone_and_see_it_on_the_timeline(page: Page, artifacts
     page.screenshot(path=str(artifacts / "contacts-directory.png"), full_page=True)
     result.click()
     page.wait_for_selector("h1:has-text('H.E. Emomali Rahmon')")
+    # leaving the search box for the result did not search again: that second search's
+    # history entry could cancel the click's navigation
+    assert [url for url in searches if "/contacts?" in url] == [searches[0]], searches
     assert "80 Rudaki Avenue" in page.inner_text("address.address-block")
     assert "Not a signatory" in page.inner_text("ul.treaty-status")
 

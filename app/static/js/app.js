@@ -37,7 +37,28 @@
       evt.stopImmediatePropagation();
     }
   }, true);
+  // Live filters search on typing and again on "change", which a text field fires when
+  // it loses focus: leaving the search box to click a result. That second search asks
+  // for what is already shown, and the history entry its answer pushes cancels the
+  // click's navigation. A filter form's request goes out only when its fields differ
+  // from the last request's (or from the page's, before the first one).
+  function filterQuery(form) {
+    return new URLSearchParams(new FormData(form)).toString();
+  }
+  document.addEventListener("htmx:confirm", function (evt) {
+    var form = evt.detail.elt;
+    if (!(form instanceof HTMLFormElement) || evt.detail.verb !== "get") return;
+    var query = filterQuery(form);
+    if (form.dataset.lastQuery === query) {
+      evt.preventDefault();
+      return;
+    }
+    form.dataset.lastQuery = query;
+  });
   document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("form[hx-get]").forEach(function (form) {
+      form.dataset.lastQuery = filterQuery(form);
+    });
     document.querySelectorAll(".flash").forEach(function (el) {
       setTimeout(function () { el.classList.add("hide"); }, 6000);
     });
