@@ -1,6 +1,6 @@
 """Render many letters on every core, for the mail merge (Huey jobs wrap ``render_batch``).
 
-Workers are spawned processes warmed by ``render.init_worker`` (one FontConfiguration each).
+Workers are renderer children (``render.renderer_pool``), each with its own FontConfiguration.
 Each writes its PDFs straight to the output folder and returns only the path, so the parent
 never holds the letters in memory. Work is submitted in a bounded window, which keeps memory
 flat and lets a cancel request take effect within a few letters.
@@ -19,8 +19,7 @@ from pathlib import Path
 
 from unidecode import unidecode
 
-from app.letters.render import LetterJob, RenderError, init_worker, memory_limit, render_pdf
-from app.platform import children
+from app.letters.render import LetterJob, RenderError, memory_limit, render_pdf, renderer_pool
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +87,7 @@ def default_workers() -> int:
 
 
 def make_pool(workers: int | None = None) -> cf.ProcessPoolExecutor:
-    # Spawned children that die with this process (see app.platform.children).
-    return cf.ProcessPoolExecutor(
-        max_workers=workers or default_workers(),
-        mp_context=children.context(),
-        initializer=init_worker,
-        initargs=(dict(os.environ),),
-    )
+    return renderer_pool(workers or default_workers())
 
 
 def render_batch(

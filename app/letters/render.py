@@ -1,6 +1,7 @@
 """Letters to HTML and PDF: the sandboxed body inside a layout, typeset by WeasyPrint.
 
-One ``FontConfiguration`` per process (created by ``warm_up()``, which workers call on start).
+One ``FontConfiguration`` per process (created by ``warm_up()``, which the renderers' fork server
+calls before it forks any renderer, see ``app.letters.render_server``).
 Every render is bounded: the sandbox caps the HTML size and every value a template makes,
 ``time_limit`` interrupts a render that runs too long (SIGALRM, in the main thread of a worker
 process), ``memory_limit`` caps what it may allocate, the page count is checked before the PDF is
@@ -192,8 +193,12 @@ def harfbuzz_subset_available() -> bool:
     return bool(harfbuzz_subset)
 
 
+_WARM = False
+
+
 def warm_up() -> None:
     """Load fonts and code paths once (worker initializer): Latin, Cyrillic and Arabic text."""
+    global _WARM
     from app.letters.context import sample_context
 
     for lang, text in (("en", "Warm"), ("ru", "Тест"), ("ar", "اختبار")):
@@ -201,6 +206,7 @@ def warm_up() -> None:
             body=f"<p>{text}</p>", subject=text, context=sample_context(lang), language=lang
         )
         render_pdf(job)
+    _WARM = True
 
 
 # ----------------------------------------------------------------------------- limits
@@ -451,24 +457,29 @@ def page_count(pdf: bytes) -> int:
 # ----------------------------------------------------------------------------- isolation
 
 
-def _spawn_pool(workers: int) -> cf.ProcessPoolExecutor:
+def renderer_pool(workers: int) -> cf.ProcessPoolExecutor:
+    """A pool of ``workers`` renderer children: forked warm by this process's fork server
+    (``app.letters.render_server``), dying with this process (see app.platform.children)."""
     from app.platform import children
 
-    # Spawned children that die with this process (see app.platform.children).
     return cf.ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=children.context(),
+        mp_context=children.context("app.letters.render_server"),
         initializer=init_worker,
         initargs=(dict(os.environ),),
     )
 
 
 def init_worker(environ: dict[str, str] | None = None) -> None:
-    """Process-pool initializer: same settings as the parent, fonts loaded, engine warmed."""
-    if environ:
+    """Process-pool initializer: the parent's environment and settings now (the fork server
+    that forked this child started with the parent's environment of its own start), fonts
+    loaded, engine warmed."""
+    if environ is not None:
+        os.environ.clear()
         os.environ.update(environ)
     get_settings.cache_clear()
-    warm_up()
+    if not _WARM:  # the fork server warms up once for every child it forks
+        warm_up()
 
 
 def _ready() -> bool:
@@ -512,7 +523,7 @@ class IsolatedRenderer:
     ) -> RenderedLetter | str | tuple[str, str]:
         with self._lock:
             if self._pool is None:
-                pool = _spawn_pool(1)
+                pool = renderer_pool(1)
                 try:
                     pool.submit(_ready).result(timeout=self.START_SECONDS)  # started and warmed
                 except (cf.TimeoutError, cf.process.BrokenProcessPool):

@@ -1,10 +1,17 @@
 """Child processes (the renderer pools) that never outlive the process that started them.
 
+They are forked from a fork server (multiprocessing's "forkserver"), one per process, started
+the first time a child is needed. The fork server imports the modules ``context()`` names
+before it forks anything, so a child starts with their work done (the renderers': WeasyPrint
+loaded and warmed) instead of paying for it on every start: a renderer replaced after a
+runaway letter, or a merge's pool, is ready at once.
+
 Three guards, because a parent can end in three ways:
 
 * killed outright (SIGKILL, out of memory): each child asks the kernel for SIGKILL when its
   parent goes (``prctl(PR_SET_PDEATHSIG)``), and exits at once if the parent is already gone by
-  the time it asks;
+  the time it asks. A child's parent is the fork server, and the fork server asks the same of
+  this process (``fork_server_started``), so the kernel takes down the whole chain;
 * stopped (SIGTERM, SIGINT, the end of ``serve`` or ``worker``): ``stop_all`` kills every child's
   process group, so whatever a child started goes with it;
 * mid-spawn: once stopping, no new child starts.
@@ -31,7 +38,8 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable
-from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing import forkserver
+from multiprocessing.context import ForkServerContext, ForkServerProcess
 from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
@@ -113,32 +121,58 @@ _children: weakref.WeakValueDictionary[int, ChildProcess] = weakref.WeakValueDic
 _stopping = threading.Event()
 
 
-class ChildProcess(SpawnProcess):
-    """A spawned process that dies with its parent and is known to ``stop_all``."""
+class ChildProcess(ForkServerProcess):
+    """A process forked by this process's fork server that dies with it and is known to
+    ``stop_all``."""
 
     def start(self) -> None:
         if _stopping.is_set():
             raise Stopping("the process is stopping; no new child process is started")
-        self._demarche_parent = os.getpid()
-        _starter.call(super().start)
+        _starter.call(self._start)
         if self.pid is not None:
             _children[self.pid] = self
+
+    def _start(self) -> None:
+        # The child's parent is the fork server: the pid it checks once it has asked to die
+        # with its parent (multiprocessing keeps the server's pid in a private attribute).
+        forkserver.ensure_running()
+        self._demarche_parent = forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined]
+        super().start()
 
     def run(self) -> None:
         die_with_parent(self._demarche_parent)
         super().run()
 
 
-class _Context(SpawnContext):
+class _Context(ForkServerContext):
     Process = ChildProcess
 
 
 _CONTEXT = _Context()
+_SERVER_COMMAND = "from multiprocessing.forkserver import main"
 
 
-def context() -> SpawnContext:
-    """The multiprocessing context for pools whose processes must die with this one."""
+def context(*preload: str) -> ForkServerContext:
+    """The multiprocessing context for pools whose processes must die with this one.
+
+    ``preload``: modules the fork server imports before it forks a child (one fork server per
+    process, so every caller must name the same modules). Such a module calls
+    ``fork_server_started()`` first, then does the work every child would otherwise repeat.
+    """
+    _CONTEXT.set_forkserver_preload(list(preload))
     return _CONTEXT
+
+
+def in_fork_server() -> bool:
+    """Whether this process is a fork server (its preloaded modules act only there)."""
+    return _SERVER_COMMAND in " ".join(sys.orig_argv)
+
+
+def fork_server_started() -> None:
+    """In the fork server, before anything else: die with the process that started it, as its
+    children die with it. It was started from that process's starter thread, which lives as
+    long as the process (see the module docstring)."""
+    die_with_parent(os.getppid(), own_group=False)
 
 
 def stopping() -> bool:

@@ -81,9 +81,16 @@ def _says_why(text: str) -> bool:
 # ----------------------------------------------------------------------------- process checks
 
 
+def _fork_server() -> int | None:
+    from multiprocessing import forkserver
+
+    return getattr(forkserver._forkserver, "_forkserver_pid", None)
+
+
 def _children() -> dict[int, str]:
-    """pid → state of every process whose parent is this one, read from /proc/*/stat."""
-    me = os.getpid()
+    """pid → state of every process whose parent is this one or its fork server (the renderers'
+    parent), read from /proc/*/stat."""
+    parents = {os.getpid(), _fork_server()}
     found: dict[int, str] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -91,19 +98,20 @@ def _children() -> dict[int, str]:
         except OSError:
             continue
         state, ppid = text[text.rindex(")") + 2 :].split()[:2]
-        if int(ppid) == me:
+        if int(ppid) in parents:
             found[int(text.split()[0])] = state
     return found
 
 
 def _renderer_children() -> set[int]:
-    """The warm renderers' children, and multiprocessing's resource tracker (one per process)."""
+    """The warm renderers' processes, their fork server and multiprocessing's resource tracker
+    (one each per process)."""
     from multiprocessing import resource_tracker
 
     pids: set[int] = set()
-    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
-    if tracker:
-        pids.add(tracker)
+    for helper in (getattr(resource_tracker._resource_tracker, "_pid", None), _fork_server()):
+        if helper:
+            pids.add(helper)
     for renderer in render._ISOLATED._all:
         if renderer._pool is not None:
             pids |= set(getattr(renderer._pool, "_processes", {}))
