@@ -61,13 +61,15 @@ test: install
 # The PostgreSQL pass runs the tests that use a database; the others ran in the SQLite pass
 # (tests/support/dbuse.py; DEMARCHE_TEST_ALL=1 runs every test there too).
 test-sqlite: bytecode
-	DEMARCHE_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	DEMARCHE_TEST_DB=sqlite PYTHONDONTWRITEBYTECODE= $(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgresql: bytecode
-	DEMARCHE_TEST_DB=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+	DEMARCHE_TEST_DB=postgresql PYTHONDONTWRITEBYTECODE= $(BIN)/pytest $(PYTEST_ARGS)
 
 # Every server, worker, renderer and command a test starts imports the app: compiled once here
-# rather than in each of them where the environment keeps Python from writing bytecode.
+# rather than in each of them where the environment keeps Python from writing bytecode. pytest
+# runs with bytecode writing allowed, so each test module's assertions are rewritten once, not
+# again in every xdist worker of every pass.
 bytecode: install
 	@$(BIN)/python -m compileall -q app migrations tests bench
 
