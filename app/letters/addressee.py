@@ -57,7 +57,8 @@ def recipient_group(
         and protocol.office_names_its_state(protocol.role_of(title), lang)
     )
     if postal_organisation and not titled and postal_organisation not in name_lines:
-        name_lines.append(postal_organisation)
+        # Chinese names the organisation first, then the office and the person (单位, 职务, 姓名)
+        name_lines.insert(0 if lang == "zh" else len(name_lines), postal_organisation)
     override = (overrides or {}).get(lang, "")
     full_name = name.full() if name else ""
     return {

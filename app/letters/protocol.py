@@ -50,6 +50,16 @@ ROLES = (
     "secretary_general",
     "director_general",
     "organisation_president",
+    # diplomatic ranks below the head of mission: officials with a title in every language
+    "deputy_permanent_representative",
+    "minister_counsellor",
+    "counsellor",
+    "first_secretary",
+    "second_secretary",
+    "third_secretary",
+    "attache",
+    "consul_general",
+    "consul",
     "official",
     "unknown",
 )
@@ -316,7 +326,9 @@ def address(who: Addressee, lang: str, style: str = "formal") -> Forms:
     gender = _gender(who) if holder else ""
     role = who.role if who.role in ROLES else "unknown"
     treatment = _treatment_of_role().get(role, "none")
-    if role == "unknown" and _EXCELLENCY_HONORIFIC.match(who.honorific):
+    # The directory's "H.E.": an envoy of ambassadorial rank the table cannot tell from the
+    # title, such as a deputy permanent representative who holds the rank of ambassador.
+    if treatment in ("none", "official") and _EXCELLENCY_HONORIFIC.match(who.honorific):
         treatment = "excellency"
     values = _values(who, lang, role, gender, holder)
     missing: list[str] = []

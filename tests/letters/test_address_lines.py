@@ -45,3 +45,12 @@ def test_the_organisation_has_a_line_unless_the_title_names_the_post(
 ) -> None:
     lines = recipient_group(_at(title, organisation, kind), language=lang)["address_block"]
     assert (organisation in lines) is organisation_line, (lang, lines)
+
+
+def test_chinese_names_the_organisation_before_the_office_and_the_person() -> None:
+    recipient = replace(
+        _at("Counsellor", "Embassy of Pakistan in the United States", "embassy"),
+        organisation_name_forms={"zh": "巴基斯坦驻美国大使馆"},
+    )
+    lines = recipient_group(recipient, language="zh")["address_block"]
+    assert lines[:2] == ["巴基斯坦驻美国大使馆", "参赞"], lines
