@@ -102,13 +102,11 @@ def worker(
     processes stop with it, and so they do if it is killed (see app.platform.children)."""
     from app import jobs  # noqa: F401 - every task module, so the consumer knows them all
     from app.platform import children, recovery
-    from app.queue import huey, storage_kind
+    from app.queue import make_consumer, storage_kind
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     typer.echo(f"Demarche worker: {workers} {worker_type} worker(s) on {storage_kind()} storage")
-    consumer = huey.create_consumer(
-        workers=workers, worker_type=worker_type, periodic=True, check_worker_health=True
-    )
+    consumer = make_consumer(workers=workers, worker_type=worker_type)
     try:
         consumer.run()
     finally:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from app.db import make_engine
 from app.models import AuditEntry
 from app.platform import tasks
-from app.queue import huey
+from app.queue import huey, make_consumer
 from tests.support import databases
 from tests.support.live import live_env, live_worker, migrated_database
 
@@ -68,3 +68,11 @@ def test_job_runs_on_redis_storage(live_database: str, tmp_path: Path) -> None:
         live_database, tmp_path, storage, tmp_path / "worker.log", DEMARCHE_REDIS_URL=REDIS_URL
     )
     client.flushdb()
+
+
+def test_an_idle_worker_looks_at_its_queue_at_least_every_second() -> None:
+    """Huey's consumer backs off to a poll every 10 s when idle: the first job after a quiet spell
+    would wait that long."""
+    consumer = make_consumer(workers=2, worker_type="thread")
+    schedulers = [worker for worker, _ in consumer.worker_threads]
+    assert schedulers and all(worker.max_delay <= 1.0 for worker in schedulers)
