@@ -9,7 +9,7 @@ import pytest
 from icalendar import Calendar
 from playwright.sync_api import Page
 
-from tests.support.browser import sign_in
+from tests.support.browser import screenshot, sign_in
 
 
 @pytest.mark.browser
@@ -36,7 +36,7 @@ def test_campaign_for_central_asian_non_parties(page: Page, artifacts: Path) -> 
     page.wait_for_selector(".flash")
     next_list = page.locator("ul.milestones")
     assert "in 20 days" in next_list.inner_text()
-    page.screenshot(path=str(artifacts / "campaign-dashboard.png"), full_page=True)
+    screenshot(page, artifacts / "campaign-dashboard.png")
 
     with page.expect_download() as info:
         page.click("text=Download .ics")

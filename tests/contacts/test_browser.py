@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.support.browser import sign_in
+from tests.support.browser import screenshot, sign_in
 
 
 @pytest.mark.browser
@@ -21,7 +21,7 @@ def test_search_open_edit_phone_and_see_it_on_the_timeline(page: Page, artifacts
     result = page.locator("#contact-results table.contacts >> text=H.E. Emomali Rahmon")
     result.wait_for()
     assert page.locator("#contact-results tbody tr").count() == 1
-    page.screenshot(path=str(artifacts / "contacts-directory.png"), full_page=True)
+    screenshot(page, artifacts / "contacts-directory.png")
     result.click()
     page.wait_for_selector("h1:has-text('H.E. Emomali Rahmon')")
     # leaving the search box for the result did not search again: that second search's
@@ -47,7 +47,7 @@ def test_search_open_edit_phone_and_see_it_on_the_timeline(page: Page, artifacts
     page.wait_for_selector("h1:has-text('H.E. Emomali Rahmon')")
     timeline = page.inner_text("ul.timeline")
     assert "Changed phone +992372211234 → +992372219999" in timeline
-    page.screenshot(path=str(artifacts / "contact-person.png"), full_page=True)
+    screenshot(page, artifacts / "contact-person.png")
 
     page.click("nav.mainnav >> text=Contacts")
     page.click(".page-head >> text=Segments")

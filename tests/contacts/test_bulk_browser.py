@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.support.browser import sign_in
+from tests.support.browser import screenshot, sign_in
 
 
 def _rows(page: Page) -> list[str]:
@@ -47,11 +47,11 @@ def test_tick_rows_tag_them_and_undo(page: Page, artifacts: Path) -> None:
 
     page.wait_for_selector("h1:has-text('Add a tag')")
     assert "2 contacts ticked" in " ".join(page.inner_text("p.bulk-count").split())
-    page.screenshot(path=str(artifacts / "contacts-bulk-confirm.png"), full_page=True)
+    screenshot(page, artifacts / "contacts-bulk-confirm.png")
     page.click("button:has-text('Add a tag: 2 contacts')")
     page.wait_for_selector("p.bulk-summary")
     assert page.inner_text("p.bulk-summary").startswith("Tagged wave-one:")
-    page.screenshot(path=str(artifacts / "contacts-bulk-result.png"), full_page=True)
+    screenshot(page, artifacts / "contacts-bulk-result.png")
 
     page.goto("/contacts?tag=wave-one")
     page.wait_for_selector("#contact-results tbody tr")

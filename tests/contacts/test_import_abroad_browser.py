@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page
 
 from app.contacts.imports.csvfile import write_csv
-from tests.support.browser import browser_page, sign_in
+from tests.support.browser import browser_page, screenshot, sign_in
 from tests.support.databases import drop_database
 from tests.support.live import invoke_cli, live_env, live_server, migrated_database
 
@@ -90,7 +90,7 @@ def test_import_merge_undo_and_import_again(live: str, tmp_path: Path, artifacts
         sign_in(page, EMAIL, PASSWORD)
         first = _import(page, source)
         assert first["people created"] == 4 and first["organisations created"] == 3
-        page.screenshot(path=str(artifacts / "contacts-import-abroad-result.png"), full_page=True)
+        screenshot(page, artifacts / "contacts-import-abroad-result.png")
 
         # the embassy is Pakistan's, in Washington; its ambassador is written to there
         page.click("text=Masood Khan")
@@ -145,4 +145,4 @@ def test_import_merge_undo_and_import_again(live: str, tmp_path: Path, artifacts
         page.wait_for_selector("#changed-since")
         assert "changed since" in page.inner_text("main")
         assert page.locator("button:has-text('Undo this import')").count() == 0
-        page.screenshot(path=str(artifacts / "contacts-import-undo-refused.png"), full_page=True)
+        screenshot(page, artifacts / "contacts-import-undo-refused.png")

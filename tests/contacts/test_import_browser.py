@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.support.browser import sign_in
+from tests.support.browser import screenshot, sign_in
 
 CSV = (
     "Prénom;Nom;Organisation;Pays;Courriel;Téléphone\r\n"
@@ -36,7 +36,7 @@ def test_import_an_excel_file_then_merge(page: Page, tmp_path: Path, artifacts: 
     page.click("button:has-text('Import')")
     page.wait_for_selector("h1:has-text('Imported')")
     assert "2\npeople created" in page.inner_text(".stats")
-    page.screenshot(path=str(artifacts / "contacts-import-result.png"), full_page=True)
+    screenshot(page, artifacts / "contacts-import-result.png")
 
     page.goto("/contacts/merge?kind=person&q=lefevre")
     page.wait_for_selector("text=Renée Lefèvre")

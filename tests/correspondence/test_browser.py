@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from app.demo import DEMO_LOGIN
-from tests.support.browser import reload_until, sign_in
+from tests.support.browser import reload_until, screenshot, sign_in
 from tests.support.live import DemoSite
 
 
@@ -28,7 +28,7 @@ def test_approve_and_send_a_letter_by_email(page: Page, site: DemoSite, artifact
     page.wait_for_selector(".flash:has-text('Sending by email to n.baig@embassy-pk.example')")
     reload_until(page, "Status: sent", ".letter-actions h2")
     reference = page.inner_text("h1").split()[-1]
-    page.screenshot(path=str(artifacts / "correspondence-sent.png"), full_page=True)
+    screenshot(page, artifacts / "correspondence-sent.png")
     assert "Message-ID" in page.inner_text("dl.facts")
 
     # The letter to Kazakhstan's foreign minister, sent by post 45 days ago, is overdue.
@@ -40,7 +40,7 @@ def test_approve_and_send_a_letter_by_email(page: Page, site: DemoSite, artifact
     row.locator("button:has-text('Follow up')").click()
     page.wait_for_selector(f".flash:has-text('Follow-up {kaz}/R1 drafted')")
     assert "have not yet received a reply" in page.inner_text(".letter-text")
-    page.screenshot(path=str(artifacts / "correspondence-follow-up.png"), full_page=True)
+    screenshot(page, artifacts / "correspondence-follow-up.png")
 
     # The Embassy answers the email just sent; log it with its position and watch the
     # campaign's tracker and map follow.
@@ -73,7 +73,7 @@ def test_approve_and_send_a_letter_by_email(page: Page, site: DemoSite, artifact
     assert page.locator('.tracker-map path[data-iso2="PK"]').get_attribute("data-category") == (
         "supports"
     )
-    page.screenshot(path=str(artifacts / "correspondence-tracker.png"), full_page=True)
+    screenshot(page, artifacts / "correspondence-tracker.png")
 
     assert len(box.messages) == 1
     msg = box.messages[0]

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.demo import DEMO_LOGIN
 from app.models import ContactKind, ContactPoint
-from tests.support.browser import browser_page, reload_until, sign_in
+from tests.support.browser import browser_page, reload_until, screenshot, sign_in
 from tests.support.live import DemoSite
 from tests.support.smtp import payload
 
@@ -87,7 +87,7 @@ def test_draft_edit_approve_and_send_as_the_organisation(site: DemoSite, artifac
         page.click(".letter-actions >> button:has-text('Send by email')")
         page.wait_for_selector(".flash:has-text('Sending by email to n.baig@embassy-pk.example')")
         reload_until(page, "Status: sent", ".letter-actions h2", timeout=90)
-        page.screenshot(path=str(artifacts / "edit-send-sent.png"), full_page=True)
+        screenshot(page, artifacts / "edit-send-sent.png")
         downloaded = page.request.get(f"/letters/{letter_id}/pdf")
         assert downloaded.ok
         assert EDIT in _text(downloaded.body())

@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 from pypdf import PdfReader
 
 from app.exports.demo import DEMO_SEGMENT
-from tests.support.browser import sign_in
+from tests.support.browser import screenshot, sign_in
 
 
 @pytest.mark.browser
@@ -28,7 +28,7 @@ def test_export_a_segment_as_labels(page: Page, artifacts: Path) -> None:
     preview.wait_for()
     exported = int(preview.locator("strong").first.inner_text())
     assert exported > 0
-    page.screenshot(path=str(artifacts / "exports-preview.png"), full_page=True)
+    screenshot(page, artifacts / "exports-preview.png")
 
     with page.expect_download() as info:
         page.click("button:has-text('Export')>>nth=-1")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
-from tests.support.browser import sign_in
+from tests.support.browser import screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +38,7 @@ def test_coordinator_inserts_a_field_saves_compares_and_restores(
     expected = original[:cursor] + FIELD + original[cursor:]
     expect(body).to_have_value(expected)
     assert body.evaluate("el => el.selectionStart") == cursor + len(FIELD)
-    page.screenshot(path=str(artifacts / "letters-editor-arabic.png"), full_page=True)
+    screenshot(page, artifacts / "letters-editor-arabic.png")
 
     page.fill("input[name=note]", "salutation repeated")
     page.click("text=Save as a new version")
@@ -52,7 +52,7 @@ def test_coordinator_inserts_a_field_saves_compares_and_restores(
     expect(page.locator("tr.diff-add")).to_contain_text(FIELD + "<p>")
     expect(page.locator("tr.diff-del")).to_have_count(1)  # the line the field went into
     expect(page.locator("tr.diff-del")).not_to_contain_text(FIELD)
-    page.screenshot(path=str(artifacts / "letters-version-diff.png"), full_page=True)
+    screenshot(page, artifacts / "letters-version-diff.png")
 
     prompts: list[str] = []
 

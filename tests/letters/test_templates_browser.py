@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.support.browser import sign_in
+from tests.support.browser import screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ def test_coordinator_edits_a_template_and_previews_it(page: Page, artifacts: Pat
     page.click("nav.mainnav >> text=Templates")
     expect(page.locator("h1")).to_have_text("Letter templates")
     page.click("text=Appeal to a head of state to join a treaty")
-    page.screenshot(path=str(artifacts / "letters-template-detail.png"), full_page=True)
+    screenshot(page, artifacts / "letters-template-detail.png")
     page.locator("tr", has_text="Français").locator("text=Edit").click()
     expect(page.locator(".merge-fields")).to_contain_text("milestone.days_left")
     body = page.locator("textarea[name=body]")
@@ -27,7 +27,7 @@ def test_coordinator_edits_a_template_and_previews_it(page: Page, artifacts: Pat
     expect(page.locator(".field.has-error")).to_contain_text(
         "Unknown merge field 'recipient.favourite_colour'"
     )
-    page.screenshot(path=str(artifacts / "letters-editor-error.png"), full_page=True)
+    screenshot(page, artifacts / "letters-editor-error.png")
     body.fill(original + "\n<p>Dans {{ milestone.days_left }} jours.</p>")
     page.fill("input[name=note]", "countdown repeated")
     page.click("text=Save as a new version")

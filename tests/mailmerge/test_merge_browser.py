@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.mailmerge.conftest import pdf_text
-from tests.support.browser import sign_in
+from tests.support.browser import screenshot, sign_in
 
 
 @pytest.mark.browser
@@ -26,14 +26,14 @@ def test_merge_for_a_segment_with_live_progress(page: Page, artifacts: Path) -> 
     preview = page.locator("#merge-preview table.recipients")
     expect(preview).to_contain_text("Emomali Rahmon", timeout=20_000)
     expect(page.locator(".recipient-count")).to_have_text("6")
-    page.screenshot(path=str(artifacts / "merge-new.png"), full_page=True)
+    screenshot(page, artifacts / "merge-new.png")
     page.click("text=Draft the letters")
     page.wait_for_selector("h1:has-text('Second appeal')")
     # htmx polls the progress panel until the worker has rendered every letter.
     expect(page.locator(".merge-status")).to_have_text("done", timeout=180_000)
     expect(page.locator(".merge-counts")).to_contain_text("6 of 6 rendered")
     assert page.locator("text=Combined PDF (print)").count() == 1
-    page.screenshot(path=str(artifacts / "merge-done.png"), full_page=True)
+    screenshot(page, artifacts / "merge-done.png")
 
     page.click("text=CMC/2010/TJK/0002")
     page.wait_for_selector("h1:has-text('Letter CMC/2010/TJK/0002')")
@@ -41,7 +41,7 @@ def test_merge_for_a_segment_with_live_progress(page: Page, artifacts: Path) -> 
     expect(letter_frame.locator("p.reference-line")).to_contain_text(
         "CMC/2010/TJK/0002", timeout=60_000
     )
-    page.screenshot(path=str(artifacts / "merge-letter.png"), full_page=True)
+    screenshot(page, artifacts / "merge-letter.png")
     href = page.locator("a.letter-pdf").get_attribute("href")
     assert href
     resp = page.request.get(href)

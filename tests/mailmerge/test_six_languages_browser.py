@@ -16,7 +16,7 @@ from app.countries import service as countries_service
 from app.letters.context import SAMPLE_TRANSLATIONS
 from app.models import Organisation
 from tests.mailmerge.conftest import pdf_text
-from tests.support.browser import browser_page, sign_in
+from tests.support.browser import browser_page, screenshot, sign_in
 from tests.support.live import DemoSite
 
 # state, demo office (or one made here), the date line each letter must carry
@@ -96,7 +96,7 @@ def test_a_campaigner_merges_to_six_states_in_six_languages(
         expect(languages).to_have_count(6)
         seen = {text.split()[0] for text in languages.all_inner_texts()}
         assert seen == set(LANGUAGE.values())
-        page.screenshot(path=str(artifacts / "six-languages-new.png"), full_page=True)
+        screenshot(page, artifacts / "six-languages-new.png")
         page.click("text=Draft the letters")
         page.wait_for_selector("h1:has-text('Appeal in six languages')")
         expect(page.locator(".merge-status")).to_have_text("done", timeout=240_000)
@@ -132,5 +132,5 @@ def _open_each(page: Page, references: list[str], artifacts: Path) -> None:
             assert len(body) > 200
             latin = re.findall(r"[A-Za-z]{3,}", body.replace(reference, ""))
             assert not latin, (reference, latin)
-        page.screenshot(path=str(artifacts / f"six-languages-{lang}.png"), full_page=True)
+        screenshot(page, artifacts / f"six-languages-{lang}.png")
         page.go_back()

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page
 
 from app.demo import DEMO_LOGIN
-from tests.support.browser import sign_in
+from tests.support.browser import screenshot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -19,7 +19,7 @@ def test_demo_login_reaches_dashboard(page: Page, artifacts: Path) -> None:
     sign_in(page, DEMO_LOGIN, "demarche-demo")
     assert page.locator("h1").first.inner_text() == "Dashboard"
     assert page.locator(".usermenu").inner_text().startswith("Camille Coordinator")
-    page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
+    screenshot(page, artifacts / "dashboard.png")
     assert errors == []  # no CSP violations or script errors
 
 
@@ -29,4 +29,4 @@ def test_wrong_password_shows_message_in_browser(page: Page, artifacts: Path) ->
     page.fill("input[name=password]", "wrong-password")
     page.click("button[type=submit]")
     assert "do not match" in page.locator("#login-error").inner_text()
-    page.screenshot(path=str(artifacts / "login-error.png"))
+    screenshot(page, artifacts / "login-error.png", full_page=False)

@@ -14,7 +14,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from weasyprint import HTML
 
-from tests.support.browser import sign_in
+from tests.support.browser import screenshot, sign_in
 
 
 @pytest.mark.browser
@@ -60,7 +60,7 @@ def test_log_a_reply_and_see_the_tracker_and_map_update(page: Page, artifacts: P
     assert page.locator('.tracker-map path[data-iso2="KZ"]').get_attribute("data-category") == (
         "replied"
     )
-    page.screenshot(path=str(artifacts / "reply-tracker.png"), full_page=True)
+    screenshot(page, artifacts / "reply-tracker.png")
     page.click(".tracker-map >> xpath=.. >> text=Position")
     assert page.locator('.tracker-map path[data-iso2="KZ"]').get_attribute("data-category") == (
         "will_consider"
@@ -71,7 +71,7 @@ def test_log_a_reply_and_see_the_tracker_and_map_update(page: Page, artifacts: P
     # filter the table without reloading the page (htmx)
     page.select_option("select[name=status]", "waiting")
     expect(page.locator('tr[data-iso3="KAZ"]')).to_have_count(0)
-    page.screenshot(path=str(artifacts / "reply-tracker-positions.png"), full_page=True)
+    screenshot(page, artifacts / "reply-tracker-positions.png")
 
 
 EMBASSY_LETTER = """
@@ -162,7 +162,7 @@ def test_a_scanned_reply_fills_the_form_and_is_logged(
     )
     accept = ccm.locator("input[name=accept_CCM]")
     expect(accept).not_to_be_checked()
-    page.screenshot(path=str(artifacts / "reply-read-from-scan.png"), full_page=True)
+    screenshot(page, artifacts / "reply-read-from-scan.png")
     accept.check()
     page.click("button:has-text('Log the reply')")
     page.wait_for_selector("text=Reply logged.")
@@ -176,7 +176,7 @@ def test_a_scanned_reply_fills_the_form_and_is_logged(
     # the worker reads the whole scan; the page follows its progress, then shows the text
     expect(page.locator(".ocr-done")).to_contain_text("Scan read: 1 page", timeout=90_000)
     assert page.locator("pre.reply-text").inner_text().count("— Text read from") == 1
-    page.screenshot(path=str(artifacts / "reply-logged-from-scan.png"), full_page=True)
+    screenshot(page, artifacts / "reply-logged-from-scan.png")
 
     page.click("nav.mainnav >> text=Campaigns")
     page.click("text=CCM signature drive 2009")
@@ -205,4 +205,4 @@ def test_a_scanned_reply_fills_the_form_and_is_logged(
     timeline = page.locator("ul.timeline")
     expect(timeline).to_contain_text("Letter sent: CMC/2009/KAZ/0001")
     expect(timeline).to_contain_text("from Embassy of Kazakhstan in the United States")
-    page.screenshot(path=str(artifacts / "reply-timeline.png"), full_page=True)
+    screenshot(page, artifacts / "reply-timeline.png")

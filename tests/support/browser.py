@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import Page, sync_playwright
 
+from tests.support.databases import BACKEND
 from tests.support.waiting import eventually
 
 CHROMIUM = "/usr/bin/chromium"
@@ -59,3 +61,12 @@ def reload_until(page: Page, text: str, selector: str, timeout: float = 60) -> N
         return False
 
     eventually(shown, timeout, interval=1, what=lambda: page.inner_text(selector))
+
+
+def screenshot(page: Page, path: Path, *, full_page: bool = True) -> None:
+    """A picture of the page for people to look at (tests/artifacts), taken in the SQLite pass:
+    the PostgreSQL pass draws the same pages, and a full-page picture costs the browser a
+    fraction of a second each."""
+    if BACKEND == "postgresql":
+        return
+    page.screenshot(path=str(path), full_page=full_page)
