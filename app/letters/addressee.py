@@ -51,12 +51,18 @@ def recipient_group(
     held = rec.organisation_name_forms.get(lang, "")
     organisation = held or (rec.organisation_name if lang == "en" else "")
     postal_organisation = held or rec.organisation_name
-    titled = (
-        rec.organisation_type in _TITLED
-        and bool(office)
-        and protocol.office_names_its_state(protocol.role_of(title), lang)
+    names_its_state = bool(office) and protocol.office_names_its_state(
+        protocol.role_of(title), lang
     )
-    if postal_organisation and not titled and postal_organisation not in name_lines:
+    titled = rec.organisation_type in _TITLED and names_its_state
+    of_organisation = (
+        _russian_office_of(name_lines, office, held) if lang == "ru" and not names_its_state else []
+    )
+    if of_organisation:
+        # "Первому секретарю Постоянного представительства …": the office and the organisation
+        # it is held in make one line in the dative, so the organisation has no line of its own
+        name_lines = of_organisation
+    elif postal_organisation and not titled and postal_organisation not in name_lines:
         # Chinese names the organisation first, then the office and the person (单位, 职务, 姓名)
         name_lines.insert(0 if lang == "zh" else len(name_lines), postal_organisation)
     override = (overrides or {}).get(lang, "")
@@ -76,6 +82,21 @@ def recipient_group(
         "phone": rec.phone,
         "missing": list(forms.missing),
     }
+
+
+def _russian_office_of(
+    name_lines: list[str], office: dict[str, str], organisation: str
+) -> list[str]:
+    """The Russian name lines with the office (in the dative, a title the protocol forms without
+    the state: "Первому секретарю") followed by the organisation in the genitive, when the
+    directory holds the organisation's Russian name; [] otherwise."""
+    dative = office.get("dative", "")
+    if not organisation or not dative or dative not in name_lines or organisation in dative:
+        return []
+    genitive = lx.inflect(organisation, "genitive", "ru")
+    if genitive == organisation:  # nothing could be inflected: two lines say it better
+        return []
+    return [f"{dative} {genitive}" if line == dative else line for line in name_lines]
 
 
 # Several addressees at once (a joint letter or memo): the collective salutation and close of

@@ -54,3 +54,48 @@ def test_chinese_names_the_organisation_before_the_office_and_the_person() -> No
     )
     lines = recipient_group(recipient, language="zh")["address_block"]
     assert lines[:2] == ["巴基斯坦驻美国大使馆", "参赞"], lines
+
+
+@pytest.mark.parametrize(
+    ("title", "organisation", "line"),
+    [
+        (
+            "First Secretary",
+            "Постоянное представительство Республики Казахстан при Отделении ООН в Женеве",
+            "Первому секретарю Постоянного представительства Республики Казахстан при Отделении"
+            " ООН в Женеве",
+        ),
+        (
+            "Counsellor",
+            "Посольство Исламской Республики Пакистан в Соединённых Штатах Америки",
+            "Советнику Посольства Исламской Республики Пакистан в Соединённых Штатах Америки",
+        ),
+    ],
+)
+def test_russian_names_the_office_with_its_organisation_in_the_genitive(
+    title: str, organisation: str, line: str
+) -> None:
+    recipient = replace(
+        _at(title, "Embassy", "embassy"), organisation_name_forms={"ru": organisation}
+    )
+    lines = recipient_group(recipient, language="ru")["address_block"]
+    assert line in lines, lines
+    assert organisation not in lines  # no line of its own in the nominative
+
+
+def test_russian_keeps_two_lines_without_the_organisation_s_russian_name() -> None:
+    lines = recipient_group(_at("Counsellor", "Embassy of Pakistan", "embassy"), language="ru")[
+        "address_block"
+    ]
+    assert "Советнику" in lines and "Embassy of Pakistan" in lines, lines
+
+
+def test_a_title_that_names_its_state_is_not_followed_by_the_ministry() -> None:
+    recipient = replace(
+        _at("Minister for Foreign Affairs", "Ministry", "ministry"),
+        organisation_name_forms={
+            "ru": "Министерство иностранных дел Исламской Республики Пакистан"
+        },
+    )
+    lines = recipient_group(recipient, language="ru")["address_block"]
+    assert not any("Министерства" in line for line in lines), lines
