@@ -60,11 +60,11 @@ dbuse.install()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The PostgreSQL pass leaves out the tests that use no database: the SQLite pass ran them
-    (``tests/support/dbuse.py``)."""
+    """The PostgreSQL pass leaves out the tests that use no database, and those marked
+    ``one_database``: the SQLite pass ran them (``tests/support/dbuse.py``)."""
     if databases.BACKEND != "postgresql" or dbuse.RUN_ALL:
         return
-    keep = [item for item in items if dbuse.uses_database(item)]
+    keep = [item for item in items if dbuse.runs_on_postgresql(item)]
     if len(keep) < len(items):
         config.hook.pytest_deselected(items=[item for item in items if item not in set(keep)])
         items[:] = keep

@@ -36,6 +36,10 @@ from tests.factories import api_headers, login, make_user
 from tests.support.waiting import eventually
 from tests.support.world import merge_world
 
+# The bounds under test are the sandbox's and the renderer's; the database only holds the
+# templates and letters that carry a runaway, so the SQLite pass runs these alone.
+pytestmark = pytest.mark.one_database
+
 # A second: each path sends the slow body through it (several times, some), and a legitimate
 # render under these limits is the merge's, which has limits of its own (MERGE_LIMITS).
 SECONDS = 1.0

@@ -5,7 +5,8 @@ same result whichever database the run is on, so `make test` runs it once, in th
 the PostgreSQL pass runs every test that uses a database (``DEMARCHE_TEST_ALL=1`` runs them all
 there too). A test uses a database when it asks for a fixture that opens one
 (``DATABASE_FIXTURES``, directly or through fixtures built on them) or is marked ``live`` or
-``database``.
+``database``. A test marked ``one_database`` uses one only to hold what it is about, and runs in
+the SQLite pass alone.
 
 Every other test runs with database access forbidden: a SQLAlchemy connection taken from any
 pool, or a test database created or copied, fails it with a message saying to mark it. So a test
@@ -41,6 +42,12 @@ _used: list[str] = []  # what it touched
 def uses_database(item: pytest.Item) -> bool:
     names = set(getattr(item, "fixturenames", ()))
     return bool(DATABASE_FIXTURES & names) or any(item.get_closest_marker(m) for m in MARKERS)
+
+
+def runs_on_postgresql(item: pytest.Item) -> bool:
+    """Whether the PostgreSQL pass runs the test: it uses a database, and not only to hold what
+    it is about (``one_database``: the runaway templates, whose bounds are the renderer's)."""
+    return RUN_ALL or (uses_database(item) and not item.get_closest_marker("one_database"))
 
 
 def forbid(what: str) -> None:
