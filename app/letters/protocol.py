@@ -125,9 +125,10 @@ def _read(name: str) -> list[dict[str, str]]:
 
 
 @cache
-def _role_patterns() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
+def _role_patterns() -> tuple[tuple[str, frozenset[str], re.Pattern[str]], ...]:
+    """(role, the states the row is limited to (none: every state), pattern), in file order."""
     return tuple(
-        (row["role"], row["treatment"], re.compile(row["pattern"], re.I))
+        (row["role"], frozenset(row["states"].split()), re.compile(row["pattern"], re.I))
         for row in _read("protocol_roles.csv")
     )
 
@@ -135,8 +136,8 @@ def _role_patterns() -> tuple[tuple[str, str, re.Pattern[str]], ...]:
 @cache
 def _treatment_of_role() -> dict[str, str]:
     out: dict[str, str] = {}
-    for role, treatment, _ in _role_patterns():
-        out.setdefault(role, treatment)
+    for row in _read("protocol_roles.csv"):
+        out.setdefault(row["role"], row["treatment"])
     return out
 
 
@@ -270,9 +271,13 @@ def _gender(who: Addressee) -> str:
 # --- public API -----------------------------------------------------------------------------
 
 
-def role_of(title: str) -> str | None:
-    """The role key for a position or office title as stored in the directory."""
-    for role, _, pattern in _role_patterns():
+def role_of(title: str, iso3: str = "") -> str | None:
+    """The role key for a position or office title as stored in the directory, held for the state
+    ``iso3`` (a few titles mean one office in one state: the United States' Secretary of State is
+    its foreign minister)."""
+    for role, states, pattern in _role_patterns():
+        if states and iso3.upper() not in states:
+            continue
         if title and pattern.search(title):
             return role
     return None
@@ -481,7 +486,7 @@ def forms_for(
     stored, the name in the letter's script, the state): the protocol's Forms and the office
     title by case. The one rule letters, exports and the contact page use."""
     lang = lang if lang in LANGUAGES else "en"
-    role = role_of(title)
+    role = role_of(title, country_iso3)
     holder_gender = gender if has_holder else ""
     office = office_title(
         role,

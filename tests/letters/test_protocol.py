@@ -794,3 +794,38 @@ def test_a_deputy_permanent_representative_of_ambassadorial_rank_is_an_excellenc
 )
 def test_an_adviser_to_an_office_holder_is_not_the_office_holder(title: str) -> None:
     assert role_of(title) == "official"
+
+
+# --- a title that means one office in one state ---------------------------------------------
+
+
+def test_secretary_of_state_is_the_united_states_foreign_minister_only() -> None:
+    assert role_of("Secretary of State", "USA") == "foreign_minister"
+    assert role_of("Secretary of State", "VAT") == "official"
+    assert role_of("Secretary of State") == "official"
+    assert role_of("Secretary of State for Health", "USA") == "official"
+
+
+US_SECRETARY = {
+    "en": ("Secretary of State of the United States of America", "Dear Secretary Rubio,"),
+    "fr": ("Secrétaire d'État des États-Unis d'Amérique", "Monsieur le Secrétaire d'État,"),
+    "es": ("Secretario de Estado de los Estados Unidos de América", "Señor Secretario:"),
+    "ru": (
+        "Государственному секретарю Соединенных Штатов Америки",
+        "Уважаемый господин Государственный секретарь!",
+    ),
+    "zh": ("美利坚合众国国务卿", "尊敬的鲁比奥国务卿："),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(US_SECRETARY))
+def test_the_united_states_secretary_of_state_in_each_language(lang: str) -> None:
+    names = {"ru": ("Марко", "Рубио"), "zh": ("马尔科", "鲁比奥")}
+    given, family = names.get(lang, ("Marco", "Rubio"))
+    forms, _ = forms_for(
+        title="Secretary of State", gender="m", given_name=given, family_name=family,
+        country_iso3="USA", lang=lang, style="personal",
+    )  # fmt: skip
+    office, salutation = US_SECRETARY[lang]
+    assert office in forms.name_lines, forms.name_lines
+    assert forms.salutation == salutation
