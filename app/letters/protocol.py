@@ -37,6 +37,18 @@ from pytrovich.maker import PetrovichDeclinationMaker
 STYLES = ("formal", "personal")
 LANGUAGES = ("en", "fr", "es", "ru", "ar", "zh")
 GENDERS = ("m", "f", "")
+# Diplomatic ranks below the head of mission, titled in every language but English, which
+# prints the directory's own title ("Counsellor (Disarmament)").
+DIPLOMATIC_RANKS = (
+    "minister_counsellor",
+    "counsellor",
+    "first_secretary",
+    "second_secretary",
+    "third_secretary",
+    "attache",
+    "consul_general",
+    "consul",
+)
 ROLES = (
     "head_of_state",
     "monarch",
@@ -50,16 +62,8 @@ ROLES = (
     "secretary_general",
     "director_general",
     "organisation_president",
-    # diplomatic ranks below the head of mission: officials with a title in every language
     "deputy_permanent_representative",
-    "minister_counsellor",
-    "counsellor",
-    "first_secretary",
-    "second_secretary",
-    "third_secretary",
-    "attache",
-    "consul_general",
-    "consul",
+    *DIPLOMATIC_RANKS,
     "official",
     "unknown",
 )

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 import pytest
 
 from app.letters.protocol import (
+    DIPLOMATIC_RANKS,
     GENDERS,
     LANGUAGES,
     ROLES,
@@ -157,16 +158,6 @@ def test_role_of(title: str, role: str | None) -> None:
 
 # --- the whole grid -------------------------------------------------------------------------
 
-DIPLOMATIC_RANKS = (
-    "minister_counsellor",
-    "counsellor",
-    "first_secretary",
-    "second_secretary",
-    "third_secretary",
-    "attache",
-    "consul_general",
-    "consul",
-)
 LATIN = re.compile(r"[A-Za-z]")
 ENGLISH_WORDS = re.compile(
     r"\b(the|of|to|and|Dear|Please|accept|Excellency|Yours|sincerely|Mr|Ms|"
