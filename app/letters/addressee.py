@@ -52,7 +52,7 @@ def recipient_group(
     organisation = held or (rec.organisation_name if lang == "en" else "")
     postal_organisation = held or rec.organisation_name
     names_its_state = bool(office) and protocol.office_names_its_state(
-        protocol.role_of(title, rec.country_iso3), lang
+        protocol.role_of(title, rec.country_iso3), lang, rec.country_iso3
     )
     titled = rec.organisation_type in _TITLED and names_its_state
     of_organisation = (

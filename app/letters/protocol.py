@@ -129,10 +129,16 @@ def _read(name: str) -> list[dict[str, str]]:
 
 
 @cache
-def _role_patterns() -> tuple[tuple[str, frozenset[str], re.Pattern[str]], ...]:
-    """(role, the states the row is limited to (none: every state), pattern), in file order."""
+def _role_patterns() -> tuple[tuple[str, str, frozenset[str], re.Pattern[str]], ...]:
+    """(role, treatment, the states the row is limited to (none: every state), pattern), in
+    file order."""
     return tuple(
-        (row["role"], frozenset(row["states"].split()), re.compile(row["pattern"], re.I))
+        (
+            row["role"],
+            row["treatment"],
+            frozenset(row["states"].split()),
+            re.compile(row["pattern"], re.I),
+        )
         for row in _read("protocol_roles.csv")
     )
 
@@ -140,8 +146,8 @@ def _role_patterns() -> tuple[tuple[str, frozenset[str], re.Pattern[str]], ...]:
 @cache
 def _treatment_of_role() -> dict[str, str]:
     out: dict[str, str] = {}
-    for row in _read("protocol_roles.csv"):
-        out.setdefault(row["role"], row["treatment"])
+    for role, treatment, _, _ in _role_patterns():
+        out.setdefault(role, treatment)
     return out
 
 
@@ -279,7 +285,7 @@ def role_of(title: str, iso3: str = "") -> str | None:
     """The role key for a position or office title as stored in the directory, held for the state
     ``iso3`` (a few titles mean one office in one state: the United States' Secretary of State is
     its foreign minister)."""
-    for role, states, pattern in _role_patterns():
+    for role, _, states, pattern in _role_patterns():
         if states and iso3.upper() not in states:
             continue
         if title and pattern.search(title):
@@ -318,11 +324,11 @@ def office_title(
     return out
 
 
-def office_names_its_state(role: str | None, lang: str) -> bool:
+def office_names_its_state(role: str | None, lang: str, iso3: str = "") -> bool:
     """Whether the office's title in ``lang`` names the state or organisation it serves ("Minister
     for Foreign Affairs of Kazakhstan"), so that an address block needs no line for the
     organisation; a title the protocol does not form ("Counsellor") names neither."""
-    row = _title_row(role, lang)
+    row = _title_row(role, lang, iso3)
     return any("{" in row.get(f"office_{case}", "") for case in CASES)
 
 
