@@ -643,6 +643,7 @@ def _forms_for(
     family: str,
     gender: str = "m",
     style: str = "formal",
+    honorific: str = "",
 ) -> Forms:
     """The forms for a contact as the directory holds it (title, state, name): an office with
     no holder when no family name is given."""
@@ -651,6 +652,7 @@ def _forms_for(
         gender=gender,
         given_name=given,
         family_name=family,
+        honorific=honorific,
         country_iso3=iso3,
         has_holder=bool(family),
         lang=lang,
@@ -733,14 +735,7 @@ RANK_TITLES = {
 def test_a_first_secretary_is_titled_in_the_letter_s_language(lang: str) -> None:
     names = {"ru": ("Надия", "Байг"), "ar": ("نادية", "بيغ"), "zh": ("纳迪亚", "拜格")}
     given, family = names.get(lang, ("Nadia", "Baig"))
-    forms, office = forms_for(
-        title="First Secretary (Disarmament)",
-        gender="f",
-        given_name=given,
-        family_name=family,
-        country_iso3="PAK",
-        lang=lang,
-    )
+    forms = _forms_for("First Secretary (Disarmament)", lang, "PAK", given, family, gender="f")
     assert forms.name_lines == list(RANK_TITLES[lang]), forms.name_lines
     assert forms.missing == []
     if lang in ("ru", "ar", "zh"):
@@ -748,10 +743,7 @@ def test_a_first_secretary_is_titled_in_the_letter_s_language(lang: str) -> None
 
 
 def test_english_keeps_the_rank_as_the_directory_has_it() -> None:
-    forms, _ = forms_for(
-        title="Counsellor (Disarmament)", gender="m", given_name="Karim", family_name="Aziz",
-        lang="en", honorific="Mr",
-    )  # fmt: skip
+    forms = _forms_for("Counsellor (Disarmament)", "en", "", "Karim", "Aziz", honorific="Mr")
     assert forms.name_lines == ["Mr Karim Aziz", "Counsellor (Disarmament)"]
     assert forms.salutation == "Dear Mr Aziz,"
 
@@ -764,14 +756,10 @@ def test_russian_ranks_keep_the_masculine_title_for_women_in_every_case() -> Non
 
 
 def test_a_deputy_permanent_representative_of_ambassadorial_rank_is_an_excellency() -> None:
-    def close(honorific: str) -> Forms:
-        forms, _ = forms_for(
-            title="Deputy Permanent Representative", gender="m", given_name="Karim",
-            family_name="Aziz", honorific=honorific, country_iso3="PAK", lang="fr",
-        )  # fmt: skip
-        return forms
-
-    plain, excellency = close("Mr"), close("H.E.")
+    plain, excellency = (
+        _forms_for("Deputy Permanent Representative", "fr", "PAK", "Karim", "Aziz", honorific=h)
+        for h in ("Mr", "H.E.")
+    )
     assert plain.name_lines[0] == "Monsieur Karim Aziz"
     assert excellency.name_lines[0] == "Son Excellence Monsieur Karim Aziz"
     assert excellency.name_lines[1] == (
@@ -813,10 +801,7 @@ US_SECRETARY = {
 def test_the_united_states_secretary_of_state_in_each_language(lang: str) -> None:
     names = {"ru": ("Марко", "Рубио"), "zh": ("马尔科", "鲁比奥")}
     given, family = names.get(lang, ("Marco", "Rubio"))
-    forms, _ = forms_for(
-        title="Secretary of State", gender="m", given_name=given, family_name=family,
-        country_iso3="USA", lang=lang, style="personal",
-    )  # fmt: skip
+    forms = _forms_for("Secretary of State", lang, "USA", given, family, style="personal")
     office, salutation = US_SECRETARY[lang]
     assert office in forms.name_lines, forms.name_lines
     assert forms.salutation == salutation
